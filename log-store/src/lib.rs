@@ -1,0 +1,32 @@
+//! `log-store`: kappa's durable log. Topics with partitions; each partition is a sequence of
+//! segment files written through a memory map, with sparse offset and time indexes, CRC-32 per
+//! record frame and crash recovery of the tail. A plain blocking API; it spawns no threads or
+//! tasks and knows nothing of HTTP, SQL or async runtimes.
+//!
+//! The public contract (what `processor` and `cli` rely on):
+//! - [`LogStore::open`] locks the data dir, recovers every topic and returns the store.
+//! - [`Partition::append`] appends one batch atomically and returns once it is durable under the
+//!   store's [`FsyncPolicy`] (concurrent appenders share flushes: group commit).
+//! - [`Partition::read`] returns published records only; [`Partition::listen`] wakes on append.
+//! - [`LogStore::safe_time_ms`] is the time at or below which every record is published.
+
+mod clock;
+mod error;
+mod limits;
+mod mmap;
+mod names;
+mod partition;
+mod record;
+mod store;
+mod topic;
+mod types;
+
+pub use clock::Clock;
+pub use error::{Error, Result};
+pub use limits::*;
+pub use names::validate_name;
+pub use partition::{Appended, Partition, PartitionStats};
+pub use record::{AppendRecord, Record};
+pub use store::{FsyncPolicy, LogStore, RecoveryReport, StoreConfig, TruncatedTail};
+pub use topic::{Topic, TopicConfig};
+pub use types::{Offset, PartitionId, Position};

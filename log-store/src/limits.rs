@@ -1,0 +1,21 @@
+//! Named ceilings for everything the log store sizes. Config may lower these, never raise them.
+
+/// Largest record value, key and headers together: one frame must fit a segment many times over.
+pub const RECORD_BYTES_MAX: usize = 1 << 20;
+/// Most records in one atomic append batch (the HTTP layer caps a request at 100,000 events).
+pub const BATCH_RECORDS_MAX: usize = 100_000;
+/// Largest segment file; positions inside a segment are stored as u32 in the index.
+pub const SEGMENT_BYTES_MAX: u64 = 1 << 31;
+/// Smallest segment file that still fits one maximal record frame plus its overhead.
+pub const SEGMENT_BYTES_MIN: u64 = 4 << 20;
+/// Default segment size for new topics.
+pub const SEGMENT_BYTES_DEFAULT: u64 = 128 << 20;
+/// Most partitions in one topic: one directory and one writer each.
+pub const PARTITIONS_MAX: u32 = 1024;
+/// Most headers on one record.
+pub const HEADERS_MAX: usize = 64;
+/// Longest topic name (DESIGN.md §5: `[A-Za-z0-9._-]{1,200}`).
+pub const NAME_BYTES_MAX: usize = 200;
+
+const _: () = assert!(SEGMENT_BYTES_MAX <= u32::MAX as u64);
+const _: () = assert!(SEGMENT_BYTES_MIN > RECORD_BYTES_MAX as u64 * 2);
