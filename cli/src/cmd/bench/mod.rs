@@ -1,6 +1,7 @@
 //! `kappa bench`: every benchmark in one place; a table by default, one JSON object with --json.
 
 mod append;
+mod replay;
 
 use clap::Args as ClapArgs;
 
@@ -17,6 +18,8 @@ pub struct Args {
     pub only: Vec<String>,
     #[command(flatten)]
     pub append: append::Options,
+    #[command(flatten)]
+    pub replay: replay::Options,
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
@@ -33,6 +36,13 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             r.print_table();
         }
         report.insert("append".into(), serde_json::to_value(&r)?);
+    }
+    if wants("replay") {
+        let r = replay::run(&args.replay, &dir.join("replay"))?;
+        if !args.json {
+            r.print_table();
+        }
+        report.insert("replay".into(), serde_json::to_value(&r)?);
     }
     if args.json {
         println!("{}", serde_json::Value::Object(report));
