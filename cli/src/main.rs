@@ -1,12 +1,22 @@
 //! The `kappa` binary: parses arguments and hands off to `cmd::<name>::run`. No logic here.
 #![forbid(unsafe_code)]
 
+mod client;
 mod cmd;
+mod groups;
+mod http;
+mod idempotency;
+mod ingest;
+mod limits;
+mod logging;
+mod metrics;
+mod state;
+mod time;
 
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "kappa", version, about = "A Kappa-architecture event platform in one binary")]
+#[command(name = "kappa", version, about = "A Kappa-architecture event platform in one binary: a durable log, streaming SQL processors, replay")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -14,6 +24,16 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run the HTTP server over a data dir.
+    Serve(cmd::serve::Args),
+    /// Create, list, describe or delete topics.
+    Topics(cmd::topics::Args),
+    /// Produce NDJSON events from stdin or a file.
+    Produce(cmd::produce::Args),
+    /// Print a topic's records as NDJSON.
+    Consume(cmd::consume::Args),
+    /// Check every record's CRC in a data dir.
+    Verify(cmd::verify::Args),
     /// Run the benchmarks and print their figures (a table, or JSON with --json).
     Bench(cmd::bench::Args),
 }
@@ -21,6 +41,11 @@ enum Command {
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
+        Command::Serve(args) => cmd::serve::run(args),
+        Command::Topics(args) => cmd::topics::run(args),
+        Command::Produce(args) => cmd::produce::run(args),
+        Command::Consume(args) => cmd::consume::run(args),
+        Command::Verify(args) => cmd::verify::run(args),
         Command::Bench(args) => cmd::bench::run(args),
     }
 }

@@ -1,0 +1,56 @@
+//! The one place library errors become HTTP statuses, and every error body is
+//! `{"error": {"code": "...", "message": "..."}}`.
+
+use hyper::StatusCode;
+
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        ApiError { status, code, message: message.into() }
+    }
+    pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, code, message)
+    }
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found", message)
+    }
+    pub fn too_large(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", message)
+    }
+    pub fn internal(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", message)
+    }
+    pub fn body(&self) -> String {
+        serde_json::json!({"error": {"code": self.code, "message": self.message}}).to_string()
+    }
+}
+
+impl From<log_store::Error> for ApiError {
+    fn from(e: log_store::Error) -> Self {
+        use log_store::Error as E;
+        let message = e.to_string();
+        match &e {
+            _ if e.is_disk_full() => Self::new(StatusCode::INSUFFICIENT_STORAGE, "disk_full", message),
+            E::Io { .. } => Self::new(StatusCode::SERVICE_UNAVAILABLE, "io_error", message),
+            E::Corrupt { .. } => Self::new(StatusCode::INTERNAL_SERVER_ERROR, "corrupt", message),
+            E::OffsetOutOfRange { .. } => Self::new(StatusCode::RANGE_NOT_SATISFIABLE, "offset_out_of_range", message),
+            E::UnknownTopic { .. } => Self::new(StatusCode::NOT_FOUND, "unknown_topic", message),
+            E::UnknownPartition { .. } => Self::new(StatusCode::NOT_FOUND, "unknown_partition", message),
+            E::TopicExists { .. } => Self::new(StatusCode::CONFLICT, "topic_exists", message),
+            E::InvalidName { .. } => Self::bad_request("invalid_name", message),
+            E::InvalidConfig { .. } => Self::bad_request("invalid_config", message),
+            E::RecordTooLarge { .. } | E::BatchTooLarge { .. } => Self::too_large(message),
+            E::Locked { .. } => Self::new(StatusCode::SERVICE_UNAVAILABLE, "locked", message),
+            #[allow(unreachable_patterns)]
+            _ => Self::internal(message),
+        }
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;

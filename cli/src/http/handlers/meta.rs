@@ -1,0 +1,47 @@
+//! Liveness, metrics, the OpenAPI document and the console's static page.
+
+use hyper::{Response, StatusCode};
+
+use crate::http::error::{ApiError, ApiResult};
+use crate::http::response::{self, Body};
+use crate::metrics::Metrics;
+use crate::state::AppState;
+
+const CONSOLE_HTML: &str = include_str!("../../console/index.html");
+
+pub fn healthz() -> Response<Body> {
+    response::ok_json(serde_json::json!({"status": "ok"}))
+}
+
+pub fn metrics(state: &AppState) -> Response<Body> {
+    let mut gauges = Vec::new();
+    for topic in state.store.topics() {
+        for p in topic.partitions() {
+            let s = p.stats();
+            let part = p.id().0.to_string();
+            let l = Metrics::gauge_labels(&[("topic", topic.name()), ("partition", &part)]);
+            gauges.push(("kappa_partition_end_offset", l.clone(), s.end_offset as f64));
+            gauges.push(("kappa_partition_start_offset", l.clone(), s.start_offset as f64));
+            gauges.push(("kappa_partition_bytes", l, s.bytes as f64));
+        }
+    }
+    gauges.sort_by(|a, b| a.0.cmp(b.0));
+    gauges.extend(crate::http::handlers::processors::gauges(state));
+    response::with_type(StatusCode::OK, "text/plain; version=0.0.4", state.metrics.render(&gauges))
+}
+
+pub fn openapi() -> Response<Body> {
+    response::ok_json(crate::http::openapi::document())
+}
+
+/// The console is one static page at `/`; it needs no token (its data requests carry one).
+pub fn is_console(seg: &[&str]) -> bool {
+    matches!(seg, [""] | ["index.html"])
+}
+
+pub fn console(seg: &[&str]) -> ApiResult<Response<Body>> {
+    if !is_console(seg) {
+        return Err(ApiError::not_found("no such console page"));
+    }
+    Ok(response::with_type(StatusCode::OK, "text/html; charset=utf-8", CONSOLE_HTML))
+}

@@ -1,0 +1,90 @@
+//! Routing: method and path segments to a handler, with auth, a span and metrics per request.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use hyper::body::Incoming;
+use hyper::{Method, Request, Response};
+use tracing::Instrument;
+
+use super::error::{ApiError, ApiResult};
+use super::handlers::{events, groups, meta, processors, stream, topics};
+use super::request::{percent_decode, Query};
+use super::response::{self, Body};
+use crate::state::AppState;
+
+pub async fn handle(state: Arc<AppState>, req: Request<Incoming>, peer: SocketAddr) -> Result<Response<Body>, Infallible> {
+    let started = Instant::now();
+    let method = req.method().clone();
+    let path = req.uri().path().to_string();
+    let request_id = next_request_id();
+    let span = tracing::info_span!("request", %method, %path, request_id, %peer);
+    let (route, result) = dispatch(&state, req).instrument(span.clone()).await;
+    let resp = result.unwrap_or_else(|e| {
+        span.in_scope(|| tracing::debug!(status = %e.status, code = e.code, message = %e.message, "request failed"));
+        response::error(&e)
+    });
+    let status = resp.status().as_u16().to_string();
+    state.metrics.add("kappa_http_requests_total", &[("route", route), ("method", method.as_str()), ("status", &status)], 1);
+    state.metrics.observe("kappa_http_request_duration_seconds", &[("route", route)], started.elapsed());
+    Ok(resp)
+}
+
+fn next_request_id() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    NEXT.fetch_add(1, Ordering::Relaxed)
+}
+
+fn authorized(state: &AppState, req: &Request<Incoming>) -> bool {
+    if state.tokens.is_empty() {
+        return true;
+    }
+    let Some(value) = req.headers().get(hyper::header::AUTHORIZATION).and_then(|v| v.to_str().ok()) else {
+        return false;
+    };
+    value.strip_prefix("Bearer ").is_some_and(|t| state.tokens.iter().any(|ok| ok == t.trim()))
+}
+
+/// Routes a request; returns the route's template (a metrics label) and the response.
+async fn dispatch(state: &Arc<AppState>, req: Request<Incoming>) -> (&'static str, ApiResult<Response<Body>>) {
+    let segments: Vec<String> = req.uri().path().split('/').skip(1).map(percent_decode).collect();
+    let seg: Vec<&str> = segments.iter().map(String::as_str).collect();
+    let m = req.method().clone();
+    let query = Query::parse(req.uri().query());
+    let public = matches!(seg.as_slice(), ["healthz"]) || meta::is_console(&seg);
+    if !public && !authorized(state, &req) {
+        let e = ApiError::new(hyper::StatusCode::UNAUTHORIZED, "unauthorized", "missing or wrong bearer token (Authorization: Bearer <token>)");
+        return ("unauthorized", Err(e));
+    }
+    let s = state.clone();
+    match (m, seg.as_slice()) {
+        (Method::GET, ["healthz"]) => ("/healthz", Ok(meta::healthz())),
+        (Method::GET, ["metrics"]) => ("/metrics", Ok(meta::metrics(&s))),
+        (Method::GET, ["openapi.json"]) => ("/openapi.json", Ok(meta::openapi())),
+        (Method::GET, seg) if meta::is_console(seg) => ("/", meta::console(seg)),
+        (Method::POST, ["v1", "topics"]) => ("/v1/topics", topics::create(s, req).await),
+        (Method::GET, ["v1", "topics"]) => ("/v1/topics", topics::list(&s)),
+        (Method::GET, ["v1", "topics", t]) => ("/v1/topics/{t}", topics::describe(&s, t)),
+        (Method::DELETE, ["v1", "topics", t]) => ("/v1/topics/{t}", topics::delete(s.clone(), t).await),
+        (Method::POST, ["v1", "topics", t, "events"]) => ("/v1/topics/{t}/events", events::produce(s.clone(), t, &query, req).await),
+        (Method::GET, ["v1", "topics", t, "events"]) => ("/v1/topics/{t}/events", events::consume(s.clone(), t, &query).await),
+        (Method::GET, ["v1", "topics", t, "stream"]) => ("/v1/topics/{t}/stream", stream::sse(s.clone(), t, &query, &req)),
+        (Method::GET, ["v1", "groups"]) => ("/v1/groups", Ok(groups::list(&s))),
+        (Method::GET, ["v1", "groups", g]) => ("/v1/groups/{g}", groups::describe(&s, g)),
+        (Method::POST, ["v1", "groups", g, "offsets"]) => ("/v1/groups/{g}/offsets", groups::commit(s.clone(), g, req).await),
+        (m, ["v1", "processors", rest @ ..]) => processors::route(s, m, rest, &query, req).await,
+        (_, seg) if known_path(seg) => ("method_not_allowed", Err(ApiError::new(hyper::StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "method not allowed on this path"))),
+        _ => ("not_found", Err(ApiError::not_found(format!("no route for {}", req.uri().path())))),
+    }
+}
+
+fn known_path(seg: &[&str]) -> bool {
+    matches!(
+        seg,
+        ["healthz"] | ["metrics"] | ["openapi.json"] | ["v1", "topics"] | ["v1", "topics", _] | ["v1", "topics", _, "events" | "stream"]
+            | ["v1", "groups"] | ["v1", "groups", _] | ["v1", "groups", _, "offsets"]
+    )
+}

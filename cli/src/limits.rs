@@ -1,0 +1,31 @@
+//! Named ceilings for the server. Flags may lower them, never raise them past these.
+
+/// Largest request body (DESIGN.md §5): a batch of 100,000 small events fits easily.
+pub const HTTP_BODY_BYTES_MAX: usize = 64 << 20;
+/// Largest single event; equal to the log's record ceiling.
+pub const EVENT_BYTES_MAX: usize = log_store::RECORD_BYTES_MAX;
+/// Most events in one produce request.
+pub const BATCH_EVENTS_MAX: usize = 100_000;
+/// Default and largest `limit` of one consume request.
+pub const CONSUME_LIMIT_DEFAULT: usize = 1_000;
+pub const CONSUME_LIMIT_MAX: usize = 100_000;
+/// Bytes one consume response gathers per partition read before it stops (bounds memory).
+pub const CONSUME_BYTES_MAX: usize = 64 << 20;
+/// Longest long-poll wait.
+pub const WAIT_MS_MAX: u64 = 60_000;
+/// Open connections; more wait in the accept backlog.
+pub const CONNECTIONS_MAX: usize = 4_096;
+/// Header read timeout (slowloris defence).
+pub const HEADER_READ_TIMEOUT_MS: u64 = 10_000;
+/// Idempotency keys remembered (per window); older ones are forgotten first.
+pub const IDEMPOTENCY_KEYS_MAX: usize = 1_000_000;
+pub const IDEMPOTENCY_KEY_BYTES_MAX: usize = 256;
+pub const IDEMPOTENCY_WINDOW_MS_DEFAULT: u64 = 10 * 60 * 1000;
+/// Records buffered per SSE subscriber before it waits for the client to read.
+pub const SSE_BUFFER_RECORDS: usize = 1_024;
+/// Consumer groups and committed offsets per group kept.
+pub const GROUPS_MAX: usize = 10_000;
+pub const GROUP_OFFSETS_MAX: usize = 100_000;
+
+const _: () = assert!(CONSUME_LIMIT_DEFAULT <= CONSUME_LIMIT_MAX);
+const _: () = assert!(EVENT_BYTES_MAX <= HTTP_BODY_BYTES_MAX);

@@ -1,0 +1,67 @@
+//! What every request handler shares: the store, groups, idempotency table, metrics, limits and
+//! the shutdown token.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use log_store::LogStore;
+use tokio_util::sync::CancellationToken;
+
+use crate::groups::Groups;
+use crate::idempotency::Idempotency;
+use crate::metrics::Metrics;
+
+/// Limits in force (flags may lower the ceilings in `limits.rs`).
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub body_bytes_max: usize,
+    pub event_bytes_max: usize,
+    pub events_max: usize,
+    pub consume_limit_max: usize,
+}
+
+pub struct AppState {
+    pub store: Arc<LogStore>,
+    pub groups: Groups,
+    pub idempotency: Idempotency,
+    pub metrics: Metrics,
+    pub limits: Limits,
+    pub tokens: Vec<String>,
+    pub shutdown: CancellationToken,
+    round_robin: Mutex<HashMap<String, u32>>,
+}
+
+impl AppState {
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        store: Arc<LogStore>,
+        groups: Groups,
+        idempotency: Idempotency,
+        limits: Limits,
+        tokens: Vec<String>,
+        shutdown: CancellationToken,
+    ) -> AppState {
+        AppState {
+            store,
+            groups,
+            idempotency,
+            metrics: Metrics::default(),
+            limits,
+            tokens,
+            shutdown,
+            round_robin: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The next partition of `topic` in round-robin order.
+    pub fn next_partition(&self, topic: &str, partitions: u32) -> u32 {
+        let mut rr = self.round_robin.lock().expect("round-robin lock is never poisoned");
+        if !rr.contains_key(topic) && rr.len() >= 100_000 {
+            rr.clear(); // bounded: forgetting positions only restarts the rotation
+        }
+        let next = rr.entry(topic.to_string()).or_insert(0);
+        let p = *next % partitions;
+        *next = next.wrapping_add(1);
+        p
+    }
+}
