@@ -18,6 +18,7 @@ pub struct Limits {
     pub event_bytes_max: usize,
     pub events_max: usize,
     pub consume_limit_max: usize,
+    pub header_read_timeout_ms: u64,
 }
 
 pub struct AppState {

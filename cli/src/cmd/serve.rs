@@ -41,6 +41,9 @@ pub struct Args {
     /// Largest consume `limit` (at most 100,000).
     #[arg(long, default_value_t = limits::CONSUME_LIMIT_MAX)]
     pub max_consume_limit: usize,
+    /// How long a client may take to send its request headers, in ms (slowloris defence).
+    #[arg(long, default_value_t = limits::HEADER_READ_TIMEOUT_MS)]
+    pub header_read_timeout_ms: u64,
     /// How long an Idempotency-Key is remembered, in ms.
     #[arg(long, default_value_t = limits::IDEMPOTENCY_WINDOW_MS_DEFAULT)]
     pub idempotency_window_ms: u64,
@@ -59,6 +62,7 @@ impl Args {
             event_bytes_max: check("max-event-bytes", self.max_event_bytes, limits::EVENT_BYTES_MAX)?,
             events_max: check("max-events-per-request", self.max_events_per_request, limits::BATCH_EVENTS_MAX)?,
             consume_limit_max: check("max-consume-limit", self.max_consume_limit, limits::CONSUME_LIMIT_MAX)?,
+            header_read_timeout_ms: check("header-read-timeout-ms", self.header_read_timeout_ms as usize, limits::HEADER_READ_TIMEOUT_MS as usize)? as u64,
         })
     }
 }

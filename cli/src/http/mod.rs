@@ -17,7 +17,7 @@ use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
-use crate::limits::{CONNECTIONS_MAX, HEADER_READ_TIMEOUT_MS};
+use crate::limits::CONNECTIONS_MAX;
 use crate::state::AppState;
 
 /// How long shutdown waits for in-flight requests before giving up on them.
@@ -47,11 +47,12 @@ pub async fn serve(state: Arc<AppState>, listener: TcpListener) {
             },
         };
         let _ = stream.set_nodelay(true);
+        let timeout_ms = state.limits.header_read_timeout_ms;
         let state = state.clone();
         let service = service_fn(move |req| router::handle(state.clone(), req, peer));
         let conn = http1::Builder::new()
             .timer(TokioTimer::new())
-            .header_read_timeout(Duration::from_millis(HEADER_READ_TIMEOUT_MS))
+            .header_read_timeout(Duration::from_millis(timeout_ms))
             .serve_connection(TokioIo::new(stream), service);
         let conn = graceful.watch(conn);
         tokio::spawn(async move {

@@ -77,7 +77,7 @@ async fn dispatch(state: &Arc<AppState>, req: Request<Incoming>) -> (&'static st
         (Method::POST, ["v1", "groups", g, "offsets"]) => ("/v1/groups/{g}/offsets", groups::commit(s.clone(), g, req).await),
         (m, ["v1", "processors", rest @ ..]) => processors::route(s, m, rest, &query, req).await,
         (_, seg) if known_path(seg) => ("method_not_allowed", Err(ApiError::new(hyper::StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "method not allowed on this path"))),
-        _ => ("not_found", Err(ApiError::not_found(format!("no route for {}", req.uri().path())))),
+        _ => ("no_route", Err(ApiError::new(hyper::StatusCode::NOT_FOUND, "no_route", format!("no route for {}", req.uri().path())))),
     }
 }
 
