@@ -26,6 +26,8 @@ struct Cli {
 enum Command {
     /// Run the HTTP server over a data dir.
     Serve(cmd::serve::Args),
+    /// Start a server with a generated order stream and the seed's revenue processor.
+    Demo(cmd::demo::Args),
     /// Create, list, describe or delete topics.
     Topics(cmd::topics::Args),
     /// Produce NDJSON events from stdin or a file.
@@ -42,6 +44,7 @@ fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Command::Serve(args) => cmd::serve::run(args),
+        Command::Demo(args) => cmd::demo::run(args),
         Command::Topics(args) => cmd::topics::run(args),
         Command::Produce(args) => cmd::produce::run(args),
         Command::Consume(args) => cmd::consume::run(args),

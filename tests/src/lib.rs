@@ -202,3 +202,8 @@ fn dechunk(mut data: &[u8]) -> Vec<u8> {
 pub fn temp() -> tempfile::TempDir {
     tempfile::Builder::new().prefix("kappa-e2e-").tempdir().expect("tempdir")
 }
+
+/// Rounds for `--ignored` soak tests: `KAPPA_SOAK_ROUNDS`, or `default` (CI sets a small number).
+pub fn soak_rounds(default: usize) -> usize {
+    std::env::var("KAPPA_SOAK_ROUNDS").ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}

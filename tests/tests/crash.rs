@@ -96,9 +96,9 @@ fn kill9_under_concurrent_small_produces_loses_no_acknowledged_event() {
 }
 
 #[test]
-#[ignore = "soak: 20 rounds; run with --ignored"]
+#[ignore = "soak: 20 rounds (KAPPA_SOAK_ROUNDS); run with --ignored"]
 fn kill9_soak() {
-    kill_rounds(20);
+    kill_rounds(kappa_tests::soak_rounds(20));
 }
 
 #[test]

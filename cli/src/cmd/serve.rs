@@ -50,6 +50,20 @@ pub struct Args {
 }
 
 impl Args {
+    /// The defaults of every flag, with this data dir and address (for `kappa demo`).
+    pub fn defaults(data: PathBuf, listen: SocketAddr) -> Args {
+        use clap::Parser;
+        #[derive(Parser)]
+        struct Wrapper {
+            #[command(flatten)]
+            args: Args,
+        }
+        let mut args = Wrapper::parse_from(["kappa"]).args;
+        args.data = data;
+        args.listen = listen;
+        args
+    }
+
     fn limits(&self) -> anyhow::Result<Limits> {
         let check = |name: &str, v: usize, max: usize| {
             if v == 0 || v > max {

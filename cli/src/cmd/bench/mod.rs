@@ -13,6 +13,9 @@ pub struct Args {
     /// Directory to benchmark in (default: a temporary dir under ./kappa-bench).
     #[arg(long)]
     pub dir: Option<std::path::PathBuf>,
+    /// Tiny sizes (for CI: checks that every figure is produced, measures nothing useful).
+    #[arg(long)]
+    pub tiny: bool,
     /// Run only these sections (append, http, replay, latency); default all.
     #[arg(long, value_delimiter = ',')]
     pub only: Vec<String>,
