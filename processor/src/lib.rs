@@ -1,3 +1,22 @@
 //! `processor`: stream processors over the log — streaming SQL, event time, watermarks,
 //! windows, state, checkpoints and exactly-once output. Reaches the log only through the
 //! `Source` / `Sink` traits in `io`.
+//!
+//! Threads: each running processor is one std thread owned by this crate (the `Manager`
+//! starts and stops them); `log-store` owns none. A processor thread sleeps on its input
+//! partitions' listeners with a short timeout (the safe time advances with wall time while
+//! the log is idle), so there is no busy polling.
+#![forbid(unsafe_code)]
+
+pub mod error;
+pub mod extract;
+pub mod limits;
+pub mod operator;
+pub mod sql;
+pub mod state;
+pub mod timestamp;
+pub mod value;
+pub mod window;
+
+pub use error::{Error, Result};
+pub use operator::ResultsFilter;

@@ -1,0 +1,35 @@
+//! Named ceilings for everything a processor sizes. Config may lower these, never raise them.
+
+/// Longest SQL text accepted for one processor: a definition is a screenful, not a program.
+pub const SQL_TEXT_BYTES_MAX: usize = 64 << 10;
+/// Most (window, key) groups held open at once by one windowed aggregate; past it the processor
+/// fails with `Error::Limit` instead of growing without bound.
+pub const WINDOW_KEYS_MAX: usize = 1_000_000;
+/// Most keys in one non-windowed GROUP BY table (the upsert table).
+pub const TABLE_KEYS_MAX: usize = 1_000_000;
+/// Most distinct values kept by one COUNT(DISTINCT x) accumulator.
+pub const DISTINCT_VALUES_MAX: usize = 1_000_000;
+/// Most windows one record may fall into (hopping size / slide).
+pub const HOP_WINDOWS_PER_RECORD_MAX: u64 = 1_000;
+/// Most rows kept in the materialized results view served by the results endpoint; the oldest
+/// windows are evicted first.
+pub const RESULTS_ROWS_MAX: usize = 100_000;
+/// Records fetched from one input partition per read.
+pub const FETCH_RECORDS_MAX: usize = 4_096;
+/// Bytes fetched from one input partition per read (about).
+pub const FETCH_BYTES_MAX: usize = 4 << 20;
+/// Output records buffered before they are written to the sink.
+pub const OUTPUT_BATCH_RECORDS_MAX: usize = 10_000;
+/// Input records between two checkpoints (a checkpoint is also taken on shutdown).
+pub const CHECKPOINT_INTERVAL_RECORDS: u64 = 100_000;
+/// Idle wait before re-checking the safe time: it advances with wall time while the log is idle.
+pub const IDLE_WAIT_MS: u64 = 50;
+/// Largest checkpoint file read back at restart.
+pub const CHECKPOINT_BYTES_MAX: u64 = 1 << 30;
+/// Most input partitions one processor reads.
+pub const INPUT_PARTITIONS_MAX: usize = 4_096;
+/// Most processors in one data dir (one thread each).
+pub const PROCESSORS_MAX: usize = 256;
+
+const _: () = assert!(OUTPUT_BATCH_RECORDS_MAX <= log_store::BATCH_RECORDS_MAX);
+const _: () = assert!(FETCH_RECORDS_MAX <= OUTPUT_BATCH_RECORDS_MAX);

@@ -1,0 +1,366 @@
+//! Scalar expressions, compiled from SQL (or built by hand) and evaluated against a row of slots.
+//! SQL's three-valued logic: NULL in, NULL out, except AND/OR/IS NULL/COALESCE.
+
+use std::cmp::Ordering;
+
+use serde::{Deserialize, Serialize};
+
+use crate::timestamp;
+use crate::value::{round_half_away, Value};
+
+/// A static SQL type; `Any` for columns inferred from JSON without a declaration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Type {
+    Any,
+    Bool,
+    Int,
+    Double,
+    Str,
+    Ts,
+}
+
+impl Type {
+    pub fn is_numeric(self) -> bool {
+        matches!(self, Type::Int | Type::Double | Type::Any)
+    }
+    pub fn name(self) -> &'static str {
+        match self {
+            Type::Any => "ANY",
+            Type::Bool => "BOOLEAN",
+            Type::Int => "BIGINT",
+            Type::Double => "DOUBLE",
+            Type::Str => "STRING",
+            Type::Ts => "TIMESTAMP(3)",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BinOp {
+    Add,
+    Sub,
+    Mul,
+    Div,
+    Mod,
+    Eq,
+    NotEq,
+    Lt,
+    LtEq,
+    Gt,
+    GtEq,
+    And,
+    Or,
+    Concat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Func {
+    Round,
+    Lower,
+    Upper,
+    Coalesce,
+    Date,
+    Abs,
+    CharLength,
+}
+
+#[derive(Debug, Clone)]
+pub enum Expr {
+    Slot(usize),
+    Lit(Value),
+    Binary(BinOp, Box<Expr>, Box<Expr>),
+    Not(Box<Expr>),
+    Neg(Box<Expr>),
+    IsNull { expr: Box<Expr>, negated: bool },
+    InList { expr: Box<Expr>, list: Vec<Expr>, negated: bool },
+    Like { expr: Box<Expr>, pattern: Vec<LikeToken>, negated: bool },
+    Cast(Box<Expr>, Type),
+    Call(Func, Vec<Expr>),
+}
+
+/// A LIKE pattern, pre-split: `%` any run, `_` any one character, the rest literal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LikeToken {
+    Any,
+    One,
+    Lit(char),
+}
+
+pub fn compile_like(pattern: &str, escape: Option<char>) -> Vec<LikeToken> {
+    let mut out = Vec::new();
+    let mut chars = pattern.chars();
+    while let Some(c) = chars.next() {
+        if Some(c) == escape {
+            if let Some(n) = chars.next() {
+                out.push(LikeToken::Lit(n));
+            }
+        } else if c == '%' {
+            out.push(LikeToken::Any);
+        } else if c == '_' {
+            out.push(LikeToken::One);
+        } else {
+            out.push(LikeToken::Lit(c));
+        }
+    }
+    out
+}
+
+fn like_match(p: &[LikeToken], s: &[char]) -> bool {
+    match p.first() {
+        None => s.is_empty(),
+        Some(LikeToken::Any) => (0..=s.len()).any(|i| like_match(&p[1..], &s[i..])),
+        Some(LikeToken::One) => !s.is_empty() && like_match(&p[1..], &s[1..]),
+        Some(LikeToken::Lit(c)) => s.first() == Some(c) && like_match(&p[1..], &s[1..]),
+    }
+}
+
+impl Expr {
+    pub fn eval(&self, row: &[Value]) -> Value {
+        match self {
+            Expr::Slot(i) => row[*i].clone(),
+            Expr::Lit(v) => v.clone(),
+            Expr::Binary(op, a, b) => binary(*op, a, b, row),
+            Expr::Not(e) => match e.eval(row) {
+                Value::Bool(b) => Value::Bool(!b),
+                _ => Value::Null,
+            },
+            Expr::Neg(e) => match e.eval(row) {
+                Value::Int(i) => Value::Int(i.wrapping_neg()),
+                Value::Float(f) => Value::Float(-f),
+                _ => Value::Null,
+            },
+            Expr::IsNull { expr, negated } => Value::Bool(expr.eval(row).is_null() != *negated),
+            Expr::InList { expr, list, negated } => {
+                let v = expr.eval(row);
+                if v.is_null() {
+                    return Value::Null;
+                }
+                let mut saw_null = false;
+                for item in list {
+                    let w = item.eval(row);
+                    if w.is_null() {
+                        saw_null = true;
+                    } else if compare(&v, &w) == Some(Ordering::Equal) {
+                        return Value::Bool(!*negated);
+                    }
+                }
+                if saw_null {
+                    Value::Null
+                } else {
+                    Value::Bool(*negated)
+                }
+            }
+            Expr::Like { expr, pattern, negated } => match expr.eval(row) {
+                Value::Str(s) => {
+                    let chars: Vec<char> = s.chars().collect();
+                    Value::Bool(like_match(pattern, &chars) != *negated)
+                }
+                Value::Null => Value::Null,
+                other => {
+                    let chars: Vec<char> = other.to_text().chars().collect();
+                    Value::Bool(like_match(pattern, &chars) != *negated)
+                }
+            },
+            Expr::Cast(e, t) => cast(e.eval(row), *t),
+            Expr::Call(f, args) => call(*f, args, row),
+        }
+    }
+}
+
+/// SQL comparison: NULL when either side is NULL or the types cannot be compared.
+pub fn compare(a: &Value, b: &Value) -> Option<Ordering> {
+    match (a, b) {
+        (Value::Null, _) | (_, Value::Null) => None,
+        (Value::Int(_) | Value::Float(_), Value::Int(_) | Value::Float(_))
+        | (Value::Str(_), Value::Str(_))
+        | (Value::Bool(_), Value::Bool(_))
+        | (Value::Ts(_), Value::Ts(_))
+        | (Value::Json(_), Value::Json(_)) => Some(a.cmp(b)),
+        (Value::Ts(t), Value::Str(s)) => timestamp::parse(s).map(|u| t.cmp(&u)),
+        (Value::Str(s), Value::Ts(t)) => timestamp::parse(s).map(|u| u.cmp(t)),
+        _ => None,
+    }
+}
+
+fn binary(op: BinOp, a: &Expr, b: &Expr, row: &[Value]) -> Value {
+    match op {
+        BinOp::And => {
+            let x = a.eval(row);
+            if let Value::Bool(false) = x {
+                return Value::Bool(false);
+            }
+            match (x, b.eval(row)) {
+                (_, Value::Bool(false)) => Value::Bool(false),
+                (Value::Bool(true), Value::Bool(true)) => Value::Bool(true),
+                _ => Value::Null,
+            }
+        }
+        BinOp::Or => {
+            let x = a.eval(row);
+            if let Value::Bool(true) = x {
+                return Value::Bool(true);
+            }
+            match (x, b.eval(row)) {
+                (_, Value::Bool(true)) => Value::Bool(true),
+                (Value::Bool(false), Value::Bool(false)) => Value::Bool(false),
+                _ => Value::Null,
+            }
+        }
+        _ => {
+            let (x, y) = (a.eval(row), b.eval(row));
+            apply(op, &x, &y)
+        }
+    }
+}
+
+/// Applies a non-logical binary operator to two values.
+pub fn apply(op: BinOp, x: &Value, y: &Value) -> Value {
+    if x.is_null() || y.is_null() {
+        return Value::Null;
+    }
+    let cmp = |f: fn(Ordering) -> bool| compare(x, y).map_or(Value::Null, |o| Value::Bool(f(o)));
+    match op {
+        BinOp::Eq => cmp(|o| o == Ordering::Equal),
+        BinOp::NotEq => cmp(|o| o != Ordering::Equal),
+        BinOp::Lt => cmp(|o| o == Ordering::Less),
+        BinOp::LtEq => cmp(|o| o != Ordering::Greater),
+        BinOp::Gt => cmp(|o| o == Ordering::Greater),
+        BinOp::GtEq => cmp(|o| o != Ordering::Less),
+        BinOp::Concat => Value::Str(format!("{}{}", x.to_text(), y.to_text())),
+        BinOp::And | BinOp::Or => unreachable!("logical operators are handled in binary()"),
+        _ => arithmetic(op, x, y),
+    }
+}
+
+fn arithmetic(op: BinOp, x: &Value, y: &Value) -> Value {
+    match (x, y) {
+        (Value::Int(a), Value::Int(b)) => match op {
+            BinOp::Add => Value::Int(a.wrapping_add(*b)),
+            BinOp::Sub => Value::Int(a.wrapping_sub(*b)),
+            BinOp::Mul => Value::Int(a.wrapping_mul(*b)),
+            BinOp::Div if *b != 0 => Value::Int(a.wrapping_div(*b)),
+            BinOp::Mod if *b != 0 => Value::Int(a.wrapping_rem(*b)),
+            _ => Value::Null,
+        },
+        (Value::Ts(t), Value::Int(d)) if op == BinOp::Sub => Value::Ts(t - d),
+        (Value::Ts(t), Value::Int(d)) if op == BinOp::Add => Value::Ts(t + d),
+        _ => match (x.as_f64(), y.as_f64()) {
+            (Some(a), Some(b)) => match op {
+                BinOp::Add => Value::Float(a + b),
+                BinOp::Sub => Value::Float(a - b),
+                BinOp::Mul => Value::Float(a * b),
+                BinOp::Div if b != 0.0 => Value::Float(a / b),
+                BinOp::Mod if b != 0.0 => Value::Float(a % b),
+                _ => Value::Null,
+            },
+            _ => Value::Null,
+        },
+    }
+}
+
+/// CAST; a value that does not convert is NULL (Flink's TRY_CAST behaviour, never a failure).
+pub fn cast(v: Value, t: Type) -> Value {
+    match (v, t) {
+        (Value::Null, _) => Value::Null,
+        (v, Type::Any) => v,
+        (Value::Int(i), Type::Double) => Value::Float(i as f64),
+        (Value::Float(f), Type::Int) => {
+            if f.is_finite() {
+                Value::Int(f.trunc() as i64)
+            } else {
+                Value::Null
+            }
+        }
+        (Value::Str(s), Type::Int) => s.trim().parse::<i64>().map(Value::Int).unwrap_or(Value::Null),
+        (Value::Str(s), Type::Double) => s.trim().parse::<f64>().map(Value::Float).unwrap_or(Value::Null),
+        (Value::Str(s), Type::Bool) => match s.trim().to_ascii_lowercase().as_str() {
+            "true" => Value::Bool(true),
+            "false" => Value::Bool(false),
+            _ => Value::Null,
+        },
+        (Value::Bool(b), Type::Int) => Value::Int(b as i64),
+        (Value::Str(s), Type::Ts) => timestamp::parse(&s).map(Value::Ts).unwrap_or(Value::Null),
+        (Value::Int(ms), Type::Ts) => Value::Ts(ms),
+        (Value::Ts(ms), Type::Int) => Value::Int(ms),
+        (Value::Ts(ms), Type::Str) => Value::Str(timestamp::format_sql(ms)),
+        (v @ Value::Str(_), Type::Str) => v,
+        (v, Type::Str) => Value::Str(v.to_text()),
+        (v @ Value::Int(_), Type::Int) | (v @ Value::Float(_), Type::Double) => v,
+        (v @ Value::Bool(_), Type::Bool) | (v @ Value::Ts(_), Type::Ts) => v,
+        _ => Value::Null,
+    }
+}
+
+fn call(f: Func, args: &[Expr], row: &[Value]) -> Value {
+    match f {
+        Func::Coalesce => args.iter().map(|a| a.eval(row)).find(|v| !v.is_null()).unwrap_or(Value::Null),
+        Func::Round => {
+            let digits = match args.get(1).map(|a| a.eval(row)) {
+                None => 0,
+                Some(Value::Int(d)) => d.clamp(-30, 30) as i32,
+                Some(_) => return Value::Null,
+            };
+            match args[0].eval(row) {
+                Value::Float(x) => Value::Float(round_half_away(x, digits)),
+                Value::Int(i) if digits < 0 => Value::Int(round_half_away(i as f64, digits) as i64),
+                v @ Value::Int(_) => v,
+                _ => Value::Null,
+            }
+        }
+        Func::Abs => match args[0].eval(row) {
+            Value::Int(i) => Value::Int(i.wrapping_abs()),
+            Value::Float(x) => Value::Float(x.abs()),
+            _ => Value::Null,
+        },
+        Func::Lower | Func::Upper | Func::CharLength => match args[0].eval(row) {
+            Value::Null => Value::Null,
+            v => {
+                let s = v.to_text();
+                match f {
+                    Func::Lower => Value::Str(s.to_lowercase()),
+                    Func::Upper => Value::Str(s.to_uppercase()),
+                    _ => Value::Int(s.chars().count() as i64),
+                }
+            }
+        },
+        Func::Date => match cast(args[0].eval(row), Type::Ts) {
+            Value::Ts(ms) => Value::Str(timestamp::format_date(ms)),
+            _ => Value::Null,
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lit(v: Value) -> Box<Expr> {
+        Box::new(Expr::Lit(v))
+    }
+
+    #[test]
+    fn like_matches_percent_and_underscore() {
+        let p = compile_like("bo_k%", None);
+        let e = Expr::Like { expr: lit(Value::Str("books and more".into())), pattern: p, negated: false };
+        assert!(e.eval(&[]).is_true());
+        let e = Expr::Like { expr: lit(Value::Str("bok".into())), pattern: compile_like("bo_k%", None), negated: false };
+        assert!(!e.eval(&[]).is_true());
+    }
+
+    #[test]
+    fn null_propagates_except_through_and_or() {
+        let null_and_false = Expr::Binary(BinOp::And, lit(Value::Null), lit(Value::Bool(false)));
+        assert_eq!(null_and_false.eval(&[]), Value::Bool(false));
+        let null_or_true = Expr::Binary(BinOp::Or, lit(Value::Null), lit(Value::Bool(true)));
+        assert_eq!(null_or_true.eval(&[]), Value::Bool(true));
+        let null_plus = Expr::Binary(BinOp::Add, lit(Value::Null), lit(Value::Int(1)));
+        assert_eq!(null_plus.eval(&[]), Value::Null);
+    }
+
+    #[test]
+    fn integer_division_truncates_as_in_flink() {
+        assert_eq!(apply(BinOp::Div, &Value::Int(7), &Value::Int(2)), Value::Int(3));
+        assert_eq!(apply(BinOp::Div, &Value::Float(7.0), &Value::Int(2)), Value::Float(3.5));
+        assert_eq!(apply(BinOp::Div, &Value::Int(7), &Value::Int(0)), Value::Null);
+    }
+}

@@ -1,0 +1,80 @@
+//! Operators: what a processor does with each record in merged order. The runtime (`task`)
+//! owns input order, the watermark, output and checkpoints; an operator owns its state and
+//! decides lateness, because only it knows which windows a record falls into.
+
+pub mod aggregate;
+pub mod expr;
+pub mod sql;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::Result;
+
+/// One input record as an operator sees it.
+#[derive(Debug, Clone, Copy)]
+pub struct InputRecord<'a> {
+    pub topic: &'a str,
+    pub partition: u32,
+    pub offset: u64,
+    pub timestamp_ms: i64,
+    pub key: Option<&'a [u8]>,
+    pub value: &'a [u8],
+}
+
+/// What happened to one record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Processed (or filtered out); its event time advances the watermark.
+    Accepted { event_time_ms: i64 },
+    /// Every window it belongs to is already complete: it goes to the late topic.
+    Late { event_time_ms: i64 },
+    /// It cannot be processed (not JSON, no event time): it goes to the late topic too, with
+    /// the reason, so nothing is dropped silently. It does not move the watermark.
+    Invalid { reason: String },
+}
+
+/// One output record: `key` is the group key (None for plain maps), `value` the JSON row.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutRecord {
+    pub key: Option<Vec<u8>>,
+    pub value: Vec<u8>,
+}
+
+/// Where operators put output rows while one record (or one watermark step) is processed.
+#[derive(Debug, Default)]
+pub struct Emit {
+    pub records: Vec<OutRecord>,
+}
+
+impl Emit {
+    pub fn push(&mut self, key: Option<Vec<u8>>, value: Vec<u8>) {
+        self.records.push(OutRecord { key, value });
+    }
+}
+
+/// Which rows the results endpoint returns.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct ResultsFilter {
+    /// The row's key as text (a single string key is its text; others their JSON).
+    pub key: Option<String>,
+    /// Only rows of the window starting at this time (ms since the epoch).
+    pub window_start_ms: Option<i64>,
+    /// At most this many rows (the newest windows are kept when cut).
+    pub limit: Option<usize>,
+}
+
+/// The runtime's view of a processor's logic. SQL plans, the builder and user `Processor`s all
+/// become one of these.
+pub trait Operator: Send {
+    /// Processes one record, in merged input order; `watermark_ms` is the watermark before it.
+    fn process(&mut self, record: &InputRecord<'_>, watermark_ms: i64, out: &mut Emit) -> Result<Outcome>;
+    /// The watermark moved: emit every window that is now complete.
+    fn advance(&mut self, watermark_ms: i64, out: &mut Emit) -> Result<()>;
+    /// A bounded run reached its end: emit everything still open (and sorted output).
+    fn finish(&mut self, out: &mut Emit) -> Result<()>;
+    /// The operator's state, for a checkpoint.
+    fn snapshot(&self) -> Result<Vec<u8>>;
+    fn restore(&mut self, snapshot: &[u8]) -> Result<()>;
+    /// The current materialized results.
+    fn results(&self, filter: &ResultsFilter) -> Vec<serde_json::Value>;
+}

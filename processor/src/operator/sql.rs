@@ -1,0 +1,276 @@
+//! `SqlOperator` runs a compiled SQL `Plan`: extract the fields the query uses, find the event
+//! time, filter, then map, aggregate into windows, or keep an upsert table. Rows are rendered
+//! as JSON objects with the selected column names in SELECT order.
+
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::operator::aggregate::{merge_accs, new_accs, update_accs, Acc};
+use crate::operator::expr::{cast, Type};
+use crate::operator::{Emit, InputRecord, Operator, Outcome, ResultsFilter};
+use crate::sql::plan::{Aggregate, Body, EventTime, Plan};
+use crate::state::results::Results;
+use crate::state::table::Table;
+use crate::value::{key_bytes, write_json_string, Value};
+use crate::window::aligned::AlignedWindows;
+use crate::window::session::SessionWindows;
+use crate::window::{Fired, Key, WindowSpec};
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct SqlState {
+    aligned: AlignedWindows,
+    sessions: SessionWindows,
+    table: Table,
+    results: Results,
+    /// Rows of a bounded run with ORDER BY / LIMIT, held until the end: (key, row).
+    held: Vec<(Option<Vec<u8>>, Vec<Value>)>,
+}
+
+pub struct SqlOperator {
+    plan: Arc<Plan>,
+    /// A bounded run (backfill): only final rows are written.
+    bounded: bool,
+    state: SqlState,
+    row: Vec<Value>,
+    /// `"name":` for each output column, JSON-escaped once.
+    column_prefixes: Vec<String>,
+}
+
+impl SqlOperator {
+    pub fn new(plan: Plan, bounded: bool) -> SqlOperator {
+        let column_prefixes = plan
+            .columns
+            .iter()
+            .map(|c| {
+                let mut s = String::new();
+                write_json_string(c, &mut s);
+                s.push(':');
+                s
+            })
+            .collect();
+        let row = vec![Value::Null; plan.fields.slots()];
+        SqlOperator { plan: Arc::new(plan), bounded, state: SqlState::default(), row, column_prefixes }
+    }
+
+    fn holds_rows(&self) -> bool {
+        self.bounded && (!self.plan.order_by.is_empty() || self.plan.limit.is_some())
+    }
+
+    fn render(&self, values: &[Value]) -> String {
+        let mut s = String::with_capacity(16 * values.len() + 2);
+        s.push('{');
+        for (i, (prefix, v)) in self.column_prefixes.iter().zip(values).enumerate() {
+            if i > 0 {
+                s.push(',');
+            }
+            s.push_str(prefix);
+            v.write_json(&mut s);
+        }
+        s.push('}');
+        s
+    }
+
+    fn output_row(&mut self, key: Option<Vec<u8>>, window_start: Option<i64>, values: Vec<Value>, out: &mut Emit) {
+        if self.holds_rows() {
+            self.state.held.push((key, values));
+            return;
+        }
+        let json = self.render(&values);
+        self.state.results.put(window_start, key.as_deref(), &json);
+        out.push(key, json.into_bytes());
+    }
+
+    fn event_time(&self, record: &InputRecord<'_>) -> Result<i64, String> {
+        match self.plan.event_time {
+            EventTime::RecordTimestamp => Ok(record.timestamp_ms),
+            EventTime::Slot(i) => match &self.row[i] {
+                Value::Ts(ms) | Value::Int(ms) => Ok(*ms),
+                Value::Float(f) if f.is_finite() => Ok(*f as i64),
+                Value::Str(s) => crate::timestamp::parse(s).ok_or_else(|| format!("event time {s:?} is not a timestamp")),
+                Value::Null => Err("the event-time field is missing or null".into()),
+                other => Err(format!("event time {} is not a timestamp", other.to_json())),
+            },
+        }
+    }
+
+    fn group_row(agg: &Aggregate, key: &Key, accs: &[Acc], window: Option<(i64, i64)>) -> Vec<Value> {
+        let mut row = Vec::with_capacity(key.len() + accs.len() + 2);
+        match window {
+            Some((s, e)) => row.extend([Value::Ts(s), Value::Ts(e)]),
+            None => row.extend([Value::Null, Value::Null]),
+        }
+        row.extend(key.iter().cloned());
+        row.extend(accs.iter().map(Acc::result));
+        debug_assert_eq!(row.len(), agg.keys.len() + agg.aggs.len() + 2);
+        row
+    }
+
+    /// Evaluates the SELECT list over a group row; None when HAVING rejects it.
+    fn project_group(agg: &Aggregate, group: &[Value]) -> Option<Vec<Value>> {
+        if let Some(h) = &agg.having {
+            if !h.eval(group).is_true() {
+                return None;
+            }
+        }
+        Some(agg.outputs.iter().map(|e| e.eval(group)).collect())
+    }
+
+    fn emit_fired(&mut self, fired: Vec<Fired>, out: &mut Emit) {
+        let plan = Arc::clone(&self.plan);
+        let Body::Aggregate(agg) = &plan.body else { return };
+        for f in fired {
+            let group = Self::group_row(agg, &f.key, &f.accs, Some((f.start_ms, f.end_ms)));
+            if let Some(values) = Self::project_group(agg, &group) {
+                self.output_row(key_bytes(&f.key), Some(f.start_ms), values, out);
+            }
+        }
+    }
+
+    fn aggregate(&mut self, t: i64, watermark_ms: i64, out: &mut Emit) -> Result<bool> {
+        let plan = Arc::clone(&self.plan);
+        let Body::Aggregate(agg) = &plan.body else { unreachable!("aggregate() is only called for aggregates") };
+        let key: Key = agg.keys.iter().map(|e| e.eval(&self.row)).collect();
+        let lw = (plan.allowed_lateness_ms, watermark_ms);
+        let (specs, row) = (&agg.aggs, &self.row);
+        let new = || new_accs(specs);
+        let update = |accs: &mut [Acc]| update_accs(specs, accs, row);
+        match agg.window {
+            Some(WindowSpec::Tumble { size_ms }) => self.state.aligned.add(&key, t, (size_ms, size_ms), lw, new, update),
+            Some(WindowSpec::Hop { slide_ms, size_ms }) => self.state.aligned.add(&key, t, (slide_ms, size_ms), lw, new, update),
+            Some(WindowSpec::Session { gap_ms }) => {
+                let merge = |a: &mut Vec<Acc>, b: Vec<Acc>| merge_accs(a, b);
+                self.state.sessions.add(&key, t, gap_ms, lw, new, merge, update)
+            }
+            None => {
+                let accs = self.state.table.upsert(&key, new, update)?.to_vec();
+                if !self.bounded {
+                    let group = Self::group_row(agg, &key, &accs, None);
+                    if let Some(values) = Self::project_group(agg, &group) {
+                        self.output_row(key_bytes(&key), None, values, out);
+                    }
+                }
+                Ok(true)
+            }
+        }
+    }
+}
+
+impl Operator for SqlOperator {
+    fn process(&mut self, record: &InputRecord<'_>, watermark_ms: i64, out: &mut Emit) -> Result<Outcome> {
+        if let Err(reason) = self.plan.fields.extract(record.value, &mut self.row) {
+            return Ok(Outcome::Invalid { reason });
+        }
+        if let Some(slot) = self.plan.timestamp_slot {
+            self.row[slot] = Value::Ts(record.timestamp_ms);
+        }
+        for (v, t) in self.row.iter_mut().zip(&self.plan.slot_types) {
+            if *t != Type::Any && !v.is_null() {
+                *v = cast(std::mem::take(v), *t);
+            }
+        }
+        let t = match self.event_time(record) {
+            Ok(t) => t,
+            Err(reason) => return Ok(Outcome::Invalid { reason }),
+        };
+        if let Some(f) = &self.plan.filter {
+            if !f.eval(&self.row).is_true() {
+                return Ok(Outcome::Accepted { event_time_ms: t });
+            }
+        }
+        let plan = Arc::clone(&self.plan);
+        match &plan.body {
+            Body::PassThrough => {
+                let value = record.value.to_vec();
+                if self.holds_rows() {
+                    let v = String::from_utf8_lossy(&value).into_owned();
+                    self.state.held.push((None, vec![Value::Json(v)]));
+                } else {
+                    self.state.results.put(None, None, &String::from_utf8_lossy(&value));
+                    out.push(None, value);
+                }
+            }
+            Body::Map { exprs } => {
+                let values: Vec<Value> = exprs.iter().map(|e| e.eval(&self.row)).collect();
+                self.output_row(None, None, values, out);
+            }
+            Body::Aggregate(_) => {
+                if !self.aggregate(t, watermark_ms, out)? {
+                    return Ok(Outcome::Late { event_time_ms: t });
+                }
+            }
+        }
+        Ok(Outcome::Accepted { event_time_ms: t })
+    }
+
+    fn advance(&mut self, watermark_ms: i64, out: &mut Emit) -> Result<()> {
+        let mut fired = Vec::new();
+        let lateness = self.plan.allowed_lateness_ms;
+        self.state.aligned.take_complete(lateness, watermark_ms, &mut fired);
+        self.state.sessions.take_complete(lateness, watermark_ms, &mut fired);
+        if !fired.is_empty() {
+            self.emit_fired(fired, out);
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self, out: &mut Emit) -> Result<()> {
+        let mut fired = Vec::new();
+        self.state.aligned.take_all(&mut fired);
+        self.state.sessions.take_all(&mut fired);
+        crate::window::sort_fired(&mut fired);
+        self.emit_fired(fired, out);
+        let plan = Arc::clone(&self.plan);
+        if let Body::Aggregate(agg) = &plan.body {
+            if agg.window.is_none() && self.bounded {
+                let table = std::mem::take(&mut self.state.table);
+                for (key, accs) in table.iter() {
+                    let group = Self::group_row(agg, key, accs, None);
+                    if let Some(values) = Self::project_group(agg, &group) {
+                        self.output_row(key_bytes(key), None, values, out);
+                    }
+                }
+                self.state.table = table;
+            }
+        }
+        let mut held = std::mem::take(&mut self.state.held);
+        let order = self.plan.order_by.clone();
+        held.sort_by(|(_, a), (_, b)| {
+            for &(i, desc) in &order {
+                let o = a[i].cmp(&b[i]);
+                let o = if desc { o.reverse() } else { o };
+                if o.is_ne() {
+                    return o;
+                }
+            }
+            std::cmp::Ordering::Equal
+        });
+        if let Some(limit) = self.plan.limit {
+            held.truncate(limit as usize);
+        }
+        for (key, values) in held {
+            let json = match (&self.plan.body, values.as_slice()) {
+                (Body::PassThrough, [Value::Json(raw)]) => raw.clone(),
+                _ => self.render(&values),
+            };
+            self.state.results.put(None, key.as_deref(), &json);
+            out.push(key, json.into_bytes());
+        }
+        Ok(())
+    }
+
+    fn snapshot(&self) -> Result<Vec<u8>> {
+        bincode::serialize(&self.state).map_err(|e| Error::Checkpoint { path: "<sql state>".into(), reason: e.to_string() })
+    }
+
+    fn restore(&mut self, snapshot: &[u8]) -> Result<()> {
+        self.state = bincode::deserialize(snapshot)
+            .map_err(|e| Error::Checkpoint { path: "<sql state>".into(), reason: e.to_string() })?;
+        Ok(())
+    }
+
+    fn results(&self, filter: &ResultsFilter) -> Vec<serde_json::Value> {
+        self.state.results.get(filter)
+    }
+}

@@ -1,0 +1,518 @@
+//! SQL text -> `Plan`. sqlparser parses (with `KappaDialect`); this module walks the AST,
+//! checks it against kappa's subset (DESIGN.md §4) and refuses everything else with the
+//! construct's name and its line/column. Scalar expressions are compiled in `scalar.rs`.
+
+use sqlparser::ast::{self, GroupByExpr, SelectItem, SetExpr, Spanned, Statement, TableFactor};
+use sqlparser::parser::{Parser, ParserError};
+use sqlparser::tokenizer::Span;
+
+use crate::error::{Error, Result};
+use crate::extract::FieldSet;
+use crate::limits::SQL_TEXT_BYTES_MAX;
+use crate::operator::aggregate::AggSpec;
+use crate::operator::expr::{Expr, Type};
+use crate::sql::dialect::KappaDialect;
+use crate::sql::plan::{Aggregate, Body, EventTime, Plan};
+use crate::sql::table::{self, TableDef};
+use crate::window::WindowSpec;
+
+/// An error at `span`, naming the refused construct.
+pub fn err_at(span: Span, construct: impl Into<String>, message: impl Into<String>) -> Error {
+    Error::sql(span.start.line, span.start.column, construct, message)
+}
+
+fn parse_error(e: ParserError) -> Error {
+    let text = match e {
+        ParserError::TokenizerError(s) | ParserError::ParserError(s) => s,
+        ParserError::RecursionLimitExceeded => "the SQL is nested too deeply".to_string(),
+    };
+    // sqlparser appends " at Line: L, Column: C" to its messages.
+    let (mut line, mut column) = (0, 0);
+    let mut message = text.clone();
+    if let Some(at) = text.rfind(" at Line: ") {
+        let pos = &text[at + " at Line: ".len()..];
+        if let Some((l, c)) = pos.split_once(", Column: ") {
+            line = l.trim().parse().unwrap_or(0);
+            column = c.trim().trim_end_matches(|ch: char| !ch.is_ascii_digit()).parse().unwrap_or(0);
+            message = text[..at].to_string();
+        }
+    }
+    Error::sql(line, column, "syntax", format!("syntax error: {message}"))
+}
+
+/// A string literal's text (option values, LIKE patterns).
+pub fn literal_string(e: &ast::Expr) -> Result<String> {
+    match e {
+        ast::Expr::Value(v) => match &v.value {
+            ast::Value::SingleQuotedString(s) | ast::Value::DoubleQuotedString(s) => Ok(s.clone()),
+            ast::Value::Number(n, _) => Ok(n.clone()),
+            _ => Err(err_at(e.span(), "literal", format!("expected a string literal, found {e}"))),
+        },
+        _ => Err(err_at(e.span(), "literal", format!("expected a string literal, found {e}"))),
+    }
+}
+
+/// `INTERVAL '5' SECOND` (or MINUTE, HOUR, DAY, MILLISECOND; `INTERVAL '10 s'`) in ms.
+pub fn interval_ms(iv: &ast::Interval, span: Span) -> Result<i64> {
+    use ast::DateTimeField as F;
+    let text = literal_string(&iv.value)?;
+    if iv.leading_field.is_none() {
+        return table::duration_text(&text)
+            .ok_or_else(|| err_at(span, "INTERVAL", format!("interval {text:?} is not a duration")));
+    }
+    let unit_ms = match iv.leading_field.as_ref().expect("checked above") {
+        F::Millisecond | F::Milliseconds => 1,
+        F::Second | F::Seconds => 1000,
+        F::Minute | F::Minutes => 60_000,
+        F::Hour | F::Hours => 3_600_000,
+        F::Day | F::Days => 86_400_000,
+        other => return Err(err_at(span, "INTERVAL", format!("interval unit {other} is not supported"))),
+    };
+    if iv.last_field.is_some() {
+        return Err(err_at(span, "INTERVAL", "interval ranges (... TO ...) are not supported"));
+    }
+    let n: f64 = text.trim().parse().map_err(|_| err_at(span, "INTERVAL", format!("interval {text:?} is not a number")))?;
+    Ok((n * unit_ms as f64).round() as i64)
+}
+
+/// The state of compiling one SELECT.
+pub(crate) struct Compiler {
+    pub table: TableDef,
+    /// Names that qualify a column: the table name and its alias.
+    pub qualifiers: Vec<String>,
+    pub fields: FieldSet,
+    pub slot_types: Vec<Type>,
+    /// Slot filled with the record timestamp (`_timestamp`).
+    pub timestamp_slot: Option<usize>,
+    pub group: Option<Group>,
+    /// The event-time column chosen by a window over a column without a declared watermark.
+    pub window_time: Option<EventTime>,
+}
+
+pub(crate) struct Group {
+    /// GROUP BY expressions (AST, for matching SELECT items) and their types.
+    pub keys: Vec<(ast::Expr, Type)>,
+    /// The window function name (TUMBLE, HOP, SESSION) and spec.
+    pub window: Option<(String, WindowSpec)>,
+    pub aggs: Vec<AggSpec>,
+}
+
+/// Name of the record-timestamp pseudo column.
+pub const TIMESTAMP_COLUMN: &str = "_timestamp";
+
+/// Compiles a processor's SQL. `bounded` is true for a backfill with an end (ORDER BY and LIMIT
+/// are allowed there only).
+pub fn compile(sql: &str, bounded: bool) -> Result<Plan> {
+    if sql.len() > SQL_TEXT_BYTES_MAX {
+        return Err(Error::Limit { limit: "SQL_TEXT_BYTES_MAX", max: SQL_TEXT_BYTES_MAX as u64, what: "SQL text".into() });
+    }
+    let dialect = KappaDialect::default();
+    let statements = Parser::new(&dialect).try_with_sql(sql).map_err(parse_error)?.parse_statements().map_err(parse_error)?;
+    let watermarks = dialect.watermarks();
+    let mut tables: Vec<TableDef> = Vec::new();
+    let mut query: Option<(&ast::Query, Option<(String, Vec<String>)>)> = None;
+    for s in &statements {
+        if query.is_some() {
+            return Err(err_at(s.span(), "statement", "the SELECT or INSERT INTO must be the last statement"));
+        }
+        match s {
+            Statement::CreateTable(ct) => tables.push(table::from_create(ct, &watermarks)?),
+            Statement::Query(q) => query = Some((q, None)),
+            Statement::Insert(ins) => {
+                let ast::TableObject::TableName(name) = &ins.table else {
+                    return Err(err_at(s.span(), "INSERT", "INSERT INTO needs a topic name"));
+                };
+                let Some(source) = &ins.source else {
+                    return Err(err_at(s.span(), "INSERT ... VALUES", "only INSERT INTO <topic> SELECT ... is supported"));
+                };
+                if ins.overwrite || ins.on.is_some() || ins.returning.is_some() {
+                    return Err(err_at(s.span(), "INSERT", "only INSERT INTO <topic> SELECT ... is supported"));
+                }
+                let columns = ins.columns.iter().map(|c| c.value.clone()).collect();
+                query = Some((source, Some((name.to_string(), columns))));
+            }
+            other => {
+                let kind = other.to_string().split_whitespace().take(2).collect::<Vec<_>>().join(" ");
+                return Err(err_at(other.span(), kind.clone(), format!("statement {kind} is not supported")));
+            }
+        }
+    }
+    let Some((q, insert)) = query else {
+        return Err(Error::sql(0, 0, "statement", "a processor needs a SELECT or INSERT INTO ... SELECT statement"));
+    };
+    let mut plan = compile_query(q, &tables, bounded)?;
+    if let Some((target, columns)) = insert {
+        if !columns.is_empty() {
+            if columns.len() != plan.columns.len() {
+                return Err(err_at(q.span(), "INSERT column list", "INSERT column list and SELECT list differ in length"));
+            }
+            plan.columns = columns;
+        }
+        plan.output = Some(target);
+    }
+    Ok(plan)
+}
+
+fn compile_query(q: &ast::Query, tables: &[TableDef], bounded: bool) -> Result<Plan> {
+    if let Some(w) = &q.with {
+        return Err(err_at(w.span(), "WITH", "common table expressions (WITH) are not supported"));
+    }
+    let SetExpr::Select(select) = &*q.body else {
+        return Err(err_at(q.body.span(), "set operation", format!("only a plain SELECT is supported, not {}", set_kind(&q.body))));
+    };
+    let mut c = Compiler::new(select, tables)?;
+    check_select_clauses(select)?;
+    let filter = match &select.selection {
+        Some(w) => Some(c.boolean(w, false, "WHERE")?),
+        None => None,
+    };
+    let group_exprs = match &select.group_by {
+        GroupByExpr::Expressions(exprs, mods) if mods.is_empty() => exprs.clone(),
+        other => return Err(err_at(select.span(), "GROUP BY", format!("{other} is not supported"))),
+    };
+    let has_aggs = select.projection.iter().any(|i| matches!(i, SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. } if contains_aggregate(e)));
+    let (body, columns, item_asts) = if group_exprs.is_empty() && !has_aggs && select.having.is_none() {
+        c.map_body(select)?
+    } else {
+        c.aggregate_body(select, &group_exprs)?
+    };
+    let (order_by, limit) = c.order_and_limit(q, &columns, &item_asts, bounded)?;
+    let event_time = match (&c.table.watermark, c.window_time) {
+        (_, Some(et)) => et,
+        (Some((col, _)), None) => EventTime::Slot(c.column_slot(&[col.clone()], Type::Ts)),
+        (None, None) => EventTime::RecordTimestamp,
+    };
+    let watermark_delay_ms = c.table.watermark.as_ref().map_or(0, |(_, d)| *d);
+    Ok(Plan {
+        input: c.table.topic.clone(),
+        output: None,
+        event_time,
+        watermark_delay_ms,
+        allowed_lateness_ms: c.table.allowed_lateness_ms,
+        filter,
+        body,
+        columns,
+        order_by,
+        limit,
+        startup: c.table.startup,
+        timestamp_slot: c.timestamp_slot,
+        fields: c.fields,
+        slot_types: c.slot_types,
+    })
+}
+
+fn set_kind(s: &SetExpr) -> &'static str {
+    match s {
+        SetExpr::SetOperation { .. } => "UNION/INTERSECT/EXCEPT",
+        SetExpr::Values(_) => "VALUES",
+        SetExpr::Query(_) => "a nested query",
+        _ => "this statement",
+    }
+}
+
+fn check_select_clauses(s: &ast::Select) -> Result<()> {
+    let refuse = |span: Span, what: &str| Err(err_at(span, what, format!("{what} is not supported")));
+    if s.distinct.is_some() {
+        return refuse(s.select_token.0.span, "SELECT DISTINCT");
+    }
+    if s.top.is_some() {
+        return refuse(s.span(), "TOP");
+    }
+    if let Some(q) = &s.qualify {
+        return refuse(q.span(), "QUALIFY");
+    }
+    if !s.named_window.is_empty() {
+        return refuse(s.span(), "WINDOW clause (OVER windows)");
+    }
+    if !s.lateral_views.is_empty() {
+        return refuse(s.span(), "LATERAL VIEW");
+    }
+    if s.into.is_some() {
+        return refuse(s.span(), "SELECT INTO");
+    }
+    Ok(())
+}
+
+/// True when `e` calls an aggregate function somewhere.
+pub(crate) fn contains_aggregate(e: &ast::Expr) -> bool {
+    let text = e.to_string().to_ascii_uppercase();
+    ["COUNT(", "SUM(", "AVG(", "MIN(", "MAX("].iter().any(|f| text.contains(f))
+}
+
+/// The output name of a SELECT item (alias, column name, or Flink's `EXPR$<n>`).
+fn item_name(item: &ast::Expr, alias: Option<&ast::Ident>, index: usize) -> String {
+    if let Some(a) = alias {
+        return a.value.clone();
+    }
+    match item {
+        ast::Expr::Identifier(i) => i.value.clone(),
+        ast::Expr::CompoundIdentifier(parts) => parts.last().map(|p| p.value.clone()).unwrap_or_default(),
+        _ => format!("EXPR${index}"),
+    }
+}
+
+impl Compiler {
+    fn new(select: &ast::Select, tables: &[TableDef]) -> Result<Compiler> {
+        let from = match select.from.as_slice() {
+            [one] => one,
+            [] => return Err(err_at(select.span(), "FROM", "a processor's SELECT needs FROM <topic or table>")),
+            [_, second, ..] => return Err(err_at(second.span(), "JOIN", "joins (several FROM tables) are not supported")),
+        };
+        if let Some(j) = from.joins.first() {
+            return Err(err_at(j.relation.span(), "JOIN", "joins are not supported"));
+        }
+        let TableFactor::Table { name, alias, args: None, .. } = &from.relation else {
+            return Err(err_at(from.relation.span(), "FROM", "FROM must name a topic or a CREATE TABLE table"));
+        };
+        let name_text = name.to_string();
+        let table = match tables.iter().find(|t| t.name == name_text) {
+            Some(t) => t.clone(),
+            None => {
+                let plain = name_text.trim_matches('"').trim_matches('`').to_string();
+                log_store::validate_name(&plain).map_err(|e| err_at(name.span(), "FROM", e.to_string()))?;
+                TableDef::inferred(&plain)
+            }
+        };
+        let mut qualifiers = vec![name_text];
+        if let Some(a) = alias {
+            qualifiers.push(a.name.value.clone());
+        }
+        Ok(Compiler {
+            table,
+            qualifiers,
+            fields: FieldSet::default(),
+            slot_types: Vec::new(),
+            timestamp_slot: None,
+            group: None,
+            window_time: None,
+        })
+    }
+
+    /// The slot of a field path, registering it (with its declared type) on first use.
+    pub(crate) fn column_slot(&mut self, path: &[String], t: Type) -> usize {
+        let slot = self.fields.add(path);
+        if slot == self.slot_types.len() {
+            self.slot_types.push(t);
+        }
+        slot
+    }
+
+    fn map_body(&mut self, select: &ast::Select) -> Result<(Body, Vec<String>, Vec<ast::Expr>)> {
+        if let [SelectItem::Wildcard(_)] = select.projection.as_slice() {
+            return match self.table.columns.clone() {
+                None => Ok((Body::PassThrough, vec!["*".into()], vec![])),
+                Some(cols) => {
+                    let exprs = cols.iter().map(|(n, t)| Expr::Slot(self.column_slot(std::slice::from_ref(n), *t))).collect();
+                    Ok((Body::Map { exprs }, cols.into_iter().map(|(n, _)| n).collect(), vec![]))
+                }
+            };
+        }
+        let mut exprs = Vec::new();
+        let mut names = Vec::new();
+        let mut asts = Vec::new();
+        for (i, item) in select.projection.iter().enumerate() {
+            let (e, alias) = self.select_item(item)?;
+            exprs.push(self.expr(e, false)?.0);
+            push_name(&mut names, item_name(e, alias, i), e.span())?;
+            asts.push(e.clone());
+        }
+        Ok((Body::Map { exprs }, names, asts))
+    }
+
+    fn select_item<'a>(&self, item: &'a SelectItem) -> Result<(&'a ast::Expr, Option<&'a ast::Ident>)> {
+        match item {
+            SelectItem::UnnamedExpr(e) => Ok((e, None)),
+            SelectItem::ExprWithAlias { expr, alias } => Ok((expr, Some(alias))),
+            other => Err(err_at(other.span(), "*", "SELECT * must be the only item, in a query without GROUP BY")),
+        }
+    }
+
+    fn aggregate_body(&mut self, select: &ast::Select, group_exprs: &[ast::Expr]) -> Result<(Body, Vec<String>, Vec<ast::Expr>)> {
+        let mut keys = Vec::new();
+        let mut key_exprs = Vec::new();
+        let mut window = None;
+        for g in group_exprs {
+            let g = self.positional(g, select)?;
+            if let Some(w) = self.window_call(&g)? {
+                if window.is_some() {
+                    return Err(err_at(g.span(), "GROUP BY", "at most one window per GROUP BY"));
+                }
+                window = Some(w);
+                continue;
+            }
+            let (e, t) = self.expr(&g, false)?;
+            key_exprs.push(e);
+            keys.push((g.clone(), t));
+        }
+        self.group = Some(Group { keys, window, aggs: Vec::new() });
+        let mut outputs = Vec::new();
+        let mut names = Vec::new();
+        let mut asts = Vec::new();
+        for (i, item) in select.projection.iter().enumerate() {
+            let (e, alias) = self.select_item(item)?;
+            outputs.push(self.expr(e, true)?.0);
+            push_name(&mut names, item_name(e, alias, i), e.span())?;
+            asts.push(e.clone());
+        }
+        let having = match &select.having {
+            Some(h) => Some(self.boolean(h, true, "HAVING")?),
+            None => None,
+        };
+        let group = self.group.take().expect("set above");
+        let agg = Aggregate { keys: key_exprs, window: group.window.map(|(_, w)| w), aggs: group.aggs, outputs, having };
+        Ok((Body::Aggregate(agg), names, asts))
+    }
+
+    /// `GROUP BY 1` refers to the first SELECT item.
+    fn positional(&self, g: &ast::Expr, select: &ast::Select) -> Result<ast::Expr> {
+        if let ast::Expr::Value(v) = g {
+            if let ast::Value::Number(n, _) = &v.value {
+                let i: usize = n.parse().unwrap_or(0);
+                return match select.projection.get(i.wrapping_sub(1)) {
+                    Some(item) => Ok(self.select_item(item)?.0.clone()),
+                    None => Err(err_at(g.span(), "GROUP BY", format!("GROUP BY position {n} is not in the SELECT list"))),
+                };
+            }
+        }
+        Ok(g.clone())
+    }
+
+    /// TUMBLE(ts, size) / HOP(ts, slide, size) / SESSION(ts, gap) in GROUP BY.
+    fn window_call(&mut self, g: &ast::Expr) -> Result<Option<(String, WindowSpec)>> {
+        let ast::Expr::Function(f) = g else { return Ok(None) };
+        let name = f.name.to_string().to_ascii_uppercase();
+        if !matches!(name.as_str(), "TUMBLE" | "HOP" | "SESSION") {
+            return Ok(None);
+        }
+        let args = self.function_args(f)?;
+        let want = if name == "HOP" { 3 } else { 2 };
+        if args.len() != want {
+            return Err(err_at(g.span(), name.clone(), format!("{name} takes {want} arguments")));
+        }
+        self.time_attribute(args[0], &name)?;
+        let mut ms = Vec::new();
+        for a in &args[1..] {
+            match a {
+                ast::Expr::Interval(iv) => ms.push(interval_ms(iv, a.span())?),
+                _ => return Err(err_at(a.span(), name.clone(), format!("{name} sizes must be INTERVAL literals"))),
+            }
+            if *ms.last().expect("pushed") <= 0 {
+                return Err(err_at(a.span(), name.clone(), "window sizes must be positive"));
+            }
+        }
+        let spec = match name.as_str() {
+            "TUMBLE" => WindowSpec::Tumble { size_ms: ms[0] },
+            "HOP" => {
+                if ms[1] / ms[0] > crate::limits::HOP_WINDOWS_PER_RECORD_MAX as i64 {
+                    return Err(err_at(g.span(), "HOP", "HOP size / slide exceeds HOP_WINDOWS_PER_RECORD_MAX"));
+                }
+                WindowSpec::Hop { slide_ms: ms[0], size_ms: ms[1] }
+            }
+            _ => WindowSpec::Session { gap_ms: ms[0] },
+        };
+        Ok(Some((name, spec)))
+    }
+
+    /// Checks a window's time column and makes it the event time.
+    fn time_attribute(&mut self, arg: &ast::Expr, func: &str) -> Result<()> {
+        let path = match arg {
+            ast::Expr::Identifier(i) => vec![i.value.clone()],
+            ast::Expr::CompoundIdentifier(p) => self.strip_qualifier(p),
+            _ => return Err(err_at(arg.span(), func, format!("{func}'s first argument must be the event-time column"))),
+        };
+        if path == [TIMESTAMP_COLUMN] {
+            self.window_time = Some(EventTime::RecordTimestamp);
+            return Ok(());
+        }
+        match &self.table.watermark {
+            Some((col, _)) if path == [col.clone()] => Ok(()),
+            Some((col, _)) => Err(err_at(
+                arg.span(),
+                func,
+                format!("{func} must use the watermarked time column {col}, not {}", path.join(".")),
+            )),
+            None => {
+                let t = self.path_type(&path, arg.span())?;
+                if !matches!(t, Type::Ts | Type::Any | Type::Int) {
+                    return Err(err_at(arg.span(), func, format!("{} is not a time column", path.join("."))));
+                }
+                let slot = self.column_slot(&path, t);
+                self.window_time = Some(EventTime::Slot(slot));
+                Ok(())
+            }
+        }
+    }
+
+    pub(crate) fn strip_qualifier(&self, parts: &[ast::Ident]) -> Vec<String> {
+        let names: Vec<String> = parts.iter().map(|p| p.value.clone()).collect();
+        if names.len() > 1 && self.qualifiers.contains(&names[0]) {
+            names[1..].to_vec()
+        } else {
+            names
+        }
+    }
+
+    /// The declared type of a column path; unknown columns are refused for declared tables.
+    pub(crate) fn path_type(&self, path: &[String], span: Span) -> Result<Type> {
+        match self.table.column_type(&path[0]) {
+            Some(t) if path.len() == 1 => Ok(t),
+            Some(Type::Any) => Ok(Type::Any),
+            Some(t) => Err(err_at(span, "nested field", format!("{} is {}, not a nested object", path[0], t.name()))),
+            None => Err(err_at(span, "column", format!("unknown column {} in table {}", path.join("."), self.table.name))),
+        }
+    }
+
+    fn order_and_limit(
+        &mut self,
+        q: &ast::Query,
+        columns: &[String],
+        items: &[ast::Expr],
+        bounded: bool,
+    ) -> Result<(Vec<(usize, bool)>, Option<u64>)> {
+        let mut order = Vec::new();
+        if let Some(ob) = &q.order_by {
+            let ast::OrderByKind::Expressions(exprs) = &ob.kind else {
+                return Err(err_at(q.span(), "ORDER BY ALL", "ORDER BY ALL is not supported"));
+            };
+            for o in exprs {
+                if !bounded {
+                    return Err(err_at(o.expr.span(), "ORDER BY", "ORDER BY is allowed only in a bounded run (a backfill with an end time)"));
+                }
+                let index = match &o.expr {
+                    ast::Expr::Identifier(i) if columns.contains(&i.value) => columns.iter().position(|c| *c == i.value),
+                    ast::Expr::Value(v) => match &v.value {
+                        ast::Value::Number(n, _) => n.parse::<usize>().ok().and_then(|n| n.checked_sub(1)).filter(|n| *n < columns.len()),
+                        _ => None,
+                    },
+                    e => items.iter().position(|i| i == e),
+                };
+                let Some(index) = index else {
+                    return Err(err_at(o.expr.span(), "ORDER BY", format!("ORDER BY {} must name a selected column", o.expr)));
+                };
+                order.push((index, o.options.asc == Some(false)));
+            }
+        }
+        let limit = match &q.limit_clause {
+            None => None,
+            Some(ast::LimitClause::LimitOffset { limit: Some(l), offset: None, limit_by }) if limit_by.is_empty() => {
+                if !bounded {
+                    return Err(err_at(l.span(), "LIMIT", "LIMIT is allowed only in a bounded run (a backfill with an end time)"));
+                }
+                Some(literal_string(l)?.parse::<u64>().map_err(|_| err_at(l.span(), "LIMIT", "LIMIT must be a number"))?)
+            }
+            Some(other) => return Err(err_at(q.span(), "LIMIT", format!("{other} is not supported"))),
+        };
+        if q.fetch.is_some() {
+            return Err(err_at(q.span(), "FETCH", "FETCH is not supported"));
+        }
+        Ok((order, limit))
+    }
+}
+
+fn push_name(names: &mut Vec<String>, name: String, span: Span) -> Result<()> {
+    if names.contains(&name) {
+        return Err(err_at(span, "column name", format!("duplicate output column {name}; give it an alias")));
+    }
+    names.push(name);
+    Ok(())
+}

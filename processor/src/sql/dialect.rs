@@ -1,0 +1,130 @@
+//! kappa's SQL dialect: generic SQL plus Flink's `CREATE TABLE` shape, parsed through
+//! sqlparser's `Dialect::parse_statement` hook (never by rewriting the SQL text):
+//! `CREATE TABLE t (col TYPE, ..., WATERMARK FOR col AS col - INTERVAL '5' SECOND)
+//! WITH ('key' = 'value', ...)`. The WATERMARK clause has no place in sqlparser's AST, so the
+//! dialect records it beside the statement, in `watermarks()`.
+
+use std::cell::RefCell;
+
+use sqlparser::ast::helpers::stmt_create_table::CreateTableBuilder;
+use sqlparser::ast::{CreateTableOptions, Expr, Ident, SqlOption, Statement};
+use sqlparser::dialect::Dialect;
+use sqlparser::keywords::Keyword;
+use sqlparser::parser::{Parser, ParserError};
+use sqlparser::tokenizer::Token;
+
+/// A `WATERMARK FOR <column> AS <expr>` clause of the CREATE TABLE named `table`.
+#[derive(Debug, Clone)]
+pub struct WatermarkClause {
+    pub table: String,
+    pub column: Ident,
+    pub expr: Expr,
+}
+
+#[derive(Debug, Default)]
+pub struct KappaDialect {
+    watermarks: RefCell<Vec<WatermarkClause>>,
+}
+
+impl KappaDialect {
+    pub fn watermarks(&self) -> Vec<WatermarkClause> {
+        self.watermarks.borrow().clone()
+    }
+
+    fn create_table(&self, parser: &mut Parser) -> Result<Statement, ParserError> {
+        parser.expect_keyword_is(Keyword::CREATE)?;
+        parser.expect_keyword_is(Keyword::TABLE)?;
+        let if_not_exists = parser.parse_keywords(&[Keyword::IF, Keyword::NOT, Keyword::EXISTS]);
+        let name = parser.parse_object_name(false)?;
+        parser.expect_token(&Token::LParen)?;
+        let mut columns = Vec::new();
+        loop {
+            let is_watermark =
+                matches!(&parser.peek_token().token, Token::Word(w) if w.value.eq_ignore_ascii_case("WATERMARK"));
+            if is_watermark {
+                parser.next_token();
+                parser.expect_keyword_is(Keyword::FOR)?;
+                let column = parser.parse_identifier()?;
+                parser.expect_keyword_is(Keyword::AS)?;
+                let expr = parser.parse_expr()?;
+                self.watermarks.borrow_mut().push(WatermarkClause { table: name.to_string(), column, expr });
+            } else {
+                columns.push(parser.parse_column_def()?);
+            }
+            if !parser.consume_token(&Token::Comma) {
+                parser.expect_token(&Token::RParen)?;
+                break;
+            }
+        }
+        let mut options = Vec::new();
+        if parser.parse_keyword(Keyword::WITH) {
+            parser.expect_token(&Token::LParen)?;
+            loop {
+                let key = string_literal(parser)?;
+                parser.expect_token(&Token::Eq)?;
+                let value = parser.parse_expr()?;
+                options.push(SqlOption::KeyValue { key: Ident::with_quote('\'', key), value });
+                if !parser.consume_token(&Token::Comma) {
+                    parser.expect_token(&Token::RParen)?;
+                    break;
+                }
+            }
+        }
+        Ok(CreateTableBuilder::new(name)
+            .if_not_exists(if_not_exists)
+            .columns(columns)
+            .table_options(CreateTableOptions::With(options))
+            .build())
+    }
+}
+
+fn string_literal(parser: &mut Parser) -> Result<String, ParserError> {
+    let t = parser.next_token();
+    match t.token {
+        Token::SingleQuotedString(s) | Token::DoubleQuotedString(s) => Ok(s),
+        Token::Word(w) => Ok(w.value),
+        other => parser.expected("an option name in quotes", sqlparser::tokenizer::TokenWithSpan::wrap(other)),
+    }
+}
+
+impl Dialect for KappaDialect {
+    fn is_identifier_start(&self, ch: char) -> bool {
+        ch.is_alphabetic() || ch == '_' || ch == '#' || ch == '@'
+    }
+    fn is_identifier_part(&self, ch: char) -> bool {
+        ch.is_alphabetic() || ch.is_ascii_digit() || ch == '@' || ch == '$' || ch == '#' || ch == '_'
+    }
+    fn is_delimited_identifier_start(&self, ch: char) -> bool {
+        ch == '"' || ch == '`'
+    }
+    fn supports_group_by_expr(&self) -> bool {
+        true
+    }
+    fn parse_statement(&self, parser: &mut Parser) -> Option<Result<Statement, ParserError>> {
+        if parser.peek_keyword(Keyword::CREATE) && matches!(&parser.peek_nth_token(1).token, Token::Word(w) if w.keyword == Keyword::TABLE)
+        {
+            return Some(self.create_table(parser));
+        }
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flink_create_table_with_watermark_parses() {
+        let sql = "CREATE TABLE orders (order_id STRING, total DOUBLE, ts TIMESTAMP(3),
+          WATERMARK FOR ts AS ts - INTERVAL '5' SECOND) WITH ('connector' = 'kappa', 'topic' = 'order-events')";
+        let d = KappaDialect::default();
+        let stmts = Parser::parse_sql(&d, sql).unwrap();
+        assert_eq!(stmts.len(), 1);
+        let w = d.watermarks();
+        assert_eq!(w.len(), 1);
+        assert_eq!(w[0].column.value, "ts");
+        assert_eq!(w[0].expr.to_string(), "ts - INTERVAL '5' SECOND");
+        let Statement::CreateTable(ct) = &stmts[0] else { panic!("not a create table") };
+        assert_eq!(ct.columns.len(), 3);
+    }
+}

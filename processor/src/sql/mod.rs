@@ -1,0 +1,10 @@
+//! Streaming SQL: kappa's dialect for sqlparser, the compiler from AST to `Plan`, and the plan.
+//! Parsing is sqlparser's job; this module only checks and plans.
+
+pub mod compile;
+pub mod dialect;
+pub mod plan;
+mod scalar;
+pub mod table;
+
+pub use compile::compile;

@@ -1,0 +1,70 @@
+//! The plan a SQL definition compiles to: which topic, which fields, event time and watermark,
+//! the filter, and the body (pass-through, map, or aggregate with an optional window). The
+//! runtime's `SqlOperator` executes it; nothing here refers to sqlparser.
+
+use crate::extract::FieldSet;
+use crate::operator::aggregate::AggSpec;
+use crate::operator::expr::{Expr, Type};
+use crate::window::WindowSpec;
+
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// The input topic.
+    pub input: String,
+    /// `INSERT INTO <topic>`; None means the processor's own name.
+    pub output: Option<String>,
+    pub fields: FieldSet,
+    /// The declared type of each slot (values are coerced to it), `Any` when inferred.
+    pub slot_types: Vec<Type>,
+    pub event_time: EventTime,
+    pub watermark_delay_ms: i64,
+    pub allowed_lateness_ms: i64,
+    pub filter: Option<Expr>,
+    pub body: Body,
+    /// Output column names, in SELECT order.
+    pub columns: Vec<String>,
+    /// ORDER BY (output column index, descending); bounded runs only.
+    pub order_by: Vec<(usize, bool)>,
+    pub limit: Option<u64>,
+    /// `'scan.startup.mode'` (and timestamp) from the table's WITH options.
+    pub startup: Option<Startup>,
+    /// The slot to fill with the record timestamp, when the query reads `_timestamp`.
+    pub timestamp_slot: Option<usize>,
+}
+
+/// Where event time comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventTime {
+    /// The record's append timestamp (the default, and `_timestamp` in SQL).
+    RecordTimestamp,
+    /// A JSON field: RFC 3339 text, SQL timestamp text or epoch millis.
+    Slot(usize),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Startup {
+    Earliest,
+    Latest,
+    Timestamp(u64),
+}
+
+#[derive(Debug, Clone)]
+pub enum Body {
+    /// `SELECT *` over an inferred table: the record value is passed through unchanged.
+    PassThrough,
+    /// Filter/map: one expression per output column, over the input slots.
+    Map { exprs: Vec<Expr> },
+    Aggregate(Aggregate),
+}
+
+#[derive(Debug, Clone)]
+pub struct Aggregate {
+    /// GROUP BY expressions other than the window, over the input slots.
+    pub keys: Vec<Expr>,
+    pub window: Option<WindowSpec>,
+    pub aggs: Vec<AggSpec>,
+    /// One expression per output column over the group row `[start, end, keys.., aggs..]`.
+    pub outputs: Vec<Expr>,
+    pub having: Option<Expr>,
+}
+

@@ -1,0 +1,174 @@
+//! A source table: from `CREATE TABLE ... WITH (...)` (declared columns and types, watermark,
+//! options) or inferred from a bare `FROM <topic>` (any column, record timestamp as event time).
+
+use sqlparser::ast::{self, CreateTableOptions, DataType, SqlOption, Spanned};
+
+use crate::error::Result;
+use crate::operator::expr::Type;
+use crate::sql::compile::{err_at, interval_ms, literal_string};
+use crate::sql::dialect::WatermarkClause;
+use crate::sql::plan::Startup;
+
+#[derive(Debug, Clone)]
+pub struct TableDef {
+    pub name: String,
+    pub topic: String,
+    /// Declared columns (name, type); None for an inferred table.
+    pub columns: Option<Vec<(String, Type)>>,
+    /// (column, delay ms) of `WATERMARK FOR column AS column - INTERVAL ...`.
+    pub watermark: Option<(String, i64)>,
+    pub startup: Option<Startup>,
+    pub allowed_lateness_ms: i64,
+}
+
+impl TableDef {
+    pub fn inferred(topic: &str) -> TableDef {
+        TableDef {
+            name: topic.to_string(),
+            topic: topic.to_string(),
+            columns: None,
+            watermark: None,
+            startup: None,
+            allowed_lateness_ms: 0,
+        }
+    }
+
+    pub fn column_type(&self, name: &str) -> Option<Type> {
+        match &self.columns {
+            None => Some(Type::Any),
+            Some(cols) => cols.iter().find(|(c, _)| c == name).map(|(_, t)| *t),
+        }
+    }
+}
+
+/// Maps a SQL data type to kappa's; unsupported types are refused.
+pub fn data_type(dt: &DataType, at: sqlparser::tokenizer::Span) -> Result<Type> {
+    Ok(match dt {
+        DataType::String(_) | DataType::Varchar(_) | DataType::Char(_) | DataType::Text | DataType::CharacterVarying(_) => {
+            Type::Str
+        }
+        DataType::Int(_)
+        | DataType::Integer(_)
+        | DataType::BigInt(_)
+        | DataType::SmallInt(_)
+        | DataType::TinyInt(_)
+        | DataType::Int64
+        | DataType::Int32 => Type::Int,
+        DataType::Double(_)
+        | DataType::DoublePrecision
+        | DataType::Float(_)
+        | DataType::Real
+        | DataType::Float64
+        | DataType::Decimal(_)
+        | DataType::Numeric(_) => Type::Double,
+        DataType::Boolean | DataType::Bool => Type::Bool,
+        DataType::Timestamp(_, _) | DataType::Datetime(_) | DataType::TimestampNtz => Type::Ts,
+        DataType::JSON | DataType::Custom(..) => Type::Any,
+        other => return Err(err_at(at, format!("type {other}"), format!("type {other} is not supported"))),
+    })
+}
+
+/// Builds the table of one CREATE TABLE statement.
+pub fn from_create(ct: &ast::CreateTable, watermarks: &[WatermarkClause]) -> Result<TableDef> {
+    let name = ct.name.to_string();
+    let mut columns = Vec::new();
+    for c in &ct.columns {
+        if let Some(o) = c.options.first() {
+            return Err(err_at(c.span(), "column option", format!("column option {} is not supported", o.option)));
+        }
+        columns.push((c.name.value.clone(), data_type(&c.data_type, c.name.span)?));
+    }
+    let mut t = TableDef { columns: Some(columns), topic: String::new(), ..TableDef::inferred(&name) };
+    if let Some(w) = watermarks.iter().find(|w| w.table == name) {
+        t.watermark = Some(watermark(&t, w)?);
+    }
+    let options = match &ct.table_options {
+        CreateTableOptions::With(o) => o.as_slice(),
+        CreateTableOptions::None => &[],
+        _ => return Err(err_at(ct.name.span(), "table options", "only WITH ('key' = 'value', ...) options are supported")),
+    };
+    let mut startup_mode = None;
+    let mut startup_ts = None;
+    for o in options {
+        let SqlOption::KeyValue { key, value } = o else {
+            return Err(err_at(ct.name.span(), "table option", format!("option {o} is not supported")));
+        };
+        let v = literal_string(value)?;
+        match key.value.as_str() {
+            "connector" if v == "kappa" => {}
+            "connector" => {
+                return Err(err_at(value.span(), "connector", format!("connector {v:?} is not supported; use 'kappa'")));
+            }
+            "format" if v == "json" => {}
+            "format" => return Err(err_at(value.span(), "format", format!("format {v:?} is not supported; use 'json'"))),
+            "topic" => t.topic = v,
+            "scan.startup.mode" => startup_mode = Some((v, value.span())),
+            "scan.startup.timestamp-millis" => {
+                startup_ts = Some(v.parse::<u64>().map_err(|_| {
+                    err_at(value.span(), "scan.startup.timestamp-millis", "expected epoch milliseconds")
+                })?)
+            }
+            "allowed-lateness" => t.allowed_lateness_ms = duration_text(&v).ok_or_else(|| {
+                err_at(value.span(), "allowed-lateness", format!("{v:?} is not a duration like '10 s' or '1 min'"))
+            })?,
+            k if k.starts_with("properties.") || k.starts_with("json.") => {}
+            k => return Err(err_at(key.span, format!("option '{k}'"), format!("table option '{k}' is not supported"))),
+        }
+    }
+    if t.topic.is_empty() {
+        t.topic = name.clone();
+    }
+    t.startup = match startup_mode {
+        None => None,
+        Some((m, at)) => Some(match m.as_str() {
+            "earliest-offset" => Startup::Earliest,
+            "latest-offset" => Startup::Latest,
+            "timestamp" => Startup::Timestamp(startup_ts.ok_or_else(|| {
+                err_at(at, "scan.startup.mode", "'timestamp' needs 'scan.startup.timestamp-millis'")
+            })?),
+            other => return Err(err_at(at, "scan.startup.mode", format!("startup mode {other:?} is not supported"))),
+        }),
+    };
+    Ok(t)
+}
+
+/// `WATERMARK FOR ts AS ts [- INTERVAL ...]` -> (ts, delay ms).
+fn watermark(t: &TableDef, w: &WatermarkClause) -> Result<(String, i64)> {
+    let col = w.column.value.clone();
+    if t.column_type(&col) != Some(Type::Ts) {
+        return Err(err_at(w.column.span, "WATERMARK", format!("watermark column {col} must be a declared TIMESTAMP column")));
+    }
+    let delay = match &w.expr {
+        ast::Expr::Identifier(i) if i.value == col => 0,
+        ast::Expr::BinaryOp { left, op: ast::BinaryOperator::Minus, right } => match (&**left, &**right) {
+            (ast::Expr::Identifier(i), ast::Expr::Interval(iv)) if i.value == col => interval_ms(iv, right.span())?,
+            _ => -1,
+        },
+        _ => -1,
+    };
+    if delay < 0 {
+        return Err(err_at(
+            w.expr.span(),
+            "WATERMARK",
+            format!("watermark must be `{col}` or `{col} - INTERVAL '<n>' <unit>` (bounded out-of-orderness)"),
+        ));
+    }
+    Ok((col, delay))
+}
+
+/// Parses `10 s`, `500 ms`, `1 min`, `2 h`, `1 d` (and long unit names).
+pub fn duration_text(s: &str) -> Option<i64> {
+    let s = s.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit())?;
+    let (n, unit) = s.split_at(split);
+    let n: i64 = n.parse().ok()?;
+    let unit_ms = match unit.trim().to_ascii_lowercase().as_str() {
+        "ms" | "milli" | "millis" | "millisecond" | "milliseconds" => 1,
+        "s" | "sec" | "second" | "seconds" => 1000,
+        "min" | "minute" | "minutes" => 60_000,
+        "h" | "hour" | "hours" => 3_600_000,
+        "d" | "day" | "days" => 86_400_000,
+        _ => return None,
+    };
+    n.checked_mul(unit_ms)
+}

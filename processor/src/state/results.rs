@@ -1,0 +1,48 @@
+//! The materialized results view behind `GET /v1/processors/{p}/results`: the latest row per
+//! (window start, key), or the latest rows of a plain map. Bounded by RESULTS_ROWS_MAX; the
+//! oldest windows (or rows) are evicted first. It is part of the checkpointed state.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::limits::RESULTS_ROWS_MAX;
+use crate::operator::ResultsFilter;
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Results {
+    /// (window start or i64::MIN, key text, sequence for keyless map rows) -> JSON row.
+    rows: BTreeMap<(i64, String, u64), String>,
+    seq: u64,
+}
+
+impl Results {
+    /// Records a row: it replaces the previous row of the same window and key. Keyless rows of
+    /// a plain map are kept in arrival order instead.
+    pub fn put(&mut self, window_start_ms: Option<i64>, key: Option<&[u8]>, row: &str) {
+        let seq = match key {
+            None if window_start_ms.is_none() => {
+                self.seq += 1;
+                self.seq
+            }
+            _ => 0,
+        };
+        let key = key.map(|k| String::from_utf8_lossy(k).into_owned()).unwrap_or_default();
+        self.rows.insert((window_start_ms.unwrap_or(i64::MIN), key, seq), row.to_string());
+        while self.rows.len() > RESULTS_ROWS_MAX {
+            self.rows.pop_first();
+        }
+    }
+
+    pub fn get(&self, filter: &ResultsFilter) -> Vec<serde_json::Value> {
+        let matches = |(w, k, _): &(i64, String, u64)| {
+            filter.key.as_ref().is_none_or(|f| f == k) && filter.window_start_ms.is_none_or(|f| f == *w)
+        };
+        let mut rows: Vec<&String> = self.rows.iter().filter(|(k, _)| matches(k)).map(|(_, v)| v).collect();
+        if let Some(limit) = filter.limit {
+            let cut = rows.len().saturating_sub(limit);
+            rows.drain(..cut);
+        }
+        rows.into_iter().map(|r| serde_json::from_str(r).expect("rows are JSON we wrote")).collect()
+    }
+}
