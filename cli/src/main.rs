@@ -34,6 +34,10 @@ enum Command {
     Produce(cmd::produce::Args),
     /// Print a topic's records as NDJSON.
     Consume(cmd::consume::Args),
+    /// Create, list, describe or delete processors, or read their results.
+    Processors(cmd::processors::Args),
+    /// Replay a processor as a new version, follow it, diff it, promote it; or backfill a range.
+    Replay(cmd::replay::Args),
     /// Check every record's CRC in a data dir.
     Verify(cmd::verify::Args),
     /// Run the benchmarks and print their figures (a table, or JSON with --json).
@@ -48,6 +52,8 @@ fn main() -> anyhow::Result<()> {
         Command::Topics(args) => cmd::topics::run(args),
         Command::Produce(args) => cmd::produce::run(args),
         Command::Consume(args) => cmd::consume::run(args),
+        Command::Processors(args) => cmd::processors::run(args),
+        Command::Replay(args) => cmd::replay::run(args),
         Command::Verify(args) => cmd::verify::run(args),
         Command::Bench(args) => cmd::bench::run(args),
     }

@@ -9,7 +9,7 @@ fn every_command_has_help() {
     let out = Command::new(kappa).arg("--help").output().expect("kappa runs");
     assert!(out.status.success());
     let text = String::from_utf8_lossy(&out.stdout);
-    for cmd in ["serve", "topics", "produce", "consume", "verify", "bench"] {
+    for cmd in ["serve", "demo", "topics", "produce", "consume", "processors", "replay", "verify", "bench"] {
         assert!(text.contains(cmd), "--help lists {cmd}: {text}");
         let out = Command::new(kappa).args([cmd, "--help"]).output().expect("kappa runs");
         assert!(out.status.success(), "{cmd} --help");

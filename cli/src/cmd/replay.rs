@@ -1,0 +1,118 @@
+//! `kappa replay <processor>`: start version N+1 (same or new SQL) from a chosen point beside the
+//! live version and follow its progress (events/s, lag, ETA); `--diff` shows how its results
+//! differ from the live ones; `--promote` switches the name, results and output alias to it.
+//! With `--to`, a bounded backfill that writes to its own output and stops when done.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use hyper::Method;
+use serde_json::{json, Value};
+
+use crate::client::{encode, runtime, Client, ServerArgs};
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    pub processor: String,
+    /// New SQL for the new version (default: the current definition).
+    #[arg(long)]
+    pub sql: Option<PathBuf>,
+    /// earliest (default), an offset (in every input partition), or a time (RFC 3339 / epoch ms).
+    #[arg(long)]
+    pub from: Option<String>,
+    /// End time (exclusive): a bounded backfill that stops when done.
+    #[arg(long)]
+    pub to: Option<String>,
+    /// Promote the newest (or --version) caught-up version instead of starting one.
+    #[arg(long)]
+    pub promote: bool,
+    /// Show how the newest (or --version) version's results differ from the live ones.
+    #[arg(long)]
+    pub diff: bool,
+    /// The version for --promote / --diff.
+    #[arg(long)]
+    pub version: Option<u64>,
+    /// Start it and return without following progress.
+    #[arg(long)]
+    pub no_wait: bool,
+    #[command(flatten)]
+    pub server: ServerArgs,
+}
+
+fn point(s: &str) -> Value {
+    match s {
+        "earliest" => json!("earliest"),
+        _ if s.chars().all(|c| c.is_ascii_digit()) && s.len() < 12 => json!({"offset": s.parse::<u64>().unwrap_or(0)}),
+        _ if s.chars().all(|c| c.is_ascii_digit()) => json!(s.parse::<u64>().unwrap_or(0)),
+        _ => json!(s),
+    }
+}
+
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let rt = runtime()?;
+    let mut c = Client::new(&args.server)?;
+    rt.block_on(async {
+        let name = encode(&args.processor);
+        let newest = |status: &Value| status["versions"].as_array().and_then(|v| v.iter().filter_map(|x| x["version"].as_u64()).max());
+        if args.promote || args.diff {
+            let status = c.get_json(&format!("/v1/processors/{name}")).await?;
+            let version = args.version.or_else(|| newest(&status)).ok_or_else(|| anyhow::anyhow!("{} has no version to use", args.processor))?;
+            let out = if args.promote {
+                c.send_json(Method::POST, &format!("/v1/processors/{name}/promote"), &json!({"version": version})).await?
+            } else {
+                c.get_json(&format!("/v1/processors/{name}/diff?version={version}")).await?
+            };
+            println!("{}", serde_json::to_string_pretty(&out)?);
+            return Ok(());
+        }
+        let mut body = json!({});
+        if let Some(f) = &args.sql {
+            body["sql"] = json!(super::processors::read_sql(Some(f))?);
+        }
+        if let Some(f) = &args.from {
+            body["from"] = point(f);
+        }
+        if let Some(t) = &args.to {
+            body["to"] = point(t);
+        }
+        let started = c.send_json(Method::POST, &format!("/v1/processors/{name}/replay"), &body).await?;
+        println!("{started}");
+        let version = started["version"].as_u64().unwrap_or(0);
+        if args.no_wait {
+            return Ok(());
+        }
+        follow(&mut c, &name, version).await
+    })
+}
+
+/// Polls the version's status and draws a progress bar until it has caught up (or finished).
+async fn follow(c: &mut Client, name: &str, version: u64) -> anyhow::Result<()> {
+    let bar = indicatif::ProgressBar::new(0);
+    bar.set_style(indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} events  {msg}").expect("the template is valid"));
+    let mut last: Option<(Instant, u64)> = None;
+    loop {
+        let status = c.get_json(&format!("/v1/processors/{name}")).await?;
+        let v = status["versions"].as_array().and_then(|vs| vs.iter().find(|x| x["version"].as_u64() == Some(version)).cloned());
+        let v = v.unwrap_or(status.clone());
+        let (done_events, lag) = (v["records_in"].as_u64().unwrap_or(0), v["lag"].as_u64().unwrap_or(0));
+        bar.set_length(done_events + lag);
+        bar.set_position(done_events);
+        let now = Instant::now();
+        let rate = last.map(|(t, n)| (done_events.saturating_sub(n)) as f64 / now.duration_since(t).as_secs_f64().max(1e-3));
+        last = Some((now, done_events));
+        let eta = rate.filter(|r| *r > 0.0).map(|r| format!("{:.0}s", lag as f64 / r)).unwrap_or_else(|| "-".into());
+        bar.set_message(format!("{:.0} events/s, lag {lag}, eta {eta}, {}", rate.unwrap_or(0.0), v["status"].as_str().unwrap_or("?")));
+        match v["status"].as_str() {
+            Some("caught_up") | Some("stopped") => {
+                bar.finish();
+                println!("version {version} is {}: {} events in, {} out", v["status"].as_str().unwrap_or(""), v["records_in"], v["records_out"]);
+                return Ok(());
+            }
+            Some("failed") => {
+                bar.abandon();
+                anyhow::bail!("version {version} failed: {}", v["error"]);
+            }
+            _ => tokio::time::sleep(Duration::from_millis(500)).await,
+        }
+    }
+}
