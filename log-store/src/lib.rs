@@ -12,21 +12,26 @@
 
 mod clock;
 mod error;
+mod fault;
+mod index;
 mod limits;
 mod mmap;
 mod names;
 mod partition;
 mod record;
+mod recovery;
+mod segment;
 mod store;
 mod topic;
 mod types;
 
 pub use clock::Clock;
 pub use error::{Error, Result};
+pub use fault::{FaultInjector, NoFaults};
 pub use limits::*;
 pub use names::validate_name;
 pub use partition::{Appended, Partition, PartitionStats};
 pub use record::{AppendRecord, Record};
-pub use store::{FsyncPolicy, LogStore, RecoveryReport, StoreConfig, TruncatedTail};
+pub use store::{FsyncPolicy, LogStore, RecoveryReport, StoreConfig, TruncatedTail, VerifyReport};
 pub use topic::{Topic, TopicConfig};
 pub use types::{Offset, PartitionId, Position};

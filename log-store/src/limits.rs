@@ -14,6 +14,11 @@ pub const SEGMENT_BYTES_DEFAULT: u64 = 128 << 20;
 pub const PARTITIONS_MAX: u32 = 1024;
 /// Most headers on one record.
 pub const HEADERS_MAX: usize = 64;
+/// Longest header name (stored as a u16 length; a header name is a label, not data).
+pub const HEADER_NAME_BYTES_MAX: usize = 256;
+/// One sparse index entry per this many log bytes: a lookup scans at most about this much
+/// (plus one batch in recovery), and a 2 GiB segment needs at most 512 Ki entries (8 MiB).
+pub const INDEX_INTERVAL_BYTES: u64 = 4096;
 /// Longest topic name (DESIGN.md §5: `[A-Za-z0-9._-]{1,200}`).
 pub const NAME_BYTES_MAX: usize = 200;
 

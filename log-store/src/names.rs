@@ -20,7 +20,10 @@ pub fn validate_name(name: &str) -> Result<()> {
         None
     };
     match reason {
-        Some(reason) => Err(Error::InvalidName { name: name.chars().take(64).collect(), reason }),
+        Some(reason) => Err(Error::InvalidName {
+            name: name.chars().take(64).collect(),
+            reason,
+        }),
         None => Ok(()),
     }
 }

@@ -1,7 +1,27 @@
-//! One partition: its segments, its single writer, group commit, reads and waiting.
+//! One partition: its segments, its single writer, group commit, reads, waiting and retention.
+//!
+//! Invariants: one writer at a time (the `writer` mutex) appends whole batches with dense
+//! offsets; readers never block it and only ever see the *published* end, which moves at batch
+//! boundaries and, under `fsync always`, only after a flush covering it. Lock order: `writer`,
+//! then `sync`, then `view`; `sync` is never held while taking `writer`.
 
-use crate::error::Result;
-use crate::record::{AppendRecord, Record};
+use std::collections::VecDeque;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, RwLock};
+use std::time::Instant;
+
+use event_listener::Event;
+
+use crate::clock::Clock;
+use crate::error::{Error, Result};
+use crate::fault::FaultInjector;
+use crate::limits::BATCH_RECORDS_MAX;
+use crate::record::{check_record, AppendRecord, Record};
+use crate::recovery::{self, Last, Recovered};
+use crate::segment::{self, io_err, Active, ActiveShared, Ident, Sealed};
+use crate::store::{FsyncPolicy, RecoveryReport};
 use crate::types::{Offset, PartitionId};
 
 /// What an append returns once it is durable under the fsync policy.
@@ -22,49 +42,640 @@ pub struct PartitionStats {
     pub segments: u32,
 }
 
+/// The partition's shared context: who it is and what it needs from the store.
+#[derive(Debug, Clone)]
+pub(crate) struct PartitionContext {
+    pub segment_bytes: u64,
+    pub policy: FsyncPolicy,
+    pub clock: Arc<Clock>,
+    pub faults: Arc<dyn FaultInjector>,
+}
+
 #[derive(Debug)]
-pub struct Partition {}
+pub struct Partition {
+    id: Ident,
+    pid: PartitionId,
+    dir: PathBuf,
+    ctx: PartitionContext,
+    writer: Mutex<Writer>,
+    sync: Mutex<SyncState>,
+    synced: Condvar,
+    view: RwLock<Arc<View>>,
+    /// The published end offset.
+    end: AtomicU64,
+    event: Event,
+}
+
+/// What readers see: immutable, replaced whole on roll and retention.
+#[derive(Debug, Clone, Default)]
+struct View {
+    start: u64,
+    sealed: Vec<Arc<Sealed>>,
+    active: Option<ActiveShared>,
+}
+
+#[derive(Debug)]
+struct Writer {
+    active: Option<Active>,
+    /// The written end: the next offset to assign.
+    next_offset: u64,
+    /// Written, not yet published batches, oldest first (one per waiting appender at most).
+    in_flight: VecDeque<InFlight>,
+    /// Set when a flush failed: what was written can no longer be trusted to be durable, so
+    /// the partition refuses appends until the store is reopened (and recovers).
+    failed: Option<String>,
+    last_flush: Instant,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct InFlight {
+    end_offset: u64,
+    end_pos: usize,
+    segment_base: u64,
+    ts: u64,
+}
+
+#[derive(Debug, Default)]
+struct SyncState {
+    /// The published end as seen by group-commit waiters.
+    published: u64,
+    /// A group-commit leader is flushing.
+    leader: bool,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic under these locks is a bug that already failed loudly; the state is still
+    // consistent at every await-free step, so keep serving.
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
 
 impl Partition {
+    /// Opens (creating) the partition directory and recovers its last segment.
+    pub(crate) fn open(
+        dir: &Path,
+        topic: &str,
+        pid: PartitionId,
+        ctx: PartitionContext,
+        report: &mut RecoveryReport,
+    ) -> Result<Partition> {
+        let id = Ident {
+            topic: topic.to_string(),
+            partition: pid.0,
+        };
+        fs::create_dir_all(dir).map_err(io_err("create partition directory", dir))?;
+        let mut bases = list_segments(dir)?;
+        let mut recovered = Recovered::default();
+        let mut active = None;
+        let mut last_sealed = None;
+        while let Some(&base) = bases.last() {
+            match recovery::recover_last(dir, base, ctx.segment_bytes, &id, &mut recovered)? {
+                Last::Active(a) => active = Some(*a),
+                Last::Sealed(s) => last_sealed = Some(s),
+                Last::Removed => {
+                    bases.pop();
+                    continue;
+                }
+            }
+            bases.pop();
+            break;
+        }
+        report.truncated.extend(recovered.truncated);
+        report.indexes_rebuilt.extend(recovered.indexes_rebuilt);
+        let mut sealed = Vec::with_capacity(bases.len() + 1);
+        let next_bases =
+            bases
+                .iter()
+                .skip(1)
+                .copied()
+                .chain(std::iter::once(active.as_ref().map_or_else(
+                    || last_sealed.as_ref().map_or(0, |s: &Sealed| s.base),
+                    |a| a.base,
+                )));
+        for (base, end_offset) in bases.iter().copied().zip(next_bases) {
+            let path = segment::log_path(dir, base);
+            let bytes = fs::metadata(&path)
+                .map_err(io_err("stat segment", &path))?
+                .len();
+            let s = Sealed::new(base, end_offset, path, bytes);
+            if !segment::index_path(dir, base).exists()
+                || !segment::time_index_path(dir, base).exists()
+            {
+                // Cheap to notice (no read); rebuilt now so the report names it.
+                let maps = s.load(&id)?;
+                drop(maps);
+                report.indexes_rebuilt.push(segment::index_path(dir, base));
+            }
+            sealed.push(Arc::new(s));
+        }
+        let newest_ts = match (&active, &last_sealed) {
+            (Some(a), _) => a.last_ts,
+            (None, Some(s)) => Some(s.load(&id)?.max_ts),
+            (None, None) => None,
+        };
+        if let Some(ts) = newest_ts {
+            ctx.clock.observe(ts);
+        }
+        sealed.extend(last_sealed.map(Arc::new));
+        let next_offset = active
+            .as_ref()
+            .map(|a| a.next_offset)
+            .or_else(|| sealed.last().map(|s| s.end_offset))
+            .unwrap_or(0);
+        let start = sealed
+            .first()
+            .map(|s| s.base)
+            .or_else(|| active.as_ref().map(|a| a.base))
+            .unwrap_or(next_offset);
+        let view = View {
+            start,
+            sealed,
+            active: active.as_ref().map(Active::shared),
+        };
+        tracing::debug!(
+            topic,
+            partition = pid.0,
+            start,
+            end = next_offset,
+            "opened partition"
+        );
+        Ok(Partition {
+            id,
+            pid,
+            dir: dir.to_path_buf(),
+            ctx,
+            writer: Mutex::new(Writer {
+                active,
+                next_offset,
+                in_flight: VecDeque::new(),
+                failed: None,
+                last_flush: Instant::now(),
+            }),
+            sync: Mutex::new(SyncState {
+                published: next_offset,
+                leader: false,
+            }),
+            synced: Condvar::new(),
+            view: RwLock::new(Arc::new(view)),
+            end: AtomicU64::new(next_offset),
+            event: Event::new(),
+        })
+    }
+
     pub fn topic(&self) -> &str {
-        todo!()
+        &self.id.topic
     }
     pub fn id(&self) -> PartitionId {
-        todo!()
+        self.pid
     }
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    fn view(&self) -> Arc<View> {
+        self.view.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    fn set_view(&self, view: View) {
+        *self.view.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(view);
+    }
+
     /// Appends the batch atomically (all visible or none) and returns once durable.
     pub fn append(&self, records: &[AppendRecord<'_>]) -> Result<Appended> {
-        let _ = records;
-        todo!()
+        if records.len() > BATCH_RECORDS_MAX {
+            return Err(Error::BatchTooLarge {
+                records: records.len(),
+                max: BATCH_RECORDS_MAX,
+            });
+        }
+        let mut total = 0usize;
+        for r in records {
+            total += check_record(r)?;
+        }
+        if total as u64 > self.ctx.segment_bytes {
+            return Err(Error::BatchBytesTooLarge {
+                bytes: total,
+                max: self.ctx.segment_bytes,
+            });
+        }
+        let mut w = lock(&self.writer);
+        if records.is_empty() {
+            return Ok(Appended {
+                base_offset: Offset(self.end.load(Ordering::Acquire)),
+                count: 0,
+                timestamp_ms: self.ctx.clock.now_ms(),
+            });
+        }
+        if let Some(reason) = &w.failed {
+            return Err(Error::Io {
+                op: "append after a failed flush (reopen the store)",
+                path: self.dir.clone(),
+                source: std::io::Error::other(reason.clone()),
+            });
+        }
+        if w.active.as_ref().is_none_or(|a| a.room() < total) {
+            self.roll(&mut w)?;
+        }
+        let ts = self.ctx.clock.issue();
+        let base_offset = w.next_offset;
+        let active = w.active.as_mut().expect("roll leaves an active segment");
+        active.append(records, total, ts);
+        let flight = InFlight {
+            end_offset: active.next_offset,
+            end_pos: active.write_pos,
+            segment_base: active.base,
+            ts,
+        };
+        assert!(
+            flight.end_offset == base_offset + records.len() as u64,
+            "offsets must stay dense"
+        );
+        w.next_offset = flight.end_offset;
+        w.in_flight.push_back(flight);
+        let appended = Appended {
+            base_offset: Offset(base_offset),
+            count: records.len() as u32,
+            timestamp_ms: ts,
+        };
+        match self.ctx.policy {
+            FsyncPolicy::Always => {
+                drop(w);
+                self.wait_published(flight.end_offset)?;
+            }
+            FsyncPolicy::Never => self.publish(&mut w, flight.end_offset),
+            FsyncPolicy::Interval(every) => {
+                self.publish(&mut w, flight.end_offset);
+                if w.last_flush.elapsed() >= every {
+                    drop(w);
+                    self.flush()?;
+                }
+            }
+        }
+        Ok(appended)
     }
+
+    /// Publishes every written batch ending at or below `upto`: readable, timestamps released,
+    /// waiters and listeners woken.
+    fn publish(&self, w: &mut Writer, upto: u64) {
+        let mut last = None;
+        while let Some(f) = w
+            .in_flight
+            .front()
+            .copied()
+            .filter(|f| f.end_offset <= upto)
+        {
+            w.in_flight.pop_front();
+            last = Some(f);
+            if let Some(a) = w.active.as_mut().filter(|a| a.base == f.segment_base) {
+                a.publish(f.end_offset, f.end_pos);
+            }
+            self.ctx.clock.release(f.ts);
+        }
+        let Some(last) = last else { return };
+        let previous = self.end.swap(last.end_offset, Ordering::AcqRel);
+        assert!(
+            previous <= last.end_offset,
+            "the published end moves backwards"
+        );
+        lock(&self.sync).published = last.end_offset;
+        self.synced.notify_all();
+        self.event.notify(usize::MAX);
+    }
+
+    /// Group commit: wait until `end` is published; if nobody is flushing, become the leader and
+    /// flush everything written so far, for every waiter at once.
+    fn wait_published(&self, end: u64) -> Result<()> {
+        let mut s = lock(&self.sync);
+        loop {
+            if s.published >= end {
+                return Ok(());
+            }
+            if !s.leader {
+                s.leader = true;
+                drop(s);
+                let flushed = self.flush();
+                s = lock(&self.sync);
+                s.leader = false;
+                self.synced.notify_all();
+                flushed?;
+                continue;
+            }
+            s = self.synced.wait(s).unwrap_or_else(|p| p.into_inner());
+        }
+    }
+
+    /// Flushes everything written to the active segment (msync of the unflushed range only) and
+    /// publishes it. The writer lock is not held during the msync, so appends continue.
+    pub fn flush(&self) -> Result<()> {
+        let (map, from, to, end_offset, base, path) = {
+            let mut w = lock(&self.writer);
+            if let Some(reason) = &w.failed {
+                return Err(Error::Io {
+                    op: "flush after a failed flush (reopen the store)",
+                    path: self.dir.clone(),
+                    source: std::io::Error::other(reason.clone()),
+                });
+            }
+            w.last_flush = Instant::now();
+            let Some(a) = w.active.as_ref() else {
+                return Ok(());
+            };
+            let (map, from, to) = a.flush_target();
+            (map, from, to, w.next_offset, a.base, a.path.clone())
+        };
+        let flushed = self
+            .ctx
+            .faults
+            .before_flush(&path)
+            .and_then(|()| map.flush_range(from, to - from));
+        let mut w = lock(&self.writer);
+        if let Err(source) = flushed {
+            w.failed = Some(source.to_string());
+            tracing::error!(topic = %self.id.topic, partition = self.id.partition, path = %path.display(), error = %source, "flush failed; refusing appends until the store is reopened");
+            return Err(Error::Io {
+                op: "flush segment",
+                path,
+                source,
+            });
+        }
+        if let Some(a) = w.active.as_mut().filter(|a| a.base == base) {
+            a.flushed_pos = a.flushed_pos.max(to);
+        }
+        self.publish(&mut w, end_offset);
+        Ok(())
+    }
+
+    /// Seals the active segment (if any) and creates the next one. On failure to create it (a
+    /// full disk) nothing written is lost and the next append tries again.
+    fn roll(&self, w: &mut Writer) -> Result<()> {
+        if let Some(active) = w.active.take() {
+            let base = active.base;
+            let sealed = match active.seal() {
+                Ok(s) => s,
+                Err(e) => {
+                    w.failed = Some(e.to_string());
+                    return Err(e);
+                }
+            };
+            let next = w.next_offset;
+            self.publish(w, next);
+            let mut view = (*self.view()).clone();
+            view.sealed.push(Arc::new(sealed));
+            view.active = None;
+            self.set_view(view);
+            tracing::info!(topic = %self.id.topic, partition = self.id.partition, segment = base, end = next, "sealed segment");
+        }
+        let active = Active::create(
+            &self.dir,
+            w.next_offset,
+            self.ctx.segment_bytes,
+            &*self.ctx.faults,
+        )?;
+        let mut view = (*self.view()).clone();
+        if view.sealed.is_empty() {
+            view.start = active.base;
+        }
+        view.active = Some(active.shared());
+        self.set_view(view);
+        w.active = Some(active);
+        Ok(())
+    }
+
+    fn out_of_range(&self, requested: u64, start: u64) -> Error {
+        Error::OffsetOutOfRange {
+            topic: self.id.topic.clone(),
+            partition: self.id.partition,
+            requested,
+            earliest: start,
+            latest: self.end.load(Ordering::Acquire),
+        }
+    }
+
     /// Up to `max_records` / about `max_bytes` published records from `from`. Empty at the end;
     /// `Error::OffsetOutOfRange` below the start offset (retention) or past the end.
     pub fn read(&self, from: Offset, max_records: usize, max_bytes: usize) -> Result<Vec<Record>> {
-        let _ = (from, max_records, max_bytes);
-        todo!()
+        let view = self.view();
+        let end = self.end.load(Ordering::Acquire);
+        let from = from.0;
+        if from < view.start || from > end {
+            return Err(self.out_of_range(from, view.start));
+        }
+        let mut out = Vec::new();
+        if from == end || max_records == 0 {
+            return Ok(out);
+        }
+        let mut bytes = 0usize;
+        let first = view.sealed.partition_point(|s| s.end_offset <= from);
+        for s in &view.sealed[first..] {
+            let maps = s.load(&self.id).map_err(|e| self.gone_or(e, from))?;
+            if !maps.view(s).read(
+                &self.id,
+                (from, end),
+                max_records,
+                max_bytes,
+                &mut out,
+                &mut bytes,
+            )? {
+                return Ok(out);
+            }
+        }
+        if let Some(a) = &view.active {
+            a.view().read(
+                &self.id,
+                (from, end),
+                max_records,
+                max_bytes,
+                &mut out,
+                &mut bytes,
+            )?;
+        }
+        Ok(out)
     }
+
+    /// A segment that fails to load because retention deleted it meanwhile: out of range.
+    fn gone_or(&self, e: Error, from: u64) -> Error {
+        let start = self.view().start;
+        if from < start {
+            self.out_of_range(from, start)
+        } else {
+            e
+        }
+    }
+
     /// The first offset whose timestamp is >= `timestamp_ms`, or the end offset if none.
     pub fn offset_for_timestamp(&self, timestamp_ms: u64) -> Result<Offset> {
-        let _ = timestamp_ms;
-        todo!()
+        let view = self.view();
+        let end = self.end.load(Ordering::Acquire);
+        // Sealed segments are ordered by time too: binary search on their newest timestamp.
+        let (mut lo, mut hi) = (0usize, view.sealed.len());
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            if view.sealed[mid].load(&self.id)?.max_ts < timestamp_ms {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        for s in &view.sealed[lo..] {
+            if let Some(o) = s
+                .load(&self.id)?
+                .view(s)
+                .offset_for_timestamp(&self.id, timestamp_ms)?
+            {
+                return Ok(Offset(o));
+            }
+        }
+        if let Some(a) = &view.active {
+            if let Some(o) = a.view().offset_for_timestamp(&self.id, timestamp_ms)? {
+                return Ok(Offset(o.min(end)));
+            }
+        }
+        Ok(Offset(end))
     }
+
     pub fn start_offset(&self) -> Offset {
-        todo!()
+        Offset(self.view().start)
     }
     /// The published end offset.
     pub fn end_offset(&self) -> Offset {
-        todo!()
+        Offset(self.end.load(Ordering::Acquire))
     }
     /// A listener that fires on the next publish. Take it, re-check `end_offset`, then wait:
     /// `listener.await` in async code, `listener.wait()` / `wait_timeout` in threads.
     pub fn listen(&self) -> event_listener::EventListener {
-        todo!()
+        self.event.listen()
     }
     pub fn stats(&self) -> PartitionStats {
-        todo!()
+        let view = self.view();
+        let active_bytes = view
+            .active
+            .as_ref()
+            .map_or(0, |a| a.log.frozen_len() as u64);
+        PartitionStats {
+            start_offset: view.start,
+            end_offset: self.end.load(Ordering::Acquire),
+            bytes: view.sealed.iter().map(|s| s.bytes).sum::<u64>() + active_bytes,
+            segments: (view.sealed.len() + view.active.is_some() as usize) as u32,
+        }
     }
     /// Checks every frame's CRC; returns the number of records checked.
     pub fn verify(&self) -> Result<u64> {
-        todo!()
+        let view = self.view();
+        let mut records = 0;
+        for s in &view.sealed {
+            let n = s.load(&self.id)?.view(s).verify(&self.id, true)?;
+            if s.base + n != s.end_offset {
+                return Err(self.id.corrupt(
+                    &s.path,
+                    s.base + n,
+                    s.bytes,
+                    format!(
+                        "segment ends at offset {}, the next begins at {}",
+                        s.base + n,
+                        s.end_offset
+                    ),
+                ));
+            }
+            records += n;
+        }
+        if let Some(a) = &view.active {
+            records += a.view().verify(&self.id, false)?;
+        }
+        Ok(records)
     }
+
+    /// Deletes whole sealed segments from the front while the partition is larger than
+    /// `retention_bytes` or their newest record is older than `now_ms - retention_ms`. Never
+    /// deletes the last segment. Returns the number deleted.
+    pub(crate) fn apply_retention(
+        &self,
+        retention_ms: Option<u64>,
+        retention_bytes: Option<u64>,
+        now_ms: u64,
+    ) -> Result<usize> {
+        if retention_ms.is_none() && retention_bytes.is_none() {
+            return Ok(0);
+        }
+        let w = lock(&self.writer);
+        let view = self.view();
+        let mut total: u64 = view.sealed.iter().map(|s| s.bytes).sum::<u64>()
+            + w.active.as_ref().map_or(0, |a| a.write_pos as u64);
+        let deletable = view.sealed.len() - usize::from(w.active.is_none());
+        let mut doomed = 0;
+        for s in &view.sealed[..deletable] {
+            let by_bytes = retention_bytes.is_some_and(|max| total > max);
+            let by_age = match retention_ms {
+                Some(ms) => s.load(&self.id)?.max_ts < now_ms.saturating_sub(ms),
+                None => false,
+            };
+            if !(by_bytes || by_age) {
+                break;
+            }
+            total -= s.bytes;
+            doomed += 1;
+        }
+        if doomed == 0 {
+            return Ok(0);
+        }
+        let mut next = (*view).clone();
+        let removed: Vec<_> = next.sealed.drain(..doomed).collect();
+        next.start = next
+            .sealed
+            .first()
+            .map(|s| s.base)
+            .or(next.active.as_ref().map(|a| a.base))
+            .unwrap_or(w.next_offset);
+        self.set_view(next);
+        drop(w);
+        for s in removed {
+            // Unmap our own view first; readers holding records keep theirs alive, which is fine
+            // for a deleted (never truncated) file.
+            s.unload();
+            for p in [
+                s.path.clone(),
+                segment::index_path(&self.dir, s.base),
+                segment::time_index_path(&self.dir, s.base),
+            ] {
+                fs::remove_file(&p).map_err(io_err("delete segment", &p))?;
+            }
+            tracing::info!(topic = %self.id.topic, partition = self.id.partition, segment = s.base, "deleted segment (retention)");
+        }
+        segment::sync_dir(&self.dir)?;
+        Ok(doomed)
+    }
+}
+
+/// Base offsets of the `.log` files in `dir`, sorted; removes leftovers (temporary files, index
+/// files whose log is gone).
+fn list_segments(dir: &Path) -> Result<Vec<u64>> {
+    let mut logs = Vec::new();
+    let mut others = Vec::new();
+    for entry in fs::read_dir(dir).map_err(io_err("list partition directory", dir))? {
+        let path = entry
+            .map_err(io_err("list partition directory", dir))?
+            .path();
+        let (Some(stem), Some(ext)) = (
+            path.file_stem().and_then(|s| s.to_str()),
+            path.extension().and_then(|s| s.to_str()),
+        ) else {
+            continue;
+        };
+        let base = (stem.len() == 20)
+            .then(|| stem.parse::<u64>().ok())
+            .flatten();
+        match (base, ext) {
+            (Some(b), "log") => logs.push(b),
+            (Some(b), "index" | "timeindex") => others.push((b, path)),
+            (_, "tmp") => {
+                let _ = fs::remove_file(&path);
+            }
+            _ => {}
+        }
+    }
+    logs.sort_unstable();
+    for (b, path) in others {
+        if logs.binary_search(&b).is_err() {
+            let _ = fs::remove_file(&path);
+        }
+    }
+    Ok(logs)
 }

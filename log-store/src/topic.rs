@@ -1,11 +1,20 @@
 //! A topic: its config (`topic.json`) and its partitions.
+//!
+//! Invariant: `topic.json` is written once, atomically (temporary file, fsync, rename), before
+//! any partition directory exists, so a topic directory without a readable config is never a
+//! topic we created.
 
+use std::fs;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::Result;
-use crate::partition::Partition;
+use crate::error::{Error, Result};
+use crate::limits::{PARTITIONS_MAX, SEGMENT_BYTES_MAX, SEGMENT_BYTES_MIN};
+use crate::partition::{Partition, PartitionContext};
+use crate::segment::{io_err, sync_dir};
+use crate::store::RecoveryReport;
 use crate::types::PartitionId;
 
 /// Stored as `<data>/topics/<topic>/topic.json`.
@@ -21,25 +30,160 @@ pub struct TopicConfig {
 
 impl Default for TopicConfig {
     fn default() -> Self {
-        TopicConfig { partitions: 1, segment_bytes: crate::limits::SEGMENT_BYTES_DEFAULT, retention_ms: None, retention_bytes: None }
+        TopicConfig {
+            partitions: 1,
+            segment_bytes: crate::limits::SEGMENT_BYTES_DEFAULT,
+            retention_ms: None,
+            retention_bytes: None,
+        }
+    }
+}
+
+impl TopicConfig {
+    /// Refuses values outside the named limits.
+    pub fn validate(&self) -> Result<()> {
+        if self.partitions == 0 || self.partitions > PARTITIONS_MAX {
+            return Err(Error::InvalidConfig {
+                reason: format!(
+                    "partitions = {}: expected 1..={PARTITIONS_MAX}",
+                    self.partitions
+                ),
+            });
+        }
+        if !(SEGMENT_BYTES_MIN..=SEGMENT_BYTES_MAX).contains(&self.segment_bytes) {
+            return Err(Error::InvalidConfig {
+                reason: format!(
+                    "segment_bytes = {}: expected {SEGMENT_BYTES_MIN}..={SEGMENT_BYTES_MAX}",
+                    self.segment_bytes
+                ),
+            });
+        }
+        Ok(())
     }
 }
 
 #[derive(Debug)]
-pub struct Topic {}
+pub struct Topic {
+    name: String,
+    dir: PathBuf,
+    config: TopicConfig,
+    partitions: Vec<Arc<Partition>>,
+}
+
+fn config_path(dir: &Path) -> PathBuf {
+    dir.join("topic.json")
+}
 
 impl Topic {
+    /// Creates the topic directory and its config, then opens the (empty) partitions.
+    pub(crate) fn create(
+        dir: &Path,
+        name: &str,
+        config: TopicConfig,
+        ctx: &PartitionContext,
+    ) -> Result<Topic> {
+        config.validate()?;
+        fs::create_dir(dir).map_err(|source| match source.kind() {
+            std::io::ErrorKind::AlreadyExists => Error::TopicExists {
+                topic: name.to_string(),
+            },
+            _ => Error::Io {
+                op: "create topic directory",
+                path: dir.to_path_buf(),
+                source,
+            },
+        })?;
+        let path = config_path(dir);
+        let json = serde_json::to_vec_pretty(&config).expect("a TopicConfig always serializes");
+        let tmp = path.with_extension("json.tmp");
+        let write = || -> std::io::Result<()> {
+            use std::io::Write;
+            let mut f = fs::File::create(&tmp)?;
+            f.write_all(&json)?;
+            f.sync_all()?;
+            fs::rename(&tmp, &path)
+        };
+        write().map_err(io_err("write topic config", &path))?;
+        sync_dir(dir)?;
+        if let Some(parent) = dir.parent() {
+            sync_dir(parent)?;
+        }
+        Topic::open(dir, name, ctx, &mut RecoveryReport::default())
+    }
+
+    /// Opens an existing topic: reads its config and recovers each partition.
+    pub(crate) fn open(
+        dir: &Path,
+        name: &str,
+        ctx: &PartitionContext,
+        report: &mut RecoveryReport,
+    ) -> Result<Topic> {
+        let path = config_path(dir);
+        let bytes = fs::read(&path).map_err(io_err("read topic config", &path))?;
+        let config: TopicConfig =
+            serde_json::from_slice(&bytes).map_err(|e| Error::InvalidConfig {
+                reason: format!("{}: {e}", path.display()),
+            })?;
+        config.validate()?;
+        let ctx = PartitionContext {
+            segment_bytes: config.segment_bytes,
+            ..ctx.clone()
+        };
+        let partitions = (0..config.partitions)
+            .map(|p| {
+                Partition::open(
+                    &dir.join(p.to_string()),
+                    name,
+                    PartitionId(p),
+                    ctx.clone(),
+                    report,
+                )
+                .map(Arc::new)
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Topic {
+            name: name.to_string(),
+            dir: dir.to_path_buf(),
+            config,
+            partitions,
+        })
+    }
+
     pub fn name(&self) -> &str {
-        todo!()
+        &self.name
+    }
+    pub fn dir(&self) -> &Path {
+        &self.dir
     }
     pub fn config(&self) -> &TopicConfig {
-        todo!()
+        &self.config
     }
     pub fn partitions(&self) -> &[Arc<Partition>] {
-        todo!()
+        &self.partitions
     }
     pub fn partition(&self, id: PartitionId) -> Result<&Arc<Partition>> {
-        let _ = id;
-        todo!()
+        self.partitions
+            .get(id.0 as usize)
+            .ok_or_else(|| Error::UnknownPartition {
+                topic: self.name.clone(),
+                partition: id.0,
+                partitions: self.config.partitions,
+            })
+    }
+    /// Flushes every partition's written bytes.
+    pub fn flush(&self) -> Result<()> {
+        self.partitions.iter().try_for_each(|p| p.flush())
+    }
+    /// Applies this topic's retention to every partition; returns the segments deleted.
+    pub fn apply_retention(&self, now_ms: u64) -> Result<usize> {
+        let mut deleted = 0;
+        for p in &self.partitions {
+            deleted += p.apply_retention(
+                self.config.retention_ms,
+                self.config.retention_bytes,
+                now_ms,
+            )?;
+        }
+        Ok(deleted)
     }
 }

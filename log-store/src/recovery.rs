@@ -1,0 +1,351 @@
+//! Crash recovery of a partition's last segment: find the end of the valid frames by scanning
+//! only its tail (from the last index entry that still points at a good frame), truncate from the
+//! first frame whose length or CRC is wrong (keeping whole append batches only), and bring both
+//! indexes back in line.
+//!
+//! Invariant: after recovery, the last segment holds exactly the whole batches that were
+//! completely written before the crash, with dense offsets and non-decreasing timestamps, and
+//! nothing but zeros after them; its indexes name only those records.
+
+use std::fs::{self, File};
+use std::path::{Path, PathBuf};
+
+use crate::error::Result;
+use crate::index::{self, Bounds, IndexEntry, IndexKind, SparseRule};
+use crate::mmap::{MapWriter, ReadMap};
+use crate::record::{decode_frame, FrameError};
+use crate::segment::{self, io_err, Active, Ident, Resume, Sealed};
+use crate::store::TruncatedTail;
+
+/// Why a scan stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Stop {
+    /// The frame did not decode (End is the clean end of a pre-sized segment).
+    Frame(FrameError),
+    /// A valid frame with the wrong offset (left over from before an earlier truncation).
+    OffsetGap,
+    /// A valid frame with a timestamp below its predecessor's.
+    TimeGoesBack,
+    /// The scan reached its limit.
+    Limit,
+}
+
+/// The result of scanning frames: everything up to the last complete batch.
+#[derive(Debug)]
+pub(crate) struct TailScan {
+    /// Byte position after the last complete batch (the scan's start if none).
+    pub valid_end: usize,
+    pub next_offset: u64,
+    pub last_ts: Option<u64>,
+    /// Sparse index entries for the frames of complete batches.
+    pub offsets: Vec<IndexEntry>,
+    pub times: Vec<IndexEntry>,
+    /// The sparse rule's state after the last complete batch.
+    pub rule: SparseRule,
+    pub stop: Stop,
+    /// Where the scan stopped (the first byte not part of a valid frame).
+    pub stop_pos: usize,
+    /// Whether any complete batch was found.
+    pub found_batch: bool,
+}
+
+/// Scans frames of `data` from `start` (holding `start_offset`), stopping at the first invalid
+/// frame or at a frame starting at or after `limit`. Pure.
+pub(crate) fn scan(
+    data: &[u8],
+    base: u64,
+    start: usize,
+    start_offset: u64,
+    rule: SparseRule,
+    prev_ts: Option<u64>,
+    limit: usize,
+) -> TailScan {
+    let mut out = TailScan {
+        valid_end: start,
+        next_offset: start_offset,
+        last_ts: prev_ts,
+        offsets: Vec::new(),
+        times: Vec::new(),
+        rule,
+        stop: Stop::Limit,
+        stop_pos: start,
+        found_batch: false,
+    };
+    let (mut pos, mut offset, mut ts_floor, mut work) =
+        (start, start_offset, prev_ts.unwrap_or(0), rule);
+    let (mut offsets, mut times) = (Vec::new(), Vec::new());
+    while pos < limit.min(data.len()) {
+        let frame = match decode_frame(&data[pos..]) {
+            Ok(f) => f,
+            Err(e) => {
+                out.stop = Stop::Frame(e);
+                break;
+            }
+        };
+        if frame.offset != offset {
+            out.stop = Stop::OffsetGap;
+            break;
+        }
+        if frame.timestamp_ms < ts_floor {
+            out.stop = Stop::TimeGoesBack;
+            break;
+        }
+        ts_floor = frame.timestamp_ms;
+        let (o, t) = work.on_frame(base, offset, pos as u64, frame.timestamp_ms);
+        offsets.extend(o);
+        times.extend(t);
+        pos += frame.frame_bytes;
+        offset += 1;
+        if frame.batch_end() {
+            out.valid_end = pos;
+            out.next_offset = offset;
+            out.last_ts = Some(frame.timestamp_ms);
+            out.offsets.append(&mut offsets);
+            out.times.append(&mut times);
+            out.rule = work;
+            out.found_batch = true;
+        }
+    }
+    if pos >= data.len() && out.stop == Stop::Limit && limit >= data.len() {
+        out.stop = Stop::Frame(FrameError::End);
+    }
+    out.stop_pos = pos;
+    out
+}
+
+/// What became of a partition's last segment.
+#[derive(Debug)]
+pub(crate) enum Last {
+    Active(Box<Active>),
+    Sealed(Sealed),
+    /// It held no complete batch and was never pre-sized (a crash while creating it): deleted.
+    Removed,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct Recovered {
+    pub truncated: Option<TruncatedTail>,
+    pub indexes_rebuilt: Vec<PathBuf>,
+}
+
+/// Recovers the segment at `base` as the partition's last one.
+pub(crate) fn recover_last(
+    dir: &Path,
+    base: u64,
+    segment_bytes: u64,
+    id: &Ident,
+    report: &mut Recovered,
+) -> Result<Last> {
+    let path = segment::log_path(dir, base);
+    let file = File::options()
+        .read(true)
+        .write(true)
+        .open(&path)
+        .map_err(io_err("open segment", &path))?;
+    let len = file
+        .metadata()
+        .map_err(io_err("stat segment", &path))?
+        .len();
+    let presized = len == segment_bytes;
+    let map = ReadMap::open(&file, len as usize).map_err(io_err("map segment", &path))?;
+    let data = map.as_slice();
+    let bounds = Bounds {
+        base_offset: base,
+        end_offset: u64::MAX,
+        log_bytes: len,
+    };
+    let (ipath, tpath) = (
+        segment::index_path(dir, base),
+        segment::time_index_path(dir, base),
+    );
+    let (offsets, offsets_ok) = read_entries(&ipath, IndexKind::Offset, bounds);
+    let (times, times_ok) = read_entries(&tpath, IndexKind::Time, bounds);
+    for (ok, p) in [(offsets_ok, &ipath), (times_ok, &tpath)] {
+        if !ok {
+            tracing::warn!(topic = %id.topic, partition = id.partition, path = %p.display(), "missing or damaged index of the last segment; rebuilding it");
+            report.indexes_rebuilt.push(p.clone());
+        }
+    }
+    let found = scan_from_index(data, base, &offsets, &times);
+    let dropped = garbage_after(data, found.scan.valid_end, found.scan.stop_pos);
+    if dropped > 0 {
+        let t = TruncatedTail {
+            topic: id.topic.clone(),
+            partition: id.partition,
+            offset: found.scan.next_offset,
+            bytes: dropped,
+            segment: path.clone(),
+        };
+        tracing::warn!(topic = %t.topic, partition = t.partition, offset = t.offset, bytes = t.bytes, segment = %path.display(), "truncated a torn tail");
+        report.truncated = Some(t);
+    }
+    drop(map);
+    let scan = found.scan;
+    let mut offsets_all = found.kept_offsets;
+    offsets_all.extend_from_slice(&scan.offsets);
+    let mut times_all = found.kept_times;
+    times_all.extend_from_slice(&scan.times);
+    let resume = Resume {
+        write_pos: scan.valid_end,
+        next_offset: scan.next_offset,
+        last_ts: scan.last_ts,
+        offsets: offsets_all,
+        times: times_all,
+        rule: scan.rule,
+    };
+    if presized {
+        if dropped > 0 {
+            zero_tail(&file, &path, len as usize, scan.valid_end)?;
+        }
+        let index_bytes = segment::index_file_bytes(segment_bytes);
+        let (ifile, tfile) = (
+            open_or_create(&ipath, index_bytes)?,
+            open_or_create(&tpath, index_bytes)?,
+        );
+        let active = Active::open(dir, base, segment_bytes, (file, ifile, tfile), resume)?;
+        return Ok(Last::Active(Box::new(active)));
+    }
+    // Not pre-sized: a segment trimmed by a seal, or one whose creation was cut short.
+    if resume.next_offset == base {
+        drop(file);
+        for p in [&path, &ipath, &tpath] {
+            let _ = fs::remove_file(p);
+        }
+        segment::sync_dir(dir)?;
+        return Ok(Last::Removed);
+    }
+    if (resume.write_pos as u64) < len {
+        file.set_len(resume.write_pos as u64)
+            .map_err(io_err("truncate torn tail", &path))?;
+        file.sync_all().map_err(io_err("sync segment", &path))?;
+    }
+    let sealed = Sealed::new(base, resume.next_offset, path, resume.write_pos as u64);
+    let mut times = resume.times;
+    if let (Some(ts), last) = (resume.last_ts, resume.next_offset - 1) {
+        if times.last().map(|e| base + e.value as u64) != Some(last) {
+            times.push(IndexEntry {
+                key: ts,
+                value: (last - base) as u32,
+            });
+        }
+    }
+    segment::write_index_file(&ipath, IndexKind::Offset, base, &resume.offsets)?;
+    segment::write_index_file(&tpath, IndexKind::Time, base, &times)?;
+    Ok(Last::Sealed(sealed))
+}
+
+fn open_or_create(path: &Path, bytes: u64) -> Result<File> {
+    let file = File::options()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(path)
+        .map_err(io_err("open index", path))?;
+    let len = file.metadata().map_err(io_err("stat index", path))?.len();
+    if len != bytes {
+        file.set_len(0).map_err(io_err("reset index", path))?;
+        crate::mmap::reserve(&file, bytes).map_err(io_err("reserve space for index", path))?;
+    }
+    Ok(file)
+}
+
+/// The valid entries of an index file, and whether the file was intact (a good header; a
+/// short or damaged list of entries still yields its valid prefix).
+fn read_entries(path: &Path, kind: IndexKind, bounds: Bounds) -> (Vec<IndexEntry>, bool) {
+    let Ok(buf) = fs::read(path) else {
+        return (Vec::new(), false);
+    };
+    if !index::header_ok(&buf, kind, bounds.base_offset) {
+        return (Vec::new(), false);
+    }
+    let count = index::valid_prefix(&buf, kind, bounds);
+    ((0..count).map(|i| index::entry_at(&buf, i)).collect(), true)
+}
+
+struct Found {
+    scan: TailScan,
+    kept_offsets: Vec<IndexEntry>,
+    kept_times: Vec<IndexEntry>,
+}
+
+/// Scans from the last offset-index entry that points at a good frame; if no whole batch ends
+/// after it (a torn batch that began before it), steps back one entry at a time, each time
+/// scanning only up to where the previous attempt started.
+fn scan_from_index(data: &[u8], base: u64, offsets: &[IndexEntry], times: &[IndexEntry]) -> Found {
+    let mut limit = data.len();
+    let mut first_stop: Option<(Stop, usize)> = None;
+    for k in (0..=offsets.len()).rev() {
+        let (pos, offset) = match k.checked_sub(1).map(|i| offsets[i]) {
+            None => (0usize, base),
+            Some(e) => (e.value as usize, e.key),
+        };
+        if k > 0 && !decode_frame(&data[pos..]).is_ok_and(|f| f.offset == offset) {
+            continue;
+        }
+        let kept_times: Vec<IndexEntry> = times
+            .iter()
+            .copied()
+            .take_while(|t| base + (t.value as u64) < offset)
+            .collect();
+        // Entries before `pos` are kept; the scan re-creates the entries from `pos` on.
+        let rule = SparseRule::starting_at(pos as u64, kept_times.last().map(|t| t.key));
+        let mut s = scan(
+            data,
+            base,
+            pos,
+            offset,
+            rule,
+            kept_times.last().map(|t| t.key),
+            limit,
+        );
+        let stop = *first_stop.get_or_insert((s.stop, s.stop_pos));
+        if s.found_batch || k == 0 {
+            // Report where the very first (longest) attempt stopped: that is where the damage is.
+            if !matches!(stop.0, Stop::Limit) {
+                s.stop = stop.0;
+                s.stop_pos = stop.1.max(s.stop_pos);
+            }
+            return Found {
+                scan: s,
+                kept_offsets: offsets[..k.saturating_sub(1)].to_vec(),
+                kept_times,
+            };
+        }
+        limit = pos;
+    }
+    unreachable!("the loop always returns at k == 0")
+}
+
+/// Bytes after `valid_end` that are not zero: garbage a crash left (a torn batch). Zero when the
+/// scan stopped cleanly at `valid_end` on the zeroed tail of a pre-sized segment.
+fn garbage_after(data: &[u8], valid_end: usize, stop_pos: usize) -> u64 {
+    if stop_pos <= valid_end
+        && data[valid_end..data.len().min(valid_end + 4)]
+            .iter()
+            .all(|&b| b == 0)
+    {
+        return 0;
+    }
+    let last_nonzero = data[valid_end..]
+        .iter()
+        .rposition(|&b| b != 0)
+        .map_or(0, |i| i + 1);
+    last_nonzero as u64
+}
+
+/// Zeroes everything after `valid_end` that is not zero already, so the next recovery finds the
+/// end at the first zero length and no stale frame can be mistaken for a new one.
+fn zero_tail(file: &File, path: &Path, len: usize, valid_end: usize) -> Result<()> {
+    let mut map = MapWriter::open(file, len, valid_end).map_err(io_err("map segment", path))?;
+    let tail = map.tail_mut(valid_end, len - valid_end);
+    for chunk in tail.chunks_mut(64 << 10) {
+        if chunk.iter().any(|&b| b != 0) {
+            chunk.fill(0);
+        }
+    }
+    map.shared()
+        .flush_range(valid_end, len - valid_end)
+        .map_err(io_err("flush segment", path))?;
+    Ok(())
+}

@@ -1,0 +1,406 @@
+//! The log store's behaviour through its public API: append, read, reopen, roll, time lookups,
+//! waiting, locking, concurrency and retention.
+
+mod common;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::*;
+use event_listener::Listener;
+use log_store::{
+    AppendRecord, Error, FsyncPolicy, LogStore, Offset, StoreConfig, TopicConfig, SEGMENT_BYTES_MIN,
+};
+
+#[test]
+fn appended_records_read_back_with_keys_headers_and_dense_offsets() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path(), FsyncPolicy::Always);
+    let topic = small_topic(&store, "t", 2);
+    let p = topic.partitions()[1].clone();
+    let a = p
+        .append(&[
+            AppendRecord {
+                key: Some(b"k1"),
+                headers: &[("h", b"v")],
+                value: b"one",
+            },
+            AppendRecord {
+                key: None,
+                headers: &[],
+                value: b"two",
+            },
+        ])
+        .unwrap();
+    assert_eq!((a.base_offset, a.count), (Offset(0), 2));
+    let b = append_range(&p, 2, 3, 10);
+    assert_eq!(b.base_offset, Offset(2));
+    assert!(b.timestamp_ms >= a.timestamp_ms);
+    let all = read_all(&p, 0);
+    assert_eq!(
+        all.iter().map(|r| r.offset).collect::<Vec<_>>(),
+        vec![0, 1, 2, 3, 4]
+    );
+    assert_eq!(all[0].key.as_deref(), Some(&b"k1"[..]));
+    assert_eq!(
+        all[0].headers,
+        vec![("h".to_string(), bytes::Bytes::from_static(b"v"))]
+    );
+    assert_eq!(&all[1].value[..], b"two");
+    assert_eq!(all[4].value, value(4, 10));
+    assert_eq!(p.end_offset(), Offset(5));
+    assert!(p.read(Offset(5), 10, 1000).unwrap().is_empty());
+    assert!(matches!(
+        p.read(Offset(6), 10, 1000),
+        Err(Error::OffsetOutOfRange {
+            requested: 6,
+            latest: 5,
+            ..
+        })
+    ));
+    assert_eq!(topic.partitions()[0].end_offset(), Offset(0));
+}
+
+#[test]
+fn records_survive_reopen_across_many_segments_and_reads_by_time_agree() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut stamps = Vec::new();
+    {
+        let store = open(dir.path(), FsyncPolicy::Never);
+        let p = small_topic(&store, "t", 1).partitions()[0].clone();
+        for i in 0..60u64 {
+            let a = append_range(&p, i * 100, 100, 1000);
+            stamps.push(a.timestamp_ms);
+            if i % 20 == 0 {
+                std::thread::sleep(Duration::from_millis(3));
+            }
+        }
+        assert!(p.stats().segments >= 2, "{:?}", p.stats());
+        store.flush_all().unwrap();
+    }
+    let store = open(dir.path(), FsyncPolicy::Always);
+    assert!(store.recovery_report().truncated.is_empty());
+    let p = partition(&store, "t", 0);
+    let stats = p.stats();
+    assert_eq!((stats.start_offset, stats.end_offset), (0, 6000));
+    let all = read_all(&p, 0);
+    assert_eq!(all.len(), 6000);
+    for (i, r) in all.iter().enumerate() {
+        assert_eq!(r.offset, i as u64);
+        assert_eq!(r.value, value(i as u64, 1000));
+        assert_eq!(r.timestamp_ms, stamps[i / 100]);
+    }
+    // Reads from any offset start right there.
+    for from in [0u64, 1, 99, 100, 4095, 4097, 5999] {
+        assert_eq!(p.read(Offset(from), 1, 1).unwrap()[0].offset, from);
+    }
+    // By time: the first offset whose timestamp is >= t, as a linear scan says.
+    for t in stamps.iter().copied().chain([0, u64::MAX, stamps[30] + 1]) {
+        let expect = all
+            .iter()
+            .find(|r| r.timestamp_ms >= t)
+            .map_or(6000, |r| r.offset);
+        assert_eq!(
+            p.offset_for_timestamp(t).unwrap(),
+            Offset(expect),
+            "t = {t}"
+        );
+    }
+    assert_eq!(p.verify().unwrap(), 6000);
+    // Appends continue after the reopen with the next offset and a timestamp not below the last.
+    let a = append_range(&p, 6000, 1, 10);
+    assert_eq!(a.base_offset, Offset(6000));
+    assert!(a.timestamp_ms >= *stamps.last().unwrap());
+}
+
+#[test]
+fn a_second_open_of_the_same_directory_is_locked() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path(), FsyncPolicy::Never);
+    assert!(matches!(
+        LogStore::open(dir.path(), StoreConfig::default()),
+        Err(Error::Locked { .. })
+    ));
+    drop(store);
+    LogStore::open(dir.path(), StoreConfig::default()).expect("unlocked after drop");
+}
+
+#[test]
+fn topics_are_created_listed_and_deleted() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path(), FsyncPolicy::Never);
+    small_topic(&store, "b", 1);
+    small_topic(&store, "a", 3);
+    assert!(matches!(
+        store.create_topic("a", TopicConfig::default()),
+        Err(Error::TopicExists { .. })
+    ));
+    assert!(matches!(
+        store.create_topic("../x", TopicConfig::default()),
+        Err(Error::InvalidName { .. })
+    ));
+    assert!(matches!(
+        store.create_topic(
+            "x",
+            TopicConfig {
+                segment_bytes: 10,
+                ..TopicConfig::default()
+            }
+        ),
+        Err(Error::InvalidConfig { .. })
+    ));
+    assert_eq!(
+        store
+            .topics()
+            .iter()
+            .map(|t| t.name().to_string())
+            .collect::<Vec<_>>(),
+        vec!["a", "b"]
+    );
+    store.delete_topic("a").unwrap();
+    assert!(matches!(store.topic("a"), Err(Error::UnknownTopic { .. })));
+    assert!(!dir.path().join("topics/a").exists());
+    drop(store);
+    let store = open(dir.path(), FsyncPolicy::Never);
+    assert_eq!(store.topics().len(), 1);
+    assert!(matches!(
+        store
+            .topic("b")
+            .unwrap()
+            .partition(log_store::PartitionId(1)),
+        Err(Error::UnknownPartition { .. })
+    ));
+}
+
+#[test]
+fn oversized_records_and_batches_are_refused_and_nothing_is_appended() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path(), FsyncPolicy::Never);
+    let p = small_topic(&store, "t", 1).partitions()[0].clone();
+    let big = vec![0u8; log_store::RECORD_BYTES_MAX + 1];
+    let ok = vec![0u8; 10];
+    let r = p.append(&[
+        AppendRecord {
+            value: &ok,
+            ..Default::default()
+        },
+        AppendRecord {
+            value: &big,
+            ..Default::default()
+        },
+    ]);
+    assert!(matches!(r, Err(Error::RecordTooLarge { .. })));
+    let mb = vec![0u8; log_store::RECORD_BYTES_MAX];
+    let batch: Vec<_> = (0..5)
+        .map(|_| AppendRecord {
+            value: &mb,
+            ..Default::default()
+        })
+        .collect();
+    assert!(matches!(
+        p.append(&batch),
+        Err(Error::BatchBytesTooLarge { .. })
+    ));
+    assert_eq!(p.end_offset(), Offset(0));
+}
+
+#[test]
+fn a_waiter_wakes_on_append() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path(), FsyncPolicy::Always);
+    let p = small_topic(&store, "t", 1).partitions()[0].clone();
+    let waiter = {
+        let p = p.clone();
+        std::thread::spawn(move || loop {
+            let listener = p.listen();
+            if p.end_offset() > Offset(0) {
+                return p.read(Offset(0), 10, 1000).unwrap();
+            }
+            assert!(
+                listener.wait_timeout(Duration::from_secs(10)).is_some(),
+                "no wake-up within 10 s"
+            );
+        })
+    };
+    std::thread::sleep(Duration::from_millis(50));
+    append_range(&p, 0, 2, 10);
+    assert_eq!(waiter.join().unwrap().len(), 2);
+}
+
+#[test]
+fn concurrent_appenders_share_flushes_and_readers_see_a_consistent_prefix() {
+    // Goal: under fsync always, with 8 appending threads and 2 readers, every read is a dense
+    // prefix of whole batches (a batch of n records carries n copies of its batch id), and all
+    // acknowledged records are there at the end.
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path(), FsyncPolicy::Always);
+    let p = small_topic(&store, "t", 1).partitions()[0].clone();
+    let stop = Arc::new(AtomicBool::new(false));
+    let readers: Vec<_> = (0..2)
+        .map(|_| {
+            let (p, stop) = (p.clone(), stop.clone());
+            std::thread::spawn(move || {
+                let mut reads = 0;
+                while !stop.load(Ordering::Relaxed) {
+                    let end = p.end_offset().0;
+                    let all = read_all(&p, 0);
+                    assert!(
+                        all.len() as u64 >= end,
+                        "a read saw less than the published end"
+                    );
+                    let mut i = 0;
+                    while i < all.len() {
+                        let n = u64::from_le_bytes(all[i].value[..8].try_into().unwrap()) as usize;
+                        assert!(i + n <= all.len(), "a torn batch is visible");
+                        assert!(all[i..i + n].iter().all(|r| r.value == all[i].value));
+                        i += n;
+                    }
+                    for (k, r) in all.iter().enumerate() {
+                        assert_eq!(r.offset, k as u64);
+                    }
+                    reads += 1;
+                }
+                reads
+            })
+        })
+        .collect();
+    let writers: Vec<_> = (0..8u64)
+        .map(|t| {
+            let p = p.clone();
+            std::thread::spawn(move || {
+                let mut acked = 0;
+                for b in 0..40u64 {
+                    let n = 1 + (b + t) % 5;
+                    let mut v = n.to_le_bytes().to_vec();
+                    v.extend_from_slice(&(t * 1000 + b).to_le_bytes());
+                    let records: Vec<_> = (0..n)
+                        .map(|_| AppendRecord {
+                            value: &v,
+                            ..Default::default()
+                        })
+                        .collect();
+                    let a = p.append(&records).unwrap();
+                    assert!(
+                        p.end_offset().0 >= a.base_offset.0 + n,
+                        "acknowledged before published"
+                    );
+                    acked += n;
+                }
+                acked
+            })
+        })
+        .collect();
+    let acked: u64 = writers.into_iter().map(|w| w.join().unwrap()).sum();
+    stop.store(true, Ordering::Relaxed);
+    for r in readers {
+        assert!(r.join().unwrap() > 0);
+    }
+    assert_eq!(p.end_offset().0, acked);
+    assert_eq!(p.verify().unwrap(), acked);
+}
+
+#[test]
+fn retention_by_bytes_deletes_whole_segments_from_the_front() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path(), FsyncPolicy::Never);
+    let topic = store
+        .create_topic(
+            "t",
+            TopicConfig {
+                partitions: 1,
+                segment_bytes: SEGMENT_BYTES_MIN,
+                retention_ms: None,
+                retention_bytes: Some(SEGMENT_BYTES_MIN * 2),
+            },
+        )
+        .unwrap();
+    let p = topic.partitions()[0].clone();
+    for i in 0..200 {
+        append_range(&p, i * 100, 100, 1000);
+    }
+    let before = p.stats();
+    assert!(before.segments >= 5, "{before:?}");
+    let deleted = store.apply_retention().unwrap();
+    let after = p.stats();
+    assert!(
+        deleted >= 2 && after.segments as usize == before.segments as usize - deleted,
+        "{before:?} {after:?}"
+    );
+    assert!(after.bytes <= SEGMENT_BYTES_MIN * 2, "{after:?}");
+    assert!(after.start_offset > 0);
+    assert_eq!(after.end_offset, 20_000);
+    assert!(
+        matches!(p.read(Offset(0), 1, 1), Err(Error::OffsetOutOfRange { earliest, .. }) if earliest == after.start_offset)
+    );
+    assert_eq!(
+        read_all(&p, after.start_offset).len() as u64,
+        20_000 - after.start_offset
+    );
+    assert_eq!(
+        p.offset_for_timestamp(0).unwrap(),
+        Offset(after.start_offset)
+    );
+    drop(p);
+    drop(topic);
+    drop(store);
+    let store = open(dir.path(), FsyncPolicy::Never);
+    let p = partition(&store, "t", 0);
+    assert_eq!(
+        (p.start_offset(), p.end_offset()),
+        (Offset(after.start_offset), Offset(20_000))
+    );
+}
+
+#[test]
+fn retention_by_age_deletes_old_segments_but_never_the_last() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path(), FsyncPolicy::Never);
+    let topic = store
+        .create_topic(
+            "t",
+            TopicConfig {
+                partitions: 1,
+                segment_bytes: SEGMENT_BYTES_MIN,
+                retention_ms: Some(200),
+                retention_bytes: None,
+            },
+        )
+        .unwrap();
+    let p = topic.partitions()[0].clone();
+    for i in 0..90 {
+        append_range(&p, i * 100, 100, 1000);
+    }
+    let segments = p.stats().segments;
+    assert!(segments >= 3);
+    assert_eq!(store.apply_retention().unwrap(), 0, "nothing is old yet");
+    std::thread::sleep(Duration::from_millis(300));
+    append_range(&p, 9000, 1, 10);
+    assert_eq!(store.apply_retention().unwrap() as u32, segments - 1);
+    let stats = p.stats();
+    assert_eq!(stats.segments, 1);
+    assert!(matches!(
+        p.read(Offset(0), 1, 1),
+        Err(Error::OffsetOutOfRange { .. })
+    ));
+    assert_eq!(
+        read_all(&p, stats.start_offset).last().unwrap().offset,
+        9000
+    );
+}
+
+#[test]
+fn safe_time_trails_published_records() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path(), FsyncPolicy::Always);
+    let p = small_topic(&store, "t", 1).partitions()[0].clone();
+    let a = append_range(&p, 0, 1, 10);
+    std::thread::sleep(Duration::from_millis(3));
+    let safe = store.safe_time_ms();
+    assert!(
+        safe >= a.timestamp_ms,
+        "published records are at or below the safe time once the clock moves on"
+    );
+    let b = append_range(&p, 1, 1, 10);
+    assert!(b.timestamp_ms > safe);
+}
