@@ -10,7 +10,12 @@ pub enum Error {
     /// The SQL text is outside kappa's subset or wrong; `line`/`column` are 1-based (0 when the
     /// construct has no position), `construct` names what was refused.
     #[error("line {line}, column {column}: {message}")]
-    Sql { line: u64, column: u64, construct: String, message: String },
+    Sql {
+        line: u64,
+        column: u64,
+        construct: String,
+        message: String,
+    },
     #[error("processor {name:?} not found")]
     NotFound { name: String },
     #[error("processor {name:?} already exists")]
@@ -28,24 +33,51 @@ pub enum Error {
     /// Regenerated output differs from what is stored: exactly-once cannot hold, so the
     /// processor stops here rather than writing anything divergent.
     #[error("output diverged from the stored output in topic {topic} partition {partition} at offset {offset}: {reason}")]
-    Diverged { topic: String, partition: u32, offset: u64, reason: String },
+    Diverged {
+        topic: String,
+        partition: u32,
+        offset: u64,
+        reason: String,
+    },
     #[error("{op} {}: {source}", path.display())]
-    Io { op: &'static str, path: PathBuf, source: std::io::Error },
+    Io {
+        op: &'static str,
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("checkpoint {}: {reason}", path.display())]
     Checkpoint { path: PathBuf, reason: String },
     /// A named limit from `limits.rs` was hit.
     #[error("limit {limit} ({max}) exceeded: {what}")]
-    Limit { limit: &'static str, max: u64, what: String },
+    Limit {
+        limit: &'static str,
+        max: u64,
+        what: String,
+    },
     /// A user-supplied Rust processor failed.
     #[error("processor failed: {message}")]
     User { message: String },
 }
 
 impl Error {
-    pub(crate) fn sql(line: u64, column: u64, construct: impl Into<String>, message: impl Into<String>) -> Error {
-        Error::Sql { line, column, construct: construct.into(), message: message.into() }
+    pub(crate) fn sql(
+        line: u64,
+        column: u64,
+        construct: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Error {
+        Error::Sql {
+            line,
+            column,
+            construct: construct.into(),
+            message: message.into(),
+        }
     }
     pub(crate) fn io(op: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Error {
-        Error::Io { op, path: path.into(), source }
+        Error::Io {
+            op,
+            path: path.into(),
+            source,
+        }
     }
 }

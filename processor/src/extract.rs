@@ -130,7 +130,8 @@ impl<'a> Cursor<'a> {
         if !node.children.is_empty() && self.peek() == Some(b'{') {
             self.object(node, out)?;
             if let Some(slot) = node.slot {
-                out[slot] = Value::Json(String::from_utf8_lossy(&self.b[start..self.i]).into_owned());
+                out[slot] =
+                    Value::Json(String::from_utf8_lossy(&self.b[start..self.i]).into_owned());
             }
             return Ok(());
         }
@@ -173,13 +174,17 @@ impl<'a> Cursor<'a> {
                 let text = if escaped {
                     decode_string(&self.b[s - 1..e + 1])?
                 } else {
-                    std::str::from_utf8(&self.b[s..e]).map_err(|_| self.err("invalid UTF-8"))?.to_string()
+                    std::str::from_utf8(&self.b[s..e])
+                        .map_err(|_| self.err("invalid UTF-8"))?
+                        .to_string()
                 };
                 Ok(Value::Str(text))
             }
             Some(b'{' | b'[') => {
                 self.skip()?;
-                Ok(Value::Json(String::from_utf8_lossy(&self.b[start..self.i]).into_owned()))
+                Ok(Value::Json(
+                    String::from_utf8_lossy(&self.b[start..self.i]).into_owned(),
+                ))
             }
             Some(b't') => self.word(b"true", Value::Bool(true)),
             Some(b'f') => self.word(b"false", Value::Bool(false)),
@@ -200,7 +205,9 @@ impl<'a> Cursor<'a> {
                         return Ok(Value::Int(i));
                     }
                 }
-                text.parse::<f64>().map(Value::Float).map_err(|_| self.err("invalid number"))
+                text.parse::<f64>()
+                    .map(Value::Float)
+                    .map_err(|_| self.err("invalid number"))
             }
             _ => Err(self.err("expected a value")),
         }
@@ -284,7 +291,8 @@ mod tests {
         let mut fs = FieldSet::default();
         let u = fs.add(&path("user"));
         let mut out = vec![Value::Null; 1];
-        fs.extract(br#"{"user": {"a": [1, 2]}, "n": 3}"#, &mut out).unwrap();
+        fs.extract(br#"{"user": {"a": [1, 2]}, "n": 3}"#, &mut out)
+            .unwrap();
         assert_eq!(out[u], Value::Json(r#"{"a": [1, 2]}"#.into()));
     }
 
@@ -293,8 +301,20 @@ mod tests {
         let mut fs = FieldSet::default();
         fs.add(&path("a"));
         let mut out = vec![Value::Null; 1];
-        for bad in [&b"[1]"[..], b"{", b"{\"a\":", b"{\"a\" 1}", b"{\"a\":tru}", b"", b"{\"b\":[}"] {
-            assert!(fs.extract(bad, &mut out).is_err(), "{:?}", String::from_utf8_lossy(bad));
+        for bad in [
+            &b"[1]"[..],
+            b"{",
+            b"{\"a\":",
+            b"{\"a\" 1}",
+            b"{\"a\":tru}",
+            b"",
+            b"{\"b\":[}",
+        ] {
+            assert!(
+                fs.extract(bad, &mut out).is_err(),
+                "{:?}",
+                String::from_utf8_lossy(bad)
+            );
         }
     }
 }

@@ -8,15 +8,26 @@
 //! the log is idle), so there is no busy polling.
 #![forbid(unsafe_code)]
 
+pub mod checkpoint;
+pub mod definition;
 pub mod error;
 pub mod extract;
+pub mod io;
 pub mod limits;
+pub mod manager;
 pub mod operator;
+pub mod output;
 pub mod sql;
 pub mod state;
+pub mod status;
+pub mod task;
 pub mod timestamp;
 pub mod value;
 pub mod window;
 
+pub use definition::{CreateOptions, Definition, VersionDef};
 pub use error::{Error, Result};
+pub use manager::Manager;
 pub use operator::ResultsFilter;
+pub use status::{RunStatus, Status, VersionStatus};
+pub use task::{InputStatus, Start};

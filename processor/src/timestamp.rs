@@ -35,8 +35,16 @@ pub fn write_rfc3339(ms: i64, out: &mut String) {
     let days = ms.div_euclid(MS_PER_DAY);
     let rem = ms.rem_euclid(MS_PER_DAY);
     let (y, m, d) = civil_from_days(days);
-    let (h, min, s, milli) = (rem / 3_600_000, rem / 60_000 % 60, rem / 1000 % 60, rem % 1000);
-    let _ = write!(out, "{y:04}-{m:02}-{d:02}T{h:02}:{min:02}:{s:02}.{milli:03}Z");
+    let (h, min, s, milli) = (
+        rem / 3_600_000,
+        rem / 60_000 % 60,
+        rem / 1000 % 60,
+        rem % 1000,
+    );
+    let _ = write!(
+        out,
+        "{y:04}-{m:02}-{d:02}T{h:02}:{min:02}:{s:02}.{milli:03}Z"
+    );
 }
 
 pub fn format_rfc3339(ms: i64) -> String {
@@ -76,7 +84,11 @@ fn digits(b: &[u8], at: usize, n: usize) -> Option<i64> {
 pub fn parse(text: &str) -> Option<i64> {
     let b = text.trim().as_bytes();
     let (y, mo, d) = (digits(b, 0, 4)?, digits(b, 5, 2)?, digits(b, 8, 2)?);
-    if b.get(4) != Some(&b'-') || b.get(7) != Some(&b'-') || !(1..=12).contains(&mo) || !(1..=31).contains(&d) {
+    if b.get(4) != Some(&b'-')
+        || b.get(7) != Some(&b'-')
+        || !(1..=12).contains(&mo)
+        || !(1..=31).contains(&d)
+    {
         return None;
     }
     let mut ms = days_from_civil(y, mo as u32, d as u32) * MS_PER_DAY;
@@ -129,7 +141,11 @@ pub fn parse(text: &str) -> Option<i64> {
                 None => 0,
             };
             let offset = (oh * 60 + om) * 60_000;
-            Some(if sign == b'+' { ms - offset } else { ms + offset })
+            Some(if sign == b'+' {
+                ms - offset
+            } else {
+                ms + offset
+            })
         }
         _ => None,
     }

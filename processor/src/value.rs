@@ -181,7 +181,10 @@ pub fn round_half_away(x: f64, digits: i32) -> f64 {
     if frac_part.len() <= digits {
         return x;
     }
-    let mut kept: Vec<u8> = int_part.bytes().chain(frac_part.bytes().take(digits)).collect();
+    let mut kept: Vec<u8> = int_part
+        .bytes()
+        .chain(frac_part.bytes().take(digits))
+        .collect();
     let round_up = frac_part.as_bytes()[digits] >= b'5';
     if round_up {
         let mut i = kept.len();

@@ -45,7 +45,10 @@ impl Acc {
             AggKind::CountStar | AggKind::Count => Acc::Count(0),
             AggKind::CountDistinct => Acc::Distinct(BTreeSet::new()),
             AggKind::Sum => Acc::Sum(Value::Null),
-            AggKind::Avg => Acc::Avg { sum: Value::Null, count: 0 },
+            AggKind::Avg => Acc::Avg {
+                sum: Value::Null,
+                count: 0,
+            },
             AggKind::Min => Acc::Min(Value::Null),
             AggKind::Max => Acc::Max(Value::Null),
         }

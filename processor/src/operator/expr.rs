@@ -71,9 +71,20 @@ pub enum Expr {
     Binary(BinOp, Box<Expr>, Box<Expr>),
     Not(Box<Expr>),
     Neg(Box<Expr>),
-    IsNull { expr: Box<Expr>, negated: bool },
-    InList { expr: Box<Expr>, list: Vec<Expr>, negated: bool },
-    Like { expr: Box<Expr>, pattern: Vec<LikeToken>, negated: bool },
+    IsNull {
+        expr: Box<Expr>,
+        negated: bool,
+    },
+    InList {
+        expr: Box<Expr>,
+        list: Vec<Expr>,
+        negated: bool,
+    },
+    Like {
+        expr: Box<Expr>,
+        pattern: Vec<LikeToken>,
+        negated: bool,
+    },
     Cast(Box<Expr>, Type),
     Call(Func, Vec<Expr>),
 }
@@ -130,7 +141,11 @@ impl Expr {
                 _ => Value::Null,
             },
             Expr::IsNull { expr, negated } => Value::Bool(expr.eval(row).is_null() != *negated),
-            Expr::InList { expr, list, negated } => {
+            Expr::InList {
+                expr,
+                list,
+                negated,
+            } => {
                 let v = expr.eval(row);
                 if v.is_null() {
                     return Value::Null;
@@ -150,7 +165,11 @@ impl Expr {
                     Value::Bool(*negated)
                 }
             }
-            Expr::Like { expr, pattern, negated } => match expr.eval(row) {
+            Expr::Like {
+                expr,
+                pattern,
+                negated,
+            } => match expr.eval(row) {
                 Value::Str(s) => {
                     let chars: Vec<char> = s.chars().collect();
                     Value::Bool(like_match(pattern, &chars) != *negated)
@@ -271,8 +290,16 @@ pub fn cast(v: Value, t: Type) -> Value {
                 Value::Null
             }
         }
-        (Value::Str(s), Type::Int) => s.trim().parse::<i64>().map(Value::Int).unwrap_or(Value::Null),
-        (Value::Str(s), Type::Double) => s.trim().parse::<f64>().map(Value::Float).unwrap_or(Value::Null),
+        (Value::Str(s), Type::Int) => s
+            .trim()
+            .parse::<i64>()
+            .map(Value::Int)
+            .unwrap_or(Value::Null),
+        (Value::Str(s), Type::Double) => s
+            .trim()
+            .parse::<f64>()
+            .map(Value::Float)
+            .unwrap_or(Value::Null),
         (Value::Str(s), Type::Bool) => match s.trim().to_ascii_lowercase().as_str() {
             "true" => Value::Bool(true),
             "false" => Value::Bool(false),
@@ -293,7 +320,11 @@ pub fn cast(v: Value, t: Type) -> Value {
 
 fn call(f: Func, args: &[Expr], row: &[Value]) -> Value {
     match f {
-        Func::Coalesce => args.iter().map(|a| a.eval(row)).find(|v| !v.is_null()).unwrap_or(Value::Null),
+        Func::Coalesce => args
+            .iter()
+            .map(|a| a.eval(row))
+            .find(|v| !v.is_null())
+            .unwrap_or(Value::Null),
         Func::Round => {
             let digits = match args.get(1).map(|a| a.eval(row)) {
                 None => 0,
@@ -341,9 +372,17 @@ mod tests {
     #[test]
     fn like_matches_percent_and_underscore() {
         let p = compile_like("bo_k%", None);
-        let e = Expr::Like { expr: lit(Value::Str("books and more".into())), pattern: p, negated: false };
+        let e = Expr::Like {
+            expr: lit(Value::Str("books and more".into())),
+            pattern: p,
+            negated: false,
+        };
         assert!(e.eval(&[]).is_true());
-        let e = Expr::Like { expr: lit(Value::Str("bok".into())), pattern: compile_like("bo_k%", None), negated: false };
+        let e = Expr::Like {
+            expr: lit(Value::Str("bok".into())),
+            pattern: compile_like("bo_k%", None),
+            negated: false,
+        };
         assert!(!e.eval(&[]).is_true());
     }
 
@@ -359,8 +398,17 @@ mod tests {
 
     #[test]
     fn integer_division_truncates_as_in_flink() {
-        assert_eq!(apply(BinOp::Div, &Value::Int(7), &Value::Int(2)), Value::Int(3));
-        assert_eq!(apply(BinOp::Div, &Value::Float(7.0), &Value::Int(2)), Value::Float(3.5));
-        assert_eq!(apply(BinOp::Div, &Value::Int(7), &Value::Int(0)), Value::Null);
+        assert_eq!(
+            apply(BinOp::Div, &Value::Int(7), &Value::Int(2)),
+            Value::Int(3)
+        );
+        assert_eq!(
+            apply(BinOp::Div, &Value::Float(7.0), &Value::Int(2)),
+            Value::Float(3.5)
+        );
+        assert_eq!(
+            apply(BinOp::Div, &Value::Int(7), &Value::Int(0)),
+            Value::Null
+        );
     }
 }

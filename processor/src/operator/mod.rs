@@ -67,7 +67,12 @@ pub struct ResultsFilter {
 /// become one of these.
 pub trait Operator: Send {
     /// Processes one record, in merged input order; `watermark_ms` is the watermark before it.
-    fn process(&mut self, record: &InputRecord<'_>, watermark_ms: i64, out: &mut Emit) -> Result<Outcome>;
+    fn process(
+        &mut self,
+        record: &InputRecord<'_>,
+        watermark_ms: i64,
+        out: &mut Emit,
+    ) -> Result<Outcome>;
     /// The watermark moved: emit every window that is now complete.
     fn advance(&mut self, watermark_ms: i64, out: &mut Emit) -> Result<()>;
     /// A bounded run reached its end: emit everything still open (and sorted output).

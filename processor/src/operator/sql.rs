@@ -51,7 +51,13 @@ impl SqlOperator {
             })
             .collect();
         let row = vec![Value::Null; plan.fields.slots()];
-        SqlOperator { plan: Arc::new(plan), bounded, state: SqlState::default(), row, column_prefixes }
+        SqlOperator {
+            plan: Arc::new(plan),
+            bounded,
+            state: SqlState::default(),
+            row,
+            column_prefixes,
+        }
     }
 
     fn holds_rows(&self) -> bool {
@@ -72,7 +78,13 @@ impl SqlOperator {
         s
     }
 
-    fn output_row(&mut self, key: Option<Vec<u8>>, window_start: Option<i64>, values: Vec<Value>, out: &mut Emit) {
+    fn output_row(
+        &mut self,
+        key: Option<Vec<u8>>,
+        window_start: Option<i64>,
+        values: Vec<Value>,
+        out: &mut Emit,
+    ) {
         if self.holds_rows() {
             self.state.held.push((key, values));
             return;
@@ -88,14 +100,20 @@ impl SqlOperator {
             EventTime::Slot(i) => match &self.row[i] {
                 Value::Ts(ms) | Value::Int(ms) => Ok(*ms),
                 Value::Float(f) if f.is_finite() => Ok(*f as i64),
-                Value::Str(s) => crate::timestamp::parse(s).ok_or_else(|| format!("event time {s:?} is not a timestamp")),
+                Value::Str(s) => crate::timestamp::parse(s)
+                    .ok_or_else(|| format!("event time {s:?} is not a timestamp")),
                 Value::Null => Err("the event-time field is missing or null".into()),
                 other => Err(format!("event time {} is not a timestamp", other.to_json())),
             },
         }
     }
 
-    fn group_row(agg: &Aggregate, key: &Key, accs: &[Acc], window: Option<(i64, i64)>) -> Vec<Value> {
+    fn group_row(
+        agg: &Aggregate,
+        key: &Key,
+        accs: &[Acc],
+        window: Option<(i64, i64)>,
+    ) -> Vec<Value> {
         let mut row = Vec::with_capacity(key.len() + accs.len() + 2);
         match window {
             Some((s, e)) => row.extend([Value::Ts(s), Value::Ts(e)]),
@@ -119,7 +137,9 @@ impl SqlOperator {
 
     fn emit_fired(&mut self, fired: Vec<Fired>, out: &mut Emit) {
         let plan = Arc::clone(&self.plan);
-        let Body::Aggregate(agg) = &plan.body else { return };
+        let Body::Aggregate(agg) = &plan.body else {
+            return;
+        };
         for f in fired {
             let group = Self::group_row(agg, &f.key, &f.accs, Some((f.start_ms, f.end_ms)));
             if let Some(values) = Self::project_group(agg, &group) {
@@ -130,18 +150,30 @@ impl SqlOperator {
 
     fn aggregate(&mut self, t: i64, watermark_ms: i64, out: &mut Emit) -> Result<bool> {
         let plan = Arc::clone(&self.plan);
-        let Body::Aggregate(agg) = &plan.body else { unreachable!("aggregate() is only called for aggregates") };
+        let Body::Aggregate(agg) = &plan.body else {
+            unreachable!("aggregate() is only called for aggregates")
+        };
         let key: Key = agg.keys.iter().map(|e| e.eval(&self.row)).collect();
         let lw = (plan.allowed_lateness_ms, watermark_ms);
         let (specs, row) = (&agg.aggs, &self.row);
         let new = || new_accs(specs);
         let update = |accs: &mut [Acc]| update_accs(specs, accs, row);
         match agg.window {
-            Some(WindowSpec::Tumble { size_ms }) => self.state.aligned.add(&key, t, (size_ms, size_ms), lw, new, update),
-            Some(WindowSpec::Hop { slide_ms, size_ms }) => self.state.aligned.add(&key, t, (slide_ms, size_ms), lw, new, update),
+            Some(WindowSpec::Tumble { size_ms }) => {
+                self.state
+                    .aligned
+                    .add(&key, t, (size_ms, size_ms), lw, new, update)
+            }
+            Some(WindowSpec::Hop { slide_ms, size_ms }) => {
+                self.state
+                    .aligned
+                    .add(&key, t, (slide_ms, size_ms), lw, new, update)
+            }
             Some(WindowSpec::Session { gap_ms }) => {
                 let merge = |a: &mut Vec<Acc>, b: Vec<Acc>| merge_accs(a, b);
-                self.state.sessions.add(&key, t, gap_ms, lw, new, merge, update)
+                self.state
+                    .sessions
+                    .add(&key, t, gap_ms, lw, new, merge, update)
             }
             None => {
                 let accs = self.state.table.upsert(&key, new, update)?.to_vec();
@@ -158,7 +190,12 @@ impl SqlOperator {
 }
 
 impl Operator for SqlOperator {
-    fn process(&mut self, record: &InputRecord<'_>, watermark_ms: i64, out: &mut Emit) -> Result<Outcome> {
+    fn process(
+        &mut self,
+        record: &InputRecord<'_>,
+        watermark_ms: i64,
+        out: &mut Emit,
+    ) -> Result<Outcome> {
         if let Err(reason) = self.plan.fields.extract(record.value, &mut self.row) {
             return Ok(Outcome::Invalid { reason });
         }
@@ -187,7 +224,9 @@ impl Operator for SqlOperator {
                     let v = String::from_utf8_lossy(&value).into_owned();
                     self.state.held.push((None, vec![Value::Json(v)]));
                 } else {
-                    self.state.results.put(None, None, &String::from_utf8_lossy(&value));
+                    self.state
+                        .results
+                        .put(None, None, &String::from_utf8_lossy(&value));
                     out.push(None, value);
                 }
             }
@@ -207,8 +246,12 @@ impl Operator for SqlOperator {
     fn advance(&mut self, watermark_ms: i64, out: &mut Emit) -> Result<()> {
         let mut fired = Vec::new();
         let lateness = self.plan.allowed_lateness_ms;
-        self.state.aligned.take_complete(lateness, watermark_ms, &mut fired);
-        self.state.sessions.take_complete(lateness, watermark_ms, &mut fired);
+        self.state
+            .aligned
+            .take_complete(lateness, watermark_ms, &mut fired);
+        self.state
+            .sessions
+            .take_complete(lateness, watermark_ms, &mut fired);
         if !fired.is_empty() {
             self.emit_fired(fired, out);
         }
@@ -261,12 +304,17 @@ impl Operator for SqlOperator {
     }
 
     fn snapshot(&self) -> Result<Vec<u8>> {
-        bincode::serialize(&self.state).map_err(|e| Error::Checkpoint { path: "<sql state>".into(), reason: e.to_string() })
+        bincode::serialize(&self.state).map_err(|e| Error::Checkpoint {
+            path: "<sql state>".into(),
+            reason: e.to_string(),
+        })
     }
 
     fn restore(&mut self, snapshot: &[u8]) -> Result<()> {
-        self.state = bincode::deserialize(snapshot)
-            .map_err(|e| Error::Checkpoint { path: "<sql state>".into(), reason: e.to_string() })?;
+        self.state = bincode::deserialize(snapshot).map_err(|e| Error::Checkpoint {
+            path: "<sql state>".into(),
+            reason: e.to_string(),
+        })?;
         Ok(())
     }
 

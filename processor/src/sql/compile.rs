@@ -33,7 +33,11 @@ fn parse_error(e: ParserError) -> Error {
         let pos = &text[at + " at Line: ".len()..];
         if let Some((l, c)) = pos.split_once(", Column: ") {
             line = l.trim().parse().unwrap_or(0);
-            column = c.trim().trim_end_matches(|ch: char| !ch.is_ascii_digit()).parse().unwrap_or(0);
+            column = c
+                .trim()
+                .trim_end_matches(|ch: char| !ch.is_ascii_digit())
+                .parse()
+                .unwrap_or(0);
             message = text[..at].to_string();
         }
     }
@@ -46,9 +50,17 @@ pub fn literal_string(e: &ast::Expr) -> Result<String> {
         ast::Expr::Value(v) => match &v.value {
             ast::Value::SingleQuotedString(s) | ast::Value::DoubleQuotedString(s) => Ok(s.clone()),
             ast::Value::Number(n, _) => Ok(n.clone()),
-            _ => Err(err_at(e.span(), "literal", format!("expected a string literal, found {e}"))),
+            _ => Err(err_at(
+                e.span(),
+                "literal",
+                format!("expected a string literal, found {e}"),
+            )),
         },
-        _ => Err(err_at(e.span(), "literal", format!("expected a string literal, found {e}"))),
+        _ => Err(err_at(
+            e.span(),
+            "literal",
+            format!("expected a string literal, found {e}"),
+        )),
     }
 }
 
@@ -57,8 +69,13 @@ pub fn interval_ms(iv: &ast::Interval, span: Span) -> Result<i64> {
     use ast::DateTimeField as F;
     let text = literal_string(&iv.value)?;
     if iv.leading_field.is_none() {
-        return table::duration_text(&text)
-            .ok_or_else(|| err_at(span, "INTERVAL", format!("interval {text:?} is not a duration")));
+        return table::duration_text(&text).ok_or_else(|| {
+            err_at(
+                span,
+                "INTERVAL",
+                format!("interval {text:?} is not a duration"),
+            )
+        });
     }
     let unit_ms = match iv.leading_field.as_ref().expect("checked above") {
         F::Millisecond | F::Milliseconds => 1,
@@ -66,12 +83,28 @@ pub fn interval_ms(iv: &ast::Interval, span: Span) -> Result<i64> {
         F::Minute | F::Minutes => 60_000,
         F::Hour | F::Hours => 3_600_000,
         F::Day | F::Days => 86_400_000,
-        other => return Err(err_at(span, "INTERVAL", format!("interval unit {other} is not supported"))),
+        other => {
+            return Err(err_at(
+                span,
+                "INTERVAL",
+                format!("interval unit {other} is not supported"),
+            ))
+        }
     };
     if iv.last_field.is_some() {
-        return Err(err_at(span, "INTERVAL", "interval ranges (... TO ...) are not supported"));
+        return Err(err_at(
+            span,
+            "INTERVAL",
+            "interval ranges (... TO ...) are not supported",
+        ));
     }
-    let n: f64 = text.trim().parse().map_err(|_| err_at(span, "INTERVAL", format!("interval {text:?} is not a number")))?;
+    let n: f64 = text.trim().parse().map_err(|_| {
+        err_at(
+            span,
+            "INTERVAL",
+            format!("interval {text:?} is not a number"),
+        )
+    })?;
     Ok((n * unit_ms as f64).round() as i64)
 }
 
@@ -104,16 +137,28 @@ pub const TIMESTAMP_COLUMN: &str = "_timestamp";
 /// are allowed there only).
 pub fn compile(sql: &str, bounded: bool) -> Result<Plan> {
     if sql.len() > SQL_TEXT_BYTES_MAX {
-        return Err(Error::Limit { limit: "SQL_TEXT_BYTES_MAX", max: SQL_TEXT_BYTES_MAX as u64, what: "SQL text".into() });
+        return Err(Error::Limit {
+            limit: "SQL_TEXT_BYTES_MAX",
+            max: SQL_TEXT_BYTES_MAX as u64,
+            what: "SQL text".into(),
+        });
     }
     let dialect = KappaDialect::default();
-    let statements = Parser::new(&dialect).try_with_sql(sql).map_err(parse_error)?.parse_statements().map_err(parse_error)?;
+    let statements = Parser::new(&dialect)
+        .try_with_sql(sql)
+        .map_err(parse_error)?
+        .parse_statements()
+        .map_err(parse_error)?;
     let watermarks = dialect.watermarks();
     let mut tables: Vec<TableDef> = Vec::new();
     let mut query: Option<(&ast::Query, Option<(String, Vec<String>)>)> = None;
     for s in &statements {
         if query.is_some() {
-            return Err(err_at(s.span(), "statement", "the SELECT or INSERT INTO must be the last statement"));
+            return Err(err_at(
+                s.span(),
+                "statement",
+                "the SELECT or INSERT INTO must be the last statement",
+            ));
         }
         match s {
             Statement::CreateTable(ct) => tables.push(table::from_create(ct, &watermarks)?),
@@ -123,28 +168,54 @@ pub fn compile(sql: &str, bounded: bool) -> Result<Plan> {
                     return Err(err_at(s.span(), "INSERT", "INSERT INTO needs a topic name"));
                 };
                 let Some(source) = &ins.source else {
-                    return Err(err_at(s.span(), "INSERT ... VALUES", "only INSERT INTO <topic> SELECT ... is supported"));
+                    return Err(err_at(
+                        s.span(),
+                        "INSERT ... VALUES",
+                        "only INSERT INTO <topic> SELECT ... is supported",
+                    ));
                 };
                 if ins.overwrite || ins.on.is_some() || ins.returning.is_some() {
-                    return Err(err_at(s.span(), "INSERT", "only INSERT INTO <topic> SELECT ... is supported"));
+                    return Err(err_at(
+                        s.span(),
+                        "INSERT",
+                        "only INSERT INTO <topic> SELECT ... is supported",
+                    ));
                 }
                 let columns = ins.columns.iter().map(|c| c.value.clone()).collect();
                 query = Some((source, Some((name.to_string(), columns))));
             }
             other => {
-                let kind = other.to_string().split_whitespace().take(2).collect::<Vec<_>>().join(" ");
-                return Err(err_at(other.span(), kind.clone(), format!("statement {kind} is not supported")));
+                let kind = other
+                    .to_string()
+                    .split_whitespace()
+                    .take(2)
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                return Err(err_at(
+                    other.span(),
+                    kind.clone(),
+                    format!("statement {kind} is not supported"),
+                ));
             }
         }
     }
     let Some((q, insert)) = query else {
-        return Err(Error::sql(0, 0, "statement", "a processor needs a SELECT or INSERT INTO ... SELECT statement"));
+        return Err(Error::sql(
+            0,
+            0,
+            "statement",
+            "a processor needs a SELECT or INSERT INTO ... SELECT statement",
+        ));
     };
     let mut plan = compile_query(q, &tables, bounded)?;
     if let Some((target, columns)) = insert {
         if !columns.is_empty() {
             if columns.len() != plan.columns.len() {
-                return Err(err_at(q.span(), "INSERT column list", "INSERT column list and SELECT list differ in length"));
+                return Err(err_at(
+                    q.span(),
+                    "INSERT column list",
+                    "INSERT column list and SELECT list differ in length",
+                ));
             }
             plan.columns = columns;
         }
@@ -155,10 +226,21 @@ pub fn compile(sql: &str, bounded: bool) -> Result<Plan> {
 
 fn compile_query(q: &ast::Query, tables: &[TableDef], bounded: bool) -> Result<Plan> {
     if let Some(w) = &q.with {
-        return Err(err_at(w.span(), "WITH", "common table expressions (WITH) are not supported"));
+        return Err(err_at(
+            w.span(),
+            "WITH",
+            "common table expressions (WITH) are not supported",
+        ));
     }
     let SetExpr::Select(select) = &*q.body else {
-        return Err(err_at(q.body.span(), "set operation", format!("only a plain SELECT is supported, not {}", set_kind(&q.body))));
+        return Err(err_at(
+            q.body.span(),
+            "set operation",
+            format!(
+                "only a plain SELECT is supported, not {}",
+                set_kind(&q.body)
+            ),
+        ));
     };
     let mut c = Compiler::new(select, tables)?;
     check_select_clauses(select)?;
@@ -168,14 +250,21 @@ fn compile_query(q: &ast::Query, tables: &[TableDef], bounded: bool) -> Result<P
     };
     let group_exprs = match &select.group_by {
         GroupByExpr::Expressions(exprs, mods) if mods.is_empty() => exprs.clone(),
-        other => return Err(err_at(select.span(), "GROUP BY", format!("{other} is not supported"))),
+        other => {
+            return Err(err_at(
+                select.span(),
+                "GROUP BY",
+                format!("{other} is not supported"),
+            ))
+        }
     };
     let has_aggs = select.projection.iter().any(|i| matches!(i, SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. } if contains_aggregate(e)));
-    let (body, columns, item_asts) = if group_exprs.is_empty() && !has_aggs && select.having.is_none() {
-        c.map_body(select)?
-    } else {
-        c.aggregate_body(select, &group_exprs)?
-    };
+    let (body, columns, item_asts) =
+        if group_exprs.is_empty() && !has_aggs && select.having.is_none() {
+            c.map_body(select)?
+        } else {
+            c.aggregate_body(select, &group_exprs)?
+        };
     let (order_by, limit) = c.order_and_limit(q, &columns, &item_asts, bounded)?;
     let event_time = match (&c.table.watermark, c.window_time) {
         (_, Some(et)) => et,
@@ -211,7 +300,8 @@ fn set_kind(s: &SetExpr) -> &'static str {
 }
 
 fn check_select_clauses(s: &ast::Select) -> Result<()> {
-    let refuse = |span: Span, what: &str| Err(err_at(span, what, format!("{what} is not supported")));
+    let refuse =
+        |span: Span, what: &str| Err(err_at(span, what, format!("{what} is not supported")));
     if s.distinct.is_some() {
         return refuse(s.select_token.0.span, "SELECT DISTINCT");
     }
@@ -236,7 +326,9 @@ fn check_select_clauses(s: &ast::Select) -> Result<()> {
 /// True when `e` calls an aggregate function somewhere.
 pub(crate) fn contains_aggregate(e: &ast::Expr) -> bool {
     let text = e.to_string().to_ascii_uppercase();
-    ["COUNT(", "SUM(", "AVG(", "MIN(", "MAX("].iter().any(|f| text.contains(f))
+    ["COUNT(", "SUM(", "AVG(", "MIN(", "MAX("]
+        .iter()
+        .any(|f| text.contains(f))
 }
 
 /// The output name of a SELECT item (alias, column name, or Flink's `EXPR$<n>`).
@@ -246,7 +338,9 @@ fn item_name(item: &ast::Expr, alias: Option<&ast::Ident>, index: usize) -> Stri
     }
     match item {
         ast::Expr::Identifier(i) => i.value.clone(),
-        ast::Expr::CompoundIdentifier(parts) => parts.last().map(|p| p.value.clone()).unwrap_or_default(),
+        ast::Expr::CompoundIdentifier(parts) => {
+            parts.last().map(|p| p.value.clone()).unwrap_or_default()
+        }
         _ => format!("EXPR${index}"),
     }
 }
@@ -255,21 +349,44 @@ impl Compiler {
     fn new(select: &ast::Select, tables: &[TableDef]) -> Result<Compiler> {
         let from = match select.from.as_slice() {
             [one] => one,
-            [] => return Err(err_at(select.span(), "FROM", "a processor's SELECT needs FROM <topic or table>")),
-            [_, second, ..] => return Err(err_at(second.span(), "JOIN", "joins (several FROM tables) are not supported")),
+            [] => {
+                return Err(err_at(
+                    select.span(),
+                    "FROM",
+                    "a processor's SELECT needs FROM <topic or table>",
+                ))
+            }
+            [_, second, ..] => {
+                return Err(err_at(
+                    second.span(),
+                    "JOIN",
+                    "joins (several FROM tables) are not supported",
+                ))
+            }
         };
         if let Some(j) = from.joins.first() {
             return Err(err_at(j.relation.span(), "JOIN", "joins are not supported"));
         }
-        let TableFactor::Table { name, alias, args: None, .. } = &from.relation else {
-            return Err(err_at(from.relation.span(), "FROM", "FROM must name a topic or a CREATE TABLE table"));
+        let TableFactor::Table {
+            name,
+            alias,
+            args: None,
+            ..
+        } = &from.relation
+        else {
+            return Err(err_at(
+                from.relation.span(),
+                "FROM",
+                "FROM must name a topic or a CREATE TABLE table",
+            ));
         };
         let name_text = name.to_string();
         let table = match tables.iter().find(|t| t.name == name_text) {
             Some(t) => t.clone(),
             None => {
                 let plain = name_text.trim_matches('"').trim_matches('`').to_string();
-                log_store::validate_name(&plain).map_err(|e| err_at(name.span(), "FROM", e.to_string()))?;
+                log_store::validate_name(&plain)
+                    .map_err(|e| err_at(name.span(), "FROM", e.to_string()))?;
                 TableDef::inferred(&plain)
             }
         };
@@ -302,8 +419,15 @@ impl Compiler {
             return match self.table.columns.clone() {
                 None => Ok((Body::PassThrough, vec!["*".into()], vec![])),
                 Some(cols) => {
-                    let exprs = cols.iter().map(|(n, t)| Expr::Slot(self.column_slot(std::slice::from_ref(n), *t))).collect();
-                    Ok((Body::Map { exprs }, cols.into_iter().map(|(n, _)| n).collect(), vec![]))
+                    let exprs = cols
+                        .iter()
+                        .map(|(n, t)| Expr::Slot(self.column_slot(std::slice::from_ref(n), *t)))
+                        .collect();
+                    Ok((
+                        Body::Map { exprs },
+                        cols.into_iter().map(|(n, _)| n).collect(),
+                        vec![],
+                    ))
                 }
             };
         }
@@ -319,15 +443,26 @@ impl Compiler {
         Ok((Body::Map { exprs }, names, asts))
     }
 
-    fn select_item<'a>(&self, item: &'a SelectItem) -> Result<(&'a ast::Expr, Option<&'a ast::Ident>)> {
+    fn select_item<'a>(
+        &self,
+        item: &'a SelectItem,
+    ) -> Result<(&'a ast::Expr, Option<&'a ast::Ident>)> {
         match item {
             SelectItem::UnnamedExpr(e) => Ok((e, None)),
             SelectItem::ExprWithAlias { expr, alias } => Ok((expr, Some(alias))),
-            other => Err(err_at(other.span(), "*", "SELECT * must be the only item, in a query without GROUP BY")),
+            other => Err(err_at(
+                other.span(),
+                "*",
+                "SELECT * must be the only item, in a query without GROUP BY",
+            )),
         }
     }
 
-    fn aggregate_body(&mut self, select: &ast::Select, group_exprs: &[ast::Expr]) -> Result<(Body, Vec<String>, Vec<ast::Expr>)> {
+    fn aggregate_body(
+        &mut self,
+        select: &ast::Select,
+        group_exprs: &[ast::Expr],
+    ) -> Result<(Body, Vec<String>, Vec<ast::Expr>)> {
         let mut keys = Vec::new();
         let mut key_exprs = Vec::new();
         let mut window = None;
@@ -335,7 +470,11 @@ impl Compiler {
             let g = self.positional(g, select)?;
             if let Some(w) = self.window_call(&g)? {
                 if window.is_some() {
-                    return Err(err_at(g.span(), "GROUP BY", "at most one window per GROUP BY"));
+                    return Err(err_at(
+                        g.span(),
+                        "GROUP BY",
+                        "at most one window per GROUP BY",
+                    ));
                 }
                 window = Some(w);
                 continue;
@@ -344,7 +483,11 @@ impl Compiler {
             key_exprs.push(e);
             keys.push((g.clone(), t));
         }
-        self.group = Some(Group { keys, window, aggs: Vec::new() });
+        self.group = Some(Group {
+            keys,
+            window,
+            aggs: Vec::new(),
+        });
         let mut outputs = Vec::new();
         let mut names = Vec::new();
         let mut asts = Vec::new();
@@ -359,7 +502,13 @@ impl Compiler {
             None => None,
         };
         let group = self.group.take().expect("set above");
-        let agg = Aggregate { keys: key_exprs, window: group.window.map(|(_, w)| w), aggs: group.aggs, outputs, having };
+        let agg = Aggregate {
+            keys: key_exprs,
+            window: group.window.map(|(_, w)| w),
+            aggs: group.aggs,
+            outputs,
+            having,
+        };
         Ok((Body::Aggregate(agg), names, asts))
     }
 
@@ -370,7 +519,11 @@ impl Compiler {
                 let i: usize = n.parse().unwrap_or(0);
                 return match select.projection.get(i.wrapping_sub(1)) {
                     Some(item) => Ok(self.select_item(item)?.0.clone()),
-                    None => Err(err_at(g.span(), "GROUP BY", format!("GROUP BY position {n} is not in the SELECT list"))),
+                    None => Err(err_at(
+                        g.span(),
+                        "GROUP BY",
+                        format!("GROUP BY position {n} is not in the SELECT list"),
+                    )),
                 };
             }
         }
@@ -379,7 +532,9 @@ impl Compiler {
 
     /// TUMBLE(ts, size) / HOP(ts, slide, size) / SESSION(ts, gap) in GROUP BY.
     fn window_call(&mut self, g: &ast::Expr) -> Result<Option<(String, WindowSpec)>> {
-        let ast::Expr::Function(f) = g else { return Ok(None) };
+        let ast::Expr::Function(f) = g else {
+            return Ok(None);
+        };
         let name = f.name.to_string().to_ascii_uppercase();
         if !matches!(name.as_str(), "TUMBLE" | "HOP" | "SESSION") {
             return Ok(None);
@@ -387,26 +542,47 @@ impl Compiler {
         let args = self.function_args(f)?;
         let want = if name == "HOP" { 3 } else { 2 };
         if args.len() != want {
-            return Err(err_at(g.span(), name.clone(), format!("{name} takes {want} arguments")));
+            return Err(err_at(
+                g.span(),
+                name.clone(),
+                format!("{name} takes {want} arguments"),
+            ));
         }
         self.time_attribute(args[0], &name)?;
         let mut ms = Vec::new();
         for a in &args[1..] {
             match a {
                 ast::Expr::Interval(iv) => ms.push(interval_ms(iv, a.span())?),
-                _ => return Err(err_at(a.span(), name.clone(), format!("{name} sizes must be INTERVAL literals"))),
+                _ => {
+                    return Err(err_at(
+                        a.span(),
+                        name.clone(),
+                        format!("{name} sizes must be INTERVAL literals"),
+                    ))
+                }
             }
             if *ms.last().expect("pushed") <= 0 {
-                return Err(err_at(a.span(), name.clone(), "window sizes must be positive"));
+                return Err(err_at(
+                    a.span(),
+                    name.clone(),
+                    "window sizes must be positive",
+                ));
             }
         }
         let spec = match name.as_str() {
             "TUMBLE" => WindowSpec::Tumble { size_ms: ms[0] },
             "HOP" => {
                 if ms[1] / ms[0] > crate::limits::HOP_WINDOWS_PER_RECORD_MAX as i64 {
-                    return Err(err_at(g.span(), "HOP", "HOP size / slide exceeds HOP_WINDOWS_PER_RECORD_MAX"));
+                    return Err(err_at(
+                        g.span(),
+                        "HOP",
+                        "HOP size / slide exceeds HOP_WINDOWS_PER_RECORD_MAX",
+                    ));
                 }
-                WindowSpec::Hop { slide_ms: ms[0], size_ms: ms[1] }
+                WindowSpec::Hop {
+                    slide_ms: ms[0],
+                    size_ms: ms[1],
+                }
             }
             _ => WindowSpec::Session { gap_ms: ms[0] },
         };
@@ -418,7 +594,13 @@ impl Compiler {
         let path = match arg {
             ast::Expr::Identifier(i) => vec![i.value.clone()],
             ast::Expr::CompoundIdentifier(p) => self.strip_qualifier(p),
-            _ => return Err(err_at(arg.span(), func, format!("{func}'s first argument must be the event-time column"))),
+            _ => {
+                return Err(err_at(
+                    arg.span(),
+                    func,
+                    format!("{func}'s first argument must be the event-time column"),
+                ))
+            }
         };
         if path == [TIMESTAMP_COLUMN] {
             self.window_time = Some(EventTime::RecordTimestamp);
@@ -429,12 +611,19 @@ impl Compiler {
             Some((col, _)) => Err(err_at(
                 arg.span(),
                 func,
-                format!("{func} must use the watermarked time column {col}, not {}", path.join(".")),
+                format!(
+                    "{func} must use the watermarked time column {col}, not {}",
+                    path.join(".")
+                ),
             )),
             None => {
                 let t = self.path_type(&path, arg.span())?;
                 if !matches!(t, Type::Ts | Type::Any | Type::Int) {
-                    return Err(err_at(arg.span(), func, format!("{} is not a time column", path.join("."))));
+                    return Err(err_at(
+                        arg.span(),
+                        func,
+                        format!("{} is not a time column", path.join(".")),
+                    ));
                 }
                 let slot = self.column_slot(&path, t);
                 self.window_time = Some(EventTime::Slot(slot));
@@ -457,8 +646,20 @@ impl Compiler {
         match self.table.column_type(&path[0]) {
             Some(t) if path.len() == 1 => Ok(t),
             Some(Type::Any) => Ok(Type::Any),
-            Some(t) => Err(err_at(span, "nested field", format!("{} is {}, not a nested object", path[0], t.name()))),
-            None => Err(err_at(span, "column", format!("unknown column {} in table {}", path.join("."), self.table.name))),
+            Some(t) => Err(err_at(
+                span,
+                "nested field",
+                format!("{} is {}, not a nested object", path[0], t.name()),
+            )),
+            None => Err(err_at(
+                span,
+                "column",
+                format!(
+                    "unknown column {} in table {}",
+                    path.join("."),
+                    self.table.name
+                ),
+            )),
         }
     }
 
@@ -472,35 +673,71 @@ impl Compiler {
         let mut order = Vec::new();
         if let Some(ob) = &q.order_by {
             let ast::OrderByKind::Expressions(exprs) = &ob.kind else {
-                return Err(err_at(q.span(), "ORDER BY ALL", "ORDER BY ALL is not supported"));
+                return Err(err_at(
+                    q.span(),
+                    "ORDER BY ALL",
+                    "ORDER BY ALL is not supported",
+                ));
             };
             for o in exprs {
                 if !bounded {
-                    return Err(err_at(o.expr.span(), "ORDER BY", "ORDER BY is allowed only in a bounded run (a backfill with an end time)"));
+                    return Err(err_at(
+                        o.expr.span(),
+                        "ORDER BY",
+                        "ORDER BY is allowed only in a bounded run (a backfill with an end time)",
+                    ));
                 }
                 let index = match &o.expr {
-                    ast::Expr::Identifier(i) if columns.contains(&i.value) => columns.iter().position(|c| *c == i.value),
+                    ast::Expr::Identifier(i) if columns.contains(&i.value) => {
+                        columns.iter().position(|c| *c == i.value)
+                    }
                     ast::Expr::Value(v) => match &v.value {
-                        ast::Value::Number(n, _) => n.parse::<usize>().ok().and_then(|n| n.checked_sub(1)).filter(|n| *n < columns.len()),
+                        ast::Value::Number(n, _) => n
+                            .parse::<usize>()
+                            .ok()
+                            .and_then(|n| n.checked_sub(1))
+                            .filter(|n| *n < columns.len()),
                         _ => None,
                     },
                     e => items.iter().position(|i| i == e),
                 };
                 let Some(index) = index else {
-                    return Err(err_at(o.expr.span(), "ORDER BY", format!("ORDER BY {} must name a selected column", o.expr)));
+                    return Err(err_at(
+                        o.expr.span(),
+                        "ORDER BY",
+                        format!("ORDER BY {} must name a selected column", o.expr),
+                    ));
                 };
                 order.push((index, o.options.asc == Some(false)));
             }
         }
         let limit = match &q.limit_clause {
             None => None,
-            Some(ast::LimitClause::LimitOffset { limit: Some(l), offset: None, limit_by }) if limit_by.is_empty() => {
+            Some(ast::LimitClause::LimitOffset {
+                limit: Some(l),
+                offset: None,
+                limit_by,
+            }) if limit_by.is_empty() => {
                 if !bounded {
-                    return Err(err_at(l.span(), "LIMIT", "LIMIT is allowed only in a bounded run (a backfill with an end time)"));
+                    return Err(err_at(
+                        l.span(),
+                        "LIMIT",
+                        "LIMIT is allowed only in a bounded run (a backfill with an end time)",
+                    ));
                 }
-                Some(literal_string(l)?.parse::<u64>().map_err(|_| err_at(l.span(), "LIMIT", "LIMIT must be a number"))?)
+                Some(
+                    literal_string(l)?
+                        .parse::<u64>()
+                        .map_err(|_| err_at(l.span(), "LIMIT", "LIMIT must be a number"))?,
+                )
             }
-            Some(other) => return Err(err_at(q.span(), "LIMIT", format!("{other} is not supported"))),
+            Some(other) => {
+                return Err(err_at(
+                    q.span(),
+                    "LIMIT",
+                    format!("{other} is not supported"),
+                ))
+            }
         };
         if q.fetch.is_some() {
             return Err(err_at(q.span(), "FETCH", "FETCH is not supported"));
@@ -511,7 +748,11 @@ impl Compiler {
 
 fn push_name(names: &mut Vec<String>, name: String, span: Span) -> Result<()> {
     if names.contains(&name) {
-        return Err(err_at(span, "column name", format!("duplicate output column {name}; give it an alias")));
+        return Err(err_at(
+            span,
+            "column name",
+            format!("duplicate output column {name}; give it an alias"),
+        ));
     }
     names.push(name);
     Ok(())

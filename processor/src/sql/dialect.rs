@@ -39,15 +39,18 @@ impl KappaDialect {
         parser.expect_token(&Token::LParen)?;
         let mut columns = Vec::new();
         loop {
-            let is_watermark =
-                matches!(&parser.peek_token().token, Token::Word(w) if w.value.eq_ignore_ascii_case("WATERMARK"));
+            let is_watermark = matches!(&parser.peek_token().token, Token::Word(w) if w.value.eq_ignore_ascii_case("WATERMARK"));
             if is_watermark {
                 parser.next_token();
                 parser.expect_keyword_is(Keyword::FOR)?;
                 let column = parser.parse_identifier()?;
                 parser.expect_keyword_is(Keyword::AS)?;
                 let expr = parser.parse_expr()?;
-                self.watermarks.borrow_mut().push(WatermarkClause { table: name.to_string(), column, expr });
+                self.watermarks.borrow_mut().push(WatermarkClause {
+                    table: name.to_string(),
+                    column,
+                    expr,
+                });
             } else {
                 columns.push(parser.parse_column_def()?);
             }
@@ -63,7 +66,10 @@ impl KappaDialect {
                 let key = string_literal(parser)?;
                 parser.expect_token(&Token::Eq)?;
                 let value = parser.parse_expr()?;
-                options.push(SqlOption::KeyValue { key: Ident::with_quote('\'', key), value });
+                options.push(SqlOption::KeyValue {
+                    key: Ident::with_quote('\'', key),
+                    value,
+                });
                 if !parser.consume_token(&Token::Comma) {
                     parser.expect_token(&Token::RParen)?;
                     break;
@@ -83,7 +89,10 @@ fn string_literal(parser: &mut Parser) -> Result<String, ParserError> {
     match t.token {
         Token::SingleQuotedString(s) | Token::DoubleQuotedString(s) => Ok(s),
         Token::Word(w) => Ok(w.value),
-        other => parser.expected("an option name in quotes", sqlparser::tokenizer::TokenWithSpan::wrap(other)),
+        other => parser.expected(
+            "an option name in quotes",
+            sqlparser::tokenizer::TokenWithSpan::wrap(other),
+        ),
     }
 }
 
@@ -92,7 +101,12 @@ impl Dialect for KappaDialect {
         ch.is_alphabetic() || ch == '_' || ch == '#' || ch == '@'
     }
     fn is_identifier_part(&self, ch: char) -> bool {
-        ch.is_alphabetic() || ch.is_ascii_digit() || ch == '@' || ch == '$' || ch == '#' || ch == '_'
+        ch.is_alphabetic()
+            || ch.is_ascii_digit()
+            || ch == '@'
+            || ch == '$'
+            || ch == '#'
+            || ch == '_'
     }
     fn is_delimited_identifier_start(&self, ch: char) -> bool {
         ch == '"' || ch == '`'
@@ -101,7 +115,8 @@ impl Dialect for KappaDialect {
         true
     }
     fn parse_statement(&self, parser: &mut Parser) -> Option<Result<Statement, ParserError>> {
-        if parser.peek_keyword(Keyword::CREATE) && matches!(&parser.peek_nth_token(1).token, Token::Word(w) if w.keyword == Keyword::TABLE)
+        if parser.peek_keyword(Keyword::CREATE)
+            && matches!(&parser.peek_nth_token(1).token, Token::Word(w) if w.keyword == Keyword::TABLE)
         {
             return Some(self.create_table(parser));
         }
@@ -124,7 +139,9 @@ mod tests {
         assert_eq!(w.len(), 1);
         assert_eq!(w[0].column.value, "ts");
         assert_eq!(w[0].expr.to_string(), "ts - INTERVAL '5' SECOND");
-        let Statement::CreateTable(ct) = &stmts[0] else { panic!("not a create table") };
+        let Statement::CreateTable(ct) = &stmts[0] else {
+            panic!("not a create table")
+        };
         assert_eq!(ct.columns.len(), 3);
     }
 }

@@ -53,7 +53,9 @@ pub enum Body {
     /// `SELECT *` over an inferred table: the record value is passed through unchanged.
     PassThrough,
     /// Filter/map: one expression per output column, over the input slots.
-    Map { exprs: Vec<Expr> },
+    Map {
+        exprs: Vec<Expr>,
+    },
     Aggregate(Aggregate),
 }
 
@@ -67,4 +69,3 @@ pub struct Aggregate {
     pub outputs: Vec<Expr>,
     pub having: Option<Expr>,
 }
-

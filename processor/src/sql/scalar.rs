@@ -43,7 +43,11 @@ impl Compiler {
     pub(crate) fn boolean(&mut self, e: &ast::Expr, group: bool, clause: &str) -> Result<Expr> {
         let (x, t) = self.expr(e, group)?;
         if !matches!(t, Type::Bool | Type::Any) {
-            return Err(err_at(e.span(), clause, format!("{clause} needs a BOOLEAN condition, {e} is {}", t.name())));
+            return Err(err_at(
+                e.span(),
+                clause,
+                format!("{clause} needs a BOOLEAN condition, {e} is {}", t.name()),
+            ));
         }
         Ok(x)
     }
@@ -52,16 +56,26 @@ impl Compiler {
         let name = f.name.to_string().to_ascii_uppercase();
         match &f.args {
             ast::FunctionArguments::None => Ok(vec![]),
-            ast::FunctionArguments::Subquery(q) => Err(err_at(q.span(), "subquery", "subqueries are not supported")),
+            ast::FunctionArguments::Subquery(q) => {
+                Err(err_at(q.span(), "subquery", "subqueries are not supported"))
+            }
             ast::FunctionArguments::List(list) => {
                 if !list.clauses.is_empty() {
-                    return Err(err_at(f.span(), name.clone(), format!("clauses inside {name}(...) are not supported")));
+                    return Err(err_at(
+                        f.span(),
+                        name.clone(),
+                        format!("clauses inside {name}(...) are not supported"),
+                    ));
                 }
                 list.args
                     .iter()
                     .map(|a| match a {
                         ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) => Ok(e),
-                        _ => Err(err_at(f.span(), name.clone(), format!("argument {a} of {name} is not supported"))),
+                        _ => Err(err_at(
+                            f.span(),
+                            name.clone(),
+                            format!("argument {a} of {name} is not supported"),
+                        )),
                     })
                     .collect()
             }
@@ -70,7 +84,11 @@ impl Compiler {
 
     pub(crate) fn expr(&mut self, e: &ast::Expr, group: bool) -> Result<Typed> {
         if group {
-            if let Some(i) = self.group.as_ref().and_then(|g| g.keys.iter().position(|(k, _)| k == e)) {
+            if let Some(i) = self
+                .group
+                .as_ref()
+                .and_then(|g| g.keys.iter().position(|(k, _)| k == e))
+            {
                 let t = self.group.as_ref().expect("checked").keys[i].1;
                 return Ok((Expr::Slot(2 + i), t));
             }
@@ -85,26 +103,48 @@ impl Compiler {
                 let text = ts.value.value.clone().into_string().unwrap_or_default();
                 let v = crate::operator::expr::cast(Value::Str(text.clone()), t);
                 if v.is_null() {
-                    return Err(err_at(e.span(), "literal", format!("{text:?} is not a valid {}", t.name())));
+                    return Err(err_at(
+                        e.span(),
+                        "literal",
+                        format!("{text:?} is not a valid {}", t.name()),
+                    ));
                 }
                 Ok((Expr::Lit(v), t))
             }
-            ast::Expr::Interval(iv) => Ok((Expr::Lit(Value::Int(interval_ms(iv, e.span())?)), Type::Int)),
+            ast::Expr::Interval(iv) => {
+                Ok((Expr::Lit(Value::Int(interval_ms(iv, e.span())?)), Type::Int))
+            }
             ast::Expr::BinaryOp { left, op, right } => self.binary(left, op, right, e, group),
             ast::Expr::UnaryOp { op, expr } => {
                 let (x, t) = self.expr(expr, group)?;
                 match op {
-                    UnaryOperator::Not if matches!(t, Type::Bool | Type::Any) => Ok((Expr::Not(Box::new(x)), Type::Bool)),
+                    UnaryOperator::Not if matches!(t, Type::Bool | Type::Any) => {
+                        Ok((Expr::Not(Box::new(x)), Type::Bool))
+                    }
                     UnaryOperator::Minus if t.is_numeric() => Ok((Expr::Neg(Box::new(x)), t)),
                     UnaryOperator::Plus if t.is_numeric() => Ok((x, t)),
-                    _ => Err(err_at(e.span(), format!("{op}"), format!("{op} cannot apply to {}", t.name()))),
+                    _ => Err(err_at(
+                        e.span(),
+                        format!("{op}"),
+                        format!("{op} cannot apply to {}", t.name()),
+                    )),
                 }
             }
             ast::Expr::IsNull(x) | ast::Expr::IsNotNull(x) => {
                 let negated = matches!(e, ast::Expr::IsNotNull(_));
-                Ok((Expr::IsNull { expr: Box::new(self.expr(x, group)?.0), negated }, Type::Bool))
+                Ok((
+                    Expr::IsNull {
+                        expr: Box::new(self.expr(x, group)?.0),
+                        negated,
+                    },
+                    Type::Bool,
+                ))
             }
-            ast::Expr::InList { expr, list, negated } => {
+            ast::Expr::InList {
+                expr,
+                list,
+                negated,
+            } => {
                 let (x, t) = self.expr(expr, group)?;
                 let mut items = Vec::new();
                 for item in list {
@@ -112,34 +152,88 @@ impl Compiler {
                     comparable(t, u, item)?;
                     items.push(y);
                 }
-                Ok((Expr::InList { expr: Box::new(x), list: items, negated: *negated }, Type::Bool))
+                Ok((
+                    Expr::InList {
+                        expr: Box::new(x),
+                        list: items,
+                        negated: *negated,
+                    },
+                    Type::Bool,
+                ))
             }
-            ast::Expr::Like { negated, any: false, expr, pattern, escape_char } => {
+            ast::Expr::Like {
+                negated,
+                any: false,
+                expr,
+                pattern,
+                escape_char,
+            } => {
                 let (x, t) = self.expr(expr, group)?;
                 if !matches!(t, Type::Str | Type::Any) {
-                    return Err(err_at(expr.span(), "LIKE", format!("LIKE needs a STRING, {expr} is {}", t.name())));
+                    return Err(err_at(
+                        expr.span(),
+                        "LIKE",
+                        format!("LIKE needs a STRING, {expr} is {}", t.name()),
+                    ));
                 }
                 let p = literal_string(pattern)?;
                 let escape = match escape_char {
                     Some(ast::Value::SingleQuotedString(s)) => s.chars().next(),
                     _ => None,
                 };
-                Ok((Expr::Like { expr: Box::new(x), pattern: compile_like(&p, escape), negated: *negated }, Type::Bool))
+                Ok((
+                    Expr::Like {
+                        expr: Box::new(x),
+                        pattern: compile_like(&p, escape),
+                        negated: *negated,
+                    },
+                    Type::Bool,
+                ))
             }
-            ast::Expr::Cast { kind: _, expr, data_type: dt, format: None } => {
+            ast::Expr::Cast {
+                kind: _,
+                expr,
+                data_type: dt,
+                format: None,
+            } => {
                 let t = data_type(dt, e.span())?;
                 let (x, _) = self.expr(expr, group)?;
                 Ok((Expr::Cast(Box::new(x), t), t))
             }
             ast::Expr::Function(f) => self.function(f, e, group),
-            ast::Expr::Between { expr, negated, low, high } => {
-                let lo = ast::Expr::BinaryOp { left: expr.clone(), op: B::GtEq, right: low.clone() };
-                let hi = ast::Expr::BinaryOp { left: expr.clone(), op: B::LtEq, right: high.clone() };
-                let both = ast::Expr::BinaryOp { left: Box::new(lo), op: B::And, right: Box::new(hi) };
+            ast::Expr::Between {
+                expr,
+                negated,
+                low,
+                high,
+            } => {
+                let lo = ast::Expr::BinaryOp {
+                    left: expr.clone(),
+                    op: B::GtEq,
+                    right: low.clone(),
+                };
+                let hi = ast::Expr::BinaryOp {
+                    left: expr.clone(),
+                    op: B::LtEq,
+                    right: high.clone(),
+                };
+                let both = ast::Expr::BinaryOp {
+                    left: Box::new(lo),
+                    op: B::And,
+                    right: Box::new(hi),
+                };
                 let (x, t) = self.expr(&both, group)?;
-                Ok(if *negated { (Expr::Not(Box::new(x)), t) } else { (x, t) })
+                Ok(if *negated {
+                    (Expr::Not(Box::new(x)), t)
+                } else {
+                    (x, t)
+                })
             }
-            other => Err(err_at(other.span(), construct_name(other), format!("{} is not supported: {other}", construct_name(other)))),
+            other => Err(err_at(
+                other.span(),
+                construct_name(other),
+                format!("{} is not supported: {other}", construct_name(other)),
+            )),
         }
     }
 
@@ -161,17 +255,31 @@ impl Compiler {
         Ok((Expr::Slot(self.column_slot(&path, t)), t))
     }
 
-    fn binary(&mut self, l: &ast::Expr, op: &B, r: &ast::Expr, e: &ast::Expr, group: bool) -> Result<Typed> {
+    fn binary(
+        &mut self,
+        l: &ast::Expr,
+        op: &B,
+        r: &ast::Expr,
+        e: &ast::Expr,
+        group: bool,
+    ) -> Result<Typed> {
         let (x, a) = self.expr(l, group)?;
         let (y, b) = self.expr(r, group)?;
         let (op, t) = match op {
             B::And | B::Or => {
                 for (side, t) in [(l, a), (r, b)] {
                     if !matches!(t, Type::Bool | Type::Any) {
-                        return Err(err_at(side.span(), format!("{op}"), format!("{op} needs BOOLEAN operands, {side} is {}", t.name())));
+                        return Err(err_at(
+                            side.span(),
+                            format!("{op}"),
+                            format!("{op} needs BOOLEAN operands, {side} is {}", t.name()),
+                        ));
                     }
                 }
-                (if *op == B::And { BinOp::And } else { BinOp::Or }, Type::Bool)
+                (
+                    if *op == B::And { BinOp::And } else { BinOp::Or },
+                    Type::Bool,
+                )
             }
             B::Eq | B::NotEq | B::Lt | B::LtEq | B::Gt | B::GtEq => {
                 comparable(a, b, e)?;
@@ -190,10 +298,16 @@ impl Compiler {
                 let t = match (a, b) {
                     (Type::Ts, Type::Int) if matches!(op, B::Plus | B::Minus) => Type::Ts,
                     (Type::Int, Type::Int) => Type::Int,
-                    (Type::Any, _) | (_, Type::Any) if a.is_numeric() && b.is_numeric() => Type::Any,
+                    (Type::Any, _) | (_, Type::Any) if a.is_numeric() && b.is_numeric() => {
+                        Type::Any
+                    }
                     (x, y) if x.is_numeric() && y.is_numeric() => Type::Double,
                     _ => {
-                        return Err(err_at(e.span(), format!("{op}"), format!("{op} needs numbers, got {} and {}", a.name(), b.name())));
+                        return Err(err_at(
+                            e.span(),
+                            format!("{op}"),
+                            format!("{op} needs numbers, got {} and {}", a.name(), b.name()),
+                        ));
                     }
                 };
                 let op = match op {
@@ -205,7 +319,13 @@ impl Compiler {
                 };
                 (op, t)
             }
-            other => return Err(err_at(e.span(), format!("operator {other}"), format!("operator {other} is not supported"))),
+            other => {
+                return Err(err_at(
+                    e.span(),
+                    format!("operator {other}"),
+                    format!("operator {other} is not supported"),
+                ))
+            }
         };
         Ok((Expr::Binary(op, Box::new(x), Box::new(y)), t))
     }
@@ -213,10 +333,18 @@ impl Compiler {
     fn function(&mut self, f: &ast::Function, e: &ast::Expr, group: bool) -> Result<Typed> {
         let name = f.name.to_string().to_ascii_uppercase();
         if f.over.is_some() {
-            return Err(err_at(e.span(), "OVER", format!("OVER windows ({name}(...) OVER ...) are not supported")));
+            return Err(err_at(
+                e.span(),
+                "OVER",
+                format!("OVER windows ({name}(...) OVER ...) are not supported"),
+            ));
         }
         if f.filter.is_some() || !f.within_group.is_empty() {
-            return Err(err_at(e.span(), name.clone(), format!("FILTER / WITHIN GROUP on {name} is not supported")));
+            return Err(err_at(
+                e.span(),
+                name.clone(),
+                format!("FILTER / WITHIN GROUP on {name} is not supported"),
+            ));
         }
         if let Some(kind) = aggregate_kind(&name) {
             return self.aggregate(f, kind, &name, e, group);
@@ -225,14 +353,26 @@ impl Compiler {
             return self.window_bound(f, window_fn, end, e, group);
         }
         if matches!(name.as_str(), "TUMBLE" | "HOP" | "SESSION") {
-            return Err(err_at(e.span(), name.clone(), format!("{name}(...) belongs in GROUP BY; select {name}_START / {name}_END")));
+            return Err(err_at(
+                e.span(),
+                name.clone(),
+                format!("{name}(...) belongs in GROUP BY; select {name}_START / {name}_END"),
+            ));
         }
         let Some((func, min, max)) = scalar_func(&name) else {
-            return Err(err_at(e.span(), format!("function {name}"), format!("unknown function {name}")));
+            return Err(err_at(
+                e.span(),
+                format!("function {name}"),
+                format!("unknown function {name}"),
+            ));
         };
         let args = self.function_args(f)?;
         if args.len() < min || args.len() > max {
-            return Err(err_at(e.span(), name.clone(), format!("{name} takes {min}..{max} arguments, got {}", args.len())));
+            return Err(err_at(
+                e.span(),
+                name.clone(),
+                format!("{name} takes {min}..{max} arguments, got {}", args.len()),
+            ));
         }
         let mut xs = Vec::new();
         let mut ts = Vec::new();
@@ -244,29 +384,59 @@ impl Compiler {
         let t = match func {
             Func::Round | Func::Abs => {
                 if !ts[0].is_numeric() {
-                    return Err(err_at(e.span(), name.clone(), format!("{name} needs a number, got {}", ts[0].name())));
+                    return Err(err_at(
+                        e.span(),
+                        name.clone(),
+                        format!("{name} needs a number, got {}", ts[0].name()),
+                    ));
                 }
-                if func == Func::Round && args.len() == 2 && !matches!(xs[1], Expr::Lit(Value::Int(_))) {
-                    return Err(err_at(args[1].span(), "ROUND", "ROUND's digits must be an integer literal"));
+                if func == Func::Round
+                    && args.len() == 2
+                    && !matches!(xs[1], Expr::Lit(Value::Int(_)))
+                {
+                    return Err(err_at(
+                        args[1].span(),
+                        "ROUND",
+                        "ROUND's digits must be an integer literal",
+                    ));
                 }
                 ts[0]
             }
             Func::Lower | Func::Upper | Func::Date => Type::Str,
             Func::CharLength => Type::Int,
-            Func::Coalesce => ts.iter().copied().find(|t| *t != Type::Any).unwrap_or(Type::Any),
+            Func::Coalesce => ts
+                .iter()
+                .copied()
+                .find(|t| *t != Type::Any)
+                .unwrap_or(Type::Any),
         };
         Ok((Expr::Call(func, xs), t))
     }
 
-    fn aggregate(&mut self, f: &ast::Function, kind: AggKind, name: &str, e: &ast::Expr, group: bool) -> Result<Typed> {
+    fn aggregate(
+        &mut self,
+        f: &ast::Function,
+        kind: AggKind,
+        name: &str,
+        e: &ast::Expr,
+        group: bool,
+    ) -> Result<Typed> {
         if !group || self.group.is_none() {
-            return Err(err_at(e.span(), name, format!("aggregate {name} is not allowed here")));
+            return Err(err_at(
+                e.span(),
+                name,
+                format!("aggregate {name} is not allowed here"),
+            ));
         }
         let distinct = matches!(&f.args, ast::FunctionArguments::List(l) if l.duplicate_treatment == Some(ast::DuplicateTreatment::Distinct));
         let star = matches!(&f.args, ast::FunctionArguments::List(l) if matches!(l.args.as_slice(), [ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Wildcard)]));
         let (kind, arg, t) = if star {
             if kind != AggKind::Count || distinct {
-                return Err(err_at(e.span(), name, format!("{name}(*) is not supported")));
+                return Err(err_at(
+                    e.span(),
+                    name,
+                    format!("{name}(*) is not supported"),
+                ));
             }
             (AggKind::CountStar, None, Type::Int)
         } else {
@@ -278,12 +448,22 @@ impl Compiler {
             let kind = match (kind, distinct) {
                 (AggKind::Count, true) => AggKind::CountDistinct,
                 (k, false) => k,
-                _ => return Err(err_at(e.span(), format!("{name}(DISTINCT)"), format!("{name}(DISTINCT ...) is not supported"))),
+                _ => {
+                    return Err(err_at(
+                        e.span(),
+                        format!("{name}(DISTINCT)"),
+                        format!("{name}(DISTINCT ...) is not supported"),
+                    ))
+                }
             };
             let out = match kind {
                 AggKind::Count | AggKind::CountDistinct => Type::Int,
                 AggKind::Sum | AggKind::Avg if !t.is_numeric() => {
-                    return Err(err_at(a.span(), name, format!("{name} needs a number, {a} is {}", t.name())));
+                    return Err(err_at(
+                        a.span(),
+                        name,
+                        format!("{name} needs a number, {a} is {}", t.name()),
+                    ));
                 }
                 _ => t,
             };
@@ -294,10 +474,21 @@ impl Compiler {
         Ok((Expr::Slot(2 + g.keys.len() + g.aggs.len() - 1), t))
     }
 
-    fn window_bound(&mut self, f: &ast::Function, window_fn: &str, end: bool, e: &ast::Expr, group: bool) -> Result<Typed> {
+    fn window_bound(
+        &mut self,
+        f: &ast::Function,
+        window_fn: &str,
+        end: bool,
+        e: &ast::Expr,
+        group: bool,
+    ) -> Result<Typed> {
         let name = f.name.to_string().to_ascii_uppercase();
         let Some(g) = self.group.as_ref().filter(|_| group) else {
-            return Err(err_at(e.span(), name.clone(), format!("{name} is allowed only in the SELECT list of a windowed GROUP BY")));
+            return Err(err_at(
+                e.span(),
+                name.clone(),
+                format!("{name} is allowed only in the SELECT list of a windowed GROUP BY"),
+            ));
         };
         match &g.window {
             Some((w, spec)) if w == window_fn => {
@@ -307,11 +498,19 @@ impl Compiler {
                     WindowSpec::Hop { .. } => args.len() == 3,
                 };
                 if !matches_window {
-                    return Err(err_at(e.span(), name.clone(), format!("{name} must repeat the arguments of {window_fn} in GROUP BY")));
+                    return Err(err_at(
+                        e.span(),
+                        name.clone(),
+                        format!("{name} must repeat the arguments of {window_fn} in GROUP BY"),
+                    ));
                 }
                 Ok((Expr::Slot(if end { 1 } else { 0 }), Type::Ts))
             }
-            _ => Err(err_at(e.span(), name.clone(), format!("{name} needs GROUP BY {window_fn}(...)"))),
+            _ => Err(err_at(
+                e.span(),
+                name.clone(),
+                format!("{name} needs GROUP BY {window_fn}(...)"),
+            )),
         }
     }
 }
@@ -339,7 +538,11 @@ fn comparable(a: Type, b: Type, e: &ast::Expr) -> Result<()> {
     if ok {
         Ok(())
     } else {
-        Err(err_at(e.span(), "comparison", format!("cannot compare {} with {} in {e}", a.name(), b.name())))
+        Err(err_at(
+            e.span(),
+            "comparison",
+            format!("cannot compare {} with {} in {e}", a.name(), b.name()),
+        ))
     }
 }
 
@@ -348,14 +551,22 @@ fn literal(v: &ast::Value, e: &ast::Expr) -> Result<Typed> {
         ast::Value::Number(n, _) => match n.parse::<i64>() {
             Ok(i) if !n.contains(['.', 'e', 'E']) => (Expr::Lit(Value::Int(i)), Type::Int),
             _ => (
-                Expr::Lit(Value::Float(n.parse().map_err(|_| err_at(e.span(), "number", format!("bad number {n}")))?)),
+                Expr::Lit(Value::Float(n.parse().map_err(|_| {
+                    err_at(e.span(), "number", format!("bad number {n}"))
+                })?)),
                 Type::Double,
             ),
         },
         ast::Value::SingleQuotedString(s) => (Expr::Lit(Value::Str(s.clone())), Type::Str),
         ast::Value::Boolean(b) => (Expr::Lit(Value::Bool(*b)), Type::Bool),
         ast::Value::Null => (Expr::Lit(Value::Null), Type::Any),
-        other => return Err(err_at(e.span(), "literal", format!("literal {other} is not supported"))),
+        other => {
+            return Err(err_at(
+                e.span(),
+                "literal",
+                format!("literal {other} is not supported"),
+            ))
+        }
     })
 }
 

@@ -1,7 +1,7 @@
 //! A source table: from `CREATE TABLE ... WITH (...)` (declared columns and types, watermark,
 //! options) or inferred from a bare `FROM <topic>` (any column, record timestamp as event time).
 
-use sqlparser::ast::{self, CreateTableOptions, DataType, SqlOption, Spanned};
+use sqlparser::ast::{self, CreateTableOptions, DataType, Spanned, SqlOption};
 
 use crate::error::Result;
 use crate::operator::expr::Type;
@@ -44,9 +44,11 @@ impl TableDef {
 /// Maps a SQL data type to kappa's; unsupported types are refused.
 pub fn data_type(dt: &DataType, at: sqlparser::tokenizer::Span) -> Result<Type> {
     Ok(match dt {
-        DataType::String(_) | DataType::Varchar(_) | DataType::Char(_) | DataType::Text | DataType::CharacterVarying(_) => {
-            Type::Str
-        }
+        DataType::String(_)
+        | DataType::Varchar(_)
+        | DataType::Char(_)
+        | DataType::Text
+        | DataType::CharacterVarying(_) => Type::Str,
         DataType::Int(_)
         | DataType::Integer(_)
         | DataType::BigInt(_)
@@ -64,7 +66,13 @@ pub fn data_type(dt: &DataType, at: sqlparser::tokenizer::Span) -> Result<Type> 
         DataType::Boolean | DataType::Bool => Type::Bool,
         DataType::Timestamp(_, _) | DataType::Datetime(_) | DataType::TimestampNtz => Type::Ts,
         DataType::JSON | DataType::Custom(..) => Type::Any,
-        other => return Err(err_at(at, format!("type {other}"), format!("type {other} is not supported"))),
+        other => {
+            return Err(err_at(
+                at,
+                format!("type {other}"),
+                format!("type {other} is not supported"),
+            ))
+        }
     })
 }
 
@@ -74,45 +82,89 @@ pub fn from_create(ct: &ast::CreateTable, watermarks: &[WatermarkClause]) -> Res
     let mut columns = Vec::new();
     for c in &ct.columns {
         if let Some(o) = c.options.first() {
-            return Err(err_at(c.span(), "column option", format!("column option {} is not supported", o.option)));
+            return Err(err_at(
+                c.span(),
+                "column option",
+                format!("column option {} is not supported", o.option),
+            ));
         }
         columns.push((c.name.value.clone(), data_type(&c.data_type, c.name.span)?));
     }
-    let mut t = TableDef { columns: Some(columns), topic: String::new(), ..TableDef::inferred(&name) };
+    let mut t = TableDef {
+        columns: Some(columns),
+        topic: String::new(),
+        ..TableDef::inferred(&name)
+    };
     if let Some(w) = watermarks.iter().find(|w| w.table == name) {
         t.watermark = Some(watermark(&t, w)?);
     }
     let options = match &ct.table_options {
         CreateTableOptions::With(o) => o.as_slice(),
         CreateTableOptions::None => &[],
-        _ => return Err(err_at(ct.name.span(), "table options", "only WITH ('key' = 'value', ...) options are supported")),
+        _ => {
+            return Err(err_at(
+                ct.name.span(),
+                "table options",
+                "only WITH ('key' = 'value', ...) options are supported",
+            ))
+        }
     };
     let mut startup_mode = None;
     let mut startup_ts = None;
     for o in options {
         let SqlOption::KeyValue { key, value } = o else {
-            return Err(err_at(ct.name.span(), "table option", format!("option {o} is not supported")));
+            return Err(err_at(
+                ct.name.span(),
+                "table option",
+                format!("option {o} is not supported"),
+            ));
         };
         let v = literal_string(value)?;
         match key.value.as_str() {
             "connector" if v == "kappa" => {}
             "connector" => {
-                return Err(err_at(value.span(), "connector", format!("connector {v:?} is not supported; use 'kappa'")));
+                return Err(err_at(
+                    value.span(),
+                    "connector",
+                    format!("connector {v:?} is not supported; use 'kappa'"),
+                ));
             }
             "format" if v == "json" => {}
-            "format" => return Err(err_at(value.span(), "format", format!("format {v:?} is not supported; use 'json'"))),
+            "format" => {
+                return Err(err_at(
+                    value.span(),
+                    "format",
+                    format!("format {v:?} is not supported; use 'json'"),
+                ))
+            }
             "topic" => t.topic = v,
             "scan.startup.mode" => startup_mode = Some((v, value.span())),
             "scan.startup.timestamp-millis" => {
                 startup_ts = Some(v.parse::<u64>().map_err(|_| {
-                    err_at(value.span(), "scan.startup.timestamp-millis", "expected epoch milliseconds")
+                    err_at(
+                        value.span(),
+                        "scan.startup.timestamp-millis",
+                        "expected epoch milliseconds",
+                    )
                 })?)
             }
-            "allowed-lateness" => t.allowed_lateness_ms = duration_text(&v).ok_or_else(|| {
-                err_at(value.span(), "allowed-lateness", format!("{v:?} is not a duration like '10 s' or '1 min'"))
-            })?,
+            "allowed-lateness" => {
+                t.allowed_lateness_ms = duration_text(&v).ok_or_else(|| {
+                    err_at(
+                        value.span(),
+                        "allowed-lateness",
+                        format!("{v:?} is not a duration like '10 s' or '1 min'"),
+                    )
+                })?
+            }
             k if k.starts_with("properties.") || k.starts_with("json.") => {}
-            k => return Err(err_at(key.span, format!("option '{k}'"), format!("table option '{k}' is not supported"))),
+            k => {
+                return Err(err_at(
+                    key.span,
+                    format!("option '{k}'"),
+                    format!("table option '{k}' is not supported"),
+                ))
+            }
         }
     }
     if t.topic.is_empty() {
@@ -124,9 +176,19 @@ pub fn from_create(ct: &ast::CreateTable, watermarks: &[WatermarkClause]) -> Res
             "earliest-offset" => Startup::Earliest,
             "latest-offset" => Startup::Latest,
             "timestamp" => Startup::Timestamp(startup_ts.ok_or_else(|| {
-                err_at(at, "scan.startup.mode", "'timestamp' needs 'scan.startup.timestamp-millis'")
+                err_at(
+                    at,
+                    "scan.startup.mode",
+                    "'timestamp' needs 'scan.startup.timestamp-millis'",
+                )
             })?),
-            other => return Err(err_at(at, "scan.startup.mode", format!("startup mode {other:?} is not supported"))),
+            other => {
+                return Err(err_at(
+                    at,
+                    "scan.startup.mode",
+                    format!("startup mode {other:?} is not supported"),
+                ))
+            }
         }),
     };
     Ok(t)
@@ -136,12 +198,22 @@ pub fn from_create(ct: &ast::CreateTable, watermarks: &[WatermarkClause]) -> Res
 fn watermark(t: &TableDef, w: &WatermarkClause) -> Result<(String, i64)> {
     let col = w.column.value.clone();
     if t.column_type(&col) != Some(Type::Ts) {
-        return Err(err_at(w.column.span, "WATERMARK", format!("watermark column {col} must be a declared TIMESTAMP column")));
+        return Err(err_at(
+            w.column.span,
+            "WATERMARK",
+            format!("watermark column {col} must be a declared TIMESTAMP column"),
+        ));
     }
     let delay = match &w.expr {
         ast::Expr::Identifier(i) if i.value == col => 0,
-        ast::Expr::BinaryOp { left, op: ast::BinaryOperator::Minus, right } => match (&**left, &**right) {
-            (ast::Expr::Identifier(i), ast::Expr::Interval(iv)) if i.value == col => interval_ms(iv, right.span())?,
+        ast::Expr::BinaryOp {
+            left,
+            op: ast::BinaryOperator::Minus,
+            right,
+        } => match (&**left, &**right) {
+            (ast::Expr::Identifier(i), ast::Expr::Interval(iv)) if i.value == col => {
+                interval_ms(iv, right.span())?
+            }
             _ => -1,
         },
         _ => -1,

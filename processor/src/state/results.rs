@@ -27,8 +27,13 @@ impl Results {
             }
             _ => 0,
         };
-        let key = key.map(|k| String::from_utf8_lossy(k).into_owned()).unwrap_or_default();
-        self.rows.insert((window_start_ms.unwrap_or(i64::MIN), key, seq), row.to_string());
+        let key = key
+            .map(|k| String::from_utf8_lossy(k).into_owned())
+            .unwrap_or_default();
+        self.rows.insert(
+            (window_start_ms.unwrap_or(i64::MIN), key, seq),
+            row.to_string(),
+        );
         while self.rows.len() > RESULTS_ROWS_MAX {
             self.rows.pop_first();
         }
@@ -36,13 +41,21 @@ impl Results {
 
     pub fn get(&self, filter: &ResultsFilter) -> Vec<serde_json::Value> {
         let matches = |(w, k, _): &(i64, String, u64)| {
-            filter.key.as_ref().is_none_or(|f| f == k) && filter.window_start_ms.is_none_or(|f| f == *w)
+            filter.key.as_ref().is_none_or(|f| f == k)
+                && filter.window_start_ms.is_none_or(|f| f == *w)
         };
-        let mut rows: Vec<&String> = self.rows.iter().filter(|(k, _)| matches(k)).map(|(_, v)| v).collect();
+        let mut rows: Vec<&String> = self
+            .rows
+            .iter()
+            .filter(|(k, _)| matches(k))
+            .map(|(_, v)| v)
+            .collect();
         if let Some(limit) = filter.limit {
             let cut = rows.len().saturating_sub(limit);
             rows.drain(..cut);
         }
-        rows.into_iter().map(|r| serde_json::from_str(r).expect("rows are JSON we wrote")).collect()
+        rows.into_iter()
+            .map(|r| serde_json::from_str(r).expect("rows are JSON we wrote"))
+            .collect()
     }
 }

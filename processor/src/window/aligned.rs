@@ -80,7 +80,12 @@ impl AlignedWindows {
             }
             let groups = entry.remove();
             self.groups -= groups.len();
-            out.extend(groups.into_iter().map(|(key, accs)| Fired { start_ms: start, end_ms: end, key, accs }));
+            out.extend(groups.into_iter().map(|(key, accs)| Fired {
+                start_ms: start,
+                end_ms: end,
+                key,
+                accs,
+            }));
         }
     }
 

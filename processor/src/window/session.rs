@@ -45,7 +45,13 @@ impl SessionWindows {
         let (mut start, mut end) = (t, t.saturating_add(gap_ms));
         let list = self.sessions.get(key);
         let touching: Vec<usize> = list
-            .map(|l| l.iter().enumerate().filter(|(_, s)| s.start <= end && s.end >= start).map(|(i, _)| i).collect())
+            .map(|l| {
+                l.iter()
+                    .enumerate()
+                    .filter(|(_, s)| s.start <= end && s.end >= start)
+                    .map(|(i, _)| i)
+                    .collect()
+            })
             .unwrap_or_default();
         if let Some(l) = list {
             for &i in &touching {
@@ -94,14 +100,25 @@ impl SessionWindows {
             }
             let (end, start) = (*end, *start);
             let (_, _, key) = self.timers.pop_first().expect("first() was Some");
-            let list = self.sessions.get_mut(&key).expect("a timer always has its session");
-            let i = list.iter().position(|s| s.start == start).expect("a timer always has its session");
+            let list = self
+                .sessions
+                .get_mut(&key)
+                .expect("a timer always has its session");
+            let i = list
+                .iter()
+                .position(|s| s.start == start)
+                .expect("a timer always has its session");
             let s = list.remove(i);
             if list.is_empty() {
                 self.sessions.remove(&key);
             }
             self.groups -= 1;
-            out.push(Fired { start_ms: start, end_ms: end, key, accs: s.accs });
+            out.push(Fired {
+                start_ms: start,
+                end_ms: end,
+                key,
+                accs: s.accs,
+            });
         }
         crate::window::sort_fired(&mut out[first..]);
     }

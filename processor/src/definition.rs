@@ -1,0 +1,78 @@
+//! A processor's persisted definition: its name and versions (SQL, output topic, start
+//! position, optional end). Stored as `<data>/processors/<name>/definition.json`; each version's
+//! checkpoint is `<data>/processors/<name>/v<N>.checkpoint`. Version 1 writes to the output the
+//! SQL names (INSERT INTO) or to the processor's name; version N > 1 (a replay) writes to
+//! `<name>.v<N>` and its late records to `<name>.v<N>.late`.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::Result;
+use crate::operator::sql::SqlOperator;
+use crate::sql::plan::{Plan, Startup};
+use crate::task::Start;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Definition {
+    pub name: String,
+    /// The version the name, results and alias refer to.
+    pub current: u32,
+    pub versions: Vec<VersionDef>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VersionDef {
+    pub version: u32,
+    pub sql: String,
+    pub output: String,
+    pub late_topic: String,
+    pub start: Start,
+    /// Bounded run: stop before the first record with a timestamp >= this (ms).
+    pub end_ms: Option<u64>,
+    /// Stopped by the user (or superseded): not restarted on open.
+    pub stopped: bool,
+}
+
+/// What to create: the SQL plus the start/end of the run (issue 6's replay passes these).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct CreateOptions {
+    /// Overrides the SQL's `'scan.startup.mode'`; default: the SQL's, else earliest.
+    pub start: Option<Start>,
+    pub end_ms: Option<u64>,
+}
+
+impl VersionDef {
+    /// Compiles the SQL into its plan and operator; errors carry line/column.
+    pub fn compile(&self) -> Result<(Plan, SqlOperator)> {
+        let plan = crate::sql::compile(&self.sql, self.end_ms.is_some())?;
+        let op = SqlOperator::new(plan.clone(), self.end_ms.is_some());
+        Ok((plan, op))
+    }
+
+    pub fn checkpoint_file(&self) -> String {
+        format!("v{}.checkpoint", self.version)
+    }
+}
+
+/// The start position a plan asks for, unless the caller overrides it.
+pub fn start_of(plan: &Plan, requested: Option<Start>) -> Start {
+    requested.unwrap_or(match plan.startup {
+        None | Some(Startup::Earliest) => Start::Earliest,
+        Some(Startup::Latest) => Start::Latest,
+        Some(Startup::Timestamp(t)) => Start::Timestamp(t),
+    })
+}
+
+/// Output and late topics of a version.
+pub fn topics_of(name: &str, version: u32, plan: &Plan) -> (String, String) {
+    if version == 1 {
+        (
+            plan.output.clone().unwrap_or_else(|| name.to_string()),
+            format!("{name}.late"),
+        )
+    } else {
+        (
+            format!("{name}.v{version}"),
+            format!("{name}.v{version}.late"),
+        )
+    }
+}

@@ -1,0 +1,478 @@
+//! The `Manager` owns every processor of one data dir: it persists definitions under
+//! `<data>/processors/<name>/`, runs each live version on its own std thread, restarts them
+//! from their checkpoints on open, and stops them (with a final checkpoint) on shutdown.
+//! A processor thread steps its `Task` and, when idle, sleeps on an input partition's listener
+//! with a short timeout (the safe time moves with wall time while the log is idle).
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use log_store::LogStore;
+
+use crate::definition::{start_of, topics_of, CreateOptions, Definition, VersionDef};
+use crate::error::{Error, Result};
+use crate::io::log_store::{LogSink, LogSource};
+use crate::limits::{IDLE_WAIT_MS, PROCESSORS_MAX};
+use crate::operator::ResultsFilter;
+use crate::status::{RunStatus, Status, VersionStatus};
+use crate::task::{Task, TaskSpec, TaskStatus};
+use crate::timestamp::format_rfc3339;
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic in a processor thread is a bug; the data behind the lock is still consistent
+    // (a task is only mutated through `step`/`checkpoint`, which leave it valid on error).
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum RunState {
+    Running,
+    Failed(String),
+    Stopped,
+}
+
+/// One running (or failed/stopped) version, shared with its thread.
+struct Shared {
+    task: Mutex<Option<Task>>,
+    stop: AtomicBool,
+    state: Mutex<RunState>,
+    last: Mutex<Option<TaskStatus>>,
+}
+
+struct Run {
+    shared: Arc<Shared>,
+    thread: Option<JoinHandle<()>>,
+    input: String,
+}
+
+struct Entry {
+    def: Definition,
+    runs: BTreeMap<u32, Run>,
+}
+
+pub struct Manager {
+    store: Arc<LogStore>,
+    dir: PathBuf,
+    entries: Mutex<BTreeMap<String, Entry>>,
+}
+
+impl Manager {
+    /// Opens `dir` (`<data>/processors`), loading every saved processor and restarting its live
+    /// versions from their checkpoints. A version that cannot restart is listed as failed.
+    pub fn open(store: Arc<LogStore>, dir: &Path) -> Result<Manager> {
+        fs::create_dir_all(dir).map_err(|e| Error::io("create dir", dir, e))?;
+        let manager = Manager {
+            store,
+            dir: dir.to_path_buf(),
+            entries: Mutex::new(BTreeMap::new()),
+        };
+        let mut names = Vec::new();
+        for e in fs::read_dir(dir).map_err(|e| Error::io("read dir", dir, e))? {
+            let e = e.map_err(|e| Error::io("read dir", dir, e))?;
+            if e.path().join("definition.json").exists() {
+                names.push(e.file_name().to_string_lossy().into_owned());
+            }
+        }
+        names.sort();
+        let mut entries = lock(&manager.entries);
+        for name in names {
+            let def = manager.load_definition(&name)?;
+            let mut runs = BTreeMap::new();
+            for v in &def.versions {
+                runs.insert(v.version, manager.start_run(&def.name, v));
+            }
+            tracing::info!(pipeline = %name, versions = def.versions.len(), "processor restarted");
+            entries.insert(name, Entry { def, runs });
+        }
+        drop(entries);
+        Ok(manager)
+    }
+
+    fn definition_path(&self, name: &str) -> PathBuf {
+        self.dir.join(name).join("definition.json")
+    }
+
+    fn load_definition(&self, name: &str) -> Result<Definition> {
+        let path = self.definition_path(name);
+        let bytes = fs::read(&path).map_err(|e| Error::io("read", &path, e))?;
+        serde_json::from_slice(&bytes).map_err(|e| Error::Checkpoint {
+            path,
+            reason: e.to_string(),
+        })
+    }
+
+    fn save_definition(&self, def: &Definition) -> Result<()> {
+        let dir = self.dir.join(&def.name);
+        fs::create_dir_all(&dir).map_err(|e| Error::io("create dir", &dir, e))?;
+        let path = self.definition_path(&def.name);
+        let tmp = path.with_extension("json.tmp");
+        let text = serde_json::to_vec_pretty(def).expect("definitions serialize");
+        let mut f = fs::File::create(&tmp).map_err(|e| Error::io("create", &tmp, e))?;
+        std::io::Write::write_all(&mut f, &text).map_err(|e| Error::io("write", &tmp, e))?;
+        f.sync_all().map_err(|e| Error::io("fsync", &tmp, e))?;
+        fs::rename(&tmp, &path).map_err(|e| Error::io("rename", &path, e))?;
+        Ok(())
+    }
+
+    /// Opens the task of a version; errors become a failed run rather than failing `open`.
+    fn open_task(&self, name: &str, v: &VersionDef) -> Result<(Task, String)> {
+        let (plan, op) = v.compile()?;
+        let source = LogSource::open(Arc::clone(&self.store), &[plan.input.as_str()])?;
+        let output = LogSink::open(&self.store, &v.output)?;
+        let late = LogSink::open(&self.store, &v.late_topic)?;
+        let spec = TaskSpec {
+            start: v.start,
+            end_ms: v.end_ms,
+            watermark_delay_ms: plan.watermark_delay_ms,
+            checkpoint_path: Some(self.dir.join(name).join(v.checkpoint_file())),
+            ..TaskSpec::default()
+        };
+        let task = Task::open(
+            Box::new(source),
+            Box::new(output),
+            Box::new(late),
+            Box::new(op),
+            spec,
+        )?;
+        Ok((task, plan.input))
+    }
+
+    fn start_run(&self, name: &str, v: &VersionDef) -> Run {
+        let (task, input, state) = match self.open_task(name, v) {
+            Ok((t, input)) => (
+                Some(t),
+                input,
+                if v.stopped {
+                    RunState::Stopped
+                } else {
+                    RunState::Running
+                },
+            ),
+            Err(e) => {
+                tracing::error!(pipeline = %name, version = v.version, error = %e, "processor failed to start");
+                let input = v.compile().map(|(p, _)| p.input).unwrap_or_default();
+                (None, input, RunState::Failed(e.to_string()))
+            }
+        };
+        let last = task.as_ref().map(Task::status);
+        let shared = Arc::new(Shared {
+            task: Mutex::new(task),
+            stop: AtomicBool::new(false),
+            state: Mutex::new(state.clone()),
+            last: Mutex::new(last),
+        });
+        let thread = (state == RunState::Running).then(|| {
+            let s = Arc::clone(&shared);
+            let label = format!("{name}.v{}", v.version);
+            std::thread::Builder::new()
+                .name(format!(
+                    "proc-{}",
+                    label.chars().take(10).collect::<String>()
+                ))
+                .spawn(move || run_loop(s, label))
+                .expect("spawning a processor thread")
+        });
+        Run {
+            shared,
+            thread,
+            input,
+        }
+    }
+
+    /// Creates, persists and starts a processor reading from the SQL's default start.
+    pub fn create(&self, name: &str, sql: &str) -> Result<Status> {
+        self.create_with(name, sql, CreateOptions::default())
+    }
+
+    /// Creates a processor with an explicit start and an optional end (a bounded run).
+    pub fn create_with(&self, name: &str, sql: &str, opts: CreateOptions) -> Result<Status> {
+        log_store::validate_name(name).map_err(|e| Error::InvalidName {
+            name: name.chars().take(64).collect(),
+            reason: e.to_string(),
+        })?;
+        let mut entries = lock(&self.entries);
+        if entries.contains_key(name) {
+            return Err(Error::Exists {
+                name: name.to_string(),
+            });
+        }
+        if entries.len() >= PROCESSORS_MAX {
+            return Err(Error::Limit {
+                limit: "PROCESSORS_MAX",
+                max: PROCESSORS_MAX as u64,
+                what: "processors".into(),
+            });
+        }
+        let plan = crate::sql::compile(sql, opts.end_ms.is_some())?;
+        match self.store.topic(&plan.input) {
+            Ok(_) => {}
+            Err(log_store::Error::UnknownTopic { .. }) => {
+                return Err(Error::InvalidDefinition {
+                    message: format!("input topic {:?} does not exist", plan.input),
+                })
+            }
+            Err(e) => return Err(e.into()),
+        }
+        let (output, late_topic) = topics_of(name, 1, &plan);
+        for t in [&output, &late_topic] {
+            log_store::validate_name(t).map_err(|e| Error::InvalidDefinition {
+                message: e.to_string(),
+            })?;
+            if *t == plan.input {
+                return Err(Error::InvalidDefinition {
+                    message: format!("processor {name} would write to its own input {t}"),
+                });
+            }
+        }
+        let v = VersionDef {
+            version: 1,
+            sql: sql.to_string(),
+            output,
+            late_topic,
+            start: start_of(&plan, opts.start),
+            end_ms: opts.end_ms,
+            stopped: false,
+        };
+        let def = Definition {
+            name: name.to_string(),
+            current: 1,
+            versions: vec![v.clone()],
+        };
+        self.save_definition(&def)?;
+        let (task, input) = match self.open_task(name, &v) {
+            Ok(t) => t,
+            Err(e) => {
+                let _ = fs::remove_dir_all(self.dir.join(name));
+                return Err(e);
+            }
+        };
+        drop(task);
+        let run = self.start_run(name, &v);
+        let _ = input;
+        entries.insert(
+            name.to_string(),
+            Entry {
+                def,
+                runs: BTreeMap::from([(1, run)]),
+            },
+        );
+        tracing::info!(pipeline = %name, "processor created");
+        Ok(status_of(entries.get(name).expect("inserted")))
+    }
+
+    pub fn list(&self) -> Vec<Status> {
+        lock(&self.entries).values().map(status_of).collect()
+    }
+
+    pub fn status(&self, name: &str) -> Result<Status> {
+        let entries = lock(&self.entries);
+        entries
+            .get(name)
+            .map(status_of)
+            .ok_or_else(|| Error::NotFound {
+                name: name.to_string(),
+            })
+    }
+
+    /// Stops every version (with a final checkpoint) and removes the definition and checkpoints.
+    /// Output topics stay: they are the user's data.
+    pub fn delete(&self, name: &str) -> Result<()> {
+        let mut entries = lock(&self.entries);
+        let mut entry = entries.remove(name).ok_or_else(|| Error::NotFound {
+            name: name.to_string(),
+        })?;
+        for run in entry.runs.values_mut() {
+            stop_run(run);
+        }
+        let dir = self.dir.join(name);
+        fs::remove_dir_all(&dir).map_err(|e| Error::io("remove dir", &dir, e))?;
+        tracing::info!(pipeline = %name, "processor deleted");
+        Ok(())
+    }
+
+    /// The current version's materialized results.
+    pub fn results(&self, name: &str, filter: &ResultsFilter) -> Result<Vec<serde_json::Value>> {
+        let entries = lock(&self.entries);
+        let entry = entries.get(name).ok_or_else(|| Error::NotFound {
+            name: name.to_string(),
+        })?;
+        let run = entry
+            .runs
+            .get(&entry.def.current)
+            .expect("the current version has a run");
+        let task = lock(&run.shared.task);
+        Ok(task.as_ref().map(|t| t.results(filter)).unwrap_or_default())
+    }
+
+    /// A processor that reads `topic` (deleting the topic is refused while one does).
+    pub fn reader_of(&self, topic: &str) -> Option<String> {
+        let entries = lock(&self.entries);
+        entries
+            .values()
+            .find(|e| e.runs.values().any(|r| r.input == topic))
+            .map(|e| e.def.name.clone())
+    }
+
+    /// Stops every processor with a final checkpoint. Idempotent.
+    pub fn shutdown(&self) -> Result<()> {
+        let mut entries = lock(&self.entries);
+        for e in entries.values_mut() {
+            for run in e.runs.values_mut() {
+                stop_run(run);
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Manager {
+    fn drop(&mut self) {
+        let _ = self.shutdown();
+    }
+}
+
+fn stop_run(run: &mut Run) {
+    run.shared.stop.store(true, Ordering::SeqCst);
+    if let Some(t) = run.thread.take() {
+        let _ = t.join();
+    }
+}
+
+fn run_loop(shared: Arc<Shared>, label: String) {
+    let span = tracing::info_span!("processor", pipeline = %label);
+    let _enter = span.enter();
+    loop {
+        if shared.stop.load(Ordering::SeqCst) {
+            let mut task = lock(&shared.task);
+            if let Some(t) = task.as_mut() {
+                if let Err(e) = t.checkpoint() {
+                    tracing::error!(error = %e, "final checkpoint failed");
+                    *lock(&shared.state) = RunState::Failed(e.to_string());
+                    return;
+                }
+                *lock(&shared.last) = Some(t.status());
+            }
+            *lock(&shared.state) = RunState::Stopped;
+            return;
+        }
+        let result = {
+            let mut task = lock(&shared.task);
+            let t = task.as_mut().expect("a running version has a task");
+            let r = t.step();
+            *lock(&shared.last) = Some(t.status());
+            r
+        };
+        match result {
+            Err(e) => {
+                tracing::error!(error = %e, "processor failed");
+                *lock(&shared.state) = RunState::Failed(e.to_string());
+                return;
+            }
+            Ok(s) if s.finished => {
+                tracing::info!("bounded run finished");
+                *lock(&shared.state) = RunState::Stopped;
+                return;
+            }
+            Ok(s) if s.processed > 0 => {}
+            Ok(s) if s.waiting_for_safe_time => std::thread::sleep(Duration::from_millis(1)),
+            Ok(_) => {
+                let task = lock(&shared.task);
+                // Take the wait outside the lock: wait on a fresh listener without holding it.
+                drop(task);
+                idle_wait(&shared);
+            }
+        }
+    }
+}
+
+fn idle_wait(shared: &Shared) {
+    // The listener must be taken from the source, which lives in the task; holding the task
+    // lock while waiting would block status readers for up to IDLE_WAIT_MS, which is fine.
+    let task = lock(&shared.task);
+    if let Some(t) = task.as_ref() {
+        t.wait(Duration::from_millis(IDLE_WAIT_MS));
+    }
+}
+
+fn version_status(
+    def: &Definition,
+    v: &VersionDef,
+    run: &Run,
+) -> (VersionStatus, Option<TaskStatus>) {
+    let state = lock(&run.shared.state).clone();
+    let ts = lock(&run.shared.last).clone();
+    let (status, error) = match &state {
+        RunState::Failed(e) => (RunStatus::Failed, Some(e.clone())),
+        RunState::Stopped => (RunStatus::Stopped, None),
+        RunState::Running if ts.as_ref().is_some_and(|t| t.caught_up) => {
+            (RunStatus::CaughtUp, None)
+        }
+        RunState::Running => (RunStatus::Running, None),
+    };
+    let vs = VersionStatus {
+        version: v.version,
+        status,
+        current: v.version == def.current,
+        output: v.output.clone(),
+        late_topic: v.late_topic.clone(),
+        start: v.start,
+        end: v.end_ms.map(|e| format_rfc3339(e as i64)),
+        finished: ts.as_ref().is_some_and(|t| t.finished),
+        lag: ts.as_ref().map_or(0, |t| t.lag),
+        records_in: ts.as_ref().map_or(0, |t| t.records_in),
+        records_out: ts.as_ref().map_or(0, |t| t.records_out),
+        error,
+    };
+    (vs, ts)
+}
+
+fn status_of(e: &Entry) -> Status {
+    let mut versions = Vec::new();
+    let mut current = None;
+    for v in &e.def.versions {
+        let Some(run) = e.runs.get(&v.version) else {
+            continue;
+        };
+        let (vs, ts) = version_status(&e.def, v, run);
+        if v.version == e.def.current {
+            current = Some((v.clone(), vs.clone(), ts));
+        }
+        versions.push(vs);
+    }
+    let (v, vs, ts) = current.expect("the current version exists");
+    let ts = ts.unwrap_or(TaskStatus {
+        inputs: vec![],
+        lag: 0,
+        watermark_ms: None,
+        records_in: 0,
+        records_out: 0,
+        late_records: 0,
+        invalid_records: 0,
+        state_bytes: 0,
+        caught_up: false,
+        finished: false,
+    });
+    Status {
+        name: e.def.name.clone(),
+        version: v.version,
+        status: vs.status,
+        sql: v.sql.clone(),
+        output: v.output.clone(),
+        late_topic: v.late_topic.clone(),
+        inputs: ts.inputs,
+        lag: ts.lag,
+        watermark: ts.watermark_ms.map(format_rfc3339),
+        records_in: ts.records_in,
+        records_out: ts.records_out,
+        late_records: ts.late_records,
+        invalid_records: ts.invalid_records,
+        state_bytes: ts.state_bytes,
+        error: vs.error,
+        versions,
+    }
+}

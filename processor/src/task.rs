@@ -1,0 +1,441 @@
+//! The runtime of one processor version: merge the inputs in (record timestamp, topic,
+//! partition, offset) order up to the log's safe time, run the operator, advance the watermark
+//! after every record, write output through the exactly-once writers, checkpoint. A `Task` is
+//! driven by `step()`; the `Manager` runs it on a thread, tests and the embedded API call it
+//! directly. Nothing here reads the wall clock.
+
+use std::collections::VecDeque;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use crate::checkpoint::{self, Checkpoint};
+use crate::error::{Error, Result};
+use crate::io::{Sink, Source, SourceRecord};
+use crate::limits::{CHECKPOINT_INTERVAL_RECORDS, FETCH_RECORDS_MAX, OUTPUT_BATCH_RECORDS_MAX};
+use crate::operator::{Emit, InputRecord, Operator, OutRecord, Outcome, ResultsFilter};
+use crate::output::Output;
+use crate::timestamp;
+use crate::value::write_json_string;
+
+/// Where a processor starts reading when it has no checkpoint yet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Start {
+    /// The whole retained history (the default: the log is the source of truth).
+    #[default]
+    Earliest,
+    /// Only records appended after the processor is created.
+    Latest,
+    /// This offset in every input partition (clamped to what is retained).
+    Offset(u64),
+    /// The first record with a timestamp >= this (ms), via the time index.
+    Timestamp(u64),
+}
+
+#[derive(Debug, Clone)]
+pub struct TaskSpec {
+    pub start: Start,
+    /// A bounded run stops before the first record with a timestamp >= this (ms).
+    pub end_ms: Option<u64>,
+    pub watermark_delay_ms: i64,
+    /// Where checkpoints live; None runs without them (nothing survives a restart).
+    pub checkpoint_path: Option<PathBuf>,
+    pub checkpoint_interval_records: u64,
+}
+
+impl Default for TaskSpec {
+    fn default() -> Self {
+        TaskSpec {
+            start: Start::Earliest,
+            end_ms: None,
+            watermark_delay_ms: 0,
+            checkpoint_path: None,
+            checkpoint_interval_records: CHECKPOINT_INTERVAL_RECORDS,
+        }
+    }
+}
+
+/// What one `step()` did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Step {
+    pub processed: usize,
+    /// A bounded run has reached its end (its final output is written).
+    pub finished: bool,
+    /// Records are buffered but not yet below the safe time.
+    pub waiting_for_safe_time: bool,
+}
+
+/// Progress of one input partition.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct InputStatus {
+    pub topic: String,
+    pub partition: u32,
+    pub next_offset: u64,
+    pub end_offset: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TaskStatus {
+    pub inputs: Vec<InputStatus>,
+    pub lag: u64,
+    pub watermark_ms: Option<i64>,
+    pub records_in: u64,
+    pub records_out: u64,
+    pub late_records: u64,
+    pub invalid_records: u64,
+    pub state_bytes: u64,
+    pub caught_up: bool,
+    pub finished: bool,
+}
+
+pub struct Task {
+    source: Box<dyn Source>,
+    output: Output,
+    late: Output,
+    operator: Box<dyn Operator>,
+    spec: TaskSpec,
+    /// Next offset to process, per input.
+    positions: Vec<u64>,
+    /// Next offset to fetch, per input (positions + buffered).
+    fetched: Vec<u64>,
+    buffers: Vec<VecDeque<SourceRecord>>,
+    max_event_time_ms: Option<i64>,
+    pending_out: Vec<(u32, OutRecord)>,
+    pending_late: Vec<(u32, OutRecord)>,
+    emit: Emit,
+    cp: Checkpoint,
+    since_checkpoint: u64,
+    state_bytes: u64,
+}
+
+impl Task {
+    /// Opens a task: resumes from its checkpoint if there is one, else resolves the start
+    /// position and writes a first checkpoint, so a restart never re-resolves it.
+    pub fn open(
+        source: Box<dyn Source>,
+        output: Box<dyn Sink>,
+        late: Box<dyn Sink>,
+        mut operator: Box<dyn Operator>,
+        spec: TaskSpec,
+    ) -> Result<Task> {
+        let saved = match &spec.checkpoint_path {
+            Some(p) => checkpoint::read(p)?,
+            None => None,
+        };
+        let names: Vec<(String, u32)> = source
+            .inputs()
+            .iter()
+            .map(|i| (i.topic.clone(), i.partition))
+            .collect();
+        let (positions, cp, fresh) = match saved {
+            Some(cp) => {
+                let saved_names: Vec<(String, u32)> =
+                    cp.inputs.iter().map(|(t, p, _)| (t.clone(), *p)).collect();
+                if saved_names != names {
+                    return Err(Error::Checkpoint {
+                        path: spec.checkpoint_path.clone().unwrap_or_default(),
+                        reason: format!("the checkpoint's inputs {saved_names:?} differ from the topics' partitions {names:?}"),
+                    });
+                }
+                operator.restore(&cp.operator)?;
+                (cp.inputs.iter().map(|(_, _, o)| *o).collect(), cp, false)
+            }
+            None => {
+                let positions = (0..names.len())
+                    .map(|i| resolve_start(&*source, i, spec.start))
+                    .collect::<Result<Vec<_>>>()?;
+                (positions, Checkpoint::default(), true)
+            }
+        };
+        let output = Output::open(output, if fresh { None } else { Some(&cp.output_ends) })?;
+        let late = Output::open(late, if fresh { None } else { Some(&cp.late_ends) })?;
+        let n = positions.len();
+        let mut task = Task {
+            source,
+            output,
+            late,
+            operator,
+            max_event_time_ms: cp.max_event_time_ms,
+            fetched: positions.clone(),
+            positions,
+            buffers: (0..n).map(|_| VecDeque::new()).collect(),
+            pending_out: Vec::new(),
+            pending_late: Vec::new(),
+            emit: Emit::default(),
+            spec,
+            since_checkpoint: 0,
+            state_bytes: 0,
+            cp,
+        };
+        if fresh {
+            task.checkpoint()?;
+        } else {
+            task.state_bytes = task.cp.operator.len() as u64;
+        }
+        Ok(task)
+    }
+
+    fn watermark(&self) -> i64 {
+        self.max_event_time_ms
+            .map_or(i64::MIN, |t| t.saturating_sub(self.spec.watermark_delay_ms))
+    }
+
+    pub fn output_topic(&self) -> &str {
+        self.output.topic()
+    }
+
+    /// Processes what is available up to the safe time (one fetch per input at most).
+    pub fn step(&mut self) -> Result<Step> {
+        if self.cp.finished {
+            return Ok(Step {
+                processed: 0,
+                finished: true,
+                waiting_for_safe_time: false,
+            });
+        }
+        let safe = self.source.safe_time_ms();
+        let n = self.buffers.len();
+        let mut exhausted = vec![false; n];
+        for (i, done) in exhausted.iter_mut().enumerate() {
+            if self.buffers[i].is_empty() {
+                let records = self.source.fetch(i, self.fetched[i], FETCH_RECORDS_MAX)?;
+                *done = records.len() < FETCH_RECORDS_MAX;
+                if let Some(last) = records.last() {
+                    assert!(
+                        last.offset >= self.fetched[i],
+                        "a source returned offsets out of order"
+                    );
+                    self.fetched[i] = last.offset + 1;
+                }
+                self.buffers[i].extend(records);
+            }
+        }
+        let end = self.spec.end_ms.unwrap_or(u64::MAX);
+        let mut processed = 0;
+        let mut waiting = false;
+        loop {
+            let mut best: Option<(u64, usize)> = None;
+            let mut blocked = false;
+            for (i, b) in self.buffers.iter().enumerate() {
+                match b.front() {
+                    None if !exhausted[i] => blocked = true,
+                    None => {}
+                    Some(r) => {
+                        if best.is_none_or(|(ts, _)| r.timestamp_ms < ts) {
+                            best = Some((r.timestamp_ms, i));
+                        }
+                    }
+                }
+            }
+            let Some((ts, i)) = best else { break };
+            if blocked || ts >= end {
+                break;
+            }
+            if ts > safe {
+                waiting = true;
+                break;
+            }
+            let record = self.buffers[i].pop_front().expect("best has a front");
+            self.process_one(i, &record)?;
+            processed += 1;
+            if self.pending_out.len() + self.pending_late.len() >= OUTPUT_BATCH_RECORDS_MAX {
+                self.flush()?;
+            }
+        }
+        self.flush()?;
+        let finished = self.spec.end_ms.is_some_and(|end| {
+            safe.saturating_add(1) >= end
+                && (0..n).all(|i| match self.buffers[i].front() {
+                    None => exhausted[i],
+                    Some(r) => r.timestamp_ms >= end,
+                })
+        });
+        if finished {
+            self.operator.finish(&mut self.emit)?;
+            let records: Vec<OutRecord> = self.emit.records.drain(..).collect();
+            self.cp.records_out += records.len() as u64;
+            self.pending_out.extend(records.into_iter().map(|r| (0, r)));
+            self.cp.finished = true;
+            self.checkpoint()?;
+        } else if self.since_checkpoint >= self.spec.checkpoint_interval_records
+            || (processed == 0 && self.since_checkpoint > 0)
+        {
+            self.checkpoint()?;
+        }
+        Ok(Step {
+            processed,
+            finished,
+            waiting_for_safe_time: waiting,
+        })
+    }
+
+    fn process_one(&mut self, i: usize, r: &SourceRecord) -> Result<()> {
+        let input = &self.source.inputs()[i];
+        let partition = input.partition;
+        let record = InputRecord {
+            topic: &input.topic,
+            partition,
+            offset: r.offset,
+            timestamp_ms: r.timestamp_ms as i64,
+            key: r.key.as_deref(),
+            value: &r.value,
+        };
+        let watermark = self.watermark();
+        let outcome = self.operator.process(&record, watermark, &mut self.emit)?;
+        let late_reason = match outcome {
+            Outcome::Accepted { event_time_ms } | Outcome::Late { event_time_ms } => {
+                let late = matches!(outcome, Outcome::Late { .. });
+                self.max_event_time_ms = Some(
+                    self.max_event_time_ms
+                        .map_or(event_time_ms, |m| m.max(event_time_ms)),
+                );
+                let now = self.watermark();
+                if now > watermark {
+                    self.operator.advance(now, &mut self.emit)?;
+                }
+                late.then(|| "late".to_string())
+            }
+            Outcome::Invalid { reason } => Some(format!("invalid: {reason}")),
+        };
+        if let Some(reason) = late_reason {
+            if reason == "late" {
+                self.cp.late_records += 1;
+            } else {
+                self.cp.invalid_records += 1;
+            }
+            let value = late_value(&reason, watermark, &record);
+            self.pending_late.push((
+                partition,
+                OutRecord {
+                    key: r.key.as_ref().map(|k| k.to_vec()),
+                    value,
+                },
+            ));
+        }
+        self.cp.records_out += self.emit.records.len() as u64;
+        self.pending_out
+            .extend(self.emit.records.drain(..).map(|o| (partition, o)));
+        self.positions[i] = r.offset + 1;
+        self.cp.records_in += 1;
+        self.since_checkpoint += 1;
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<()> {
+        if !self.pending_out.is_empty() {
+            self.output.write(std::mem::take(&mut self.pending_out))?;
+        }
+        if !self.pending_late.is_empty() {
+            self.late.write(std::mem::take(&mut self.pending_late))?;
+        }
+        Ok(())
+    }
+
+    /// Writes pending output, then saves state, positions, watermark and output ends together.
+    pub fn checkpoint(&mut self) -> Result<()> {
+        self.flush()?;
+        let inputs = self.source.inputs();
+        self.cp.inputs = inputs
+            .iter()
+            .zip(&self.positions)
+            .map(|(i, o)| (i.topic.clone(), i.partition, *o))
+            .collect();
+        self.cp.max_event_time_ms = self.max_event_time_ms;
+        self.cp.output_ends = self.output.ends().to_vec();
+        self.cp.late_ends = self.late.ends().to_vec();
+        self.cp.operator = self.operator.snapshot()?;
+        self.state_bytes = self.cp.operator.len() as u64;
+        if let Some(path) = &self.spec.checkpoint_path {
+            checkpoint::write(path, &self.cp)?;
+            tracing::debug!(path = %path.display(), records_in = self.cp.records_in, "checkpoint");
+        }
+        self.since_checkpoint = 0;
+        Ok(())
+    }
+
+    /// Steps until nothing more is available now (or a bounded run finishes).
+    pub fn run_until_idle(&mut self) -> Result<Step> {
+        loop {
+            let s = self.step()?;
+            if s.processed == 0 || s.finished {
+                return Ok(s);
+            }
+        }
+    }
+
+    pub fn wait(&self, timeout: std::time::Duration) {
+        self.source.wait(timeout)
+    }
+
+    pub fn results(&self, filter: &ResultsFilter) -> Vec<serde_json::Value> {
+        self.operator.results(filter)
+    }
+
+    pub fn status(&self) -> TaskStatus {
+        let mut inputs = Vec::new();
+        let mut lag = 0;
+        for (i, input) in self.source.inputs().iter().enumerate() {
+            let end_offset = self.source.end_offset(i).unwrap_or(self.positions[i]);
+            lag += end_offset.saturating_sub(self.positions[i]);
+            inputs.push(InputStatus {
+                topic: input.topic.clone(),
+                partition: input.partition,
+                next_offset: self.positions[i],
+                end_offset,
+            });
+        }
+        TaskStatus {
+            inputs,
+            lag,
+            watermark_ms: self.max_event_time_ms.map(|_| self.watermark()),
+            records_in: self.cp.records_in,
+            records_out: self.cp.records_out,
+            late_records: self.cp.late_records,
+            invalid_records: self.cp.invalid_records,
+            state_bytes: self.state_bytes,
+            caught_up: lag == 0 || self.cp.finished,
+            finished: self.cp.finished,
+        }
+    }
+}
+
+fn resolve_start(source: &dyn Source, i: usize, start: Start) -> Result<u64> {
+    let (lo, hi) = (source.start_offset(i)?, source.end_offset(i)?);
+    Ok(match start {
+        Start::Earliest => lo,
+        Start::Latest => hi,
+        Start::Offset(o) => o.clamp(lo, hi),
+        Start::Timestamp(t) => source.offset_for_timestamp(i, t)?.clamp(lo, hi),
+    })
+}
+
+/// `{"reason", "watermark", "partition", "offset", "topic", "value"}`; the value is embedded as
+/// JSON when it is JSON, else as a string.
+fn late_value(reason: &str, watermark_ms: i64, r: &InputRecord<'_>) -> Vec<u8> {
+    let mut s = String::with_capacity(r.value.len() + 128);
+    s.push_str("{\"reason\":");
+    write_json_string(reason, &mut s);
+    s.push_str(",\"watermark\":");
+    if watermark_ms == i64::MIN {
+        s.push_str("null");
+    } else {
+        s.push('"');
+        timestamp::write_rfc3339(watermark_ms, &mut s);
+        s.push('"');
+    }
+    s.push_str(&format!(
+        ",\"partition\":{},\"offset\":{},\"topic\":",
+        r.partition, r.offset
+    ));
+    write_json_string(r.topic, &mut s);
+    s.push_str(",\"value\":");
+    match std::str::from_utf8(r.value) {
+        Ok(text) if serde_json::from_str::<serde::de::IgnoredAny>(text).is_ok() => {
+            s.push_str(text.trim())
+        }
+        _ => write_json_string(&String::from_utf8_lossy(r.value), &mut s),
+    }
+    s.push('}');
+    s.into_bytes()
+}
