@@ -167,7 +167,10 @@ pub(crate) fn recover_last(
         }
     }
     let found = scan_from_index(data, base, &offsets, &times);
-    let dropped = garbage_after(data, found.scan.valid_end, found.scan.stop_pos);
+    let dropped = match presized {
+        true => garbage_after(data, found.scan.valid_end, found.scan.stop_pos),
+        false => len - found.scan.valid_end as u64,
+    };
     if dropped > 0 {
         let t = TruncatedTail {
             topic: id.topic.clone(),
@@ -317,21 +320,36 @@ fn scan_from_index(data: &[u8], base: u64, offsets: &[IndexEntry], times: &[Inde
     unreachable!("the loop always returns at k == 0")
 }
 
-/// Bytes after `valid_end` that are not zero: garbage a crash left (a torn batch). Zero when the
-/// scan stopped cleanly at `valid_end` on the zeroed tail of a pre-sized segment.
+/// Bytes after `valid_end` up to the last non-zero one: garbage a crash left (a torn batch).
+/// Zero when the scan stopped cleanly at `valid_end` on the zeroed tail of a pre-sized segment.
 fn garbage_after(data: &[u8], valid_end: usize, stop_pos: usize) -> u64 {
-    if stop_pos <= valid_end
-        && data[valid_end..data.len().min(valid_end + 4)]
-            .iter()
-            .all(|&b| b == 0)
-    {
+    let tail = &data[valid_end..];
+    if stop_pos <= valid_end && is_zero(&tail[..tail.len().min(4)]) {
         return 0;
     }
-    let last_nonzero = data[valid_end..]
-        .iter()
-        .rposition(|&b| b != 0)
-        .map_or(0, |i| i + 1);
-    last_nonzero as u64
+    let chunk = ZERO_CHUNK.len();
+    let mut end = tail.len();
+    while end > 0 {
+        let start = (end - 1) / chunk * chunk;
+        if !is_zero(&tail[start..end]) {
+            let last = tail[start..end]
+                .iter()
+                .rposition(|&b| b != 0)
+                .map_or(0, |i| i + 1);
+            return (start + last) as u64;
+        }
+        end = start;
+    }
+    0
+}
+
+static ZERO_CHUNK: [u8; 4096] = [0; 4096];
+
+/// True when every byte of `bytes` is zero (a memcmp per 4 KiB).
+pub(crate) fn is_zero(bytes: &[u8]) -> bool {
+    bytes
+        .chunks(ZERO_CHUNK.len())
+        .all(|c| c == &ZERO_CHUNK[..c.len()])
 }
 
 /// Zeroes everything after `valid_end` that is not zero already, so the next recovery finds the
@@ -340,7 +358,7 @@ fn zero_tail(file: &File, path: &Path, len: usize, valid_end: usize) -> Result<(
     let mut map = MapWriter::open(file, len, valid_end).map_err(io_err("map segment", path))?;
     let tail = map.tail_mut(valid_end, len - valid_end);
     for chunk in tail.chunks_mut(64 << 10) {
-        if chunk.iter().any(|&b| b != 0) {
+        if !is_zero(chunk) {
             chunk.fill(0);
         }
     }

@@ -447,7 +447,7 @@ fn open_index_map(
     }
     // Only touch the rest where it is not already zero (it normally is: fresh fallocate).
     for chunk in buf[used..].chunks_mut(4096) {
-        if chunk.iter().any(|&b| b != 0) {
+        if !recovery::is_zero(chunk) {
             chunk.fill(0);
         }
     }

@@ -1,0 +1,154 @@
+//! A full disk when a new segment's space is reserved: the append fails with a disk-full
+//! error, nothing acknowledged is lost, and appends resume once space is back. Tested with an
+//! injected fault (always) and for real on a small tmpfs (when the test may mount one).
+
+mod common;
+
+use std::io;
+use std::path::Path;
+use std::process::Command;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use common::*;
+use log_store::{
+    FaultInjector, FsyncPolicy, LogStore, Offset, Partition, StoreConfig, TopicConfig,
+    SEGMENT_BYTES_MIN,
+};
+
+#[derive(Debug, Default)]
+struct FullDisk(AtomicBool);
+
+impl FaultInjector for FullDisk {
+    fn before_reserve(&self, _: &Path, _: u64) -> io::Result<()> {
+        match self.0.load(Ordering::Relaxed) {
+            true => Err(io::Error::from_raw_os_error(libc::ENOSPC)),
+            false => Ok(()),
+        }
+    }
+}
+
+/// Appends 100-record batches of 1000-byte values until one fails; returns the acknowledged end.
+fn fill_until_error(p: &Partition, mut next: u64) -> (u64, log_store::Error) {
+    let values: Vec<Vec<u8>> = (0..100).map(|i| value(i, 1000)).collect();
+    loop {
+        let records: Vec<_> = values
+            .iter()
+            .map(|v| log_store::AppendRecord {
+                value: v,
+                ..Default::default()
+            })
+            .collect();
+        match p.append(&records) {
+            Ok(a) => {
+                assert_eq!(a.base_offset, Offset(next));
+                next += 100;
+            }
+            Err(e) => return (next, e),
+        }
+        assert!(next < 1_000_000, "the disk never filled up");
+    }
+}
+
+fn check_after_disk_full(store: &LogStore, p: &Partition, acked: u64) {
+    assert_eq!(
+        p.end_offset(),
+        Offset(acked),
+        "the failed append left nothing visible"
+    );
+    assert_eq!(read_all(p, 0).len() as u64, acked);
+    assert_eq!(p.verify().unwrap(), acked);
+    let _ = store;
+}
+
+#[test]
+fn an_injected_full_disk_fails_the_append_and_appends_resume_when_space_returns() {
+    let dir = tempfile::tempdir().unwrap();
+    let faults = Arc::new(FullDisk::default());
+    let store = LogStore::open_with_faults(
+        dir.path(),
+        StoreConfig {
+            fsync: FsyncPolicy::Always,
+        },
+        faults.clone(),
+    )
+    .unwrap();
+    let p = small_topic(&store, "t", 1).partitions()[0].clone();
+    append_range(&p, 0, 100, 1000);
+    faults.0.store(true, Ordering::Relaxed);
+    let (acked, err) = fill_until_error(&p, 100);
+    assert!(err.is_disk_full(), "{err}");
+    check_after_disk_full(&store, &p, acked);
+    // Still full: still an error, still nothing lost; reads keep working.
+    assert!(fill_until_error(&p, acked).1.is_disk_full());
+    faults.0.store(false, Ordering::Relaxed);
+    append_range(&p, acked, 100, 1000);
+    assert_eq!(p.end_offset(), Offset(acked + 100));
+    drop(p);
+    drop(store);
+    let store = open(dir.path(), FsyncPolicy::Always);
+    let p = partition(&store, "t", 0);
+    assert_eq!(p.verify().unwrap(), acked + 100);
+    assert_eq!(read_all(&p, 0).len() as u64, acked + 100);
+}
+
+/// Mounts a tmpfs of `mib` MiB at `dir`; false (with a message) when not allowed.
+fn mount_tmpfs(dir: &Path, mib: u64) -> bool {
+    let ok = Command::new("mount")
+        .args(["-t", "tmpfs", "-o", &format!("size={mib}m"), "tmpfs"])
+        .arg(dir)
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ok {
+        eprintln!("skipping the real disk-full test: cannot mount a tmpfs here (needs root)");
+    }
+    ok
+}
+
+struct Unmount<'a>(&'a Path);
+impl Drop for Unmount<'_> {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(self.0).status();
+    }
+}
+
+#[test]
+fn a_real_full_tmpfs_fails_the_append_and_appends_resume_when_space_returns() {
+    let dir = tempfile::tempdir().unwrap();
+    let mnt = dir.path().join("mnt");
+    std::fs::create_dir(&mnt).unwrap();
+    if !mount_tmpfs(&mnt, 24) {
+        return;
+    }
+    let _unmount = Unmount(&mnt);
+    let data = mnt.join("data");
+    {
+        let store = open(&data, FsyncPolicy::Always);
+        let p = store
+            .create_topic(
+                "t",
+                TopicConfig {
+                    partitions: 1,
+                    segment_bytes: SEGMENT_BYTES_MIN,
+                    ..TopicConfig::default()
+                },
+            )
+            .unwrap()
+            .partitions()[0]
+            .clone();
+        // Take most of the space with a file we can delete later.
+        std::fs::write(mnt.join("filler"), vec![1u8; 12 << 20]).unwrap();
+        let (acked, err) = fill_until_error(&p, 0);
+        assert!(err.is_disk_full(), "{err}");
+        assert!(acked > 0);
+        check_after_disk_full(&store, &p, acked);
+        std::fs::remove_file(mnt.join("filler")).unwrap();
+        append_range(&p, acked, 100, 1000);
+        assert_eq!(p.verify().unwrap(), acked + 100);
+    }
+    let store = open(&data, FsyncPolicy::Always);
+    let p = partition(&store, "t", 0);
+    assert!(p.end_offset().0 > 100);
+    assert_eq!(p.verify().unwrap(), p.end_offset().0);
+}
