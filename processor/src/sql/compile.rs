@@ -242,8 +242,8 @@ fn compile_query(q: &ast::Query, tables: &[TableDef], bounded: bool) -> Result<P
             ),
         ));
     };
-    let mut c = Compiler::new(select, tables)?;
     check_select_clauses(select)?;
+    let mut c = Compiler::new(select, tables)?;
     let filter = match &select.selection {
         Some(w) => Some(c.boolean(w, false, "WHERE")?),
         None => None,
@@ -319,6 +319,22 @@ fn check_select_clauses(s: &ast::Select) -> Result<()> {
     }
     if s.into.is_some() {
         return refuse(s.span(), "SELECT INTO");
+    }
+    for item in &s.projection {
+        if let SelectItem::UnnamedExpr(ast::Expr::Function(f))
+        | SelectItem::ExprWithAlias {
+            expr: ast::Expr::Function(f),
+            ..
+        } = item
+        {
+            if f.over.is_some() {
+                return Err(err_at(
+                    item.span(),
+                    "OVER",
+                    format!("OVER windows ({}(...) OVER ...) are not supported", f.name),
+                ));
+            }
+        }
     }
     Ok(())
 }

@@ -1,0 +1,1 @@
+SELECT category, COUNT(*) AS n FROM orders GROUP BY category ORDER BY n DESC;

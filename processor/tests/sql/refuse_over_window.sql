@@ -1,0 +1,3 @@
+SELECT k,
+  COUNT(*) OVER (PARTITION BY k) AS n
+FROM t;

@@ -1,0 +1,1 @@
+SELECT category, total FROM orders GROUP BY category;

@@ -1,0 +1,1 @@
+SELECT FOO(x) AS y FROM t;
