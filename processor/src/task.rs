@@ -221,11 +221,10 @@ impl Task {
                 match b.front() {
                     None if !exhausted[i] => blocked = true,
                     None => {}
-                    Some(r) => {
-                        if best.is_none_or(|(ts, _)| r.timestamp_ms < ts) {
-                            best = Some((r.timestamp_ms, i));
-                        }
+                    Some(r) if best.is_none_or(|(ts, _)| r.timestamp_ms < ts) => {
+                        best = Some((r.timestamp_ms, i))
                     }
+                    Some(_) => {}
                 }
             }
             let Some((ts, i)) = best else { break };

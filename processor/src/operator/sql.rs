@@ -7,7 +7,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::operator::aggregate::{merge_accs, new_accs, update_accs, Acc};
+use crate::operator::aggregate::{new_accs, update_accs, Acc};
 use crate::operator::expr::{cast, Type};
 use crate::operator::{Emit, InputRecord, Operator, Outcome, ResultsFilter};
 use crate::sql::plan::{Aggregate, Body, EventTime, Plan};
@@ -170,10 +170,7 @@ impl SqlOperator {
                     .add(&key, t, (slide_ms, size_ms), lw, new, update)
             }
             Some(WindowSpec::Session { gap_ms }) => {
-                let merge = |a: &mut Vec<Acc>, b: Vec<Acc>| merge_accs(a, b);
-                self.state
-                    .sessions
-                    .add(&key, t, gap_ms, lw, new, merge, update)
+                self.state.sessions.add(&key, t, gap_ms, lw, specs, update)
             }
             None => {
                 let accs = self.state.table.upsert(&key, new, update)?.to_vec();

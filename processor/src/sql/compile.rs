@@ -130,6 +130,11 @@ pub(crate) struct Group {
     pub aggs: Vec<AggSpec>,
 }
 
+/// `INSERT INTO <topic> [(columns)]`, if the statement is an INSERT.
+type InsertTarget = Option<(String, Vec<String>)>;
+/// ORDER BY (output column, descending) and LIMIT.
+type OrderLimit = (Vec<(usize, bool)>, Option<u64>);
+
 /// Name of the record-timestamp pseudo column.
 pub const TIMESTAMP_COLUMN: &str = "_timestamp";
 
@@ -151,7 +156,7 @@ pub fn compile(sql: &str, bounded: bool) -> Result<Plan> {
         .map_err(parse_error)?;
     let watermarks = dialect.watermarks();
     let mut tables: Vec<TableDef> = Vec::new();
-    let mut query: Option<(&ast::Query, Option<(String, Vec<String>)>)> = None;
+    let mut query: Option<(&ast::Query, InsertTarget)> = None;
     for s in &statements {
         if query.is_some() {
             return Err(err_at(
@@ -266,9 +271,9 @@ fn compile_query(q: &ast::Query, tables: &[TableDef], bounded: bool) -> Result<P
             c.aggregate_body(select, &group_exprs)?
         };
     let (order_by, limit) = c.order_and_limit(q, &columns, &item_asts, bounded)?;
-    let event_time = match (&c.table.watermark, c.window_time) {
+    let event_time = match (c.table.watermark.clone(), c.window_time) {
         (_, Some(et)) => et,
-        (Some((col, _)), None) => EventTime::Slot(c.column_slot(&[col.clone()], Type::Ts)),
+        (Some((col, _)), None) => EventTime::Slot(c.column_slot(&[col], Type::Ts)),
         (None, None) => EventTime::RecordTimestamp,
     };
     let watermark_delay_ms = c.table.watermark.as_ref().map_or(0, |(_, d)| *d);
@@ -685,7 +690,7 @@ impl Compiler {
         columns: &[String],
         items: &[ast::Expr],
         bounded: bool,
-    ) -> Result<(Vec<(usize, bool)>, Option<u64>)> {
+    ) -> Result<OrderLimit> {
         let mut order = Vec::new();
         if let Some(ob) = &q.order_by {
             let ast::OrderByKind::Expressions(exprs) = &ob.kind else {

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::limits::WINDOW_KEYS_MAX;
-use crate::operator::aggregate::Acc;
+use crate::operator::aggregate::{merge_accs, new_accs, Acc, AggSpec};
 use crate::window::{is_complete, Fired, Key};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -38,8 +38,7 @@ impl SessionWindows {
         t: i64,
         gap_ms: i64,
         (lateness_ms, watermark_ms): (i64, i64),
-        new: impl Fn() -> Vec<Acc>,
-        merge: impl Fn(&mut Vec<Acc>, Vec<Acc>) -> Result<()>,
+        specs: &[AggSpec],
         update: impl FnOnce(&mut [Acc]) -> Result<()>,
     ) -> Result<bool> {
         let (mut start, mut end) = (t, t.saturating_add(gap_ms));
@@ -70,7 +69,7 @@ impl SessionWindows {
             });
         }
         let list = self.sessions.entry(key.clone()).or_default();
-        let mut accs = new();
+        let mut accs = new_accs(specs);
         // Merge the touched sessions in start order, so merged sums add in event order of
         // their sessions; remove them (from the back, to keep indexes valid).
         let mut merged: Vec<Session> = Vec::with_capacity(touching.len());
@@ -81,7 +80,7 @@ impl SessionWindows {
         for s in merged {
             self.timers.remove(&(s.end, s.start, key.clone()));
             self.groups -= 1;
-            merge(&mut accs, s.accs)?;
+            merge_accs(&mut accs, s.accs)?;
         }
         update(&mut accs)?;
         let at = list.partition_point(|s| s.start < start);
