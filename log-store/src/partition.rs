@@ -63,6 +63,8 @@ pub struct Partition {
     view: RwLock<Arc<View>>,
     /// The published end offset.
     end: AtomicU64,
+    /// Flushes (msync calls) done by `flush`, for group-commit statistics.
+    flushes: AtomicU64,
     event: Event,
 }
 
@@ -217,6 +219,7 @@ impl Partition {
             synced: Condvar::new(),
             view: RwLock::new(Arc::new(view)),
             end: AtomicU64::new(next_offset),
+            flushes: AtomicU64::new(0),
             event: Event::new(),
         })
     }
@@ -382,6 +385,9 @@ impl Partition {
             let (map, from, to) = a.flush_target();
             (map, from, to, w.next_offset, a.base, a.path.clone())
         };
+        if to > from {
+            self.flushes.fetch_add(1, Ordering::Relaxed);
+        }
         let flushed = self
             .ctx
             .faults
@@ -530,6 +536,12 @@ impl Partition {
             }
         }
         Ok(Offset(end))
+    }
+
+    /// How many flushes (msync of written bytes) this partition has done since it was opened.
+    /// With `fsync always`, records appended divided by this is the average group-commit size.
+    pub fn flush_count(&self) -> u64 {
+        self.flushes.load(Ordering::Relaxed)
     }
 
     pub fn start_offset(&self) -> Offset {
