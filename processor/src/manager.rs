@@ -16,7 +16,7 @@ use log_store::LogStore;
 
 use crate::definition::{start_of, topics_of, CreateOptions, Definition, VersionDef};
 use crate::error::{Error, Result};
-use crate::io::log_store::{LogSink, LogSource};
+use crate::io::log_store::{waiter, LogSink, LogSource};
 use crate::limits::{IDLE_WAIT_MS, PROCESSORS_MAX};
 use crate::operator::ResultsFilter;
 use crate::status::{RunStatus, Status, VersionStatus};
@@ -39,6 +39,8 @@ enum RunState {
 /// One running (or failed/stopped) version, shared with its thread.
 struct Shared {
     task: Mutex<Option<Task>>,
+    /// Sleeps until an input append or the timeout, without the task lock.
+    wait: Box<dyn Fn(Duration) + Send + Sync>,
     stop: AtomicBool,
     state: Mutex<RunState>,
     last: Mutex<Option<TaskStatus>>,
@@ -160,8 +162,13 @@ impl Manager {
             }
         };
         let last = task.as_ref().map(Task::status);
+        let wait: Box<dyn Fn(Duration) + Send + Sync> = match waiter(&self.store, &input) {
+            Ok(w) => Box::new(w),
+            Err(_) => Box::new(std::thread::sleep),
+        };
         let shared = Arc::new(Shared {
             task: Mutex::new(task),
+            wait,
             stop: AtomicBool::new(false),
             state: Mutex::new(state.clone()),
             last: Mutex::new(last),
@@ -380,22 +387,8 @@ fn run_loop(shared: Arc<Shared>, label: String) {
             }
             Ok(s) if s.processed > 0 => {}
             Ok(s) if s.waiting_for_safe_time => std::thread::sleep(Duration::from_millis(1)),
-            Ok(_) => {
-                let task = lock(&shared.task);
-                // Take the wait outside the lock: wait on a fresh listener without holding it.
-                drop(task);
-                idle_wait(&shared);
-            }
+            Ok(_) => (shared.wait)(Duration::from_millis(IDLE_WAIT_MS)),
         }
-    }
-}
-
-fn idle_wait(shared: &Shared) {
-    // The listener must be taken from the source, which lives in the task; holding the task
-    // lock while waiting would block status readers for up to IDLE_WAIT_MS, which is fine.
-    let task = lock(&shared.task);
-    if let Some(t) = task.as_ref() {
-        t.wait(Duration::from_millis(IDLE_WAIT_MS));
     }
 }
 

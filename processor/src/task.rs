@@ -42,6 +42,8 @@ pub struct TaskSpec {
     /// Where checkpoints live; None runs without them (nothing survives a restart).
     pub checkpoint_path: Option<PathBuf>,
     pub checkpoint_interval_records: u64,
+    /// Records fetched per input per step (at most FETCH_RECORDS_MAX); small in crash tests.
+    pub fetch_records: usize,
 }
 
 impl Default for TaskSpec {
@@ -52,6 +54,7 @@ impl Default for TaskSpec {
             watermark_delay_ms: 0,
             checkpoint_path: None,
             checkpoint_interval_records: CHECKPOINT_INTERVAL_RECORDS,
+            fetch_records: FETCH_RECORDS_MAX,
         }
     }
 }
@@ -197,10 +200,11 @@ impl Task {
         let safe = self.source.safe_time_ms();
         let n = self.buffers.len();
         let mut exhausted = vec![false; n];
+        let fetch = self.spec.fetch_records.clamp(1, FETCH_RECORDS_MAX);
         for (i, done) in exhausted.iter_mut().enumerate() {
             if self.buffers[i].is_empty() {
-                let records = self.source.fetch(i, self.fetched[i], FETCH_RECORDS_MAX)?;
-                *done = records.len() < FETCH_RECORDS_MAX;
+                let records = self.source.fetch(i, self.fetched[i], fetch)?;
+                *done = records.len() < fetch;
                 if let Some(last) = records.last() {
                     assert!(
                         last.offset >= self.fetched[i],

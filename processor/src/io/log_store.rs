@@ -93,6 +93,19 @@ impl Source for LogSource {
     }
 }
 
+/// A wait that needs no `LogSource`: sleeps on the first partition of `topic` until an append
+/// or the timeout (used by processor threads while they hold no lock).
+pub fn waiter(store: &LogStore, topic: &str) -> Result<impl Fn(Duration) + Send + Sync + 'static> {
+    let partition = store.topic(topic)?.partitions().first().cloned();
+    Ok(move |timeout: Duration| match &partition {
+        Some(p) => {
+            let listener = p.listen();
+            let _ = listener.wait_timeout(timeout);
+        }
+        None => std::thread::sleep(timeout),
+    })
+}
+
 /// Appends to one topic, creating it (one partition) if it does not exist.
 pub struct LogSink {
     topic: Arc<Topic>,
