@@ -8,8 +8,11 @@
 //! the log is idle), so there is no busy polling.
 #![forbid(unsafe_code)]
 
+pub mod builder;
 pub mod checkpoint;
+pub mod custom;
 pub mod definition;
+pub mod embedded;
 pub mod error;
 pub mod extract;
 pub mod io;
@@ -25,7 +28,10 @@ pub mod timestamp;
 pub mod value;
 pub mod window;
 
+pub use builder::{hopping, session, stream, tumbling, Topology};
+pub use custom::{Context, Processor, Record};
 pub use definition::{CreateOptions, Definition, VersionDef};
+pub use embedded::Embedded;
 pub use error::{Error, Result};
 pub use manager::Manager;
 pub use operator::ResultsFilter;
