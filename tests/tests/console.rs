@@ -124,6 +124,11 @@ fn console_shows_topics_records_and_processors_in_a_real_browser() {
     });
     assert_eq!(offsets.len(), 10, "offsets 20..30: {offsets:?}");
     assert_eq!(offsets.last().map(String::as_str), Some("29"));
+    browser.click("#browse-prev");
+    browser.wait_for("the first page again", || {
+        let offsets = browser.texts("[data-testid=record-row] [data-testid=record-offset]");
+        (offsets.len() == 20 && offsets[0] == "0").then_some(())
+    });
 
     check_processors(&server, &browser, &auth);
 
@@ -187,6 +192,27 @@ fn check_processors(server: &Server, browser: &Session, auth: &str) {
             "results lack {category} {count}:\n{all}"
         );
     }
+    check_replay_and_promote(browser, row);
+}
+
+/// Replay from the processor's row, watch the new version's progress, promote it.
+fn check_replay_and_promote(browser: &Session, row: &str) {
+    browser.click(&format!("{row} [data-testid=processor-replay]"));
+    let version = "[data-testid=version-row][data-processor=by-category]";
+    let progress = browser.wait_for("the replay caught up (lag 0)", || {
+        let lag = browser.text(&format!("{version} [data-testid=version-lag]"));
+        let progress = browser.text(&format!("{version} [data-testid=version-progress]"));
+        (lag == "0").then_some(progress)
+    });
+    assert!(progress.contains("100%"), "replay progress: {progress}");
+    browser.click(&format!("{version} [data-testid=version-promote]"));
+    browser.accept_alert();
+    browser.wait_for("the promoted version live", || {
+        let live = browser.text(&format!("{row} [data-testid=processor-version]"));
+        (live == "2").then_some(())
+    });
+    let msg = browser.text("#replay-msg");
+    assert!(msg.starts_with("OK"), "promote message: {msg}");
 }
 
 /// `n` orders as NDJSON, one second apart in event time.
@@ -444,6 +470,14 @@ impl Session<'_> {
     fn visible(&self, css: &str) -> bool {
         let script = "const e = document.querySelector(arguments[0]); return !!e && e.getClientRects().length > 0;";
         self.execute(script, json!([css])) == true
+    }
+
+    /// Accepts the `confirm()` dialog the page opened (waiting for it to appear).
+    fn accept_alert(&self) {
+        let path = format!("/session/{}/alert/accept", self.id);
+        self.wait_for("a confirm dialog", || {
+            try_webdriver(&self.driver.addr, "POST", &path, Some(json!({}))).ok()
+        });
     }
 
     fn screenshot(&self) -> Vec<u8> {
