@@ -30,7 +30,10 @@ pub fn parse_events<'a>(body: &'a [u8], framing: Framing, limits: EventLimits) -
         (Framing::Ndjson, _) => ndjson(body, limits)?,
         (Framing::Json, Some(b'[')) => array(body, limits)?,
         (Framing::Json, _) => match serde_json::from_slice::<IgnoredAny>(body) {
-            Ok(_) => vec![trim(body)],
+            Ok(_) => {
+                check_size(trim(body), 0, limits)?;
+                vec![trim(body)]
+            }
             Err(e) if e.is_syntax() && e.to_string().starts_with("trailing characters") => ndjson(body, limits)?,
             Err(e) => return Err(bad_json(&e, 0)),
         },
@@ -189,6 +192,8 @@ mod tests {
     fn limits_give_413() {
         let small = EventLimits { event_bytes_max: 5, events_max: 2 };
         assert_eq!(parse_events(b"\"123456\"", Framing::Ndjson, small).unwrap_err().status, 413);
+        assert_eq!(parse_events(b"\"123456\"", Framing::Json, small).unwrap_err().status, 413);
+        assert_eq!(parse_events(b"[\"123456\"]", Framing::Json, small).unwrap_err().status, 413);
         assert_eq!(parse_events(b"1\n2\n3\n", Framing::Ndjson, small).unwrap_err().status, 413);
     }
 

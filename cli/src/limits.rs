@@ -29,3 +29,5 @@ pub const GROUP_OFFSETS_MAX: usize = 100_000;
 
 const _: () = assert!(CONSUME_LIMIT_DEFAULT <= CONSUME_LIMIT_MAX);
 const _: () = assert!(EVENT_BYTES_MAX <= HTTP_BODY_BYTES_MAX);
+/// Largest processor-definition request (the SQL text and its JSON wrapping).
+pub const SQL_BODY_BYTES_MAX: usize = 1 << 20;

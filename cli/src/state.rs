@@ -23,6 +23,7 @@ pub struct Limits {
 
 pub struct AppState {
     pub store: Arc<LogStore>,
+    pub processors: Arc<processor::Manager>,
     pub groups: Groups,
     pub idempotency: Idempotency,
     pub metrics: Metrics,
@@ -36,6 +37,7 @@ impl AppState {
     #[allow(clippy::too_many_arguments)]
     pub fn new(
         store: Arc<LogStore>,
+        processors: Arc<processor::Manager>,
         groups: Groups,
         idempotency: Idempotency,
         limits: Limits,
@@ -44,6 +46,7 @@ impl AppState {
     ) -> AppState {
         AppState {
             store,
+            processors,
             groups,
             idempotency,
             metrics: Metrics::default(),

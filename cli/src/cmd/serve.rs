@@ -99,17 +99,19 @@ pub async fn serve(args: Args, ready: Option<tokio::sync::oneshot::Sender<Starte
     let fsync: FsyncPolicy = args.fsync.parse().context("--fsync")?;
     let tokens: Vec<String> = args.tokens.iter().map(|t| t.trim().to_string()).filter(|t| !t.is_empty()).collect();
     let (data, window_ms) = (args.data.clone(), args.idempotency_window_ms);
-    let (store, idempotency, keys) = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
+    let (store, processors, idempotency, keys) = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
         let store = LogStore::open(&data, StoreConfig { fsync }).with_context(|| format!("opening data directory {}", data.display()))?;
         let idempotency = Idempotency::new(window_ms);
         let keys = idempotency.recover(&store, crate::time::now_ms()).context("recovering idempotency keys from the log")?;
-        Ok((Arc::new(store), idempotency, keys))
+        let store = Arc::new(store);
+        let processors = processor::Manager::open(store.clone(), &data.join("processors")).context("starting processors")?;
+        Ok((store, Arc::new(processors), idempotency, keys))
     })
     .await??;
     let groups = Groups::open(&args.data.join("groups"))?;
     tracing::info!(keys, "idempotency keys recovered from the log");
     let shutdown = CancellationToken::new();
-    let state = Arc::new(AppState::new(store.clone(), groups, idempotency, limits, tokens, shutdown.clone()));
+    let state = Arc::new(AppState::new(store.clone(), processors.clone(), groups, idempotency, limits, tokens, shutdown.clone()));
     let listener = tokio::net::TcpListener::bind(args.listen).await.with_context(|| format!("binding {}", args.listen))?;
     let addr = listener.local_addr()?;
     {
@@ -127,7 +129,12 @@ pub async fn serve(args: Args, ready: Option<tokio::sync::oneshot::Sender<Starte
     crate::http::serve(state.clone(), listener).await;
     signals.abort();
     let _ = background.await;
-    tokio::task::spawn_blocking(move || store.flush_all()).await?.context("final flush")?;
+    tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
+        processors.shutdown().context("stopping processors")?;
+        store.flush_all().context("final flush")?;
+        Ok(())
+    })
+    .await??;
     tracing::info!("kappa stopped cleanly");
     Ok(())
 }

@@ -53,4 +53,22 @@ impl From<log_store::Error> for ApiError {
     }
 }
 
+impl From<processor::Error> for ApiError {
+    fn from(e: processor::Error) -> Self {
+        use processor::Error as E;
+        let message = e.to_string();
+        match e {
+            E::Sql { .. } => Self::bad_request("sql_unsupported", message),
+            E::InvalidName { .. } => Self::bad_request("invalid_name", message),
+            E::InvalidDefinition { .. } => Self::bad_request("invalid_definition", message),
+            E::NotFound { .. } => Self::new(StatusCode::NOT_FOUND, "unknown_processor", message),
+            E::Exists { .. } => Self::new(StatusCode::CONFLICT, "processor_exists", message),
+            E::Conflict { .. } => Self::new(StatusCode::CONFLICT, "conflict", message),
+            E::Limit { .. } => Self::new(StatusCode::TOO_MANY_REQUESTS, "limit", message),
+            E::Log(e) => Self::from(e),
+            _ => Self::internal(message),
+        }
+    }
+}
+
 pub type ApiResult<T> = Result<T, ApiError>;

@@ -3,6 +3,7 @@ pub mod events;
 pub mod groups;
 pub mod meta;
 pub mod processors;
+pub mod replay;
 pub mod stream;
 pub mod topics;
 

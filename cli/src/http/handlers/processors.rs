@@ -1,29 +1,103 @@
-//! Processors over HTTP (wired to `processor::Manager`).
+//! Processors over HTTP: create, list, describe, delete, results; replay, promote and diff.
 
 use std::sync::Arc;
 
 use hyper::body::Incoming;
-use hyper::{Method, Request, Response};
+use hyper::{Method, Request, Response, StatusCode};
+use serde::Deserialize;
+use serde_json::json;
 
+use super::blocking;
 use crate::http::error::{ApiError, ApiResult};
-use crate::http::request::Query;
-use crate::http::response::Body;
+use crate::http::request::{body_json, Query};
+use crate::http::response::{self, Body};
+use crate::limits::SQL_BODY_BYTES_MAX;
+use crate::metrics::Metrics;
 use crate::state::AppState;
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Create {
+    name: String,
+    sql: String,
+}
+
 pub async fn route(
-    _state: Arc<AppState>,
-    _method: Method,
-    _rest: &[&str],
-    _query: &Query,
-    _req: Request<Incoming>,
+    state: Arc<AppState>,
+    method: Method,
+    rest: &[&str],
+    query: &Query,
+    req: Request<Incoming>,
 ) -> (&'static str, ApiResult<Response<Body>>) {
-    ("/v1/processors", Err(ApiError::not_found("processors are not wired yet")))
+    match (method, rest) {
+        (Method::POST, []) => ("/v1/processors", create(state, req).await),
+        (Method::GET, []) => ("/v1/processors", Ok(list(&state))),
+        (Method::GET, [p]) => ("/v1/processors/{p}", describe(&state, p)),
+        (Method::DELETE, [p]) => ("/v1/processors/{p}", delete(state.clone(), p).await),
+        (Method::GET, [p, "results"]) => ("/v1/processors/{p}/results", results(&state, p, query)),
+        (Method::POST, [p, "replay"]) => ("/v1/processors/{p}/replay", super::replay::replay(state.clone(), p, req).await),
+        (Method::POST, [p, "promote"]) => ("/v1/processors/{p}/promote", super::replay::promote(state.clone(), p, req).await),
+        (Method::GET, [p, "diff"]) => ("/v1/processors/{p}/diff", super::replay::diff(state.clone(), p, query).await),
+        (_, [] | [_] | [_, "results" | "replay" | "promote" | "diff"]) => (
+            "method_not_allowed",
+            Err(ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "method not allowed on this path")),
+        ),
+        _ => ("no_route", Err(ApiError::new(StatusCode::NOT_FOUND, "no_route", "no such processor route"))),
+    }
 }
 
-pub fn reader_of(_state: &AppState, _topic: &str) -> Option<String> {
-    None
+async fn create(state: Arc<AppState>, req: Request<Incoming>) -> ApiResult<Response<Body>> {
+    let body: Create = body_json(req.into_body(), SQL_BODY_BYTES_MAX).await?;
+    let status = blocking(move || Ok(state.processors.create(&body.name, &body.sql)?)).await?;
+    Ok(response::json(StatusCode::CREATED, &serde_json::to_value(status).expect("status serializes")))
 }
 
-pub fn gauges(_state: &AppState) -> Vec<(&'static str, String, f64)> {
-    Vec::new()
+fn list(state: &AppState) -> Response<Body> {
+    response::ok_json(json!({ "processors": state.processors.list() }))
+}
+
+fn describe(state: &AppState, name: &str) -> ApiResult<Response<Body>> {
+    Ok(response::ok_json(serde_json::to_value(state.processors.status(name)?).expect("status serializes")))
+}
+
+async fn delete(state: Arc<AppState>, name: &str) -> ApiResult<Response<Body>> {
+    let (n, deleted) = (name.to_string(), name.to_string());
+    blocking(move || Ok(state.processors.delete(&n)?)).await?;
+    Ok(response::ok_json(json!({ "deleted": deleted })))
+}
+
+fn results(state: &AppState, name: &str, query: &Query) -> ApiResult<Response<Body>> {
+    let window_start_ms = match query.get("window_start").or(query.get("window")) {
+        None => None,
+        Some(t) => Some(crate::time::parse_time_ms(t).ok_or_else(|| {
+            ApiError::bad_request("bad_parameter", format!("window_start={t:?}: expected RFC 3339 or epoch milliseconds"))
+        })? as i64),
+    };
+    let filter = processor::ResultsFilter {
+        key: query.get("key").map(str::to_string),
+        window_start_ms,
+        limit: query.parse_u64("limit")?.map(|l| l as usize),
+    };
+    let rows = state.processors.results(name, &filter)?;
+    Ok(response::ok_json(json!({ "processor": name, "results": rows })))
+}
+
+pub fn reader_of(state: &AppState, topic: &str) -> Option<String> {
+    state.processors.reader_of(topic)
+}
+
+/// Per-processor gauges for /metrics.
+pub fn gauges(state: &AppState) -> Vec<(&'static str, String, f64)> {
+    let mut out = Vec::new();
+    for s in state.processors.list() {
+        let l = Metrics::gauge_labels(&[("processor", &s.name)]);
+        out.push(("kappa_processor_lag_records", l.clone(), s.lag as f64));
+        out.push(("kappa_processor_records_in", l.clone(), s.records_in as f64));
+        out.push(("kappa_processor_records_out", l.clone(), s.records_out as f64));
+        out.push(("kappa_processor_late_records", l.clone(), s.late_records as f64));
+        out.push(("kappa_processor_state_bytes", l.clone(), s.state_bytes as f64));
+        out.push(("kappa_processor_failed", l, f64::from(u8::from(s.error.is_some()))));
+    }
+    out.sort_by(|a, b| a.0.cmp(b.0));
+    out
 }
