@@ -19,6 +19,9 @@ pub const HEADER_NAME_BYTES_MAX: usize = 256;
 /// One sparse index entry per this many log bytes: a lookup scans at most about this much
 /// (plus one batch in recovery), and a 2 GiB segment needs at most 512 Ki entries (8 MiB).
 pub const INDEX_INTERVAL_BYTES: u64 = 4096;
+/// Most flushes one group-commit leader does back to back before handing over: bounds how long
+/// the leader's own (already durable) append waits for others.
+pub const GROUP_COMMIT_LEAD_FLUSHES_MAX: usize = 8;
 /// Longest topic name (DESIGN.md §5: `[A-Za-z0-9._-]{1,200}`).
 pub const NAME_BYTES_MAX: usize = 200;
 

@@ -17,7 +17,7 @@ use event_listener::Event;
 use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::fault::FaultInjector;
-use crate::limits::BATCH_RECORDS_MAX;
+use crate::limits::{BATCH_RECORDS_MAX, GROUP_COMMIT_LEAD_FLUSHES_MAX};
 use crate::record::{check_record, AppendRecord, Record};
 use crate::recovery::{self, Last, Recovered};
 use crate::segment::{self, io_err, Active, ActiveShared, Ident, Sealed};
@@ -103,6 +103,9 @@ struct SyncState {
     published: u64,
     /// A group-commit leader is flushing.
     leader: bool,
+    /// The highest end any follower has waited for: while it is above `published`, someone
+    /// still needs a flush, and the leader keeps flushing instead of handing over.
+    wanted: u64,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -125,7 +128,7 @@ impl Partition {
             partition: pid.0,
         };
         fs::create_dir_all(dir).map_err(io_err("create partition directory", dir))?;
-        let mut bases = list_segments(dir)?;
+        let (mut bases, indexed) = list_segments(dir)?;
         let mut recovered = Recovered::default();
         let mut active = None;
         let mut last_sealed = None;
@@ -159,9 +162,7 @@ impl Partition {
                 .map_err(io_err("stat segment", &path))?
                 .len();
             let s = Sealed::new(base, end_offset, path, bytes);
-            if !segment::index_path(dir, base).exists()
-                || !segment::time_index_path(dir, base).exists()
-            {
+            if indexed.get(&base) != Some(&2) {
                 // Cheap to notice (no read); rebuilt now so the report names it.
                 let maps = s.load(&id)?;
                 drop(maps);
@@ -215,6 +216,7 @@ impl Partition {
             sync: Mutex::new(SyncState {
                 published: next_offset,
                 leader: false,
+                wanted: next_offset,
             }),
             synced: Condvar::new(),
             view: RwLock::new(Arc::new(view)),
@@ -355,13 +357,27 @@ impl Partition {
             if !s.leader {
                 s.leader = true;
                 drop(s);
-                let flushed = self.flush();
+                // Each flush publishes (waking the followers it covers); keep leading while
+                // others wait for bytes written during the last flush, up to a bound, so no
+                // flush waits for a follower to wake up and take over.
+                let mut flushed = self.flush();
+                for _ in 1..GROUP_COMMIT_LEAD_FLUSHES_MAX {
+                    let more = {
+                        let s = lock(&self.sync);
+                        s.wanted > s.published
+                    };
+                    if flushed.is_err() || !more {
+                        break;
+                    }
+                    flushed = self.flush();
+                }
                 s = lock(&self.sync);
                 s.leader = false;
                 self.synced.notify_all();
                 flushed?;
                 continue;
             }
+            s.wanted = s.wanted.max(end);
             s = self.synced.wait(s).unwrap_or_else(|p| p.into_inner());
         }
     }
@@ -369,6 +385,12 @@ impl Partition {
     /// Flushes everything written to the active segment (msync of the unflushed range only) and
     /// publishes it. The writer lock is not held during the msync, so appends continue.
     pub fn flush(&self) -> Result<()> {
+        if self.ctx.policy == FsyncPolicy::Never {
+            // Segments sealed without waiting for the disk (only under `never`).
+            for s in &self.view().sealed {
+                s.sync_if_needed()?;
+            }
+        }
         let (map, from, to, end_offset, base, path) = {
             let mut w = lock(&self.writer);
             if let Some(reason) = &w.failed {
@@ -415,8 +437,14 @@ impl Partition {
     fn roll(&self, w: &mut Writer) -> Result<()> {
         if let Some(active) = w.active.take() {
             let base = active.base;
-            let sealed = match active.seal() {
-                Ok(s) => s,
+            let durable = self.ctx.policy != FsyncPolicy::Never;
+            let sealed = match active.seal(durable) {
+                Ok(s) => {
+                    if !durable {
+                        s.mark_unsynced();
+                    }
+                    s
+                }
                 Err(e) => {
                     w.failed = Some(e.to_string());
                     return Err(e);
@@ -656,9 +684,10 @@ impl Partition {
     }
 }
 
-/// Base offsets of the `.log` files in `dir`, sorted; removes leftovers (temporary files, index
-/// files whose log is gone).
-fn list_segments(dir: &Path) -> Result<Vec<u64>> {
+/// Base offsets of the `.log` files in `dir`, sorted, and how many of its two index files each
+/// base has (from the same directory listing: no syscall per segment); removes leftovers
+/// (temporary files, index files whose log is gone).
+fn list_segments(dir: &Path) -> Result<(Vec<u64>, std::collections::HashMap<u64, u8>)> {
     let mut logs = Vec::new();
     let mut others = Vec::new();
     for entry in fs::read_dir(dir).map_err(io_err("list partition directory", dir))? {
@@ -684,10 +713,13 @@ fn list_segments(dir: &Path) -> Result<Vec<u64>> {
         }
     }
     logs.sort_unstable();
+    let mut indexed = std::collections::HashMap::new();
     for (b, path) in others {
         if logs.binary_search(&b).is_err() {
             let _ = fs::remove_file(&path);
+        } else {
+            *indexed.entry(b).or_insert(0u8) += 1;
         }
     }
-    Ok(logs)
+    Ok((logs, indexed))
 }

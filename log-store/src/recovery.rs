@@ -367,3 +367,84 @@ fn zero_tail(file: &File, path: &Path, len: usize, valid_end: usize) -> Result<(
         .map_err(io_err("flush segment", path))?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::{encode_frame, frame_bytes, AppendRecord};
+    use proptest::prelude::*;
+
+    /// Encodes batches (sizes of their records' values) into a zeroed buffer of `len` bytes;
+    /// returns the buffer and the end position of each batch.
+    fn segment(batches: &[Vec<usize>], len: usize) -> (Vec<u8>, Vec<usize>) {
+        let mut buf = vec![0u8; len];
+        let (mut pos, mut offset, mut ends) = (0usize, 100u64, Vec::new());
+        for (b, sizes) in batches.iter().enumerate() {
+            for (i, size) in sizes.iter().enumerate() {
+                let value = vec![b as u8 + 1; *size];
+                let record = AppendRecord {
+                    value: &value,
+                    ..Default::default()
+                };
+                assert!(pos + frame_bytes(&record) <= len);
+                pos += encode_frame(
+                    &mut buf[pos..],
+                    offset,
+                    1000 + b as u64,
+                    i + 1 == sizes.len(),
+                    &record,
+                );
+                offset += 1;
+            }
+            ends.push(pos);
+        }
+        (buf, ends)
+    }
+
+    proptest! {
+        #[test]
+        fn cutting_a_segment_at_any_byte_recovers_exactly_the_whole_batches_before_the_cut(
+            batches in proptest::collection::vec(proptest::collection::vec(0usize..200, 1..4), 1..12),
+            cut_at in any::<prop::sample::Index>(),
+            truncate: bool,
+        ) {
+            let (buf, ends) = segment(&batches, 16 << 10);
+            let data_end = *ends.last().unwrap();
+            let cut = cut_at.index(data_end + 1);
+            let mut torn = buf.clone();
+            torn[cut..].fill(0);
+            let data: &[u8] = if truncate { &buf[..cut] } else { &torn };
+            let s = scan(data, 100, 0, 100, SparseRule::default(), None, data.len());
+            // Zeroing bytes that were zero changes nothing: such a batch is still whole.
+            let intact = |e: usize| e <= cut || (!truncate && buf[cut..e].iter().all(|&b| b == 0));
+            let whole = ends.iter().filter(|&&e| intact(e)).count();
+            let expect_end = if whole == 0 { 0 } else { ends[whole - 1] };
+            prop_assert_eq!(s.valid_end, expect_end);
+            let records: usize = batches[..whole].iter().map(Vec::len).sum();
+            prop_assert_eq!(s.next_offset, 100 + records as u64);
+            prop_assert_eq!(s.found_batch, whole > 0);
+        }
+
+        #[test]
+        fn scanning_garbage_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
+            let s = scan(&bytes, 0, 0, 0, SparseRule::default(), None, bytes.len());
+            prop_assert!(s.valid_end <= bytes.len());
+        }
+    }
+
+    #[test]
+    fn a_frame_with_an_unexpected_offset_ends_the_scan() {
+        let (mut buf, ends) = segment(&[vec![10], vec![10], vec![10]], 4096);
+        // Re-encode the third batch with offset 500: left over from before an earlier cut.
+        let record = AppendRecord {
+            value: &[2u8; 10],
+            ..Default::default()
+        };
+        encode_frame(&mut buf[ends[1]..], 500, 1002, true, &record);
+        let s = scan(&buf, 100, 0, 100, SparseRule::default(), None, buf.len());
+        assert_eq!(
+            (s.valid_end, s.next_offset, s.stop),
+            (ends[1], 102, Stop::OffsetGap)
+        );
+    }
+}

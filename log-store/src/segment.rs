@@ -360,11 +360,16 @@ impl Active {
 
     /// Seals the segment: flushes everything, publishes it, adds the time index's final entry,
     /// trims the three files to their lengths and flushes them. Returns the sealed segment.
-    pub(crate) fn seal(mut self) -> Result<Sealed> {
+    ///
+    /// With `durable` false (`fsync never`) nothing waits for the disk: the files are trimmed
+    /// and the sealed segment is marked to be synced by the next explicit flush (shutdown).
+    pub(crate) fn seal(mut self, durable: bool) -> Result<Sealed> {
         let (map, from, to) = self.flush_target();
-        map.flush_range(from, to - from)
-            .map_err(io_err("flush segment", &self.path))?;
-        self.flushed_pos = to;
+        if durable {
+            map.flush_range(from, to - from)
+                .map_err(io_err("flush segment", &self.path))?;
+            self.flushed_pos = to;
+        }
         self.publish(self.next_offset, self.write_pos);
         if let (Some(ts), Some(last)) = (self.last_ts, self.next_offset.checked_sub(1)) {
             if self.last_time_entry_offset != Some(last) && last >= self.base {
@@ -400,14 +405,18 @@ impl Active {
                 self.write_pos,
             ),
         ] {
-            map.flush_range(0, len)
-                .map_err(io_err("flush segment", path))?;
+            if durable {
+                map.flush_range(0, len)
+                    .map_err(io_err("flush segment", path))?;
+            }
             // Trimming under live maps is sound: nothing at or past `len` is ever read through
             // them (frozen <= committed <= len), see mmap.rs.
             file.set_len(len as u64)
                 .map_err(io_err("trim sealed segment", path))?;
-            file.sync_all()
-                .map_err(io_err("sync sealed segment", path))?;
+            if durable {
+                file.sync_all()
+                    .map_err(io_err("sync sealed segment", path))?;
+            }
         }
         Ok(Sealed::new(
             self.base,
@@ -466,6 +475,8 @@ pub(crate) struct Sealed {
     pub path: PathBuf,
     pub bytes: u64,
     maps: Mutex<Option<Arc<SealedMaps>>>,
+    /// Sealed without waiting for the disk (`fsync never`); the next flush syncs it.
+    needs_sync: std::sync::atomic::AtomicBool,
 }
 
 #[derive(Debug)]
@@ -501,7 +512,41 @@ impl Sealed {
             path,
             bytes,
             maps: Mutex::new(None),
+            needs_sync: Default::default(),
         }
+    }
+
+    pub(crate) fn mark_unsynced(&self) {
+        self.needs_sync
+            .store(true, std::sync::atomic::Ordering::Release);
+    }
+
+    /// fsyncs the segment's three files if it was sealed without waiting for the disk.
+    pub(crate) fn sync_if_needed(&self) -> Result<()> {
+        if !self
+            .needs_sync
+            .swap(false, std::sync::atomic::Ordering::AcqRel)
+        {
+            return Ok(());
+        }
+        let dir = self.dir();
+        for path in [
+            self.path.clone(),
+            index_path(dir, self.base),
+            time_index_path(dir, self.base),
+        ] {
+            let synced = File::open(&path).and_then(|f| f.sync_all());
+            if let Err(source) = synced {
+                self.needs_sync
+                    .store(true, std::sync::atomic::Ordering::Release);
+                return Err(Error::Io {
+                    op: "sync sealed segment",
+                    path,
+                    source,
+                });
+            }
+        }
+        Ok(())
     }
 
     /// The segment's maps, opening them (and rebuilding a missing or damaged index) on first use.

@@ -107,15 +107,24 @@ fn crash_round(dir: &std::path::Path, round: u64, acked: &mut HashMap<(u32, u64)
         .spawn()
         .unwrap();
     let stdout = child.stdout.take().unwrap();
+    let (first_ack_tx, first_ack) = std::sync::mpsc::sync_channel::<()>(1);
     let reader = std::thread::spawn(move || {
         let mut lines = Vec::new();
         for line in BufReader::new(stdout).lines() {
             let Ok(line) = line else { break };
+            if line.starts_with("ack ") {
+                let _ = first_ack_tx.try_send(());
+            }
             lines.push(line);
         }
         lines
     });
-    let run_for = Duration::from_millis(rand::rng().random_range(50..400));
+    // Odd rounds kill at any moment from the start (even while opening or creating the topic);
+    // even rounds only once appends are flowing, so a slow disk cannot make every kill early.
+    if round.is_multiple_of(2) {
+        let _ = first_ack.recv_timeout(Duration::from_secs(20));
+    }
+    let run_for = Duration::from_millis(rand::rng().random_range(20..300));
     let start = Instant::now();
     while start.elapsed() < run_for {
         std::thread::sleep(Duration::from_millis(5));
