@@ -96,6 +96,17 @@ impl Metrics {
         out
     }
 
+    /// Appends a histogram kept elsewhere (cumulative `(le, count)` buckets) in text format.
+    pub fn render_histogram(out: &mut String, name: &str, buckets: &[(f64, u64)], count: u64, sum_s: f64) {
+        let _ = writeln!(out, "# TYPE {name} histogram");
+        for (le, n) in buckets {
+            let _ = writeln!(out, "{name}_bucket{{le=\"{le}\"}} {n}");
+        }
+        let _ = writeln!(out, "{name}_bucket{{le=\"+Inf\"}} {count}");
+        let _ = writeln!(out, "{name}_sum {sum_s}");
+        let _ = writeln!(out, "{name}_count {count}");
+    }
+
     pub fn gauge_labels(pairs: &[(&str, &str)]) -> String {
         labels(pairs)
     }

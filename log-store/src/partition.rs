@@ -49,6 +49,7 @@ pub(crate) struct PartitionContext {
     pub policy: FsyncPolicy,
     pub clock: Arc<Clock>,
     pub faults: Arc<dyn FaultInjector>,
+    pub flush_stats: Arc<crate::stats::FlushStats>,
 }
 
 #[derive(Debug)]
@@ -410,11 +411,15 @@ impl Partition {
         if to > from {
             self.flushes.fetch_add(1, Ordering::Relaxed);
         }
+        let started = Instant::now();
         let flushed = self
             .ctx
             .faults
             .before_flush(&path)
             .and_then(|()| map.flush_range(from, to - from));
+        if to > from {
+            self.ctx.flush_stats.record(started.elapsed());
+        }
         let mut w = lock(&self.writer);
         if let Err(source) = flushed {
             w.failed = Some(source.to_string());

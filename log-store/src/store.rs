@@ -16,6 +16,7 @@ use crate::error::{Error, Result};
 use crate::fault::{FaultInjector, NoFaults};
 use crate::names::validate_name;
 use crate::partition::PartitionContext;
+use crate::stats::{FlushSnapshot, FlushStats};
 use crate::segment::{io_err, sync_dir};
 use crate::topic::{Topic, TopicConfig};
 
@@ -94,6 +95,7 @@ pub struct LogStore {
     _lock: File,
     clock: Arc<Clock>,
     faults: Arc<dyn FaultInjector>,
+    flush_stats: Arc<FlushStats>,
     topics: RwLock<BTreeMap<String, Arc<Topic>>>,
     report: RecoveryReport,
 }
@@ -136,11 +138,13 @@ impl LogStore {
             }
         }
         let clock = Arc::new(Clock::default());
+        let flush_stats = Arc::new(FlushStats::default());
         let ctx = PartitionContext {
             segment_bytes: 0,
             policy: config.fsync,
             clock: clock.clone(),
             faults: faults.clone(),
+            flush_stats: flush_stats.clone(),
         };
         let mut report = RecoveryReport::default();
         let mut topics = BTreeMap::new();
@@ -170,6 +174,7 @@ impl LogStore {
             _lock: lock,
             clock,
             faults,
+            flush_stats,
             topics: RwLock::new(topics),
             report,
         })
@@ -205,12 +210,18 @@ impl LogStore {
         &self.report
     }
 
+    /// How long flushes (msync of appended bytes) have taken, over every partition.
+    pub fn flush_stats(&self) -> FlushSnapshot {
+        self.flush_stats.snapshot()
+    }
+
     fn ctx(&self) -> PartitionContext {
         PartitionContext {
             segment_bytes: 0,
             policy: self.config.fsync,
             clock: self.clock.clone(),
             faults: self.faults.clone(),
+            flush_stats: self.flush_stats.clone(),
         }
     }
 

@@ -45,7 +45,8 @@ impl From<log_store::Error> for ApiError {
             E::TopicExists { .. } => Self::new(StatusCode::CONFLICT, "topic_exists", message),
             E::InvalidName { .. } => Self::bad_request("invalid_name", message),
             E::InvalidConfig { .. } => Self::bad_request("invalid_config", message),
-            E::RecordTooLarge { .. } | E::BatchTooLarge { .. } => Self::too_large(message),
+            E::RecordTooLarge { .. } | E::BatchTooLarge { .. } | E::BatchBytesTooLarge { .. } => Self::too_large(message),
+            E::InvalidRecord { .. } => Self::bad_request("invalid_record", message),
             E::Locked { .. } => Self::new(StatusCode::SERVICE_UNAVAILABLE, "locked", message),
             #[allow(unreachable_patterns)]
             _ => Self::internal(message),

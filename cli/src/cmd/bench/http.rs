@@ -200,13 +200,13 @@ fn disk_fdatasync_ms(dir: &Path, n: usize) -> anyhow::Result<(f64, f64)> {
 }
 
 /// The server under test: this same binary, `kappa serve`, as a child process.
-struct Server {
+pub(super) struct Server {
     child: Child,
-    addr: String,
+    pub(super) addr: String,
 }
 
 impl Server {
-    fn start(data: &Path) -> anyhow::Result<Server> {
+    pub(super) fn start(data: &Path) -> anyhow::Result<Server> {
         let exe = std::env::current_exe().context("locating the kappa binary")?;
         let mut child = Command::new(exe)
             .args(["serve", "--listen", "127.0.0.1:0", "--fsync", "always", "--data"])
@@ -222,7 +222,7 @@ impl Server {
         Ok(Server { child, addr })
     }
 
-    fn stop(&mut self) {
+    pub(super) fn stop(&mut self) {
         let _ = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status();
         let _ = self.child.wait();
     }

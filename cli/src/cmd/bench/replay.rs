@@ -24,6 +24,9 @@ pub struct Options {
     /// Partitions of the generated order topic.
     #[arg(long, default_value_t = 4)]
     pub replay_partitions: u32,
+    /// Cases to run (read, parse, tumbling, filter); default all. The ratio needs `parse`.
+    #[arg(long, value_delimiter = ',')]
+    pub replay_cases: Vec<String>,
 }
 
 #[derive(Serialize, Debug, Clone)]
@@ -212,11 +215,20 @@ pub fn run(opts: &Options, dir: &Path) -> anyhow::Result<Report> {
             ratio_to_read_parse: 0.0,
         })
     };
-    cases.push(measure("read", &|| read_all(&store, false))?);
-    cases.push(measure("read + JSON parse", &|| read_all(&store, true))?);
-    cases.push(measure("tumbling (seed query)", &|| run_query(&store, TUMBLING_SQL, "bench-revenue"))?);
-    cases.push(measure("filter/map", &|| run_query(&store, FILTER_MAP_SQL, "bench-filter"))?);
-    let base = cases[1].events_per_cpu_s;
+    let wants = |c: &str| opts.replay_cases.is_empty() || opts.replay_cases.iter().any(|o| o == c);
+    if wants("read") {
+        cases.push(measure("read", &|| read_all(&store, false))?);
+    }
+    if wants("parse") {
+        cases.push(measure("read + JSON parse", &|| read_all(&store, true))?);
+    }
+    if wants("tumbling") {
+        cases.push(measure("tumbling (seed query)", &|| run_query(&store, TUMBLING_SQL, "bench-revenue"))?);
+    }
+    if wants("filter") {
+        cases.push(measure("filter/map", &|| run_query(&store, FILTER_MAP_SQL, "bench-filter"))?);
+    }
+    let base = cases.iter().find(|c| c.case == "read + JSON parse").map_or(f64::NAN, |c| c.events_per_cpu_s);
     for c in &mut cases {
         c.ratio_to_read_parse = c.events_per_cpu_s / base;
     }

@@ -27,7 +27,10 @@ pub fn metrics(state: &AppState) -> Response<Body> {
     }
     gauges.sort_by(|a, b| a.0.cmp(b.0));
     gauges.extend(crate::http::handlers::processors::gauges(state));
-    response::with_type(StatusCode::OK, "text/plain; version=0.0.4", state.metrics.render(&gauges))
+    let mut text = state.metrics.render(&gauges);
+    let flushes = state.store.flush_stats();
+    Metrics::render_histogram(&mut text, "kappa_fsync_duration_seconds", &flushes.buckets, flushes.count, flushes.sum_s);
+    response::with_type(StatusCode::OK, "text/plain; version=0.0.4", text)
 }
 
 pub fn openapi() -> Response<Body> {
