@@ -17,6 +17,7 @@ use log_store::{AppendRecord, FsyncPolicy, LogStore, Offset, Partition, StoreCon
 use serde::Serialize;
 
 #[derive(clap::Args, Debug, Clone)]
+#[group(id = "append_options")]
 pub struct Options {
     /// Records per append-benchmark case (fsync never; capped by --append-case-mb).
     #[arg(long, default_value_t = 200_000)]
@@ -45,6 +46,23 @@ pub struct Options {
     /// Segment size for the open-time cases, in MiB (at least 4).
     #[arg(long, default_value_t = 16)]
     pub append_open_segment_mib: u64,
+}
+
+impl Options {
+    /// Sizes that only check every figure is produced (CI).
+    pub fn tiny() -> Options {
+        Options {
+            append_records: 2_000,
+            append_case_mb: 4,
+            append_batch: 100,
+            append_always_ms: 100,
+            append_appenders: vec![1, 4],
+            append_sizes: vec![200],
+            append_open_small_mb: 1,
+            append_open_large_mb: 4,
+            append_open_segment_mib: 4,
+        }
+    }
 }
 
 #[derive(Serialize, Debug)]
@@ -212,19 +230,39 @@ fn case(fsync: &'static str, size: usize, appenders: usize, records: u64, second
 }
 
 fn always_case(opts: &Options, dir: &Path, size: usize, threads: usize) -> anyhow::Result<Case> {
-    let (store, p) = fresh_store(dir, "always", FsyncPolicy::Always)?;
     let run_for = Duration::from_millis(opts.append_always_ms);
+    let d = durable_appends(&dir.join("always"), size, 1, threads, run_for)?;
+    let group = d.records as f64 / d.flushes.max(1) as f64;
+    let group_records = (group.round() as usize).max(1);
+    let base = baseline_synced(dir, size, group_records, run_for)?;
+    Ok(case("always", size, threads, d.records, d.seconds, group, base))
+}
+
+/// What `durable_appends` measured.
+pub struct Durable {
+    pub records: u64,
+    pub seconds: f64,
+    pub flushes: u64,
+}
+
+/// `threads` appenders each appending batches of `batch` records of `size` bytes under
+/// `fsync always` for `run_for`, into a fresh store at `dir` (removed afterwards).
+pub fn durable_appends(dir: &Path, size: usize, batch: usize, threads: usize, run_for: Duration) -> anyhow::Result<Durable> {
+    let _ = std::fs::remove_dir_all(dir);
+    let store = LogStore::open(dir, StoreConfig { fsync: FsyncPolicy::Always })?;
+    let topic = store.create_topic("bench", TopicConfig::default())?;
+    let p = topic.partitions()[0].clone();
     let start = Instant::now();
     let workers: Vec<_> = (0..threads)
         .map(|_| {
             let p = p.clone();
             std::thread::spawn(move || -> anyhow::Result<u64> {
-                let value = vec![b'v'; size];
-                let record = [AppendRecord { value: &value, ..Default::default() }];
+                let vals = values(size, batch);
+                let records: Vec<AppendRecord<'_>> = vals.iter().map(|v| AppendRecord { value: v, ..Default::default() }).collect();
                 let mut n = 0;
                 while start.elapsed() < run_for {
-                    p.append(&record)?;
-                    n += 1;
+                    p.append(&records)?;
+                    n += records.len() as u64;
                 }
                 Ok(n)
             })
@@ -235,12 +273,10 @@ fn always_case(opts: &Options, dir: &Path, size: usize, threads: usize) -> anyho
         records += w.join().map_err(|_| anyhow::anyhow!("appender thread panicked"))??;
     }
     let seconds = start.elapsed().as_secs_f64();
-    let group = records as f64 / p.flush_count().max(1) as f64;
-    drop((p, store));
-    let _ = std::fs::remove_dir_all(dir.join("always"));
-    let group_records = (group.round() as usize).max(1);
-    let base = baseline_synced(dir, size, group_records, run_for)?;
-    Ok(case("always", size, threads, records, seconds, group, base))
+    let flushes = p.flush_count();
+    drop((p, topic, store));
+    let _ = std::fs::remove_dir_all(dir);
+    Ok(Durable { records, seconds, flushes })
 }
 
 /// Plain write() of `group` records' bytes then fdatasync(), repeated for `run_for`: records/s.

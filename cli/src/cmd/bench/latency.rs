@@ -14,6 +14,7 @@ use crate::client::{Client, ServerArgs};
 use crate::time::{format_time_ms, now_ms};
 
 #[derive(clap::Args, Debug, Clone)]
+#[group(id = "latency_options")]
 pub struct Options {
     /// Windows (one second each) whose result latency is measured.
     #[arg(long, default_value_t = 15)]

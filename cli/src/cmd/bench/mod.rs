@@ -1,6 +1,8 @@
 //! `kappa bench`: every benchmark in one place; a table by default, one JSON object with --json.
 
 mod append;
+mod http;
+mod latency;
 mod replay;
 
 use clap::Args as ClapArgs;
@@ -22,7 +24,11 @@ pub struct Args {
     #[command(flatten)]
     pub append: append::Options,
     #[command(flatten)]
+    pub http: http::Options,
+    #[command(flatten)]
     pub replay: replay::Options,
+    #[command(flatten)]
+    pub latency: latency::Options,
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
@@ -33,20 +39,34 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     };
     std::fs::create_dir_all(&dir)?;
     let mut report = serde_json::Map::new();
-    if wants("append") {
-        let r = append::run(&args.append, &dir.join("append"))?;
-        if !args.json {
-            r.print_table();
+    let mut section = |name: &str, run: &dyn Fn(&std::path::Path) -> anyhow::Result<(serde_json::Value, Box<dyn Fn()>)>| -> anyhow::Result<()> {
+        if !wants(name) {
+            return Ok(());
         }
-        report.insert("append".into(), serde_json::to_value(&r)?);
-    }
-    if wants("replay") {
-        let r = replay::run(&args.replay, &dir.join("replay"))?;
+        let (value, print) = run(&dir.join(name))?;
         if !args.json {
-            r.print_table();
+            print();
         }
-        report.insert("replay".into(), serde_json::to_value(&r)?);
-    }
+        report.insert(name.to_string(), value);
+        Ok(())
+    };
+    let tiny = args.tiny;
+    section("append", &|d| {
+        let r = append::run(&if tiny { append::Options::tiny() } else { args.append.clone() }, d)?;
+        Ok((serde_json::to_value(&r)?, Box::new(move || r.print_table())))
+    })?;
+    section("http", &|d| {
+        let r = http::run(&if tiny { http::Options::tiny() } else { args.http.clone() }, d)?;
+        Ok((serde_json::to_value(&r)?, Box::new(move || r.print_table())))
+    })?;
+    section("replay", &|d| {
+        let r = replay::run(&if tiny { replay::Options { replay_events: 2_000, ..args.replay.clone() } } else { args.replay.clone() }, d)?;
+        Ok((serde_json::to_value(&r)?, Box::new(move || r.print_table())))
+    })?;
+    section("latency", &|d| {
+        let r = latency::run(&if tiny { latency::Options::tiny() } else { args.latency.clone() }, d)?;
+        Ok((serde_json::to_value(&r)?, Box::new(move || r.print_table())))
+    })?;
     if args.json {
         println!("{}", serde_json::Value::Object(report));
     }
