@@ -9,6 +9,8 @@ use crate::value::Value;
 pub struct FieldSet {
     root: Node,
     slots: usize,
+    /// Slots whose strings are parsed as timestamps right away (no String is allocated).
+    timestamps: Vec<bool>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -37,7 +39,13 @@ impl FieldSet {
         }
         node.slot = Some(self.slots);
         self.slots += 1;
+        self.timestamps.push(false);
         self.slots - 1
+    }
+
+    /// Decodes strings in `slot` straight to `Value::Ts` when they parse as timestamps.
+    pub fn parse_timestamps(&mut self, slot: usize) {
+        self.timestamps[slot] = true;
     }
 
     pub fn slots(&self) -> usize {
@@ -52,7 +60,12 @@ impl FieldSet {
         if self.slots == 0 {
             return Ok(());
         }
-        let mut c = Cursor { b: json, i: 0 };
+        let mut c = Cursor {
+            b: json,
+            i: 0,
+            left: self.slots,
+            timestamps: &self.timestamps,
+        };
         c.ws();
         if c.peek() != Some(b'{') {
             return Err("the record value is not a JSON object".into());
@@ -65,6 +78,23 @@ impl FieldSet {
 struct Cursor<'a> {
     b: &'a [u8],
     i: usize,
+    /// Slots not filled yet: at 0 the rest of the record is not even scanned.
+    left: usize,
+    timestamps: &'a [bool],
+}
+
+/// The first eight bytes of a key, zero-padded: a cheap first test before comparing keys.
+fn prefix(b: &[u8]) -> u64 {
+    let mut p = [0u8; 8];
+    let n = b.len().min(8);
+    p[..n].copy_from_slice(&b[..n]);
+    u64::from_le_bytes(p)
+}
+
+/// True if any byte of `w` equals `b` (SWAR: eight bytes at a time).
+fn has_byte(w: u64, b: u8) -> bool {
+    let x = w ^ (u64::from(b) * 0x0101_0101_0101_0101);
+    (x.wrapping_sub(0x0101_0101_0101_0101) & !x & 0x8080_8080_8080_8080) != 0
 }
 
 impl<'a> Cursor<'a> {
@@ -107,11 +137,17 @@ impl<'a> Cursor<'a> {
                 node.children.iter().find(|(n, _)| *n == key)
             } else {
                 let key = &self.b[start..end];
-                node.children.iter().find(|(n, _)| n.as_bytes() == key)
+                let probe = prefix(key);
+                node.children.iter().find(|(n, _)| {
+                    n.len() == key.len() && prefix(n.as_bytes()) == probe && n.as_bytes() == key
+                })
             };
             match child {
                 Some((_, child)) => self.field(child, out)?,
                 None => self.skip()?,
+            }
+            if self.left == 0 {
+                return Ok(());
             }
             self.ws();
             match self.peek() {
@@ -130,13 +166,29 @@ impl<'a> Cursor<'a> {
         if !node.children.is_empty() && self.peek() == Some(b'{') {
             self.object(node, out)?;
             if let Some(slot) = node.slot {
+                // The slot itself is still unfilled, so the scan above did not stop early.
                 out[slot] =
                     Value::Json(String::from_utf8_lossy(&self.b[start..self.i]).into_owned());
+                self.left -= 1;
             }
             return Ok(());
         }
         match node.slot {
-            Some(slot) => out[slot] = self.scalar()?,
+            Some(slot) if self.timestamps[slot] && self.peek() == Some(b'"') => {
+                let (s, e, escaped) = self.string_span()?;
+                let text =
+                    std::str::from_utf8(&self.b[s..e]).map_err(|_| self.err("invalid UTF-8"))?;
+                out[slot] = match (escaped, crate::timestamp::parse(text)) {
+                    (false, Some(ms)) => Value::Ts(ms),
+                    (false, None) => Value::Str(text.to_string()),
+                    (true, _) => Value::Str(decode_string(&self.b[s - 1..e + 1])?),
+                };
+                self.left -= 1;
+            }
+            Some(slot) => {
+                out[slot] = self.scalar()?;
+                self.left -= 1;
+            }
             None => self.skip()?,
         }
         Ok(())
@@ -150,6 +202,14 @@ impl<'a> Cursor<'a> {
         self.i += 1;
         let start = self.i;
         let mut escaped = false;
+        // Skip eight bytes at a time while none is a quote or a backslash.
+        while self.i + 8 <= self.b.len() {
+            let w = u64::from_le_bytes(self.b[self.i..self.i + 8].try_into().expect("8 bytes"));
+            if has_byte(w, b'"') || has_byte(w, b'\\') {
+                break;
+            }
+            self.i += 8;
+        }
         loop {
             match self.peek() {
                 Some(b'"') => {
@@ -294,6 +354,26 @@ mod tests {
         fs.extract(br#"{"user": {"a": [1, 2]}, "n": 3}"#, &mut out)
             .unwrap();
         assert_eq!(out[u], Value::Json(r#"{"a": [1, 2]}"#.into()));
+    }
+
+    #[test]
+    fn timestamp_slots_decode_without_a_string_and_the_scan_stops_when_all_are_found() {
+        let mut fs = FieldSet::default();
+        let ts = fs.add(&path("ts"));
+        fs.parse_timestamps(ts);
+        let mut out = vec![Value::Null; 1];
+        // The garbage after the last needed field is never looked at.
+        fs.extract(br#"{"ts":"1970-01-01T00:00:01.5Z", "rest": ]]]"#, &mut out)
+            .unwrap();
+        assert_eq!(out[ts], Value::Ts(1500));
+        fs.extract(br#"{"ts":"not a time"}"#, &mut out).unwrap();
+        assert_eq!(out[ts], Value::Str("not a time".into()));
+        let long = format!(
+            r#"{{"pad":"{}\"x","ts":"1970-01-01T00:00:00Z"}}"#,
+            "y".repeat(37)
+        );
+        fs.extract(long.as_bytes(), &mut out).unwrap();
+        assert_eq!(out[ts], Value::Ts(0));
     }
 
     #[test]

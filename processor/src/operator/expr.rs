@@ -126,6 +126,25 @@ fn like_match(p: &[LikeToken], s: &[char]) -> bool {
 }
 
 impl Expr {
+    /// Every slot this expression reads.
+    pub fn slots(&self, out: &mut Vec<usize>) {
+        match self {
+            Expr::Slot(i) => out.push(*i),
+            Expr::Lit(_) => {}
+            Expr::Binary(_, a, b) => {
+                a.slots(out);
+                b.slots(out);
+            }
+            Expr::Not(e) | Expr::Neg(e) | Expr::Cast(e, _) => e.slots(out),
+            Expr::IsNull { expr, .. } | Expr::Like { expr, .. } => expr.slots(out),
+            Expr::InList { expr, list, .. } => {
+                expr.slots(out);
+                list.iter().for_each(|e| e.slots(out));
+            }
+            Expr::Call(_, args) => args.iter().for_each(|e| e.slots(out)),
+        }
+    }
+
     pub fn eval(&self, row: &[Value]) -> Value {
         match self {
             Expr::Slot(i) => row[*i].clone(),

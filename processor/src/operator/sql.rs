@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::operator::aggregate::{new_accs, update_accs, Acc};
-use crate::operator::expr::{cast, Type};
+use crate::operator::expr::{cast, Expr, Type};
 use crate::operator::{Emit, InputRecord, Operator, Outcome, ResultsFilter};
 use crate::sql::plan::{Aggregate, Body, EventTime, Plan};
 use crate::state::results::Results;
@@ -36,6 +36,9 @@ pub struct SqlOperator {
     row: Vec<Value>,
     /// `"name":` for each output column, JSON-escaped once.
     column_prefixes: Vec<String>,
+    /// Per GROUP BY key: the slot it can be moved out of (a bare column no aggregate reads).
+    key_moves: Vec<Option<usize>>,
+    key: Key,
 }
 
 impl SqlOperator {
@@ -51,12 +54,15 @@ impl SqlOperator {
             })
             .collect();
         let row = vec![Value::Null; plan.fields.slots()];
+        let key_moves = key_moves(&plan);
         SqlOperator {
             plan: Arc::new(plan),
             bounded,
             state: SqlState::default(),
             row,
             column_prefixes,
+            key_moves,
+            key: Vec::new(),
         }
     }
 
@@ -153,7 +159,32 @@ impl SqlOperator {
         let Body::Aggregate(agg) = &plan.body else {
             unreachable!("aggregate() is only called for aggregates")
         };
-        let key: Key = agg.keys.iter().map(|e| e.eval(&self.row)).collect();
+        // Build the key in a reused buffer, moving bare columns out of the row (the row is
+        // refilled for every record) instead of cloning them.
+        let mut key = std::mem::take(&mut self.key);
+        key.clear();
+        for (e, mv) in agg.keys.iter().zip(&self.key_moves) {
+            key.push(match mv {
+                Some(i) => std::mem::take(&mut self.row[*i]),
+                None => e.eval(&self.row),
+            });
+        }
+        let result = self.aggregate_key(&plan, &key, t, watermark_ms, out);
+        self.key = key;
+        result
+    }
+
+    fn aggregate_key(
+        &mut self,
+        plan: &Plan,
+        key: &Key,
+        t: i64,
+        watermark_ms: i64,
+        out: &mut Emit,
+    ) -> Result<bool> {
+        let Body::Aggregate(agg) = &plan.body else {
+            unreachable!("aggregate() is only called for aggregates")
+        };
         let lw = (plan.allowed_lateness_ms, watermark_ms);
         let (specs, row) = (&agg.aggs, &self.row);
         let new = || new_accs(specs);
@@ -162,28 +193,54 @@ impl SqlOperator {
             Some(WindowSpec::Tumble { size_ms }) => {
                 self.state
                     .aligned
-                    .add(&key, t, (size_ms, size_ms), lw, new, update)
+                    .add(key, t, (size_ms, size_ms), lw, new, update)
             }
             Some(WindowSpec::Hop { slide_ms, size_ms }) => {
                 self.state
                     .aligned
-                    .add(&key, t, (slide_ms, size_ms), lw, new, update)
+                    .add(key, t, (slide_ms, size_ms), lw, new, update)
             }
             Some(WindowSpec::Session { gap_ms }) => {
-                self.state.sessions.add(&key, t, gap_ms, lw, specs, update)
+                self.state.sessions.add(key, t, gap_ms, lw, specs, update)
             }
             None => {
-                let accs = self.state.table.upsert(&key, new, update)?.to_vec();
+                let accs = self.state.table.upsert(key, new, update)?.to_vec();
                 if !self.bounded {
-                    let group = Self::group_row(agg, &key, &accs, None);
+                    let group = Self::group_row(agg, key, &accs, None);
                     if let Some(values) = Self::project_group(agg, &group) {
-                        self.output_row(key_bytes(&key), None, values, out);
+                        self.output_row(key_bytes(key), None, values, out);
                     }
                 }
                 Ok(true)
             }
         }
     }
+}
+
+/// For each GROUP BY key: the slot it can be moved out of — a bare column that no aggregate
+/// argument reads and no earlier key has taken.
+fn key_moves(plan: &Plan) -> Vec<Option<usize>> {
+    let Body::Aggregate(agg) = &plan.body else {
+        return Vec::new();
+    };
+    let mut used = Vec::new();
+    agg.aggs
+        .iter()
+        .filter_map(|a| a.arg.as_ref())
+        .for_each(|e| e.slots(&mut used));
+    agg.keys
+        .iter()
+        .map(|k| match k {
+            Expr::Slot(i) if !used.contains(i) => {
+                used.push(*i);
+                Some(*i)
+            }
+            _ => {
+                k.slots(&mut used);
+                None
+            }
+        })
+        .collect()
 }
 
 impl Operator for SqlOperator {

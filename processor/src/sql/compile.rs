@@ -277,6 +277,11 @@ fn compile_query(q: &ast::Query, tables: &[TableDef], bounded: bool) -> Result<P
         (None, None) => EventTime::RecordTimestamp,
     };
     let watermark_delay_ms = c.table.watermark.as_ref().map_or(0, |(_, d)| *d);
+    for (slot, t) in c.slot_types.iter().enumerate() {
+        if *t == Type::Ts {
+            c.fields.parse_timestamps(slot);
+        }
+    }
     Ok(Plan {
         input: c.table.topic.clone(),
         output: None,

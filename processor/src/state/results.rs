@@ -2,7 +2,7 @@
 //! (window start, key), or the latest rows of a plain map. Bounded by RESULTS_ROWS_MAX; the
 //! oldest windows (or rows) are evicted first. It is part of the checkpointed state.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 
 use serde::{Deserialize, Serialize};
 
@@ -11,27 +11,28 @@ use crate::operator::ResultsFilter;
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Results {
-    /// (window start or i64::MIN, key text, sequence for keyless map rows) -> JSON row.
+    /// (window start or i64::MIN, key text, 0) -> the latest JSON row of that window and key.
     rows: BTreeMap<(i64, String, u64), String>,
-    seq: u64,
+    /// Keyless rows of a plain map, oldest first.
+    recent: VecDeque<String>,
 }
 
 impl Results {
     /// Records a row: it replaces the previous row of the same window and key. Keyless rows of
     /// a plain map are kept in arrival order instead.
     pub fn put(&mut self, window_start_ms: Option<i64>, key: Option<&[u8]>, row: &str) {
-        let seq = match key {
-            None if window_start_ms.is_none() => {
-                self.seq += 1;
-                self.seq
+        if key.is_none() && window_start_ms.is_none() {
+            if self.recent.len() >= RESULTS_ROWS_MAX {
+                self.recent.pop_front();
             }
-            _ => 0,
-        };
+            self.recent.push_back(row.to_string());
+            return;
+        }
         let key = key
             .map(|k| String::from_utf8_lossy(k).into_owned())
             .unwrap_or_default();
         self.rows.insert(
-            (window_start_ms.unwrap_or(i64::MIN), key, seq),
+            (window_start_ms.unwrap_or(i64::MIN), key, 0),
             row.to_string(),
         );
         while self.rows.len() > RESULTS_ROWS_MAX {
