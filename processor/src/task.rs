@@ -442,3 +442,152 @@ fn late_value(reason: &str, watermark_ms: i64, r: &InputRecord<'_>) -> Vec<u8> {
     s.push('}');
     s.into_bytes()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::custom::{Context, Processor, ProcessorOperator, Record};
+    use crate::io::memory::MemoryLog;
+
+    /// Writes "topic/partition/value" for every record, to see the merged order.
+    #[derive(Clone)]
+    struct Echo;
+    impl Processor for Echo {
+        type State = ();
+        fn process(&mut self, _: &mut (), r: &Record<'_>, ctx: &mut Context<'_>) -> Result<()> {
+            ctx.emit(
+                None,
+                &format!(
+                    "{}/{}/{}",
+                    r.topic,
+                    r.partition,
+                    String::from_utf8_lossy(r.value)
+                ),
+            )
+        }
+    }
+
+    fn task(log: &MemoryLog, topics: &[&str], fetch_records: usize) -> Task {
+        let spec = TaskSpec {
+            fetch_records,
+            ..TaskSpec::default()
+        };
+        let op = ProcessorOperator::new(Echo);
+        Task::open(
+            Box::new(log.source(topics)),
+            Box::new(log.sink("out", 1)),
+            Box::new(log.sink("late", 1)),
+            Box::new(op),
+            spec,
+        )
+        .unwrap()
+    }
+
+    fn out(log: &MemoryLog) -> Vec<String> {
+        log.records("out", 0)
+            .iter()
+            .map(|r| serde_json::from_slice::<String>(&r.value).unwrap())
+            .collect()
+    }
+
+    fn script(log: &MemoryLog) {
+        log.create_topic("t", 3);
+        log.create_topic("u", 1);
+        for (topic, p, ts, v) in [
+            ("t", 0, 5, "a"),
+            ("t", 0, 7, "d"),
+            ("t", 1, 5, "b"),
+            ("t", 1, 6, "c"),
+            ("t", 2, 7, "e"),
+            ("u", 0, 5, "x"),
+            ("u", 0, 7, "y"),
+        ] {
+            log.append(topic, p, ts, None, v.as_bytes());
+        }
+    }
+
+    #[test]
+    fn inputs_merge_in_timestamp_topic_partition_offset_order_whatever_the_batch_size() {
+        for fetch in [1, 2, 100] {
+            let log = MemoryLog::new();
+            script(&log);
+            task(&log, &["u", "t"], fetch).run_until_idle().unwrap();
+            assert_eq!(
+                out(&log),
+                ["t/0/a", "t/1/b", "u/0/x", "t/1/c", "t/0/d", "t/2/e", "u/0/y"],
+                "fetch {fetch}"
+            );
+        }
+    }
+
+    #[test]
+    fn records_above_the_safe_time_wait_until_it_passes_them() {
+        let log = MemoryLog::new();
+        script(&log);
+        log.set_safe_time(Some(5));
+        let mut t = task(&log, &["t", "u"], 100);
+        let s = t.run_until_idle().unwrap();
+        assert!(s.waiting_for_safe_time);
+        assert_eq!(out(&log), ["t/0/a", "t/1/b", "u/0/x"]);
+        assert_eq!(t.status().lag, 4);
+        log.set_safe_time(Some(6));
+        t.run_until_idle().unwrap();
+        assert_eq!(out(&log).len(), 4);
+        log.set_safe_time(None);
+        t.run_until_idle().unwrap();
+        assert_eq!(out(&log).len(), 7);
+        assert!(t.status().caught_up);
+    }
+
+    #[test]
+    fn a_bounded_run_stops_before_the_end_time_and_reports_finished() {
+        let log = MemoryLog::new();
+        script(&log);
+        let spec = TaskSpec {
+            end_ms: Some(7),
+            ..TaskSpec::default()
+        };
+        let op = ProcessorOperator::new(Echo);
+        let mut t = Task::open(
+            Box::new(log.source(&["t"])),
+            Box::new(log.sink("out", 1)),
+            Box::new(log.sink("late", 1)),
+            Box::new(op),
+            spec,
+        )
+        .unwrap();
+        let s = t.run_until_idle().unwrap();
+        assert!(s.finished && t.status().finished);
+        assert_eq!(out(&log), ["t/0/a", "t/1/b", "t/1/c"]);
+        assert_eq!(t.step().unwrap().processed, 0);
+    }
+
+    #[test]
+    fn start_positions_resolve_latest_and_timestamp() {
+        let log = MemoryLog::new();
+        script(&log);
+        for (start, expected) in [
+            (Start::Latest, 0),
+            (Start::Timestamp(7), 2),
+            (Start::Offset(1), 2),
+        ] {
+            let log2 = log.clone();
+            let spec = TaskSpec {
+                start,
+                ..TaskSpec::default()
+            };
+            let op = ProcessorOperator::new(Echo);
+            let sink = format!("out-{start:?}");
+            let mut t = Task::open(
+                Box::new(log2.source(&["t"])),
+                Box::new(log2.sink(&sink, 1)),
+                Box::new(log2.sink("late", 1)),
+                Box::new(op),
+                spec,
+            )
+            .unwrap();
+            t.run_until_idle().unwrap();
+            assert_eq!(log.records(&sink, 0).len(), expected, "{start:?}");
+        }
+    }
+}
