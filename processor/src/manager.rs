@@ -83,7 +83,14 @@ impl Manager {
         names.sort();
         let mut entries = lock(&manager.entries);
         for name in names {
-            let def = manager.load_definition(&name)?;
+            let def = match manager.load_definition(&name) {
+                Ok(d) => d,
+                Err(e) => {
+                    // One unreadable definition must not keep the server (and the others) down.
+                    tracing::error!(pipeline = %name, error = %e, "processor definition unreadable; skipped");
+                    continue;
+                }
+            };
             let mut runs = BTreeMap::new();
             for v in &def.versions {
                 runs.insert(v.version, manager.start_run(&def.name, v));

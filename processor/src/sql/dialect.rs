@@ -7,7 +7,9 @@
 use std::cell::RefCell;
 
 use sqlparser::ast::helpers::stmt_create_table::CreateTableBuilder;
-use sqlparser::ast::{CreateTableOptions, Expr, Ident, SqlOption, Statement};
+use sqlparser::ast::{
+    ColumnDef, CreateTableOptions, DataType, Expr, Ident, ObjectName, SqlOption, Statement,
+};
 use sqlparser::dialect::Dialect;
 use sqlparser::keywords::Keyword;
 use sqlparser::parser::{Parser, ParserError};
@@ -51,6 +53,8 @@ impl KappaDialect {
                     column,
                     expr,
                 });
+            } else if let Some(column) = nested_type_column(parser)? {
+                columns.push(column);
             } else {
                 columns.push(parser.parse_column_def()?);
             }
@@ -82,6 +86,43 @@ impl KappaDialect {
             .table_options(CreateTableOptions::With(options))
             .build())
     }
+}
+
+/// Flink's nested column types (`ROW<city STRING>`, `ROW(city STRING)`, `MAP<..>`,
+/// `ARRAY<..>`), which sqlparser's generic type parser does not know: the column becomes
+/// `DataType::Custom("ROW")` (a nested JSON value whose fields are read by path).
+fn nested_type_column(parser: &mut Parser) -> Result<Option<ColumnDef>, ParserError> {
+    let is_nested = matches!(&parser.peek_nth_token(1).token, Token::Word(w)
+        if ["ROW", "MAP", "ARRAY", "MULTISET"].iter().any(|k| w.value.eq_ignore_ascii_case(k)))
+        && matches!(parser.peek_nth_token(2).token, Token::Lt | Token::LParen);
+    if !is_nested {
+        return Ok(None);
+    }
+    let name = parser.parse_identifier()?;
+    let kind = parser.parse_identifier()?;
+    let mut depth = 0i32;
+    loop {
+        let t = parser.next_token();
+        depth += match t.token {
+            Token::Lt | Token::LParen => 1,
+            Token::Gt | Token::RParen => -1,
+            Token::ShiftRight => -2,
+            Token::EOF => return parser.expected("the end of the nested type", t),
+            _ => 0,
+        };
+        if depth <= 0 {
+            break;
+        }
+    }
+    let data_type = DataType::Custom(
+        ObjectName::from(vec![Ident::new(kind.value.to_ascii_uppercase())]),
+        vec![],
+    );
+    Ok(Some(ColumnDef {
+        name,
+        data_type,
+        options: vec![],
+    }))
 }
 
 fn string_literal(parser: &mut Parser) -> Result<String, ParserError> {

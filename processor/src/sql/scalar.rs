@@ -196,6 +196,10 @@ impl Compiler {
                 data_type: dt,
                 format: None,
             } => {
+                if matches!(dt, ast::DataType::Date) {
+                    let (x, _) = self.expr(expr, group)?;
+                    return Ok((Expr::Call(Func::Date, vec![x]), Type::Str));
+                }
                 let t = data_type(dt, e.span())?;
                 let (x, _) = self.expr(expr, group)?;
                 Ok((Expr::Cast(Box::new(x), t), t))

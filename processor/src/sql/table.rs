@@ -65,7 +65,11 @@ pub fn data_type(dt: &DataType, at: sqlparser::tokenizer::Span) -> Result<Type> 
         | DataType::Numeric(_) => Type::Double,
         DataType::Boolean | DataType::Bool => Type::Bool,
         DataType::Timestamp(_, _) | DataType::Datetime(_) | DataType::TimestampNtz => Type::Ts,
-        DataType::JSON | DataType::Custom(..) => Type::Any,
+        DataType::JSON
+        | DataType::Custom(..)
+        | DataType::Struct(..)
+        | DataType::Map(..)
+        | DataType::Array(..) => Type::Any,
         other => {
             return Err(err_at(
                 at,
