@@ -243,6 +243,19 @@ impl Manager {
                 });
             }
         }
+        if let Some(other) = entries.values().find(|e| {
+            e.def
+                .versions
+                .iter()
+                .any(|v| v.output == output || v.late_topic == output)
+        }) {
+            return Err(Error::InvalidDefinition {
+                message: format!(
+                    "topic {output} is already the output of processor {}",
+                    other.def.name
+                ),
+            });
+        }
         let v = VersionDef {
             version: 1,
             sql: sql.to_string(),

@@ -349,12 +349,40 @@ fn check_select_clauses(s: &ast::Select) -> Result<()> {
     Ok(())
 }
 
-/// True when `e` calls an aggregate function somewhere.
+/// True when `e` calls an aggregate function somewhere (outside subqueries, which are refused).
 pub(crate) fn contains_aggregate(e: &ast::Expr) -> bool {
-    let text = e.to_string().to_ascii_uppercase();
-    ["COUNT(", "SUM(", "AVG(", "MIN(", "MAX("]
-        .iter()
-        .any(|f| text.contains(f))
+    use ast::Expr as E;
+    match e {
+        E::Function(f) => {
+            let name = f.name.to_string().to_ascii_uppercase();
+            if ["COUNT", "SUM", "AVG", "MIN", "MAX"].contains(&name.as_str()) {
+                return true;
+            }
+            match &f.args {
+                ast::FunctionArguments::List(l) => l.args.iter().any(|a| match a {
+                    ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(x)) => {
+                        contains_aggregate(x)
+                    }
+                    _ => false,
+                }),
+                _ => false,
+            }
+        }
+        E::BinaryOp { left, right, .. } => contains_aggregate(left) || contains_aggregate(right),
+        E::UnaryOp { expr, .. }
+        | E::Nested(expr)
+        | E::Cast { expr, .. }
+        | E::IsNull(expr)
+        | E::IsNotNull(expr)
+        | E::Like { expr, .. } => contains_aggregate(expr),
+        E::InList { expr, list, .. } => {
+            contains_aggregate(expr) || list.iter().any(contains_aggregate)
+        }
+        E::Between {
+            expr, low, high, ..
+        } => [expr, low, high].iter().any(|x| contains_aggregate(x)),
+        _ => false,
+    }
 }
 
 /// The output name of a SELECT item (alias, column name, or Flink's `EXPR$<n>`).

@@ -126,3 +126,45 @@ impl SessionWindows {
         self.take_complete(0, i64::MAX, out);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::operator::aggregate::AggKind;
+
+    #[test]
+    fn an_event_between_two_sessions_merges_all_three() {
+        let specs = [AggSpec {
+            kind: AggKind::CountStar,
+            arg: None,
+        }];
+        let mut w = SessionWindows::default();
+        let key = vec![crate::value::Value::Str("a".into())];
+        let add = |w: &mut SessionWindows, t| {
+            w.add(&key, t, 10, (0, i64::MIN), &specs, |a| {
+                crate::operator::aggregate::update_accs(&specs, a, &[])
+            })
+            .unwrap()
+        };
+        assert!(add(&mut w, 0));
+        assert!(add(&mut w, 30));
+        assert_eq!(w.groups(), 2);
+        assert!(add(&mut w, 15)); // [15, 25) touches neither; stays separate
+        assert_eq!(w.groups(), 3);
+        assert!(add(&mut w, 10)); // [10, 20) touches [0, 10) and overlaps [15, 25)
+        assert!(add(&mut w, 25)); // touches [0, 25) and [30, 40)
+        assert_eq!(w.groups(), 1);
+        let mut fired = Vec::new();
+        w.take_complete(0, 38, &mut fired);
+        assert!(fired.is_empty(), "[0, 40) completes at watermark 39");
+        w.take_complete(0, 39, &mut fired);
+        assert_eq!(
+            (
+                fired[0].start_ms,
+                fired[0].end_ms,
+                fired[0].accs[0].result()
+            ),
+            (0, 40, crate::value::Value::Int(5))
+        );
+    }
+}
