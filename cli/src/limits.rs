@@ -31,3 +31,5 @@ const _: () = assert!(CONSUME_LIMIT_DEFAULT <= CONSUME_LIMIT_MAX);
 const _: () = assert!(EVENT_BYTES_MAX <= HTTP_BODY_BYTES_MAX);
 /// Largest processor-definition request (the SQL text and its JSON wrapping).
 pub const SQL_BODY_BYTES_MAX: usize = 1 << 20;
+/// Produce requests queued per partition before handlers wait (backpressure).
+pub const PRODUCE_QUEUE_DEPTH: usize = 1_024;

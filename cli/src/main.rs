@@ -1,6 +1,7 @@
 //! The `kappa` binary: parses arguments and hands off to `cmd::<name>::run`. No logic here.
 #![forbid(unsafe_code)]
 
+mod appender;
 mod client;
 mod cmd;
 mod groups;

@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 use log_store::LogStore;
 use tokio_util::sync::CancellationToken;
 
+use crate::appender::Appenders;
 use crate::groups::Groups;
 use crate::idempotency::Idempotency;
 use crate::metrics::Metrics;
@@ -27,6 +28,7 @@ pub struct AppState {
     pub groups: Groups,
     pub idempotency: Idempotency,
     pub metrics: Metrics,
+    pub appenders: Appenders,
     pub limits: Limits,
     pub tokens: Vec<String>,
     pub shutdown: CancellationToken,
@@ -50,6 +52,7 @@ impl AppState {
             groups,
             idempotency,
             metrics: Metrics::default(),
+            appenders: Appenders::default(),
             limits,
             tokens,
             shutdown,

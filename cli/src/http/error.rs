@@ -3,7 +3,7 @@
 
 use hyper::StatusCode;
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct ApiError {
     pub status: StatusCode,
     pub code: &'static str,

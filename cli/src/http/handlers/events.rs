@@ -1,18 +1,22 @@
 //! Producing and consuming events.
 
 use std::sync::Arc;
+use std::ops::Range;
 use std::time::Duration;
+
+use std::future::Future;
 
 use bytes::Bytes;
 use hyper::body::Incoming;
 use hyper::{Request, Response, StatusCode};
-use log_store::{validate_name, AppendRecord, Offset, Partition, PartitionId, Record, Topic};
+use log_store::{validate_name, Offset, Partition, PartitionId, Record, Topic};
 use serde_json::json;
 
 use super::blocking;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::request::{body_bytes, Query};
 use crate::http::response::{self, Body};
+use crate::appender::Share;
 use crate::idempotency::{Begin, PartResult, HEADER_COUNT, HEADER_KEY, HEADER_PARTS};
 use crate::ingest::{self, EventLimits, Framing};
 use crate::limits::{CONSUME_BYTES_MAX, CONSUME_LIMIT_DEFAULT, IDEMPOTENCY_KEY_BYTES_MAX, WAIT_MS_MAX};
@@ -38,124 +42,153 @@ pub async fn produce(state: Arc<AppState>, topic: &str, query: &Query, req: Requ
     };
     let key_field = query.get("key").map(str::to_string);
     let body = body_bytes(req.into_body(), state.limits.body_bytes_max).await?;
-    let st = state.clone();
-    let (count, parts) = blocking(move || {
-        let job = ProduceJob { state: &st, topic: &topic, key_field: key_field.as_deref(), idempotency_key: idempotency_key.as_deref() };
-        job.run(&body, framing)
-    })
-    .await?;
+    let (st, t) = (state.clone(), topic.clone());
+    // Validating and splitting is CPU work: off the async workers.
+    let split = blocking(move || split_request(&st, &t, body, framing, key_field.as_deref())).await?;
+    let job = ProduceJob { state: &state, topic: &topic };
+    let parts = match idempotency_key {
+        None => job.append_all(split, None, &[]).await?,
+        Some(k) => job.idempotent(split, &k).await?,
+    };
+    let count: u64 = parts.iter().map(|p| u64::from(p.count)).sum();
     let parts: Vec<_> =
         parts.iter().map(|p| json!({"partition": p.partition, "base_offset": p.base_offset, "count": p.count})).collect();
     Ok(response::ok_json(json!({ "count": count, "partitions": parts })))
 }
 
-struct ProduceJob<'a> {
-    state: &'a AppState,
-    topic: &'a Topic,
-    key_field: Option<&'a str>,
-    idempotency_key: Option<&'a str>,
-}
-
-/// One partition's share of a request: its events (and keys) in request order.
-struct Share<'a> {
+/// One partition's share of a request, before it is queued.
+struct Split {
     partition: u32,
-    events: Vec<&'a [u8]>,
+    body: Bytes,
+    events: Vec<Range<usize>>,
     keys: Vec<Option<Vec<u8>>>,
 }
 
-impl ProduceJob<'_> {
-    fn run(&self, body: &[u8], framing: Framing) -> ApiResult<(usize, Vec<PartResult>)> {
-        let limits = EventLimits { event_bytes_max: self.state.limits.event_bytes_max, events_max: self.state.limits.events_max };
-        let events = ingest::parse_events(body, framing, limits)?;
-        let count = events.len();
-        let Some(idem) = self.idempotency_key else {
-            let shares = self.split(events);
-            let mut done = Vec::new();
-            for share in &shares {
-                done.push(self.append(share, None, shares.len())?);
+/// Parses the body into events and splits them by key hash (deterministic, so a retry splits
+/// the same way) or sends the whole request to the next partition in turn.
+fn split_request(state: &AppState, topic: &Topic, body: Bytes, framing: Framing, key_field: Option<&str>) -> ApiResult<Vec<Split>> {
+    let limits = EventLimits { event_bytes_max: state.limits.event_bytes_max, events_max: state.limits.events_max };
+    let events = ingest::parse_events(&body, framing, limits)?;
+    let range = |e: &[u8]| {
+        let start = e.as_ptr() as usize - body.as_ptr() as usize;
+        start..start + e.len()
+    };
+    let partitions = topic.partitions().len() as u32;
+    let Some(field) = key_field else {
+        let partition = state.next_partition(topic.name(), partitions);
+        let ranges: Vec<_> = events.iter().map(|e| range(e)).collect();
+        let keys = vec![None; ranges.len()];
+        return Ok(vec![Split { partition, events: ranges, keys, body: body.clone() }]);
+    };
+    let mut shares: Vec<Split> = Vec::new();
+    for event in &events {
+        let key = ingest::key_of(event, field);
+        let partition = ingest::partition_for_key(key.as_deref().unwrap_or(b""), partitions);
+        let at = match shares.iter().position(|s| s.partition == partition) {
+            Some(i) => i,
+            None => {
+                shares.push(Split { partition, body: body.clone(), events: Vec::new(), keys: Vec::new() });
+                shares.len() - 1
             }
-            return Ok((count, done));
         };
+        shares[at].events.push(range(event));
+        shares[at].keys.push(key);
+    }
+    shares.sort_by_key(|s| s.partition);
+    Ok(shares)
+}
+
+struct ProduceJob<'a> {
+    state: &'a AppState,
+    topic: &'a Arc<Topic>,
+}
+
+impl ProduceJob<'_> {
+    /// Appends every share, concurrently (one per partition).
+    async fn append_all(&self, shares: Vec<Split>, idem: Option<&str>, done: &[PartResult]) -> ApiResult<Vec<PartResult>> {
+        let (parts, result) = self.append_some(shares, idem, done).await;
+        result.map(|()| parts)
+    }
+
+    /// Appends every share not in `done`; returns what landed (with `done`) and the first error.
+    async fn append_some(&self, shares: Vec<Split>, idem: Option<&str>, done: &[PartResult]) -> (Vec<PartResult>, ApiResult<()>) {
+        let expected = shares.len();
+        let segment_bytes = self.topic.config().segment_bytes;
+        let mut pending = Vec::new();
+        for s in shares.into_iter().filter(|s| !done.iter().any(|d| d.partition == s.partition)) {
+            let partition = match self.topic.partition(PartitionId(s.partition)) {
+                Ok(p) => p.clone(),
+                Err(e) => return (done.to_vec(), Err(e.into())),
+            };
+            let first_headers = match idem {
+                Some(k) => vec![
+                    (HEADER_KEY, k.as_bytes().to_vec()),
+                    (HEADER_PARTS, expected.to_string().into_bytes()),
+                    (HEADER_COUNT, s.events.len().to_string().into_bytes()),
+                ],
+                None => Vec::new(),
+            };
+            let bytes: u64 = s.events.iter().map(|r| r.len() as u64).sum();
+            let share = Share { body: s.body, events: s.events, keys: s.keys, first_headers };
+            let appenders = &self.state.appenders;
+            pending.push(async move { (s.partition, bytes, appenders.append(&partition, segment_bytes, share).await) });
+        }
+        let mut parts = done.to_vec();
+        let mut result = Ok(());
+        for (partition, bytes, placed) in join_all(pending).await {
+            match placed {
+                Ok(p) => {
+                    let name = self.topic.name();
+                    self.state.metrics.add("kappa_topic_records_in_total", &[("topic", name)], u64::from(p.count));
+                    self.state.metrics.add("kappa_topic_bytes_in_total", &[("topic", name)], bytes);
+                    parts.push(PartResult { partition, base_offset: p.base_offset, count: p.count });
+                }
+                Err(e) => result = Err(e),
+            }
+        }
+        parts.sort_by_key(|p| p.partition);
+        (parts, result)
+    }
+
+    async fn idempotent(&self, shares: Vec<Split>, key: &str) -> ApiResult<Vec<PartResult>> {
         let name = self.topic.name();
-        let (mut done, complete) = match self.state.idempotency.begin(name, idem, now_ms()) {
+        let done = match self.state.idempotency.begin(name, key, now_ms()) {
             Begin::Busy => {
                 return Err(ApiError::new(
                     StatusCode::CONFLICT,
                     "request_in_progress",
-                    format!("a request with Idempotency-Key {idem:?} is still being handled"),
+                    format!("a request with Idempotency-Key {key:?} is still being handled"),
                 ))
             }
-            Begin::Replay { parts, complete } => (parts, complete),
-            Begin::Fresh => (Vec::new(), false),
+            Begin::Replay { parts, complete: true } => return Ok(parts),
+            Begin::Replay { parts, complete: false } => parts,
+            Begin::Fresh => Vec::new(),
         };
-        if complete {
-            return Ok((done.iter().map(|p| p.count as usize).sum(), done));
-        }
-        let shares = self.split(events);
-        let mut result = Ok(());
-        let missing: Vec<&Share> = shares.iter().filter(|s| !done.iter().any(|d| d.partition == s.partition)).collect();
-        for share in missing {
-            match self.append(share, Some(idem), shares.len()) {
-                Ok(part) => done.push(part),
-                Err(e) => {
-                    result = Err(e);
-                    break;
+        let expected = shares.len() as u32;
+        let (parts, result) = self.append_some(shares, Some(key), &done).await;
+        self.state.idempotency.finish(name, key, parts.clone(), expected);
+        result.map(|()| parts)
+    }
+}
+
+/// Awaits every future, concurrently, keeping their order.
+async fn join_all<F: std::future::Future>(futures: Vec<F>) -> Vec<F::Output> {
+    let mut handles: Vec<_> = futures.into_iter().map(Box::pin).collect();
+    let mut out: Vec<Option<F::Output>> = handles.iter().map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut all = true;
+        for (h, slot) in handles.iter_mut().zip(out.iter_mut()) {
+            if slot.is_none() {
+                match h.as_mut().poll(cx) {
+                    std::task::Poll::Ready(v) => *slot = Some(v),
+                    std::task::Poll::Pending => all = false,
                 }
             }
         }
-        done.sort_by_key(|p| p.partition);
-        self.state.idempotency.finish(name, idem, done.clone(), shares.len() as u32);
-        result.map(|()| (count, done))
-    }
-
-    /// Splits events by key hash (deterministic, so a retry splits the same way) or sends the
-    /// whole request to the next partition in turn.
-    fn split<'b>(&self, events: Vec<&'b [u8]>) -> Vec<Share<'b>> {
-        let partitions = self.topic.partitions().len() as u32;
-        let Some(field) = self.key_field else {
-            let partition = self.state.next_partition(self.topic.name(), partitions);
-            let keys = vec![None; events.len()];
-            return vec![Share { partition, events, keys }];
-        };
-        let mut shares: Vec<Share<'b>> = Vec::new();
-        for event in events {
-            let key = ingest::key_of(event, field);
-            let partition = ingest::partition_for_key(key.as_deref().unwrap_or(b""), partitions);
-            let at = match shares.iter().position(|s| s.partition == partition) {
-                Some(i) => i,
-                None => {
-                    shares.push(Share { partition, events: Vec::new(), keys: Vec::new() });
-                    shares.len() - 1
-                }
-            };
-            shares[at].events.push(event);
-            shares[at].keys.push(key);
-        }
-        shares.sort_by_key(|s| s.partition);
-        shares
-    }
-
-    fn append(&self, share: &Share<'_>, idem: Option<&str>, parts: usize) -> ApiResult<PartResult> {
-        let partition = self.topic.partition(PartitionId(share.partition))?;
-        let (parts_text, count_text) = (parts.to_string(), share.events.len().to_string());
-        let headers: Vec<(&str, &[u8])> = match idem {
-            Some(k) => vec![(HEADER_KEY, k.as_bytes()), (HEADER_PARTS, parts_text.as_bytes()), (HEADER_COUNT, count_text.as_bytes())],
-            None => Vec::new(),
-        };
-        let records: Vec<AppendRecord<'_>> = share
-            .events
-            .iter()
-            .zip(&share.keys)
-            .enumerate()
-            .map(|(i, (value, key))| AppendRecord { key: key.as_deref(), headers: if i == 0 { &headers } else { &[] }, value })
-            .collect();
-        let appended = partition.append(&records)?;
-        let bytes: usize = share.events.iter().map(|e| e.len()).sum();
-        let name = self.topic.name();
-        self.state.metrics.add("kappa_topic_records_in_total", &[("topic", name)], records.len() as u64);
-        self.state.metrics.add("kappa_topic_bytes_in_total", &[("topic", name)], bytes as u64);
-        Ok(PartResult { partition: share.partition, base_offset: appended.base_offset.0, count: appended.count })
-    }
+        if all { std::task::Poll::Ready(()) } else { std::task::Poll::Pending }
+    })
+    .await;
+    out.into_iter().map(|o| o.expect("every future completed")).collect()
 }
 
 /// Where each selected partition starts, from the request's parameters.
@@ -262,7 +295,6 @@ fn read_lines(partitions: &[Arc<Partition>], positions: &[Offset], limit: usize)
 
 /// Resolves when any of the listeners fires.
 pub async fn wait_any(listeners: Vec<event_listener::EventListener>) {
-    use std::future::Future;
     let mut listeners: Vec<_> = listeners.into_iter().map(Box::pin).collect();
     std::future::poll_fn(|cx| {
         for l in listeners.iter_mut() {

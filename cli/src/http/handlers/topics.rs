@@ -76,6 +76,7 @@ pub async fn delete(state: Arc<AppState>, name: &str) -> ApiResult<Response<Body
             format!("topic {name} is read by processor {p}; delete the processor first"),
         ));
     }
+    state.appenders.forget(name);
     let name = name.to_string();
     let deleted = name.clone();
     blocking(move || Ok(state.store.delete_topic(&name)?)).await?;
