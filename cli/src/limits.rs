@@ -33,3 +33,5 @@ const _: () = assert!(EVENT_BYTES_MAX <= HTTP_BODY_BYTES_MAX);
 pub const SQL_BODY_BYTES_MAX: usize = 1 << 20;
 /// Produce requests queued per partition before handlers wait (backpressure).
 pub const PRODUCE_QUEUE_DEPTH: usize = 1_024;
+/// Produce bodies up to this size are parsed on the async worker itself (not handed off).
+pub const INLINE_PARSE_BYTES_MAX: usize = 64 << 10;

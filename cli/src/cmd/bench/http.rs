@@ -26,11 +26,14 @@ pub struct Options {
     /// Seconds case (b) runs.
     #[arg(long, default_value_t = 5.0)]
     pub http_small_seconds: f64,
+    /// Partitions of the benchmark topics (1 matches the embedded reference).
+    #[arg(long, default_value_t = 1)]
+    pub http_partitions: u32,
 }
 
 impl Options {
     pub fn tiny() -> Options {
-        Options { http_batches_per_connection: 2, http_small_seconds: 0.5 }
+        Options { http_batches_per_connection: 2, http_small_seconds: 0.5, http_partitions: 1 }
     }
 }
 
@@ -91,8 +94,8 @@ pub fn run(opts: &Options, dir: &Path) -> anyhow::Result<Report> {
     let url = format!("http://{}", server.addr);
     let result = rt.block_on(async {
         let mut c = Client::new(&ServerArgs { server: url.clone(), token: None })?;
-        for (name, partitions) in [("bench-batches", 4), ("bench-small", 4)] {
-            c.send_json(Method::POST, "/v1/topics", &serde_json::json!({"name": name, "partitions": partitions})).await?;
+        for name in ["bench-batches", "bench-small"] {
+            c.send_json(Method::POST, "/v1/topics", &serde_json::json!({"name": name, "partitions": opts.http_partitions})).await?;
         }
         let batch: String = (0..1000).map(|i| event(i) + "\n").collect();
         let a = drive(&url, "bench-batches", Bytes::from(batch), 1000, 4, Limit::Requests(opts.http_batches_per_connection)).await?;

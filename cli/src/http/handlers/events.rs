@@ -19,7 +19,7 @@ use crate::http::response::{self, Body};
 use crate::appender::Share;
 use crate::idempotency::{Begin, PartResult, HEADER_COUNT, HEADER_KEY, HEADER_PARTS};
 use crate::ingest::{self, EventLimits, Framing};
-use crate::limits::{CONSUME_BYTES_MAX, CONSUME_LIMIT_DEFAULT, IDEMPOTENCY_KEY_BYTES_MAX, WAIT_MS_MAX};
+use crate::limits::{CONSUME_BYTES_MAX, INLINE_PARSE_BYTES_MAX, CONSUME_LIMIT_DEFAULT, IDEMPOTENCY_KEY_BYTES_MAX, WAIT_MS_MAX};
 use crate::state::AppState;
 use crate::time::{now_ms, parse_time_ms};
 
@@ -42,9 +42,14 @@ pub async fn produce(state: Arc<AppState>, topic: &str, query: &Query, req: Requ
     };
     let key_field = query.get("key").map(str::to_string);
     let body = body_bytes(req.into_body(), state.limits.body_bytes_max).await?;
-    let (st, t) = (state.clone(), topic.clone());
-    // Validating and splitting is CPU work: off the async workers.
-    let split = blocking(move || split_request(&st, &t, body, framing, key_field.as_deref())).await?;
+    // Validating and splitting is CPU work: big bodies go off the async workers, small ones are
+    // cheaper to do in place than to hand to another thread.
+    let split = if body.len() <= INLINE_PARSE_BYTES_MAX {
+        split_request(&state, &topic, body, framing, key_field.as_deref())?
+    } else {
+        let (st, t) = (state.clone(), topic.clone());
+        blocking(move || split_request(&st, &t, body, framing, key_field.as_deref())).await?
+    };
     let job = ProduceJob { state: &state, topic: &topic };
     let parts = match idempotency_key {
         None => job.append_all(split, None, &[]).await?,
