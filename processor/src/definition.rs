@@ -17,6 +17,21 @@ pub struct Definition {
     /// The version the name, results and alias refer to.
     pub current: u32,
     pub versions: Vec<VersionDef>,
+    /// Set by a promotion: the output alias is fed from the promoted version's output.
+    #[serde(default)]
+    pub alias: Option<Alias>,
+}
+
+/// The processor's output alias (the first version's output topic) after a promotion: records
+/// of `version`'s output from `from_offsets` on are copied into `topic`, whose end was
+/// `alias_base` at the switch. The copy position is derived from the alias topic's end, so a
+/// crash mid-copy neither loses nor duplicates a record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Alias {
+    pub topic: String,
+    pub version: u32,
+    pub from_offsets: Vec<u64>,
+    pub alias_base: Vec<u64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

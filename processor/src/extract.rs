@@ -83,18 +83,23 @@ struct Cursor<'a> {
     timestamps: &'a [bool],
 }
 
-/// The first eight bytes of a key, zero-padded: a cheap first test before comparing keys.
-fn prefix(b: &[u8]) -> u64 {
-    let mut p = [0u8; 8];
-    let n = b.len().min(8);
-    p[..n].copy_from_slice(&b[..n]);
-    u64::from_le_bytes(p)
-}
-
-/// True if any byte of `w` equals `b` (SWAR: eight bytes at a time).
-fn has_byte(w: u64, b: u8) -> bool {
-    let x = w ^ (u64::from(b) * 0x0101_0101_0101_0101);
-    (x.wrapping_sub(0x0101_0101_0101_0101) & !x & 0x8080_8080_8080_8080) != 0
+/// The index of the first `"` or `\\` in `b`. Eight bytes at a time (SWAR): the lowest flagged
+/// byte of `(x - 0x01..) & !x & 0x80..` is exactly the first zero byte of `x`, so short strings
+/// end in one predictable step instead of a mispredicted branch per byte.
+fn find_quote_or_backslash(b: &[u8]) -> Option<usize> {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    let zero = |x: u64| x.wrapping_sub(LO) & !x & HI;
+    let mut i = 0;
+    while i + 8 <= b.len() {
+        let w = u64::from_le_bytes(b[i..i + 8].try_into().expect("eight bytes"));
+        let m = zero(w ^ (LO * u64::from(b'"'))) | zero(w ^ (LO * u64::from(b'\\')));
+        if m != 0 {
+            return Some(i + (m.trailing_zeros() / 8) as usize);
+        }
+        i += 8;
+    }
+    b[i..].iter().position(|&c| c == b'"' || c == b'\\').map(|n| i + n)
 }
 
 impl<'a> Cursor<'a> {
@@ -137,10 +142,7 @@ impl<'a> Cursor<'a> {
                 node.children.iter().find(|(n, _)| *n == key)
             } else {
                 let key = &self.b[start..end];
-                let probe = prefix(key);
-                node.children.iter().find(|(n, _)| {
-                    n.len() == key.len() && prefix(n.as_bytes()) == probe && n.as_bytes() == key
-                })
+                node.children.iter().find(|(n, _)| n.as_bytes() == key)
             };
             match child {
                 Some((_, child)) => self.field(child, out)?,
@@ -202,27 +204,17 @@ impl<'a> Cursor<'a> {
         self.i += 1;
         let start = self.i;
         let mut escaped = false;
-        // Skip eight bytes at a time while none is a quote or a backslash.
-        while self.i + 8 <= self.b.len() {
-            let w = u64::from_le_bytes(self.b[self.i..self.i + 8].try_into().expect("8 bytes"));
-            if has_byte(w, b'"') || has_byte(w, b'\\') {
-                break;
-            }
-            self.i += 8;
-        }
         loop {
-            match self.peek() {
-                Some(b'"') => {
-                    self.i += 1;
-                    return Ok((start, self.i - 1, escaped));
-                }
-                Some(b'\\') => {
-                    escaped = true;
-                    self.i += 2;
-                }
-                Some(_) => self.i += 1,
-                None => return Err(self.err("unterminated string")),
+            let Some(n) = find_quote_or_backslash(&self.b[self.i.min(self.b.len())..]) else {
+                self.i = self.b.len();
+                return Err(self.err("unterminated string"));
+            };
+            if self.b[self.i + n] == b'"' {
+                self.i += n + 1;
+                return Ok((start, self.i - 1, escaped));
             }
+            escaped = true;
+            self.i += n + 2;
         }
     }
 
@@ -259,7 +251,13 @@ impl<'a> Cursor<'a> {
                     }
                     self.i += 1;
                 }
-                let text = std::str::from_utf8(&self.b[start..self.i]).expect("ascii number");
+                let bytes = &self.b[start..self.i];
+                if float {
+                    if let Some(f) = fast_decimal(bytes) {
+                        return Ok(Value::Float(f));
+                    }
+                }
+                let text = std::str::from_utf8(bytes).expect("ascii number");
                 if !float {
                     if let Ok(i) = text.parse::<i64>() {
                         return Ok(Value::Int(i));
@@ -312,10 +310,50 @@ impl<'a> Cursor<'a> {
                     self.i += 1;
                 }
             }
+            Some(b'-' | b'0'..=b'9') => {
+                let start = self.i;
+                while let Some(b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E') = self.peek() {
+                    self.i += 1;
+                }
+                if self.b[start..self.i].iter().any(u8::is_ascii_digit) {
+                    Ok(())
+                } else {
+                    Err(self.err("invalid number"))
+                }
+            }
             Some(_) => self.scalar().map(|_| ()),
             None => Err(self.err("expected a value")),
         }
     }
+}
+
+/// Clinger's fast path for plain decimals (`-?digits.digits`, at most 15 significant digits):
+/// the mantissa and the power of ten are exact doubles, so one IEEE division is the correctly
+/// rounded result — bit-identical to `str::parse::<f64>`. Anything else returns None.
+fn fast_decimal(b: &[u8]) -> Option<f64> {
+    const POW10: [f64; 16] = [1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15];
+    let (neg, digits) = match b.first() {
+        Some(b'-') => (true, &b[1..]),
+        _ => (false, b),
+    };
+    let mut mantissa: u64 = 0;
+    let mut count = 0usize;
+    let mut frac: Option<usize> = None;
+    for (i, &c) in digits.iter().enumerate() {
+        match c {
+            b'0'..=b'9' => {
+                mantissa = mantissa * 10 + u64::from(c - b'0');
+                count += 1;
+            }
+            b'.' if frac.is_none() && i > 0 && i + 1 < digits.len() => frac = Some(digits.len() - i - 1),
+            _ => return None,
+        }
+    }
+    if count == 0 || count > 15 {
+        return None;
+    }
+    let f = mantissa as f64 / POW10[frac.unwrap_or(0)];
+    Some(if neg { -f } else { f })
 }
 
 fn decode_string(quoted: &[u8]) -> Result<String, String> {
@@ -374,6 +412,48 @@ mod tests {
         );
         fs.extract(long.as_bytes(), &mut out).unwrap();
         assert_eq!(out[ts], Value::Ts(0));
+    }
+
+    #[test]
+    fn the_decimal_fast_path_agrees_with_the_standard_parser() {
+        for text in ["0.1", "123.45", "-2.675", "0.30000000000000004", "99999999999999.9", "1.0", "10.25", "-0.0"] {
+            let expected: f64 = text.parse().unwrap();
+            match fast_decimal(text.as_bytes()) {
+                Some(f) => assert_eq!(f.to_bits(), expected.to_bits(), "{text}"),
+                None => assert!(text.len() > 16, "{text} should take the fast path"),
+            }
+        }
+        let mut x: u64 = 12345;
+        for _ in 0..100_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let text = format!("{}.{}", x % 1_000_000, x / 7 % 100_000);
+            let expected: f64 = text.parse().unwrap();
+            assert_eq!(fast_decimal(text.as_bytes()).map(f64::to_bits), Some(expected.to_bits()), "{text}");
+        }
+        for bad in ["1.", ".5", "1.2.3", "-", "1e5", "12345678901234567.5"] {
+            assert_eq!(fast_decimal(bad.as_bytes()), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn quote_search_agrees_with_a_byte_scan() {
+        let mut x: u64 = 99;
+        for len in 0..40 {
+            for _ in 0..200 {
+                let b: Vec<u8> = (0..len)
+                    .map(|_| {
+                        x ^= x << 13;
+                        x ^= x >> 7;
+                        x ^= x << 17;
+                        [b'a', b'"', b'\\', 0x80, 0x22 ^ 0x80, 0x5c ^ 0x01, 0xff, b'z'][(x % 8) as usize]
+                    })
+                    .collect();
+                let expected = b.iter().position(|&c| c == b'"' || c == b'\\');
+                assert_eq!(find_quote_or_backslash(&b), expected, "{b:?}");
+            }
+        }
     }
 
     #[test]

@@ -23,6 +23,9 @@ use crate::status::{RunStatus, Status, VersionStatus};
 use crate::task::{Task, TaskSpec, TaskStatus};
 use crate::timestamp::format_rfc3339;
 
+mod replay;
+pub use replay::ReplayRequest;
+
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     // A panic in a processor thread is a bug; the data behind the lock is still consistent
     // (a task is only mutated through `step`/`checkpoint`, which leave it valid on error).
@@ -44,6 +47,8 @@ struct Shared {
     stop: AtomicBool,
     state: Mutex<RunState>,
     last: Mutex<Option<TaskStatus>>,
+    /// Feeds the output alias from this version's output once it has been promoted.
+    forward: Mutex<Option<replay::Forwarder>>,
 }
 
 struct Run {
@@ -94,6 +99,13 @@ impl Manager {
             let mut runs = BTreeMap::new();
             for v in &def.versions {
                 runs.insert(v.version, manager.start_run(&def.name, v));
+            }
+            if let Some(alias) = &def.alias {
+                if let Some(run) = runs.get(&alias.version) {
+                    if let Err(e) = replay::attach(&manager.store, run, alias) {
+                        tracing::error!(pipeline = %name, error = %e, "output alias cannot be fed");
+                    }
+                }
             }
             tracing::info!(pipeline = %name, versions = def.versions.len(), "processor restarted");
             entries.insert(name, Entry { def, runs });
@@ -179,6 +191,7 @@ impl Manager {
             stop: AtomicBool::new(false),
             state: Mutex::new(state.clone()),
             last: Mutex::new(last),
+            forward: Mutex::new(None),
         });
         let thread = (state == RunState::Running).then(|| {
             let s = Arc::clone(&shared);
@@ -269,6 +282,7 @@ impl Manager {
             name: name.to_string(),
             current: 1,
             versions: vec![v.clone()],
+            alias: None,
         };
         self.save_definition(&def)?;
         let (task, input) = match self.open_task(name, &v) {
@@ -394,6 +408,7 @@ fn run_loop(shared: Arc<Shared>, label: String) {
             *lock(&shared.last) = Some(t.status());
             r
         };
+        let result = result.and_then(|s| replay::pump(&shared).map(|()| s));
         match result {
             Err(e) => {
                 tracing::error!(error = %e, "processor failed");

@@ -110,6 +110,9 @@ pub struct Task {
     cp: Checkpoint,
     since_checkpoint: u64,
     state_bytes: u64,
+    /// When set, `step` processes only records with timestamps at or below it (a pause point
+    /// shared by two versions at promotion; never persisted).
+    barrier_ms: Option<u64>,
 }
 
 impl Task {
@@ -169,6 +172,7 @@ impl Task {
             spec,
             since_checkpoint: 0,
             state_bytes: 0,
+            barrier_ms: None,
             cp,
         };
         if fresh {
@@ -232,7 +236,7 @@ impl Task {
                 }
             }
             let Some((ts, i)) = best else { break };
-            if blocked || ts >= end {
+            if blocked || ts >= end || self.barrier_ms.is_some_and(|b| ts > b) {
                 break;
             }
             if ts > safe {
@@ -355,6 +359,11 @@ impl Task {
         }
         self.since_checkpoint = 0;
         Ok(())
+    }
+
+    /// Processes only records with timestamps at or below `barrier_ms` until it is cleared.
+    pub fn set_barrier(&mut self, barrier_ms: Option<u64>) {
+        self.barrier_ms = barrier_ms;
     }
 
     /// Steps until nothing more is available now (or a bounded run finishes).
