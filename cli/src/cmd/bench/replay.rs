@@ -57,7 +57,10 @@ impl Report {
             self.bytes as f64 / 1e6,
             self.partitions
         );
-        println!("  {:<22} {:>12} {:>10} {:>10} {:>8}", "case", "events/cpu-s", "MB/cpu-s", "wall s", "vs r+p");
+        println!(
+            "  {:<22} {:>12} {:>10} {:>10} {:>8}",
+            "case", "events/cpu-s", "MB/cpu-s", "wall s", "vs r+p"
+        );
         for c in &self.cases {
             println!(
                 "  {:<22} {:>12.0} {:>10.1} {:>10.3} {:>7.0}%",
@@ -98,7 +101,10 @@ struct Timer {
 
 impl Timer {
     fn start() -> Timer {
-        Timer { wall: Instant::now(), cpu: thread_cpu_s() }
+        Timer {
+            wall: Instant::now(),
+            cpu: thread_cpu_s(),
+        }
     }
     fn stop(self) -> (f64, f64) {
         let wall = self.wall.elapsed().as_secs_f64();
@@ -112,7 +118,13 @@ impl Timer {
 
 fn generate(store: &LogStore, events: u64, partitions: u32) -> anyhow::Result<u64> {
     let topic = store
-        .create_topic("order-events", TopicConfig { partitions, ..TopicConfig::default() })
+        .create_topic(
+            "order-events",
+            TopicConfig {
+                partitions,
+                ..TopicConfig::default()
+            },
+        )
         .context("create order-events")?;
     let categories = ["books", "toys", "garden", "games", "music", "sports"];
     let base_ms: i64 = 1_774_432_800_000;
@@ -145,8 +157,13 @@ fn generate(store: &LogStore, events: u64, partitions: u32) -> anyhow::Result<u6
             })
             .collect();
         bytes += values.iter().map(|v| v.len() as u64).sum::<u64>();
-        let records: Vec<AppendRecord<'_>> =
-            values.iter().map(|v| AppendRecord { value: v.as_bytes(), ..Default::default() }).collect();
+        let records: Vec<AppendRecord<'_>> = values
+            .iter()
+            .map(|v| AppendRecord {
+                value: v.as_bytes(),
+                ..Default::default()
+            })
+            .collect();
         let p = (i / batch) as usize % topic.partitions().len();
         topic.partitions()[p].append(&records).context("append")?;
         i += n;
@@ -178,7 +195,10 @@ fn read_all(store: &LogStore, parse: bool) -> anyhow::Result<u64> {
 
 fn run_query(store: &Arc<LogStore>, sql: &str, output: &str) -> anyhow::Result<u64> {
     let plan = processor::sql::compile(sql, false)?;
-    let spec = TaskSpec { watermark_delay_ms: plan.watermark_delay_ms, ..TaskSpec::default() };
+    let spec = TaskSpec {
+        watermark_delay_ms: plan.watermark_delay_ms,
+        ..TaskSpec::default()
+    };
     let source = LogSource::open(Arc::clone(store), &[plan.input.as_str()])?;
     let mut task = Task::open(
         Box::new(source),
@@ -195,26 +215,36 @@ pub fn run(opts: &Options, dir: &Path) -> anyhow::Result<Report> {
     if dir.exists() {
         std::fs::remove_dir_all(dir).with_context(|| format!("clear {}", dir.display()))?;
     }
-    let store = Arc::new(LogStore::open(dir, StoreConfig { fsync: FsyncPolicy::Never })?);
+    let store = Arc::new(LogStore::open(
+        dir,
+        StoreConfig {
+            fsync: FsyncPolicy::Never,
+        },
+    )?);
     let bytes = generate(&store, opts.replay_events, opts.replay_partitions.max(1))?;
     // Let the safe time pass the last append so a replay sees every record.
     std::thread::sleep(std::time::Duration::from_millis(5));
     let mut cases = Vec::new();
-    let measure = |case: &'static str, f: &dyn Fn() -> anyhow::Result<u64>| -> anyhow::Result<Rate> {
-        let t = Timer::start();
-        let events = f()?;
-        let (wall, cpu) = t.stop();
-        anyhow::ensure!(events == opts.replay_events, "{case}: processed {events} of {} events", opts.replay_events);
-        Ok(Rate {
-            case,
-            events,
-            seconds_wall: wall,
-            seconds_cpu: cpu,
-            events_per_cpu_s: events as f64 / cpu,
-            mb_per_cpu_s: bytes as f64 / 1e6 / cpu,
-            ratio_to_read_parse: 0.0,
-        })
-    };
+    let measure =
+        |case: &'static str, f: &dyn Fn() -> anyhow::Result<u64>| -> anyhow::Result<Rate> {
+            let t = Timer::start();
+            let events = f()?;
+            let (wall, cpu) = t.stop();
+            anyhow::ensure!(
+                events == opts.replay_events,
+                "{case}: processed {events} of {} events",
+                opts.replay_events
+            );
+            Ok(Rate {
+                case,
+                events,
+                seconds_wall: wall,
+                seconds_cpu: cpu,
+                events_per_cpu_s: events as f64 / cpu,
+                mb_per_cpu_s: bytes as f64 / 1e6 / cpu,
+                ratio_to_read_parse: 0.0,
+            })
+        };
     let wants = |c: &str| opts.replay_cases.is_empty() || opts.replay_cases.iter().any(|o| o == c);
     if wants("read") {
         cases.push(measure("read", &|| read_all(&store, false))?);
@@ -223,14 +253,26 @@ pub fn run(opts: &Options, dir: &Path) -> anyhow::Result<Report> {
         cases.push(measure("read + JSON parse", &|| read_all(&store, true))?);
     }
     if wants("tumbling") {
-        cases.push(measure("tumbling (seed query)", &|| run_query(&store, TUMBLING_SQL, "bench-revenue"))?);
+        cases.push(measure("tumbling (seed query)", &|| {
+            run_query(&store, TUMBLING_SQL, "bench-revenue")
+        })?);
     }
     if wants("filter") {
-        cases.push(measure("filter/map", &|| run_query(&store, FILTER_MAP_SQL, "bench-filter"))?);
+        cases.push(measure("filter/map", &|| {
+            run_query(&store, FILTER_MAP_SQL, "bench-filter")
+        })?);
     }
-    let base = cases.iter().find(|c| c.case == "read + JSON parse").map_or(f64::NAN, |c| c.events_per_cpu_s);
+    let base = cases
+        .iter()
+        .find(|c| c.case == "read + JSON parse")
+        .map_or(f64::NAN, |c| c.events_per_cpu_s);
     for c in &mut cases {
         c.ratio_to_read_parse = c.events_per_cpu_s / base;
     }
-    Ok(Report { events: opts.replay_events, bytes, partitions: opts.replay_partitions, cases })
+    Ok(Report {
+        events: opts.replay_events,
+        bytes,
+        partitions: opts.replay_partitions,
+        cases,
+    })
 }
