@@ -99,7 +99,10 @@ fn find_quote_or_backslash(b: &[u8]) -> Option<usize> {
         }
         i += 8;
     }
-    b[i..].iter().position(|&c| c == b'"' || c == b'\\').map(|n| i + n)
+    b[i..]
+        .iter()
+        .position(|&c| c == b'"' || c == b'\\')
+        .map(|n| i + n)
 }
 
 impl<'a> Cursor<'a> {
@@ -178,12 +181,14 @@ impl<'a> Cursor<'a> {
         match node.slot {
             Some(slot) if self.timestamps[slot] && self.peek() == Some(b'"') => {
                 let (s, e, escaped) = self.string_span()?;
-                let text =
-                    std::str::from_utf8(&self.b[s..e]).map_err(|_| self.err("invalid UTF-8"))?;
-                out[slot] = match (escaped, crate::timestamp::parse(text)) {
-                    (false, Some(ms)) => Value::Ts(ms),
-                    (false, None) => Value::Str(text.to_string()),
-                    (true, _) => Value::Str(decode_string(&self.b[s - 1..e + 1])?),
+                out[slot] = match crate::timestamp::parse_bytes(&self.b[s..e]) {
+                    Some(ms) if !escaped => Value::Ts(ms),
+                    _ if escaped => Value::Str(decode_string(&self.b[s - 1..e + 1])?),
+                    _ => Value::Str(
+                        std::str::from_utf8(&self.b[s..e])
+                            .map_err(|_| self.err("invalid UTF-8"))?
+                            .to_string(),
+                    ),
                 };
                 self.left -= 1;
             }
@@ -331,7 +336,9 @@ impl<'a> Cursor<'a> {
 /// the mantissa and the power of ten are exact doubles, so one IEEE division is the correctly
 /// rounded result — bit-identical to `str::parse::<f64>`. Anything else returns None.
 fn fast_decimal(b: &[u8]) -> Option<f64> {
-    const POW10: [f64; 16] = [1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15];
+    const POW10: [f64; 16] = [
+        1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+    ];
     let (neg, digits) = match b.first() {
         Some(b'-') => (true, &b[1..]),
         _ => (false, b),
@@ -345,7 +352,9 @@ fn fast_decimal(b: &[u8]) -> Option<f64> {
                 mantissa = mantissa * 10 + u64::from(c - b'0');
                 count += 1;
             }
-            b'.' if frac.is_none() && i > 0 && i + 1 < digits.len() => frac = Some(digits.len() - i - 1),
+            b'.' if frac.is_none() && i > 0 && i + 1 < digits.len() => {
+                frac = Some(digits.len() - i - 1)
+            }
             _ => return None,
         }
     }
@@ -416,7 +425,16 @@ mod tests {
 
     #[test]
     fn the_decimal_fast_path_agrees_with_the_standard_parser() {
-        for text in ["0.1", "123.45", "-2.675", "0.30000000000000004", "99999999999999.9", "1.0", "10.25", "-0.0"] {
+        for text in [
+            "0.1",
+            "123.45",
+            "-2.675",
+            "0.30000000000000004",
+            "99999999999999.9",
+            "1.0",
+            "10.25",
+            "-0.0",
+        ] {
             let expected: f64 = text.parse().unwrap();
             match fast_decimal(text.as_bytes()) {
                 Some(f) => assert_eq!(f.to_bits(), expected.to_bits(), "{text}"),
@@ -430,7 +448,11 @@ mod tests {
             x ^= x << 17;
             let text = format!("{}.{}", x % 1_000_000, x / 7 % 100_000);
             let expected: f64 = text.parse().unwrap();
-            assert_eq!(fast_decimal(text.as_bytes()).map(f64::to_bits), Some(expected.to_bits()), "{text}");
+            assert_eq!(
+                fast_decimal(text.as_bytes()).map(f64::to_bits),
+                Some(expected.to_bits()),
+                "{text}"
+            );
         }
         for bad in ["1.", ".5", "1.2.3", "-", "1e5", "12345678901234567.5"] {
             assert_eq!(fast_decimal(bad.as_bytes()), None, "{bad}");
@@ -447,7 +469,16 @@ mod tests {
                         x ^= x << 13;
                         x ^= x >> 7;
                         x ^= x << 17;
-                        [b'a', b'"', b'\\', 0x80, 0x22 ^ 0x80, 0x5c ^ 0x01, 0xff, b'z'][(x % 8) as usize]
+                        [
+                            b'a',
+                            b'"',
+                            b'\\',
+                            0x80,
+                            0x22 ^ 0x80,
+                            0x5c ^ 0x01,
+                            0xff,
+                            b'z',
+                        ][(x % 8) as usize]
                     })
                     .collect();
                 let expected = b.iter().position(|&c| c == b'"' || c == b'\\');

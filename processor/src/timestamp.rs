@@ -82,7 +82,11 @@ fn digits(b: &[u8], at: usize, n: usize) -> Option<i64> {
 /// Parses `YYYY-MM-DD`, optionally followed by `T` or a space and `HH:MM[:SS[.fff...]]`, and an
 /// optional zone (`Z`, `+HH:MM`, `-HH:MM`, `+HHMM`). Text without a zone is UTC. Returns ms.
 pub fn parse(text: &str) -> Option<i64> {
-    let b = text.trim().as_bytes();
+    parse_bytes(text.trim().as_bytes())
+}
+
+/// `parse` on raw bytes (no trimming); anything it accepts is ASCII.
+pub fn parse_bytes(b: &[u8]) -> Option<i64> {
     let (y, mo, d) = (digits(b, 0, 4)?, digits(b, 5, 2)?, digits(b, 8, 2)?);
     if b.get(4) != Some(&b'-')
         || b.get(7) != Some(&b'-')
