@@ -33,3 +33,8 @@ pub const PROCESSORS_MAX: usize = 256;
 
 const _: () = assert!(OUTPUT_BATCH_RECORDS_MAX <= log_store::BATCH_RECORDS_MAX);
 const _: () = assert!(FETCH_RECORDS_MAX <= OUTPUT_BATCH_RECORDS_MAX);
+
+/// Versions kept per processor (live, replays, backfills): each is a running thread.
+pub const VERSIONS_MAX: usize = 16;
+/// Output records read per side when diffing two versions.
+pub const DIFF_RECORDS_MAX: usize = 200_000;

@@ -33,7 +33,11 @@ pub async fn route(
         (Method::POST, []) => ("/v1/processors", create(state, req).await),
         (Method::GET, []) => ("/v1/processors", Ok(list(&state))),
         (Method::GET, [p]) => ("/v1/processors/{p}", describe(&state, p)),
-        (Method::DELETE, [p]) => ("/v1/processors/{p}", delete(state.clone(), p).await),
+        (Method::DELETE, [p]) => match query.parse_u64("version") {
+            Ok(Some(v)) => ("/v1/processors/{p}", super::replay::delete_version(state.clone(), p, v).await),
+            Ok(None) => ("/v1/processors/{p}", delete(state.clone(), p).await),
+            Err(e) => ("/v1/processors/{p}", Err(e)),
+        },
         (Method::GET, [p, "results"]) => ("/v1/processors/{p}/results", results(&state, p, query)),
         (Method::POST, [p, "replay"]) => ("/v1/processors/{p}/replay", super::replay::replay(state.clone(), p, req).await),
         (Method::POST, [p, "promote"]) => ("/v1/processors/{p}/promote", super::replay::promote(state.clone(), p, req).await),
