@@ -23,7 +23,7 @@ pub struct EventLimits {
 
 /// Splits `body` into its events. Bad JSON is an error naming line and column; nothing of the
 /// request is accepted then.
-pub fn parse_events<'a>(body: &'a [u8], framing: Framing, limits: EventLimits) -> ApiResult<Vec<&'a [u8]>> {
+pub fn parse_events(body: &[u8], framing: Framing, limits: EventLimits) -> ApiResult<Vec<&[u8]>> {
     let first = body.iter().position(|b| !b.is_ascii_whitespace());
     let events = match (framing, first.map(|i| body[i])) {
         (_, None) => return Err(ApiError::bad_request("empty_body", "the request body holds no events")),

@@ -36,7 +36,7 @@ fn a_full_disk_gives_507_keeps_reads_and_recovers() {
     let free = fs_free(&mount.0);
     std::fs::write(&filler, vec![1u8; (free - (6 << 20)) as usize]).unwrap();
     let event = format!("{{\"pad\":\"{}\"}}", "x".repeat(60_000));
-    let batch = format!("[{}]", vec![event.as_str(); 8].join(","));
+    let batch = format!("[{}]", [event.as_str(); 8].join(","));
     let mut acked = 0u64;
     let mut full = None;
     for _ in 0..100 {

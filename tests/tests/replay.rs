@@ -21,7 +21,7 @@ fn order(i: u64, ts_ms: u64) -> String {
     let ts = format!("2026-03-25 {:02}:{:02}:{:02}.{:03}", 10 + s / 3600, s / 60 % 60, s % 60, ts_ms % 1000);
     let cat = ["books", "toys", "garden"][(i % 3) as usize];
     let region = ["eu", "us"][(i / 3 % 2) as usize];
-    let status = if i % 7 == 0 { "cancelled" } else { "completed" };
+    let status = if i.is_multiple_of(7) { "cancelled" } else { "completed" };
     format!(r#"{{"order_id":"o{i}","user_id":"u{}","total":{}.{:02},"category":"{cat}","region":"{region}","status":"{status}","ts":"{ts}"}}"#, i % 13, i % 90 + 1, i * 7 % 100)
 }
 
@@ -37,7 +37,7 @@ fn status(s: &Server, name: &str) -> Value {
     s.get(&format!("/v1/processors/{name}")).json()
 }
 
-fn version<'a>(st: &'a Value, v: u64) -> &'a Value {
+fn version(st: &Value, v: u64) -> &Value {
     st["versions"].as_array().unwrap().iter().find(|x| x["version"] == v).unwrap_or_else(|| panic!("version {v} in {st}"))
 }
 

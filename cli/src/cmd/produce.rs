@@ -88,6 +88,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// An event and its key, as the embedded sink groups them by partition.
+type Keyed<'a> = (Option<Vec<u8>>, &'a [u8]);
+
 enum Sink {
     Server { client: Client, path: String },
     Embedded { store: LogStore, topic: String, key: Option<String>, next: u32 },
@@ -124,7 +127,7 @@ impl Sink {
                 let t = store.topic(topic)?;
                 let partitions = t.partitions().len() as u32;
                 let lines: Vec<&[u8]> = ndjson.split(|b| *b == b'\n').filter(|l| !l.is_empty()).collect();
-                let mut by_partition: std::collections::BTreeMap<u32, Vec<(Option<Vec<u8>>, &[u8])>> = Default::default();
+                let mut by_partition: std::collections::BTreeMap<u32, Vec<Keyed<'_>>> = Default::default();
                 for line in &lines {
                     let k = key.as_deref().and_then(|f| crate::ingest::key_of(line, f));
                     let p = match (&key, &k) {

@@ -372,7 +372,7 @@ fn scan(path: &Path) -> anyhow::Result<ScanCase> {
         next = last.offset + 1;
         bytes += batch.iter().map(|r| r.value.len() as u64).sum::<u64>();
         reads += 1;
-        if reads % 16 == 0 {
+        if reads.is_multiple_of(16) {
             let (vm, anon) = rss_kb();
             vm_max = vm_max.max(vm);
             anon_max = anon_max.max(anon);

@@ -31,6 +31,9 @@ pub struct Args {
     pub latency: latency::Options,
 }
 
+/// One section: runs in its directory, returns its JSON and how to print its table.
+type Section<'a> = &'a dyn Fn(&std::path::Path) -> anyhow::Result<(serde_json::Value, Box<dyn Fn()>)>;
+
 pub fn run(args: Args) -> anyhow::Result<()> {
     let wants = |name: &str| args.only.is_empty() || args.only.iter().any(|o| o == name);
     let dir = match &args.dir {
@@ -39,7 +42,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     };
     std::fs::create_dir_all(&dir)?;
     let mut report = serde_json::Map::new();
-    let mut section = |name: &str, run: &dyn Fn(&std::path::Path) -> anyhow::Result<(serde_json::Value, Box<dyn Fn()>)>| -> anyhow::Result<()> {
+    let mut section = |name: &str, run: Section<'_>| -> anyhow::Result<()> {
         if !wants(name) {
             return Ok(());
         }
