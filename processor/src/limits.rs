@@ -22,6 +22,10 @@ pub const FETCH_BYTES_MAX: usize = 4 << 20;
 pub const OUTPUT_BATCH_RECORDS_MAX: usize = 10_000;
 /// Input records between two checkpoints (a checkpoint is also taken on shutdown).
 pub const CHECKPOINT_INTERVAL_RECORDS: u64 = 100_000;
+/// An idle processor checkpoints what it processed since the last checkpoint after this many
+/// idle steps (about a second at IDLE_WAIT_MS), so a trickle of records does not serialize the
+/// whole state after every burst.
+pub const CHECKPOINT_IDLE_STEPS: u64 = 20;
 /// Idle wait before re-checking the safe time: it advances with wall time while the log is idle.
 pub const IDLE_WAIT_MS: u64 = 50;
 /// Largest checkpoint file read back at restart.

@@ -12,7 +12,9 @@ use serde::{Deserialize, Serialize};
 use crate::checkpoint::{self, Checkpoint};
 use crate::error::{Error, Result};
 use crate::io::{Sink, Source, SourceRecord};
-use crate::limits::{CHECKPOINT_INTERVAL_RECORDS, FETCH_RECORDS_MAX, OUTPUT_BATCH_RECORDS_MAX};
+use crate::limits::{
+    CHECKPOINT_IDLE_STEPS, CHECKPOINT_INTERVAL_RECORDS, FETCH_RECORDS_MAX, OUTPUT_BATCH_RECORDS_MAX,
+};
 use crate::operator::{Emit, InputRecord, Operator, OutRecord, Outcome, ResultsFilter};
 use crate::output::Output;
 use crate::timestamp;
@@ -109,6 +111,8 @@ pub struct Task {
     emit: Emit,
     cp: Checkpoint,
     since_checkpoint: u64,
+    /// Consecutive steps that found nothing to process.
+    idle_steps: u64,
     state_bytes: u64,
     /// When set, `step` processes only records with timestamps at or below it (a pause point
     /// shared by two versions at promotion; never persisted).
@@ -171,6 +175,7 @@ impl Task {
             emit: Emit::default(),
             spec,
             since_checkpoint: 0,
+            idle_steps: 0,
             state_bytes: 0,
             barrier_ms: None,
             cp,
@@ -251,6 +256,11 @@ impl Task {
             }
         }
         self.flush()?;
+        self.idle_steps = if processed == 0 {
+            self.idle_steps + 1
+        } else {
+            0
+        };
         let finished = self.spec.end_ms.is_some_and(|end| {
             safe.saturating_add(1) >= end
                 && (0..n).all(|i| match self.buffers[i].front() {
@@ -266,7 +276,9 @@ impl Task {
             self.cp.finished = true;
             self.checkpoint()?;
         } else if self.since_checkpoint >= self.spec.checkpoint_interval_records
-            || (processed == 0 && self.since_checkpoint > 0)
+            || (processed == 0
+                && self.since_checkpoint > 0
+                && self.idle_steps >= CHECKPOINT_IDLE_STEPS)
         {
             self.checkpoint()?;
         }
