@@ -182,3 +182,49 @@ fn creation_refuses_bad_names_duplicates_missing_topics_and_bad_sql() {
     assert_eq!((s.records_out, s.invalid_records), (1, 1));
     assert_eq!(values(&store, "p"), vec![r#"{"total":2}"#.to_string()]);
 }
+
+#[test]
+fn a_bounded_run_writes_final_rows_in_order_and_stops() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open_store(dir.path());
+    store
+        .create_topic("orders", TopicConfig::default())
+        .unwrap();
+    let rows: Vec<String> = [
+        ("books", 10.0, "completed"),
+        ("toys", 30.0, "completed"),
+        ("books", 5.5, "completed"),
+        ("toys", 1.0, "cancelled"),
+    ]
+    .iter()
+    .map(|(c, t, s)| format!(r#"{{"category":"{c}","total":{t:?},"status":"{s}"}}"#))
+    .collect();
+    produce(&store, "orders", &rows);
+    std::thread::sleep(Duration::from_millis(5));
+    let end_ms = store.safe_time_ms() + 1;
+    produce(
+        &store,
+        "orders",
+        &[r#"{"category":"garden","total":99.0,"status":"completed"}"#.into()],
+    );
+    let m = Manager::open(Arc::clone(&store), &dir.path().join("processors")).unwrap();
+    let sql = "SELECT category, SUM(total) AS revenue, COUNT(*) AS n FROM orders WHERE status = 'completed' GROUP BY category ORDER BY revenue DESC";
+    assert!(
+        matches!(m.create("live", sql), Err(processor::Error::Sql { .. })),
+        "ORDER BY needs a bounded run"
+    );
+    let opts = processor::CreateOptions {
+        start: None,
+        end_ms: Some(end_ms),
+    };
+    m.create_with("nightly", sql, opts).unwrap();
+    let s = wait_for(&m, "nightly", |s| s.status == RunStatus::Stopped);
+    assert!(s.versions[0].finished && s.error.is_none(), "{s:#?}");
+    assert_eq!(
+        values(&store, "nightly"),
+        vec![
+            r#"{"category":"toys","revenue":30.0,"n":1}"#.to_string(),
+            r#"{"category":"books","revenue":15.5,"n":2}"#.to_string()
+        ]
+    );
+}
