@@ -11,6 +11,7 @@
 //! - [`LogStore::safe_time_ms`] is the time at or below which every record is published.
 
 mod clock;
+mod commit;
 mod error;
 mod fault;
 mod index;

@@ -14,7 +14,14 @@
 //! - Readers only create `&[u8]` below `frozen` ([`SharedMap::frozen`]).
 //!
 //! So a byte is never read while it can still be written, and bytes below `frozen` are immutable
-//! for the rest of the map's life. The file-level half of the invariant (SIGBUS safety) is the
+//! for the rest of the map's life.
+//!
+//! [`MapWriter::prefill`] also writes the file with `pwrite`, but only zeros, only over bytes at
+//! or past `committed` that are still zero (the reserved tail), and only while it holds `&mut
+//! self`: no slice can see those bytes change, and their contents do not change anyway. It exists
+//! because a write fault on a page that is not in the page cache makes the kernel allocate and
+//! zero the page one fault at a time; copying zeros in with one `pwrite` per window is several
+//! times cheaper, and the faults that remain find the page already there. The file-level half of the invariant (SIGBUS safety) is the
 //! crate's: while a file is mapped, only this process changes it (the data directory lock), the
 //! active segment's space is reserved with fallocate before it is mapped, a file is only trimmed
 //! to a length at or above every position still readable through a live map, and sealed files
@@ -27,7 +34,19 @@ use std::io;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
+use std::os::unix::fs::FileExt;
+
 use memmap2::{Advice, Mmap, MmapOptions, MmapRaw};
+
+use crate::limits::PREFILL_WINDOW_BYTES;
+
+/// What `prefill` copies from. Never written, so it stays in bss, backed by the kernel's shared
+/// zero page: it costs no memory and is always in cache.
+static ZEROS: [u8; PREFILL_WINDOW_BYTES] = [0; PREFILL_WINDOW_BYTES];
+
+/// Prefill windows start and end on this boundary (the usual page size; any other page size is
+/// only slower, never wrong: a partial-page `pwrite` of zeros over zeros is still correct).
+const PREFILL_ALIGN_BYTES: usize = 4096;
 
 /// A read-only map of a whole sealed file (or nothing, for an empty file).
 #[derive(Debug)]
@@ -109,6 +128,9 @@ impl SharedMap {
 #[derive(Debug)]
 pub(crate) struct MapWriter {
     shared: Arc<SharedMap>,
+    /// `prefill` has brought every page in `[committed, prefilled)` into the page cache (writer
+    /// only; never decreases).
+    prefilled: usize,
 }
 
 impl MapWriter {
@@ -126,6 +148,7 @@ impl MapWriter {
         };
         Ok(MapWriter {
             shared: Arc::new(shared),
+            prefilled: committed,
         })
     }
 
@@ -150,6 +173,43 @@ impl MapWriter {
         // reader can see it (readers stop at `frozen <= committed`), and `committed` cannot move
         // while this `&mut self` borrow lives, so no other `&mut` window can overlap it either.
         unsafe { std::slice::from_raw_parts_mut(self.shared.raw.as_mut_ptr().add(start), len) }
+    }
+
+    /// Makes sure the pages up to `end` are in the page cache before the writer writes them, in
+    /// windows of `PREFILL_WINDOW_BYTES`: the zeroed tail is rewritten with zeros by `pwrite`
+    /// (`file` is the mapped file). The writes then take only a cheap fault per page (the page is
+    /// cached: no allocation, no zeroing). Measured on Linux 6.18 / ext4 (issue 3): appends of 200
+    /// B records go from 43 % to 65 % of plain `write()` (CPU time); `MADV_POPULATE_WRITE` on top
+    /// made it slower (60 %), and alone it changed nothing, so it is not used. Only a hint: on an
+    /// error the writes fault the pages in as they would have anyway.
+    ///
+    /// The bytes at or past `committed` must be zero (the reserved tail of a created segment, or
+    /// the tail recovery zeroed); they stay zero.
+    pub(crate) fn prefill(&mut self, file: &File, end: usize) {
+        if end <= self.prefilled {
+            return;
+        }
+        let len = self.len();
+        let from = self
+            .prefilled
+            .max(self.committed())
+            .next_multiple_of(PREFILL_ALIGN_BYTES)
+            .min(len);
+        let to = end
+            .max(from)
+            .saturating_add(PREFILL_WINDOW_BYTES)
+            .next_multiple_of(PREFILL_ALIGN_BYTES)
+            .min(len);
+        self.prefilled = to;
+        let mut at = from;
+        while at < to {
+            let n = (to - at).min(ZEROS.len());
+            // Hints only (see above): a failed write leaves zeros and unwritten space as they were.
+            if file.write_all_at(&ZEROS[..n], at as u64).is_err() {
+                return;
+            }
+            at += n;
+        }
     }
 
     /// The writer is done with everything below `end`; it will never write there again.
@@ -209,5 +269,42 @@ pub(crate) fn reserve(file: &File, len: u64) -> io::Result<()> {
         if err.kind() != io::ErrorKind::Interrupted {
             return Err(err);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prefill_keeps_committed_bytes_and_zeros_the_rest() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("seg");
+        let file = File::options()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&path)
+            .expect("create");
+        let len = 3 * PREFILL_WINDOW_BYTES + 100;
+        reserve(&file, len as u64).expect("reserve");
+        let mut w = MapWriter::open(&file, len, 0).expect("map");
+        // An odd, mid-page committed end, as after recovery.
+        let data: Vec<u8> = (0..5000u32).map(|i| (i % 251) as u8 + 1).collect();
+        w.tail_mut(0, data.len()).copy_from_slice(&data);
+        w.commit(data.len());
+        w.freeze(data.len());
+        for end in [data.len() + 10, 2 * PREFILL_WINDOW_BYTES, len] {
+            w.prefill(&file, end);
+            assert_eq!(&w.shared().frozen()[..data.len()], &data[..]);
+        }
+        let at = data.len();
+        let tail = w.tail_mut(at, len - at);
+        assert!(tail.iter().all(|&b| b == 0), "the tail stays zero");
+        tail[len - at - 1] = 7;
+        w.commit(len);
+        w.freeze(len);
+        assert_eq!(std::fs::read(&path).expect("read")[len - 1], 7);
     }
 }

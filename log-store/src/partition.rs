@@ -3,18 +3,20 @@
 //! Invariants: one writer at a time (the `writer` mutex) appends whole batches with dense
 //! offsets; readers never block it and only ever see the *published* end, which moves at batch
 //! boundaries and, under `fsync always`, only after a flush covering it. Lock order: `writer`,
-//! then `sync`, then `view`; `sync` is never held while taking `writer`.
+//! then `commit` (the group commit's queue), then `view`; `commit` is never held while taking
+//! `writer`.
 
 use std::collections::VecDeque;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, RwLock};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use std::time::Instant;
 
 use event_listener::Event;
 
 use crate::clock::Clock;
+use crate::commit::{GroupCommit, Turn, Woken};
 use crate::error::{Error, Result};
 use crate::fault::FaultInjector;
 use crate::limits::{BATCH_RECORDS_MAX, GROUP_COMMIT_LEAD_FLUSHES_MAX};
@@ -59,8 +61,7 @@ pub struct Partition {
     dir: PathBuf,
     ctx: PartitionContext,
     writer: Mutex<Writer>,
-    sync: Mutex<SyncState>,
-    synced: Condvar,
+    commit: GroupCommit,
     view: RwLock<Arc<View>>,
     /// The published end offset.
     end: AtomicU64,
@@ -96,17 +97,6 @@ struct InFlight {
     end_pos: usize,
     segment_base: u64,
     ts: u64,
-}
-
-#[derive(Debug, Default)]
-struct SyncState {
-    /// The published end as seen by group-commit waiters.
-    published: u64,
-    /// A group-commit leader is flushing.
-    leader: bool,
-    /// The highest end any follower has waited for: while it is above `published`, someone
-    /// still needs a flush, and the leader keeps flushing instead of handing over.
-    wanted: u64,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -214,12 +204,7 @@ impl Partition {
                 failed: None,
                 last_flush: Instant::now(),
             }),
-            sync: Mutex::new(SyncState {
-                published: next_offset,
-                leader: false,
-                wanted: next_offset,
-            }),
-            synced: Condvar::new(),
+            commit: GroupCommit::new(next_offset),
             view: RwLock::new(Arc::new(view)),
             end: AtomicU64::new(next_offset),
             flushes: AtomicU64::new(0),
@@ -307,9 +292,10 @@ impl Partition {
                 drop(w);
                 self.wait_published(flight.end_offset)?;
             }
-            FsyncPolicy::Never => self.publish(&mut w, flight.end_offset),
+            // No group-commit waiters under these policies: nothing to wake.
+            FsyncPolicy::Never => drop(self.publish(&mut w, flight.end_offset)),
             FsyncPolicy::Interval(every) => {
-                self.publish(&mut w, flight.end_offset);
+                drop(self.publish(&mut w, flight.end_offset));
                 if w.last_flush.elapsed() >= every {
                     drop(w);
                     self.flush()?;
@@ -320,8 +306,8 @@ impl Partition {
     }
 
     /// Publishes every written batch ending at or below `upto`: readable, timestamps released,
-    /// waiters and listeners woken.
-    fn publish(&self, w: &mut Writer, upto: u64) {
+    /// listeners woken. Returns the group-commit waiters it covers: drop it after the writer lock.
+    fn publish(&self, w: &mut Writer, upto: u64) -> Woken {
         let mut last = None;
         while let Some(f) = w
             .in_flight
@@ -336,51 +322,37 @@ impl Partition {
             }
             self.ctx.clock.release(f.ts);
         }
-        let Some(last) = last else { return };
+        let Some(last) = last else {
+            return Woken::default();
+        };
         let previous = self.end.swap(last.end_offset, Ordering::AcqRel);
         assert!(
             previous <= last.end_offset,
             "the published end moves backwards"
         );
-        lock(&self.sync).published = last.end_offset;
-        self.synced.notify_all();
+        let woken = self.commit.publish(last.end_offset);
         self.event.notify(usize::MAX);
+        woken
     }
 
     /// Group commit: wait until `end` is published; if nobody is flushing, become the leader and
     /// flush everything written so far, for every waiter at once.
     fn wait_published(&self, end: u64) -> Result<()> {
-        let mut s = lock(&self.sync);
-        loop {
-            if s.published >= end {
-                return Ok(());
-            }
-            if !s.leader {
-                s.leader = true;
-                drop(s);
-                // Each flush publishes (waking the followers it covers); keep leading while
-                // others wait for bytes written during the last flush, up to a bound, so no
-                // flush waits for a follower to wake up and take over.
-                let mut flushed = self.flush();
-                for _ in 1..GROUP_COMMIT_LEAD_FLUSHES_MAX {
-                    let more = {
-                        let s = lock(&self.sync);
-                        s.wanted > s.published
-                    };
-                    if flushed.is_err() || !more {
-                        break;
-                    }
-                    flushed = self.flush();
+        while self.commit.wait(end) == Turn::Lead {
+            // Each flush publishes (waking only the followers it covers); keep leading while
+            // others wait for bytes written during the last flush, up to a bound, then hand over
+            // to the next waiter, so no flush waits for a follower to wake up and take over.
+            let mut flushed = self.flush();
+            for _ in 1..GROUP_COMMIT_LEAD_FLUSHES_MAX {
+                if flushed.is_err() || !self.commit.waiting() {
+                    break;
                 }
-                s = lock(&self.sync);
-                s.leader = false;
-                self.synced.notify_all();
-                flushed?;
-                continue;
+                flushed = self.flush();
             }
-            s.wanted = s.wanted.max(end);
-            s = self.synced.wait(s).unwrap_or_else(|p| p.into_inner());
+            self.commit.step_down(flushed.is_ok());
+            flushed?;
         }
+        Ok(())
     }
 
     /// Flushes everything written to the active segment (msync of the unflushed range only) and
@@ -433,7 +405,9 @@ impl Partition {
         if let Some(a) = w.active.as_mut().filter(|a| a.base == base) {
             a.flushed_pos = a.flushed_pos.max(to);
         }
-        self.publish(&mut w, end_offset);
+        let woken = self.publish(&mut w, end_offset);
+        drop(w);
+        drop(woken);
         Ok(())
     }
 
@@ -456,7 +430,8 @@ impl Partition {
                 }
             };
             let next = w.next_offset;
-            self.publish(w, next);
+            // Rare (once per segment): wake the covered waiters now, under the writer lock.
+            drop(self.publish(w, next));
             let mut view = (*self.view()).clone();
             view.sealed.push(Arc::new(sealed));
             view.active = None;

@@ -296,6 +296,7 @@ impl Active {
         );
         let start = self.write_pos;
         let (base, first) = (self.base, self.next_offset);
+        self.log.prefill(&self.log_file, start + frame_total);
         let buf = self.log.tail_mut(start, frame_total);
         let mut at = 0;
         for (i, record) in records.iter().enumerate() {

@@ -16,8 +16,8 @@ use crate::error::{Error, Result};
 use crate::fault::{FaultInjector, NoFaults};
 use crate::names::validate_name;
 use crate::partition::PartitionContext;
-use crate::stats::{FlushSnapshot, FlushStats};
 use crate::segment::{io_err, sync_dir};
+use crate::stats::{FlushSnapshot, FlushStats};
 use crate::topic::{Topic, TopicConfig};
 
 /// When appends are flushed (DESIGN.md §2).
