@@ -63,7 +63,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         Ok((serde_json::to_value(&r)?, Box::new(move || r.print_table())))
     })?;
     section("replay", &|d| {
-        let r = replay::run(&if tiny { replay::Options { replay_events: 2_000, ..args.replay.clone() } } else { args.replay.clone() }, d)?;
+        let r = replay::run(&if tiny { replay::Options::tiny() } else { args.replay.clone() }, d)?;
         Ok((serde_json::to_value(&r)?, Box::new(move || r.print_table())))
     })?;
     section("latency", &|d| {

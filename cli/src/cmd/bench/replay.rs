@@ -17,6 +17,7 @@ use processor::task::{Task, TaskSpec};
 use serde::Serialize;
 
 #[derive(clap::Args, Debug, Clone)]
+#[group(id = "replay_options")]
 pub struct Options {
     /// Events in the log to replay.
     #[arg(long, default_value_t = 1_000_000)]
@@ -27,6 +28,13 @@ pub struct Options {
     /// Cases to run (read, parse, tumbling, filter); default all. The ratio needs `parse`.
     #[arg(long, value_delimiter = ',')]
     pub replay_cases: Vec<String>,
+}
+
+impl Options {
+    /// Sizes that only check every figure is produced (CI).
+    pub fn tiny() -> Options {
+        Options { replay_events: 2_000, replay_partitions: 2, replay_cases: Vec::new() }
+    }
 }
 
 #[derive(Serialize, Debug, Clone)]
