@@ -47,6 +47,8 @@ struct Shared {
     stop: AtomicBool,
     state: Mutex<RunState>,
     last: Mutex<Option<TaskStatus>>,
+    /// Processing rate for progress reports (status only; never part of results).
+    rate: Mutex<Rate>,
     /// Feeds the output alias from this version's output once it has been promoted.
     forward: Mutex<Option<replay::Forwarder>>,
 }
@@ -192,6 +194,7 @@ impl Manager {
             state: Mutex::new(state.clone()),
             last: Mutex::new(last),
             forward: Mutex::new(None),
+            rate: Mutex::new(Rate::default()),
         });
         let thread = (state == RunState::Running).then(|| {
             let s = Arc::clone(&shared);
@@ -405,7 +408,9 @@ fn run_loop(shared: Arc<Shared>, label: String) {
             let mut task = lock(&shared.task);
             let t = task.as_mut().expect("a running version has a task");
             let r = t.step();
-            *lock(&shared.last) = Some(t.status());
+            let status = t.status();
+            lock(&shared.rate).observe(status.records_in);
+            *lock(&shared.last) = Some(status);
             r
         };
         let result = result.and_then(|s| replay::pump(&shared).map(|()| s));
@@ -423,6 +428,27 @@ fn run_loop(shared: Arc<Shared>, label: String) {
             Ok(s) if s.processed > 0 => {}
             Ok(s) if s.waiting_for_safe_time => std::thread::sleep(Duration::from_millis(1)),
             Ok(_) => (shared.wait)(Duration::from_millis(IDLE_WAIT_MS)),
+        }
+    }
+}
+
+/// Records per second, re-measured at most once a second.
+#[derive(Default)]
+struct Rate {
+    since: Option<(std::time::Instant, u64)>,
+    per_s: f64,
+}
+
+impl Rate {
+    fn observe(&mut self, records_in: u64) {
+        let now = std::time::Instant::now();
+        match self.since {
+            Some((t, n)) if now.duration_since(t) >= Duration::from_secs(1) => {
+                self.per_s = records_in.saturating_sub(n) as f64 / now.duration_since(t).as_secs_f64();
+                self.since = Some((now, records_in));
+            }
+            Some(_) => {}
+            None => self.since = Some((now, records_in)),
         }
     }
 }
@@ -454,8 +480,15 @@ fn version_status(
         lag: ts.as_ref().map_or(0, |t| t.lag),
         records_in: ts.as_ref().map_or(0, |t| t.records_in),
         records_out: ts.as_ref().map_or(0, |t| t.records_out),
+        events_per_s: 0.0,
+        eta_s: None,
         error,
     };
+    let mut vs = vs;
+    if status == RunStatus::Running {
+        vs.events_per_s = lock(&run.shared.rate).per_s;
+        vs.eta_s = (vs.events_per_s > 0.0).then(|| vs.lag as f64 / vs.events_per_s);
+    }
     (vs, ts)
 }
 

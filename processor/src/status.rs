@@ -57,5 +57,9 @@ pub struct VersionStatus {
     pub lag: u64,
     pub records_in: u64,
     pub records_out: u64,
+    /// Input records processed per second, over the last few seconds of running.
+    pub events_per_s: f64,
+    /// Seconds until caught up at that rate; null when idle or caught up.
+    pub eta_s: Option<f64>,
     pub error: Option<String>,
 }

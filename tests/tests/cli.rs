@@ -72,3 +72,14 @@ fn produce_from_stdin_refuses_bad_json_with_its_line() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("line 2"), "{}", String::from_utf8_lossy(&out.stderr));
 }
+
+#[test]
+fn a_second_process_is_refused_a_data_dir_a_server_holds() {
+    let dir = temp();
+    let data = dir.path().join("data");
+    let _s = Server::start(&data, &[]);
+    let out = kappa().arg("verify").arg("--data").arg(&data).output().unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("locked by another process"), "{err}");
+}

@@ -158,6 +158,8 @@ fn promote_is_refused_before_catch_up_and_for_backfills() {
     let r = s.post_json("/v1/processors/revenue/promote", &json!({"version": 2}));
     assert_eq!(r.status, 409, "{}", r.text());
     assert!(r.text().contains("has not caught up"), "{}", r.text());
+    let v2 = version(&status(&s, "revenue"), 2).clone();
+    assert!(v2["events_per_s"].is_number() && v2.get("eta_s").is_some() && v2["lag"].is_u64(), "progress is reported: {v2}");
     let r = s.post_json("/v1/processors/revenue/replay", &json!({"from": "earliest", "to": 4_000_000_000_000u64}));
     assert_eq!(r.status, 201, "{}", r.text());
     let r = s.post_json("/v1/processors/revenue/promote", &json!({"version": 3}));

@@ -97,10 +97,13 @@ async fn follow(c: &mut Client, name: &str, version: u64) -> anyhow::Result<()> 
         let (done_events, lag) = (v["records_in"].as_u64().unwrap_or(0), v["lag"].as_u64().unwrap_or(0));
         bar.set_length(done_events + lag);
         bar.set_position(done_events);
+        // The server measures the rate; until it has, measure it here between polls.
         let now = Instant::now();
-        let rate = last.map(|(t, n)| (done_events.saturating_sub(n)) as f64 / now.duration_since(t).as_secs_f64().max(1e-3));
+        let measured = last.map(|(t, n)| (done_events.saturating_sub(n)) as f64 / now.duration_since(t).as_secs_f64().max(1e-3));
         last = Some((now, done_events));
-        let eta = rate.filter(|r| *r > 0.0).map(|r| format!("{:.0}s", lag as f64 / r)).unwrap_or_else(|| "-".into());
+        let rate = v["events_per_s"].as_f64().filter(|r| *r > 0.0).or(measured);
+        let eta = v["eta_s"].as_f64().or_else(|| rate.filter(|r| *r > 0.0).map(|r| lag as f64 / r));
+        let eta = eta.map(|s| format!("{s:.0}s")).unwrap_or_else(|| "-".into());
         bar.set_message(format!("{:.0} events/s, lag {lag}, eta {eta}, {}", rate.unwrap_or(0.0), v["status"].as_str().unwrap_or("?")));
         match v["status"].as_str() {
             Some("caught_up") | Some("stopped") => {
