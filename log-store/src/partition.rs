@@ -121,7 +121,7 @@ impl Partition {
         fs::create_dir_all(dir).map_err(io_err("create partition directory", dir))?;
         let (mut bases, indexed) = list_segments(dir)?;
         let mut recovered = Recovered::default();
-        let mut active = None;
+        let mut active: Option<Active> = None;
         let mut last_sealed = None;
         while let Some(&base) = bases.last() {
             match recovery::recover_last(dir, base, ctx.segment_bytes, &id, &mut recovered)? {
@@ -168,6 +168,9 @@ impl Partition {
         };
         if let Some(ts) = newest_ts {
             ctx.clock.observe(ts);
+        }
+        if let Some(a) = active.as_mut() {
+            a.prefill = ctx.policy == FsyncPolicy::Never;
         }
         sealed.extend(last_sealed.map(Arc::new));
         let next_offset = active
@@ -438,12 +441,13 @@ impl Partition {
             self.set_view(view);
             tracing::info!(topic = %self.id.topic, partition = self.id.partition, segment = base, end = next, "sealed segment");
         }
-        let active = Active::create(
+        let mut active = Active::create(
             &self.dir,
             w.next_offset,
             self.ctx.segment_bytes,
             &*self.ctx.faults,
         )?;
+        active.prefill = self.ctx.policy == FsyncPolicy::Never;
         let mut view = (*self.view()).clone();
         if view.sealed.is_empty() {
             view.start = active.base;

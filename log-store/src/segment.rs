@@ -164,6 +164,10 @@ pub(crate) struct Active {
     last_time_entry_offset: Option<u64>,
     rule: SparseRule,
     pending: Vec<Pending>,
+    /// Bring pages into the page cache ahead of the writes (`MapWriter::prefill`). Only when no
+    /// flush follows each append (`fsync never`): it makes the kernel cache the tail in large
+    /// folios, and writeback of a folio writes all of it.
+    pub prefill: bool,
 }
 
 /// What recovery found in an existing active segment, to resume writing after it.
@@ -267,6 +271,7 @@ impl Active {
             last_time_entry_offset,
             rule: resume.rule,
             pending: Vec::new(),
+            prefill: false,
         })
     }
 
@@ -296,7 +301,9 @@ impl Active {
         );
         let start = self.write_pos;
         let (base, first) = (self.base, self.next_offset);
-        self.log.prefill(&self.log_file, start + frame_total);
+        if self.prefill {
+            self.log.prefill(&self.log_file, start + frame_total);
+        }
         let buf = self.log.tail_mut(start, frame_total);
         let mut at = 0;
         for (i, record) in records.iter().enumerate() {
