@@ -63,7 +63,12 @@ pub struct Appenders {
 impl Appenders {
     /// Appends `share` to `partition` (merged with whatever else is queued) and returns where it
     /// landed once durable under the store's fsync policy.
-    pub async fn append(&self, partition: &Arc<Partition>, segment_bytes: u64, share: Share) -> Result<Placed, ApiError> {
+    pub async fn append(
+        &self,
+        partition: &Arc<Partition>,
+        segment_bytes: u64,
+        share: Share,
+    ) -> Result<Placed, ApiError> {
         let (reply, rx) = oneshot::channel();
         let mut job = Job { share, reply };
         // An idle thread may exit between our taking its sender and sending: then start anew.
@@ -81,18 +86,27 @@ impl Appenders {
                 }
                 Err(TrySendError::Disconnected(job)) => job,
             };
-            self.queues.lock().expect("appenders lock is never poisoned").remove(&key_of(partition));
+            self.queues
+                .lock()
+                .expect("appenders lock is never poisoned")
+                .remove(&key_of(partition));
         }
         Err(stopped())
     }
 
     /// Forgets a topic's queues (on delete); their threads end when their queues drain.
     pub fn forget(&self, topic: &str) {
-        self.queues.lock().expect("appenders lock is never poisoned").retain(|(t, _), _| t != topic);
+        self.queues
+            .lock()
+            .expect("appenders lock is never poisoned")
+            .retain(|(t, _), _| t != topic);
     }
 
     fn queue(&self, partition: &Arc<Partition>, segment_bytes: u64) -> SyncSender<Job> {
-        let mut queues = self.queues.lock().expect("appenders lock is never poisoned");
+        let mut queues = self
+            .queues
+            .lock()
+            .expect("appenders lock is never poisoned");
         let key = key_of(partition);
         if let Some(tx) = queues.get(&key) {
             return tx.clone();
@@ -118,7 +132,12 @@ fn stopped() -> ApiError {
 }
 
 fn run(partition: Arc<Partition>, rx: Receiver<Job>, registry: Queues, merge_bytes_max: usize) {
-    let _span = tracing::debug_span!("appender", topic = partition.topic(), partition = partition.id().0).entered();
+    let _span = tracing::debug_span!(
+        "appender",
+        topic = partition.topic(),
+        partition = partition.id().0
+    )
+    .entered();
     let mut held: Option<Job> = None;
     loop {
         let first = match held.take() {
@@ -128,7 +147,10 @@ fn run(partition: Arc<Partition>, rx: Receiver<Job>, registry: Queues, merge_byt
                 Err(RecvTimeoutError::Disconnected) => return,
                 Err(RecvTimeoutError::Timeout) => {
                     // Leave the registry first, then serve whatever raced in before exiting.
-                    registry.lock().expect("appenders lock is never poisoned").remove(&key_of(&partition));
+                    registry
+                        .lock()
+                        .expect("appenders lock is never poisoned")
+                        .remove(&key_of(&partition));
                     match rx.try_recv() {
                         Ok(j) => j,
                         Err(_) => return,
@@ -153,7 +175,10 @@ fn run(partition: Arc<Partition>, rx: Receiver<Job>, registry: Queues, merge_byt
                 let mut next = base;
                 for job in jobs {
                     let count = job.share.events.len() as u32;
-                    let _ = job.reply.send(Ok(Placed { base_offset: next, count }));
+                    let _ = job.reply.send(Ok(Placed {
+                        base_offset: next,
+                        count,
+                    }));
                     next += u64::from(count);
                 }
             }
@@ -168,8 +193,16 @@ fn run(partition: Arc<Partition>, rx: Receiver<Job>, registry: Queues, merge_byt
 }
 /// One append of every job's records, in job order; returns the batch's base offset.
 fn append_merged(partition: &Partition, jobs: &[Job]) -> log_store::Result<u64> {
-    let headers: Vec<Vec<(&str, &[u8])>> =
-        jobs.iter().map(|j| j.share.first_headers.iter().map(|(n, v)| (*n, v.as_slice())).collect()).collect();
+    let headers: Vec<Vec<(&str, &[u8])>> = jobs
+        .iter()
+        .map(|j| {
+            j.share
+                .first_headers
+                .iter()
+                .map(|(n, v)| (*n, v.as_slice()))
+                .collect()
+        })
+        .collect();
     let mut records = Vec::with_capacity(jobs.iter().map(|j| j.share.events.len()).sum());
     for (job, first_headers) in jobs.iter().zip(&headers) {
         let s = &job.share;

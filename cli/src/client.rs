@@ -17,7 +17,12 @@ pub struct Client {
 #[derive(clap::Args, Debug, Clone)]
 pub struct ServerArgs {
     /// The server's URL.
-    #[arg(long, env = "KAPPA_SERVER", default_value = "http://127.0.0.1:7070", global = true)]
+    #[arg(
+        long,
+        env = "KAPPA_SERVER",
+        default_value = "http://127.0.0.1:7070",
+        global = true
+    )]
     pub server: String,
     /// Bearer token, if the server requires one.
     #[arg(long, env = "KAPPA_TOKEN", global = true, hide_env_values = true)]
@@ -27,10 +32,17 @@ pub struct ServerArgs {
 impl Client {
     pub fn new(args: &ServerArgs) -> anyhow::Result<Client> {
         let Some(rest) = args.server.strip_prefix("http://") else {
-            bail!("--server {:?}: only http:// URLs are supported", args.server);
+            bail!(
+                "--server {:?}: only http:// URLs are supported",
+                args.server
+            );
         };
         let authority = rest.trim_end_matches('/').to_string();
-        Ok(Client { authority, token: args.token.clone(), sender: None })
+        Ok(Client {
+            authority,
+            token: args.token.clone(),
+            sender: None,
+        })
     }
 
     async fn sender(&mut self) -> anyhow::Result<&mut SendRequest<Full<Bytes>>> {
@@ -38,9 +50,15 @@ impl Client {
         if stale {
             let stream = tokio::net::TcpStream::connect(&self.authority)
                 .await
-                .with_context(|| format!("connecting to kappa at http://{} (is `kappa serve` running?)", self.authority))?;
+                .with_context(|| {
+                    format!(
+                        "connecting to kappa at http://{} (is `kappa serve` running?)",
+                        self.authority
+                    )
+                })?;
             let _ = stream.set_nodelay(true);
-            let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
+            let (sender, conn) =
+                hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
             tokio::spawn(async move {
                 let _ = conn.await;
             });
@@ -50,8 +68,17 @@ impl Client {
     }
 
     /// Sends a request and returns the status and whole body.
-    pub async fn send(&mut self, method: Method, path: &str, content_type: &str, body: Bytes) -> anyhow::Result<(StatusCode, Bytes)> {
-        let mut req = Request::builder().method(method.clone()).uri(path).header("host", &self.authority);
+    pub async fn send(
+        &mut self,
+        method: Method,
+        path: &str,
+        content_type: &str,
+        body: Bytes,
+    ) -> anyhow::Result<(StatusCode, Bytes)> {
+        let mut req = Request::builder()
+            .method(method.clone())
+            .uri(path)
+            .header("host", &self.authority);
         if !body.is_empty() {
             req = req.header("content-type", content_type);
         }
@@ -61,14 +88,23 @@ impl Client {
         let req = req.body(Full::new(body))?;
         let sender = self.sender().await?;
         sender.ready().await?;
-        let resp = sender.send_request(req).await.with_context(|| format!("{method} {path}"))?;
+        let resp = sender
+            .send_request(req)
+            .await
+            .with_context(|| format!("{method} {path}"))?;
         let status = resp.status();
         let body = resp.into_body().collect().await?.to_bytes();
         Ok((status, body))
     }
 
     /// Sends a request; a non-2xx answer becomes an error carrying the server's message.
-    pub async fn call(&mut self, method: Method, path: &str, content_type: &str, body: Bytes) -> anyhow::Result<Bytes> {
+    pub async fn call(
+        &mut self,
+        method: Method,
+        path: &str,
+        content_type: &str,
+        body: Bytes,
+    ) -> anyhow::Result<Bytes> {
         let (status, body) = self.send(method.clone(), path, content_type, body).await?;
         if !status.is_success() {
             let message = serde_json::from_slice::<serde_json::Value>(&body)
@@ -85,9 +121,22 @@ impl Client {
         serde_json::from_slice(&body).with_context(|| format!("GET {path}: the answer is not JSON"))
     }
 
-    pub async fn send_json(&mut self, method: Method, path: &str, value: &serde_json::Value) -> anyhow::Result<serde_json::Value> {
-        let body = self.call(method.clone(), path, "application/json", Bytes::from(value.to_string())).await?;
-        serde_json::from_slice(&body).with_context(|| format!("{method} {path}: the answer is not JSON"))
+    pub async fn send_json(
+        &mut self,
+        method: Method,
+        path: &str,
+        value: &serde_json::Value,
+    ) -> anyhow::Result<serde_json::Value> {
+        let body = self
+            .call(
+                method.clone(),
+                path,
+                "application/json",
+                Bytes::from(value.to_string()),
+            )
+            .await?;
+        serde_json::from_slice(&body)
+            .with_context(|| format!("{method} {path}: the answer is not JSON"))
     }
 }
 
@@ -105,5 +154,8 @@ pub fn encode(s: &str) -> String {
 }
 
 pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_current_thread().enable_all().build().context("starting the tokio runtime")
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the tokio runtime")
 }

@@ -36,27 +36,42 @@ impl Groups {
         let mut groups = BTreeMap::new();
         for entry in std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
             let path = entry?.path();
-            let Some(name) = path.file_name().and_then(|n| n.to_str()).and_then(|n| n.strip_suffix(".json")) else {
+            let Some(name) = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .and_then(|n| n.strip_suffix(".json"))
+            else {
                 continue;
             };
-            let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
-            let list: Vec<Committed> =
-                serde_json::from_slice(&bytes).with_context(|| format!("parsing group file {}", path.display()))?;
-            let offsets = list.into_iter().map(|c| ((c.topic, c.partition), c.offset)).collect();
+            let bytes =
+                std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+            let list: Vec<Committed> = serde_json::from_slice(&bytes)
+                .with_context(|| format!("parsing group file {}", path.display()))?;
+            let offsets = list
+                .into_iter()
+                .map(|c| ((c.topic, c.partition), c.offset))
+                .collect();
             groups.insert(name.to_string(), offsets);
         }
-        Ok(Groups { dir: dir.to_path_buf(), groups: Mutex::new(groups) })
+        Ok(Groups {
+            dir: dir.to_path_buf(),
+            groups: Mutex::new(groups),
+        })
     }
 
     pub fn commit(&self, group: &str, c: Committed) -> Result<(), CommitError> {
         let mut groups = self.groups.lock().expect("groups lock is never poisoned");
         if !groups.contains_key(group) && groups.len() >= GROUPS_MAX {
-            return Err(CommitError::TooMany(format!("at most {GROUPS_MAX} consumer groups")));
+            return Err(CommitError::TooMany(format!(
+                "at most {GROUPS_MAX} consumer groups"
+            )));
         }
         let offsets = groups.entry(group.to_string()).or_default();
         let key = (c.topic, c.partition);
         if !offsets.contains_key(&key) && offsets.len() >= GROUP_OFFSETS_MAX {
-            return Err(CommitError::TooMany(format!("at most {GROUP_OFFSETS_MAX} committed offsets per group")));
+            return Err(CommitError::TooMany(format!(
+                "at most {GROUP_OFFSETS_MAX} committed offsets per group"
+            )));
         }
         let previous = offsets.insert(key.clone(), c.offset);
         if let Err(e) = self.persist(group, offsets) {
@@ -72,27 +87,47 @@ impl Groups {
     fn persist(&self, group: &str, offsets: &Offsets) -> anyhow::Result<()> {
         let list: Vec<Committed> = offsets
             .iter()
-            .map(|((topic, partition), offset)| Committed { topic: topic.clone(), partition: *partition, offset: *offset })
+            .map(|((topic, partition), offset)| Committed {
+                topic: topic.clone(),
+                partition: *partition,
+                offset: *offset,
+            })
             .collect();
         let path = self.dir.join(format!("{group}.json"));
         write_atomically(&path, &serde_json::to_vec(&list)?)
     }
 
     pub fn names(&self) -> Vec<String> {
-        self.groups.lock().expect("groups lock").keys().cloned().collect()
+        self.groups
+            .lock()
+            .expect("groups lock")
+            .keys()
+            .cloned()
+            .collect()
     }
 
     pub fn get(&self, group: &str) -> Option<Vec<Committed>> {
-        self.groups.lock().expect("groups lock").get(group).map(|o| {
-            o.iter()
-                .map(|((topic, partition), offset)| Committed { topic: topic.clone(), partition: *partition, offset: *offset })
-                .collect()
-        })
+        self.groups
+            .lock()
+            .expect("groups lock")
+            .get(group)
+            .map(|o| {
+                o.iter()
+                    .map(|((topic, partition), offset)| Committed {
+                        topic: topic.clone(),
+                        partition: *partition,
+                        offset: *offset,
+                    })
+                    .collect()
+            })
     }
 
     pub fn committed(&self, group: &str, topic: &str, partition: u32) -> Option<u64> {
         let groups = self.groups.lock().expect("groups lock");
-        groups.get(group)?.get(&(topic.to_string(), partition)).copied()
+        groups
+            .get(group)?
+            .get(&(topic.to_string(), partition))
+            .copied()
     }
 }
 
@@ -100,12 +135,18 @@ impl Groups {
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     use std::io::Write;
     let tmp = path.with_extension("tmp");
-    let mut f = std::fs::File::create(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
-    f.write_all(bytes).with_context(|| format!("writing {}", tmp.display()))?;
-    f.sync_data().with_context(|| format!("fsync {}", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("renaming {} to {}", tmp.display(), path.display()))?;
+    let mut f =
+        std::fs::File::create(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
+    f.write_all(bytes)
+        .with_context(|| format!("writing {}", tmp.display()))?;
+    f.sync_data()
+        .with_context(|| format!("fsync {}", tmp.display()))?;
+    std::fs::rename(&tmp, path)
+        .with_context(|| format!("renaming {} to {}", tmp.display(), path.display()))?;
     if let Some(dir) = path.parent() {
-        std::fs::File::open(dir).and_then(|d| d.sync_all()).with_context(|| format!("fsync {}", dir.display()))?;
+        std::fs::File::open(dir)
+            .and_then(|d| d.sync_all())
+            .with_context(|| format!("fsync {}", dir.display()))?;
     }
     Ok(())
 }

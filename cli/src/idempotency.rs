@@ -29,13 +29,19 @@ pub struct PartResult {
 #[derive(Debug)]
 enum Slot {
     InFlight,
-    Done { parts: Vec<PartResult>, expected_parts: u32 },
+    Done {
+        parts: Vec<PartResult>,
+        expected_parts: u32,
+    },
 }
 
 pub enum Begin {
     Fresh,
     /// Seen before: the parts already appended, and whether that was all of them.
-    Replay { parts: Vec<PartResult>, complete: bool },
+    Replay {
+        parts: Vec<PartResult>,
+        complete: bool,
+    },
     /// The same key is being handled by another request right now.
     Busy,
 }
@@ -57,20 +63,35 @@ fn slot_key(topic: &str, key: &str) -> String {
 
 impl Idempotency {
     pub fn new(window_ms: u64) -> Idempotency {
-        Idempotency { window_ms, inner: Mutex::new(Inner::default()) }
+        Idempotency {
+            window_ms,
+            inner: Mutex::new(Inner::default()),
+        }
     }
 
     pub fn begin(&self, topic: &str, key: &str, now_ms: u64) -> Begin {
-        let mut inner = self.inner.lock().expect("idempotency lock is never poisoned");
+        let mut inner = self
+            .inner
+            .lock()
+            .expect("idempotency lock is never poisoned");
         inner.expire(now_ms.saturating_sub(self.window_ms));
         let k = slot_key(topic, key);
         match inner.slots.get_mut(&k) {
             Some(Slot::InFlight) => Begin::Busy,
             Some(slot @ Slot::Done { .. }) => {
-                let Slot::Done { parts, expected_parts } = std::mem::replace(slot, Slot::InFlight) else { unreachable!() };
+                let Slot::Done {
+                    parts,
+                    expected_parts,
+                } = std::mem::replace(slot, Slot::InFlight)
+                else {
+                    unreachable!()
+                };
                 let complete = parts.len() as u32 >= expected_parts;
                 if complete {
-                    *slot = Slot::Done { parts: parts.clone(), expected_parts };
+                    *slot = Slot::Done {
+                        parts: parts.clone(),
+                        expected_parts,
+                    };
                 }
                 Begin::Replay { parts, complete }
             }
@@ -89,7 +110,13 @@ impl Idempotency {
         if parts.is_empty() {
             inner.slots.remove(&k);
         } else {
-            inner.slots.insert(k, Slot::Done { parts, expected_parts });
+            inner.slots.insert(
+                k,
+                Slot::Done {
+                    parts,
+                    expected_parts,
+                },
+            );
         }
     }
 
@@ -105,17 +132,37 @@ impl Idempotency {
                     let Some(last) = batch.last() else { break };
                     next = Offset(last.offset + 1);
                     for r in &batch {
-                        let header = |name: &str| r.headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone());
-                        let Some(key) = header(HEADER_KEY) else { continue };
-                        let parse = |v: Option<bytes::Bytes>| {
-                            v.and_then(|b| std::str::from_utf8(&b).ok().and_then(|s| s.parse::<u32>().ok()))
+                        let header = |name: &str| {
+                            r.headers
+                                .iter()
+                                .find(|(n, _)| n == name)
+                                .map(|(_, v)| v.clone())
                         };
-                        let (Some(expected), Some(count)) = (parse(header(HEADER_PARTS)), parse(header(HEADER_COUNT))) else {
+                        let Some(key) = header(HEADER_KEY) else {
+                            continue;
+                        };
+                        let parse = |v: Option<bytes::Bytes>| {
+                            v.and_then(|b| {
+                                std::str::from_utf8(&b)
+                                    .ok()
+                                    .and_then(|s| s.parse::<u32>().ok())
+                            })
+                        };
+                        let (Some(expected), Some(count)) =
+                            (parse(header(HEADER_PARTS)), parse(header(HEADER_COUNT)))
+                        else {
                             continue;
                         };
                         let k = slot_key(topic.name(), &String::from_utf8_lossy(&key));
-                        let entry = found.entry(k).or_insert((r.timestamp_ms, Vec::new(), expected));
-                        entry.1.push(PartResult { partition: partition.id().0, base_offset: r.offset, count });
+                        let entry =
+                            found
+                                .entry(k)
+                                .or_insert((r.timestamp_ms, Vec::new(), expected));
+                        entry.1.push(PartResult {
+                            partition: partition.id().0,
+                            base_offset: r.offset,
+                            count,
+                        });
                     }
                 }
             }
@@ -127,7 +174,13 @@ impl Idempotency {
         for (k, (ts, mut parts, expected_parts)) in entries {
             parts.sort_by_key(|p| p.partition);
             inner.order.push_back((ts, k.clone()));
-            inner.slots.insert(k, Slot::Done { parts, expected_parts });
+            inner.slots.insert(
+                k,
+                Slot::Done {
+                    parts,
+                    expected_parts,
+                },
+            );
         }
         Ok(n)
     }
@@ -156,10 +209,22 @@ mod tests {
         let idem = Idempotency::new(1_000);
         assert!(matches!(idem.begin("t", "k", 0), Begin::Fresh));
         assert!(matches!(idem.begin("t", "k", 1), Begin::Busy));
-        assert!(matches!(idem.begin("u", "k", 1), Begin::Fresh), "keys are per topic");
-        let part = PartResult { partition: 0, base_offset: 5, count: 2 };
+        assert!(
+            matches!(idem.begin("u", "k", 1), Begin::Fresh),
+            "keys are per topic"
+        );
+        let part = PartResult {
+            partition: 0,
+            base_offset: 5,
+            count: 2,
+        };
         idem.finish("t", "k", vec![part], 1);
-        assert!(matches!(idem.begin("t", "k", 2), Begin::Replay { complete: true, ref parts } if parts == &vec![part]));
-        assert!(matches!(idem.begin("t", "k", 5_000), Begin::Fresh), "expired after the window");
+        assert!(
+            matches!(idem.begin("t", "k", 2), Begin::Replay { complete: true, ref parts } if parts == &vec![part])
+        );
+        assert!(
+            matches!(idem.begin("t", "k", 5_000), Begin::Fresh),
+            "expired after the window"
+        );
     }
 }

@@ -26,7 +26,12 @@ pub struct EventLimits {
 pub fn parse_events(body: &[u8], framing: Framing, limits: EventLimits) -> ApiResult<Vec<&[u8]>> {
     let first = body.iter().position(|b| !b.is_ascii_whitespace());
     let events = match (framing, first.map(|i| body[i])) {
-        (_, None) => return Err(ApiError::bad_request("empty_body", "the request body holds no events")),
+        (_, None) => {
+            return Err(ApiError::bad_request(
+                "empty_body",
+                "the request body holds no events",
+            ))
+        }
         (Framing::Ndjson, _) => ndjson(body, limits)?,
         (Framing::Json, Some(b'[')) => array(body, limits)?,
         (Framing::Json, _) => match serde_json::from_slice::<IgnoredAny>(body) {
@@ -34,7 +39,9 @@ pub fn parse_events(body: &[u8], framing: Framing, limits: EventLimits) -> ApiRe
                 check_size(trim(body), 0, limits)?;
                 vec![trim(body)]
             }
-            Err(e) if e.is_syntax() && e.to_string().starts_with("trailing characters") => ndjson(body, limits)?,
+            Err(e) if e.is_syntax() && e.to_string().starts_with("trailing characters") => {
+                ndjson(body, limits)?
+            }
             Err(e) => return Err(bad_json(&e, 0)),
         },
     };
@@ -93,7 +100,11 @@ fn check_size(event: &[u8], index: usize, limits: EventLimits) -> ApiResult<()> 
 fn bad_json(e: &serde_json::Error, line_index: usize) -> ApiError {
     ApiError::bad_request(
         "bad_json",
-        format!("invalid JSON at line {} column {}: {e}; nothing was appended", line_index + e.line(), e.column()),
+        format!(
+            "invalid JSON at line {} column {}: {e}; nothing was appended",
+            line_index + e.line(),
+            e.column()
+        ),
     )
 }
 
@@ -169,15 +180,28 @@ fn murmur2(data: &[u8]) -> u32 {
 mod tests {
     use super::*;
 
-    const LIMITS: EventLimits = EventLimits { event_bytes_max: 1 << 20, events_max: 100_000 };
+    const LIMITS: EventLimits = EventLimits {
+        event_bytes_max: 1 << 20,
+        events_max: 100_000,
+    };
 
     #[test]
     fn single_array_and_ndjson_bodies_split_into_events() {
-        assert_eq!(parse_events(br#" {"a":1} "#, Framing::Json, LIMITS).unwrap(), vec![&br#"{"a":1}"#[..]]);
-        assert_eq!(parse_events(br#"[{"a":1}, 2 ,"x"]"#, Framing::Json, LIMITS).unwrap(), vec![&br#"{"a":1}"#[..], b"2", b"\"x\""]);
+        assert_eq!(
+            parse_events(br#" {"a":1} "#, Framing::Json, LIMITS).unwrap(),
+            vec![&br#"{"a":1}"#[..]]
+        );
+        assert_eq!(
+            parse_events(br#"[{"a":1}, 2 ,"x"]"#, Framing::Json, LIMITS).unwrap(),
+            vec![&br#"{"a":1}"#[..], b"2", b"\"x\""]
+        );
         let nd = b"{\"a\":1}\n\n{\"b\":2}\r\n";
         assert_eq!(parse_events(nd, Framing::Ndjson, LIMITS).unwrap().len(), 2);
-        assert_eq!(parse_events(nd, Framing::Json, LIMITS).unwrap().len(), 2, "NDJSON without its content type");
+        assert_eq!(
+            parse_events(nd, Framing::Json, LIMITS).unwrap().len(),
+            2,
+            "NDJSON without its content type"
+        );
     }
 
     #[test]
@@ -190,11 +214,34 @@ mod tests {
 
     #[test]
     fn limits_give_413() {
-        let small = EventLimits { event_bytes_max: 5, events_max: 2 };
-        assert_eq!(parse_events(b"\"123456\"", Framing::Ndjson, small).unwrap_err().status, 413);
-        assert_eq!(parse_events(b"\"123456\"", Framing::Json, small).unwrap_err().status, 413);
-        assert_eq!(parse_events(b"[\"123456\"]", Framing::Json, small).unwrap_err().status, 413);
-        assert_eq!(parse_events(b"1\n2\n3\n", Framing::Ndjson, small).unwrap_err().status, 413);
+        let small = EventLimits {
+            event_bytes_max: 5,
+            events_max: 2,
+        };
+        assert_eq!(
+            parse_events(b"\"123456\"", Framing::Ndjson, small)
+                .unwrap_err()
+                .status,
+            413
+        );
+        assert_eq!(
+            parse_events(b"\"123456\"", Framing::Json, small)
+                .unwrap_err()
+                .status,
+            413
+        );
+        assert_eq!(
+            parse_events(b"[\"123456\"]", Framing::Json, small)
+                .unwrap_err()
+                .status,
+            413
+        );
+        assert_eq!(
+            parse_events(b"1\n2\n3\n", Framing::Ndjson, small)
+                .unwrap_err()
+                .status,
+            413
+        );
     }
 
     #[test]
@@ -204,7 +251,10 @@ mod tests {
         assert_eq!(murmur2(b"foobar") as i32, -790332482);
         assert_eq!(murmur2(b"a-little-bit-long-string") as i32, -985981536);
         assert_eq!(murmur2(b"a-little-bit-longer-string") as i32, -1486304829);
-        assert_eq!(murmur2(b"lkjh234lh9fiuh90y23oiuhsafujhadof229phr9h19h89h8") as i32, -58897971);
+        assert_eq!(
+            murmur2(b"lkjh234lh9fiuh90y23oiuhsafujhadof229phr9h19h89h8") as i32,
+            -58897971
+        );
         assert_eq!(murmur2(b"abc") as i32, 479470107);
     }
 

@@ -17,7 +17,11 @@ mod time;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "kappa", version, about = "A Kappa-architecture event platform in one binary: a durable log, streaming SQL processors, replay")]
+#[command(
+    name = "kappa",
+    version,
+    about = "A Kappa-architecture event platform in one binary: a durable log, streaming SQL processors, replay"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

@@ -62,7 +62,10 @@ impl AppState {
 
     /// The next partition of `topic` in round-robin order.
     pub fn next_partition(&self, topic: &str, partitions: u32) -> u32 {
-        let mut rr = self.round_robin.lock().expect("round-robin lock is never poisoned");
+        let mut rr = self
+            .round_robin
+            .lock()
+            .expect("round-robin lock is never poisoned");
         if !rr.contains_key(topic) && rr.len() >= 100_000 {
             rr.clear(); // bounded: forgetting positions only restarts the rotation
         }

@@ -6,13 +6,32 @@ use std::process::Command;
 #[test]
 fn every_command_has_help() {
     let kappa = env!("CARGO_BIN_EXE_kappa");
-    let out = Command::new(kappa).arg("--help").output().expect("kappa runs");
+    let out = Command::new(kappa)
+        .arg("--help")
+        .output()
+        .expect("kappa runs");
     assert!(out.status.success());
     let text = String::from_utf8_lossy(&out.stdout);
-    for cmd in ["serve", "demo", "topics", "produce", "consume", "processors", "replay", "verify", "bench"] {
+    for cmd in [
+        "serve",
+        "demo",
+        "topics",
+        "produce",
+        "consume",
+        "processors",
+        "replay",
+        "verify",
+        "bench",
+    ] {
         assert!(text.contains(cmd), "--help lists {cmd}: {text}");
-        let out = Command::new(kappa).args([cmd, "--help"]).output().expect("kappa runs");
+        let out = Command::new(kappa)
+            .args([cmd, "--help"])
+            .output()
+            .expect("kappa runs");
         assert!(out.status.success(), "{cmd} --help");
-        assert!(String::from_utf8_lossy(&out.stdout).contains("Usage"), "{cmd} --help prints usage");
+        assert!(
+            String::from_utf8_lossy(&out.stdout).contains("Usage"),
+            "{cmd} --help prints usage"
+        );
     }
 }

@@ -444,7 +444,8 @@ impl Rate {
         let now = std::time::Instant::now();
         match self.since {
             Some((t, n)) if now.duration_since(t) >= Duration::from_secs(1) => {
-                self.per_s = records_in.saturating_sub(n) as f64 / now.duration_since(t).as_secs_f64();
+                self.per_s =
+                    records_in.saturating_sub(n) as f64 / now.duration_since(t).as_secs_f64();
                 self.since = Some((now, records_in));
             }
             Some(_) => {}

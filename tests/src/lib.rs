@@ -13,9 +13,16 @@ pub fn kappa_bin() -> PathBuf {
         return PathBuf::from(p);
     }
     let exe = std::env::current_exe().expect("current exe");
-    let profile_dir = exe.parent().and_then(Path::parent).expect("target/<profile>/deps/<test>");
+    let profile_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("target/<profile>/deps/<test>");
     let bin = profile_dir.join("kappa");
-    assert!(bin.exists(), "{} not built: run `cargo test --workspace` (or `cargo build -p kappa`) first", bin.display());
+    assert!(
+        bin.exists(),
+        "{} not built: run `cargo test --workspace` (or `cargo build -p kappa`) first",
+        bin.display()
+    );
     bin
 }
 
@@ -34,13 +41,20 @@ pub struct Server {
 impl Server {
     pub fn start(data: &Path, extra: &[&str]) -> Server {
         let log = data.with_extension("server.log");
-        let stderr = std::fs::OpenOptions::new().create(true).append(true).open(&log).expect("log file");
+        let stderr = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log)
+            .expect("log file");
         let mut child = kappa()
             .args(["serve", "--data"])
             .arg(data)
             .args(["--listen", "127.0.0.1:0"])
             .args(extra)
-            .env("RUST_LOG", std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into()))
+            .env(
+                "RUST_LOG",
+                std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into()),
+            )
             .stdout(Stdio::piped())
             .stderr(stderr)
             .spawn()
@@ -58,24 +72,49 @@ impl Server {
             Ok(line) => line,
             Err(_) => {
                 let _ = child.kill();
-                panic!("server did not start; log:\n{}", std::fs::read_to_string(&log).unwrap_or_default());
+                panic!(
+                    "server did not start; log:\n{}",
+                    std::fs::read_to_string(&log).unwrap_or_default()
+                );
             }
         };
-        let addr = first.strip_prefix("listening on http://").unwrap_or_else(|| panic!("first line: {first:?}")).to_string();
-        Server { child, addr, data: data.to_path_buf(), log }
+        let addr = first
+            .strip_prefix("listening on http://")
+            .unwrap_or_else(|| panic!("first line: {first:?}"))
+            .to_string();
+        Server {
+            child,
+            addr,
+            data: data.to_path_buf(),
+            log,
+        }
     }
 
-    pub fn request(&self, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Response {
+    pub fn request(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> Response {
         request(&self.addr, method, path, headers, body)
     }
     pub fn get(&self, path: &str) -> Response {
         self.request("GET", path, &[], b"")
     }
     pub fn post_json(&self, path: &str, body: &serde_json::Value) -> Response {
-        self.request("POST", path, &[("content-type", "application/json")], body.to_string().as_bytes())
+        self.request(
+            "POST",
+            path,
+            &[("content-type", "application/json")],
+            body.to_string().as_bytes(),
+        )
     }
     pub fn create_topic(&self, name: &str, partitions: u32) {
-        let r = self.post_json("/v1/topics", &serde_json::json!({"name": name, "partitions": partitions}));
+        let r = self.post_json(
+            "/v1/topics",
+            &serde_json::json!({"name": name, "partitions": partitions}),
+        );
         assert_eq!(r.status, 201, "create topic {name}: {}", r.text());
     }
 
@@ -105,7 +144,11 @@ impl Drop for Server {
 
 pub fn signal(child: &Child, sig: i32) {
     // `kill` is the only way to send SIGTERM/SIGINT from std; the pid is our own child's.
-    let status = Command::new("kill").arg(format!("-{sig}")).arg(child.id().to_string()).status().expect("kill runs");
+    let status = Command::new("kill")
+        .arg(format!("-{sig}"))
+        .arg(child.id().to_string())
+        .status()
+        .expect("kill runs");
     assert!(status.success());
 }
 
@@ -132,30 +175,56 @@ impl Response {
         String::from_utf8_lossy(&self.body).into_owned()
     }
     pub fn json(&self) -> serde_json::Value {
-        serde_json::from_slice(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text()))
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text()))
     }
     pub fn ndjson(&self) -> Vec<serde_json::Value> {
-        self.text().lines().map(|l| serde_json::from_str(l).expect("NDJSON line")).collect()
+        self.text()
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("NDJSON line"))
+            .collect()
     }
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
     /// The error code of a JSON error body.
     pub fn error_code(&self) -> String {
-        self.json()["error"]["code"].as_str().unwrap_or_default().to_string()
+        self.json()["error"]["code"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
     }
 }
 
 /// One request on a fresh connection (`Connection: close`), read to the end.
-pub fn request(addr: &str, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Response {
-    try_request(addr, method, path, headers, body).unwrap_or_else(|e| panic!("{method} {path}: {e}"))
+pub fn request(
+    addr: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Response {
+    try_request(addr, method, path, headers, body)
+        .unwrap_or_else(|e| panic!("{method} {path}: {e}"))
 }
 
 /// Like [`request`], but a refused or cut connection is an `Err` (for crash tests).
-pub fn try_request(addr: &str, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> std::io::Result<Response> {
+pub fn try_request(
+    addr: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> std::io::Result<Response> {
     let mut s = TcpStream::connect(addr)?;
     s.set_read_timeout(Some(Duration::from_secs(120)))?;
-    let mut head = format!("{method} {path} HTTP/1.1\r\nhost: {addr}\r\nconnection: close\r\ncontent-length: {}\r\n", body.len());
+    let mut head = format!(
+        "{method} {path} HTTP/1.1\r\nhost: {addr}\r\nconnection: close\r\ncontent-length: {}\r\n",
+        body.len()
+    );
     for (k, v) in headers {
         head.push_str(&format!("{k}: {v}\r\n"));
     }
@@ -165,28 +234,51 @@ pub fn try_request(addr: &str, method: &str, path: &str, headers: &[(&str, &str)
     let mut raw = Vec::new();
     s.read_to_end(&mut raw)?;
     if !raw.windows(4).any(|w| w == b"\r\n\r\n") {
-        return Err(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "connection closed before a response"));
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::UnexpectedEof,
+            "connection closed before a response",
+        ));
     }
     Ok(parse_response(&raw))
 }
 
 pub fn parse_response(raw: &[u8]) -> Response {
-    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").expect("end of headers");
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("end of headers");
     let head = String::from_utf8_lossy(&raw[..split]).into_owned();
     let mut lines = head.split("\r\n");
-    let status: u16 = lines.next().and_then(|l| l.split(' ').nth(1)).and_then(|s| s.parse().ok()).expect("status line");
-    let headers: Vec<(String, String)> =
-        lines.filter_map(|l| l.split_once(':')).map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string())).collect();
+    let status: u16 = lines
+        .next()
+        .and_then(|l| l.split(' ').nth(1))
+        .and_then(|s| s.parse().ok())
+        .expect("status line");
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
+        .collect();
     let rest = &raw[split + 4..];
-    let chunked = headers.iter().any(|(k, v)| k == "transfer-encoding" && v.contains("chunked"));
-    let body = if chunked { dechunk(rest) } else { rest.to_vec() };
-    Response { status, headers, body }
+    let chunked = headers
+        .iter()
+        .any(|(k, v)| k == "transfer-encoding" && v.contains("chunked"));
+    let body = if chunked {
+        dechunk(rest)
+    } else {
+        rest.to_vec()
+    };
+    Response {
+        status,
+        headers,
+        body,
+    }
 }
 
 fn dechunk(mut data: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
     while let Some(eol) = data.windows(2).position(|w| w == b"\r\n") {
-        let size = usize::from_str_radix(String::from_utf8_lossy(&data[..eol]).trim(), 16).unwrap_or(0);
+        let size =
+            usize::from_str_radix(String::from_utf8_lossy(&data[..eol]).trim(), 16).unwrap_or(0);
         if size == 0 {
             break;
         }
@@ -199,10 +291,16 @@ fn dechunk(mut data: &[u8]) -> Vec<u8> {
 
 /// A fresh temporary directory for one test; `data` inside it is the data dir.
 pub fn temp() -> tempfile::TempDir {
-    tempfile::Builder::new().prefix("kappa-e2e-").tempdir().expect("tempdir")
+    tempfile::Builder::new()
+        .prefix("kappa-e2e-")
+        .tempdir()
+        .expect("tempdir")
 }
 
 /// Rounds for `--ignored` soak tests: `KAPPA_SOAK_ROUNDS`, or `default` (CI sets a small number).
 pub fn soak_rounds(default: usize) -> usize {
-    std::env::var("KAPPA_SOAK_ROUNDS").ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var("KAPPA_SOAK_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }

@@ -19,11 +19,22 @@ fn load(addr: String, writer: u64, stop: Arc<AtomicBool>, acks: Acks) {
     let mut seq = 0;
     while !stop.load(Ordering::Relaxed) {
         let body = format!("{{\"w\":{writer},\"seq\":{seq}}}");
-        match try_request(&addr, "POST", "/v1/topics/load/events", &[], body.as_bytes()) {
+        match try_request(
+            &addr,
+            "POST",
+            "/v1/topics/load/events",
+            &[],
+            body.as_bytes(),
+        ) {
             Ok(r) if r.status == 200 => {
                 let v = r.json();
                 let p = &v["partitions"][0];
-                acks.lock().unwrap().push((p["partition"].as_u64().unwrap(), p["base_offset"].as_u64().unwrap(), writer, seq));
+                acks.lock().unwrap().push((
+                    p["partition"].as_u64().unwrap(),
+                    p["base_offset"].as_u64().unwrap(),
+                    writer,
+                    seq,
+                ));
                 seq += 1;
             }
             Ok(r) => panic!("unexpected answer under load: {} {}", r.status, r.text()),
@@ -37,7 +48,11 @@ fn read_all(s: &Server, partitions: u64) -> BTreeMap<(u64, u64), serde_json::Val
     for p in 0..partitions {
         let mut next = 0;
         loop {
-            let lines = s.get(&format!("/v1/topics/load/events?partition={p}&offset={next}&limit=100000")).ndjson();
+            let lines = s
+                .get(&format!(
+                    "/v1/topics/load/events?partition={p}&offset={next}&limit=100000"
+                ))
+                .ndjson();
             if lines.is_empty() {
                 break;
             }
@@ -79,15 +94,33 @@ fn kill_rounds(rounds: usize) {
         acked.extend(acks.lock().unwrap().iter().copied());
         let s = Server::start(&data, &[]);
         let stored = read_all(&s, 3);
-        assert!(!acked.is_empty(), "round {round}: the load produced something");
+        assert!(
+            !acked.is_empty(),
+            "round {round}: the load produced something"
+        );
         for (p, o, w, seq) in &acked {
-            let v = stored.get(&(*p, *o)).unwrap_or_else(|| panic!("round {round}: acknowledged ({p}, {o}) lost"));
-            assert_eq!((v["w"].as_u64(), v["seq"].as_u64()), (Some(*w), Some(*seq)), "round {round}: record at ({p}, {o})");
+            let v = stored
+                .get(&(*p, *o))
+                .unwrap_or_else(|| panic!("round {round}: acknowledged ({p}, {o}) lost"));
+            assert_eq!(
+                (v["w"].as_u64(), v["seq"].as_u64()),
+                (Some(*w), Some(*seq)),
+                "round {round}: record at ({p}, {o})"
+            );
         }
         assert!(s.terminate().success());
     }
-    let out = kappa_tests::kappa().arg("verify").arg("--data").arg(&data).output().unwrap();
-    assert!(out.status.success(), "verify: {}", String::from_utf8_lossy(&out.stdout));
+    let out = kappa_tests::kappa()
+        .arg("verify")
+        .arg("--data")
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "verify: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
 }
 
 #[test]
@@ -108,12 +141,34 @@ fn sigterm_exits_zero_with_everything_flushed() {
     let s = Server::start(&data, &["--fsync", "never"]);
     s.create_topic("t", 1);
     let body: String = (0..5000).map(|i| format!("{{\"i\":{i}}}\n")).collect();
-    assert_eq!(s.request("POST", "/v1/topics/t/events", &[("content-type", "application/x-ndjson")], body.as_bytes()).status, 200);
+    assert_eq!(
+        s.request(
+            "POST",
+            "/v1/topics/t/events",
+            &[("content-type", "application/x-ndjson")],
+            body.as_bytes()
+        )
+        .status,
+        200
+    );
     let status = s.terminate();
     assert!(status.success(), "exit status {status:?}");
-    let out = kappa_tests::kappa().arg("verify").arg("--data").arg(&data).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
-    assert!(String::from_utf8_lossy(&out.stdout).contains("5000 records"), "{}", String::from_utf8_lossy(&out.stdout));
+    let out = kappa_tests::kappa()
+        .arg("verify")
+        .arg("--data")
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("5000 records"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
 }
 
 #[test]
@@ -123,14 +178,35 @@ fn an_idempotent_retry_returns_the_original_offsets_even_after_kill9() {
     let s = Server::start(&data, &[]);
     s.create_topic("t", 4);
     let send = |s: &Server, key: &str, body: &str| {
-        let r = s.request("POST", "/v1/topics/t/events?key=u", &[("idempotency-key", key), ("content-type", "application/x-ndjson")], body.as_bytes());
+        let r = s.request(
+            "POST",
+            "/v1/topics/t/events?key=u",
+            &[
+                ("idempotency-key", key),
+                ("content-type", "application/x-ndjson"),
+            ],
+            body.as_bytes(),
+        );
         assert_eq!(r.status, 200, "{}", r.text());
         r.json()
     };
-    let body: String = (0..40).map(|i| format!("{{\"u\":\"user{i}\"}}\n")).collect();
+    let body: String = (0..40)
+        .map(|i| format!("{{\"u\":\"user{i}\"}}\n"))
+        .collect();
     let first = send(&s, "req-1", &body);
-    assert_eq!(send(&s, "req-1", &body), first, "a retry returns the original answer");
-    let total = |s: &Server| -> u64 { s.get("/v1/topics/t").json()["partitions"].as_array().unwrap().iter().map(|p| p["end_offset"].as_u64().unwrap()).sum() };
+    assert_eq!(
+        send(&s, "req-1", &body),
+        first,
+        "a retry returns the original answer"
+    );
+    let total = |s: &Server| -> u64 {
+        s.get("/v1/topics/t").json()["partitions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["end_offset"].as_u64().unwrap())
+            .sum()
+    };
     assert_eq!(total(&s), 40);
     s.kill9();
     let s = Server::start(&data, &[]);

@@ -17,7 +17,12 @@ impl Drop for Mount {
 
 fn mount_tmpfs(at: &Path, size: &str) -> Option<Mount> {
     std::fs::create_dir_all(at).ok()?;
-    let ok = Command::new("mount").args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"]).arg(at).status().ok()?.success();
+    let ok = Command::new("mount")
+        .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+        .arg(at)
+        .status()
+        .ok()?
+        .success();
     ok.then(|| Mount(at.to_path_buf()))
 }
 
@@ -30,7 +35,10 @@ fn a_full_disk_gives_507_keeps_reads_and_recovers() {
     };
     let data = mount.0.join("data");
     let s = Server::start(&data, &[]);
-    let r = s.post_json("/v1/topics", &serde_json::json!({"name": "t", "partitions": 1, "segment_bytes": 4194304}));
+    let r = s.post_json(
+        "/v1/topics",
+        &serde_json::json!({"name": "t", "partitions": 1, "segment_bytes": 4194304}),
+    );
     assert_eq!(r.status, 201, "{}", r.text());
     let filler = mount.0.join("filler");
     let free = fs_free(&mount.0);
@@ -50,18 +58,52 @@ fn a_full_disk_gives_507_keeps_reads_and_recovers() {
         }
     }
     let full = full.expect("the disk filled up");
-    assert!(full.status == 507 || full.status == 503, "{} {}", full.status, full.text());
-    assert!(full.text().to_lowercase().contains("space"), "names the cause: {}", full.text());
-    let read = s.get(&format!("/v1/topics/t/events?partition=0&offset=0&limit={acked}"));
+    assert!(
+        full.status == 507 || full.status == 503,
+        "{} {}",
+        full.status,
+        full.text()
+    );
+    assert!(
+        full.text().to_lowercase().contains("space"),
+        "names the cause: {}",
+        full.text()
+    );
+    let read = s.get(&format!(
+        "/v1/topics/t/events?partition=0&offset=0&limit={acked}"
+    ));
     assert_eq!(read.status, 200);
-    assert_eq!(read.ndjson().len() as u64, acked, "reads keep working and nothing acknowledged is lost");
+    assert_eq!(
+        read.ndjson().len() as u64,
+        acked,
+        "reads keep working and nothing acknowledged is lost"
+    );
     std::fs::remove_file(&filler).unwrap();
     let r = s.request("POST", "/v1/topics/t/events", &[], batch.as_bytes());
-    assert_eq!(r.status, 200, "appends resume when space returns: {}", r.text());
-    assert_eq!(r.json()["partitions"][0]["base_offset"].as_u64(), Some(acked), "offsets stay dense");
+    assert_eq!(
+        r.status,
+        200,
+        "appends resume when space returns: {}",
+        r.text()
+    );
+    assert_eq!(
+        r.json()["partitions"][0]["base_offset"].as_u64(),
+        Some(acked),
+        "offsets stay dense"
+    );
 }
 
 fn fs_free(path: &Path) -> u64 {
-    let out = Command::new("df").args(["-B1", "--output=avail"]).arg(path).output().unwrap();
-    String::from_utf8_lossy(&out.stdout).lines().nth(1).unwrap().trim().parse().unwrap()
+    let out = Command::new("df")
+        .args(["-B1", "--output=avail"])
+        .arg(path)
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .nth(1)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap()
 }

@@ -14,12 +14,33 @@ fn committed_offsets_give_lag_resume_reads_and_survive_a_restart() {
     let s = Server::start(&data, &[]);
     s.create_topic("t", 2);
     for _ in 0..2 {
-        assert_eq!(s.request("POST", "/v1/topics/t/events", &[], b"[1,2,3,4,5]").status, 200);
+        assert_eq!(
+            s.request("POST", "/v1/topics/t/events", &[], b"[1,2,3,4,5]")
+                .status,
+            200
+        );
     }
-    let r = s.post_json("/v1/groups/g1/offsets", &json!({"topic": "t", "partition": 0, "offset": 3}));
+    let r = s.post_json(
+        "/v1/groups/g1/offsets",
+        &json!({"topic": "t", "partition": 0, "offset": 3}),
+    );
     assert_eq!(r.status, 200, "{}", r.text());
-    assert_eq!(s.post_json("/v1/groups/g1/offsets", &json!({"topic": "t", "partition": 0, "offset": 99})).status, 400);
-    assert_eq!(s.post_json("/v1/groups/g1/offsets", &json!({"topic": "nope", "partition": 0, "offset": 1})).status, 404);
+    assert_eq!(
+        s.post_json(
+            "/v1/groups/g1/offsets",
+            &json!({"topic": "t", "partition": 0, "offset": 99})
+        )
+        .status,
+        400
+    );
+    assert_eq!(
+        s.post_json(
+            "/v1/groups/g1/offsets",
+            &json!({"topic": "nope", "partition": 0, "offset": 1})
+        )
+        .status,
+        404
+    );
     let g = s.get("/v1/groups/g1").json();
     assert_eq!(g["offsets"][0]["lag"], 2);
     assert_eq!(s.get("/v1/groups").json()["groups"], json!(["g1"]));
@@ -28,13 +49,23 @@ fn committed_offsets_give_lag_resume_reads_and_survive_a_restart() {
     assert_eq!(s.get("/v1/groups/unknown").status, 404);
     assert!(s.terminate().success());
     let s = Server::start(&data, &[]);
-    assert_eq!(s.get("/v1/groups/g1").json()["offsets"][0]["offset"], 3, "commits are durable");
+    assert_eq!(
+        s.get("/v1/groups/g1").json()["offsets"][0]["offset"],
+        3,
+        "commits are durable"
+    );
 }
 
 fn open_sse(addr: &str, path: &str, last_id: Option<&str>) -> BufReader<TcpStream> {
     let mut c = TcpStream::connect(addr).unwrap();
-    let extra = last_id.map(|id| format!("last-event-id: {id}\r\n")).unwrap_or_default();
-    write!(c, "GET {path} HTTP/1.1\r\nhost: x\r\naccept: text/event-stream\r\n{extra}\r\n").unwrap();
+    let extra = last_id
+        .map(|id| format!("last-event-id: {id}\r\n"))
+        .unwrap_or_default();
+    write!(
+        c,
+        "GET {path} HTTP/1.1\r\nhost: x\r\naccept: text/event-stream\r\n{extra}\r\n"
+    )
+    .unwrap();
     c.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
     let mut r = BufReader::new(c);
     let mut line = String::new();
@@ -88,7 +119,10 @@ fn the_sse_tail_streams_new_records_and_resumes_after_last_event_id() {
     s.request("POST", "/v1/topics/t/events", &[], b"[3]");
     let mut resumed = open_sse(&s.addr, "/v1/topics/t/stream", Some("0-1"));
     let events = read_events(&mut resumed, 2);
-    assert_eq!(events.iter().map(|e| e.0.as_str()).collect::<Vec<_>>(), vec!["0-2", "0-3"]);
+    assert_eq!(
+        events.iter().map(|e| e.0.as_str()).collect::<Vec<_>>(),
+        vec!["0-2", "0-3"]
+    );
     let mut from_start = open_sse(&s.addr, "/v1/topics/t/stream?offset=earliest", None);
     assert_eq!(read_events(&mut from_start, 1)[0].0, "0-0");
 }

@@ -35,13 +35,39 @@ fn the_openapi_document_matches_the_routes() {
     let paths = doc["paths"].as_object().unwrap();
     for (path, ops) in paths {
         for method in ops.as_object().unwrap().keys() {
-            let concrete = path.replace("{t}", "doc-topic").replace("{g}", "doc-group").replace("{p}", "doc-proc");
-            let r = s.request(&method.to_uppercase(), &concrete, &[("content-type", "application/json")], b"{}");
-            let code = if r.body.is_empty() || r.status == 200 { String::new() } else { r.json()["error"]["code"].as_str().unwrap_or("").to_string() };
-            assert!(r.status != 405 && code != "no_route", "{method} {path} is described but not routed ({} {code})", r.status);
+            let concrete = path
+                .replace("{t}", "doc-topic")
+                .replace("{g}", "doc-group")
+                .replace("{p}", "doc-proc");
+            let r = s.request(
+                &method.to_uppercase(),
+                &concrete,
+                &[("content-type", "application/json")],
+                b"{}",
+            );
+            let code = if r.body.is_empty() || r.status == 200 {
+                String::new()
+            } else {
+                r.json()["error"]["code"].as_str().unwrap_or("").to_string()
+            };
+            assert!(
+                r.status != 405 && code != "no_route",
+                "{method} {path} is described but not routed ({} {code})",
+                r.status
+            );
         }
     }
-    for (method, path) in [("get", "/v1/topics"), ("post", "/v1/topics/{t}/events"), ("get", "/v1/topics/{t}/stream"), ("post", "/v1/groups/{g}/offsets"), ("get", "/v1/processors/{p}/results"), ("post", "/v1/processors/{p}/promote")] {
-        assert!(paths.get(path).and_then(|p| p.get(method)).is_some(), "{method} {path} is routed but not described");
+    for (method, path) in [
+        ("get", "/v1/topics"),
+        ("post", "/v1/topics/{t}/events"),
+        ("get", "/v1/topics/{t}/stream"),
+        ("post", "/v1/groups/{g}/offsets"),
+        ("get", "/v1/processors/{p}/results"),
+        ("post", "/v1/processors/{p}/promote"),
+    ] {
+        assert!(
+            paths.get(path).and_then(|p| p.get(method)).is_some(),
+            "{method} {path} is routed but not described"
+        );
     }
 }

@@ -20,19 +20,40 @@ GROUP BY TUMBLE(ts, INTERVAL '1' MINUTE), category;";
 
 fn order(i: u64, ts_ms: u64) -> String {
     let secs = ts_ms / 1000;
-    let ts = format!("2026-03-25 {:02}:{:02}:{:02}.{:03}", 10 + secs / 3600 % 10, secs / 60 % 60, secs % 60, ts_ms % 1000);
+    let ts = format!(
+        "2026-03-25 {:02}:{:02}:{:02}.{:03}",
+        10 + secs / 3600 % 10,
+        secs / 60 % 60,
+        secs % 60,
+        ts_ms % 1000
+    );
     let cat = ["books", "toys", "garden"][(i % 3) as usize];
-    format!(r#"{{"order_id":"o{i}","user_id":"u{}","total":{}.{:02},"category":"{cat}","ts":"{ts}"}}"#, i % 17, i % 90 + 1, i % 100)
+    format!(
+        r#"{{"order_id":"o{i}","user_id":"u{}","total":{}.{:02},"category":"{cat}","ts":"{ts}"}}"#,
+        i % 17,
+        i % 90 + 1,
+        i % 100
+    )
 }
 
-fn wait_for(s: &Server, what: &str, mut ok: impl FnMut(&serde_json::Value) -> bool, path: &str) -> serde_json::Value {
+fn wait_for(
+    s: &Server,
+    what: &str,
+    mut ok: impl FnMut(&serde_json::Value) -> bool,
+    path: &str,
+) -> serde_json::Value {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let r = s.get(path);
         if r.status == 200 && ok(&r.json()) {
             return r.json();
         }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}: {} {}", r.status, r.text());
+        assert!(
+            Instant::now() < deadline,
+            "timed out waiting for {what}: {} {}",
+            r.status,
+            r.text()
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
 }
@@ -44,42 +65,130 @@ fn a_processor_is_created_reports_status_serves_results_and_survives_a_restart()
     let s = Server::start(&data, &[]);
     s.create_topic("orders", 2);
     let body: String = (0..600).map(|i| order(i, i * 1000) + "\n").collect();
-    assert_eq!(s.request("POST", "/v1/topics/orders/events", &[("content-type", "application/x-ndjson")], body.as_bytes()).status, 200);
-    let r = s.post_json("/v1/processors", &json!({"name": "revenue", "sql": SEED_SQL}));
+    assert_eq!(
+        s.request(
+            "POST",
+            "/v1/topics/orders/events",
+            &[("content-type", "application/x-ndjson")],
+            body.as_bytes()
+        )
+        .status,
+        200
+    );
+    let r = s.post_json(
+        "/v1/processors",
+        &json!({"name": "revenue", "sql": SEED_SQL}),
+    );
     assert_eq!(r.status, 201, "{}", r.text());
     let st = r.json();
-    for field in ["name", "version", "status", "sql", "output", "late_topic", "inputs", "lag", "watermark", "records_in", "records_out", "late_records", "state_bytes", "error", "versions"] {
+    for field in [
+        "name",
+        "version",
+        "status",
+        "sql",
+        "output",
+        "late_topic",
+        "inputs",
+        "lag",
+        "watermark",
+        "records_in",
+        "records_out",
+        "late_records",
+        "state_bytes",
+        "error",
+        "versions",
+    ] {
         assert!(st.get(field).is_some(), "status has {field}: {st}");
     }
     assert_eq!(st["output"], "revenue");
     assert_eq!(st["late_topic"], "revenue.late");
-    let st = wait_for(&s, "caught up", |v| v["records_in"] == 600 && v["lag"] == 0, "/v1/processors/revenue");
+    let st = wait_for(
+        &s,
+        "caught up",
+        |v| v["records_in"] == 600 && v["lag"] == 0,
+        "/v1/processors/revenue",
+    );
     assert_eq!(st["status"], "caught_up");
     assert_eq!(st["watermark"], "2026-03-25T10:09:54.000Z");
-    let results = s.get("/v1/processors/revenue/results").json()["results"].as_array().unwrap().clone();
-    assert_eq!(results.len(), 9 * 3, "9 complete minutes x 3 categories: {results:?}");
+    let results = s.get("/v1/processors/revenue/results").json()["results"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert_eq!(
+        results.len(),
+        9 * 3,
+        "9 complete minutes x 3 categories: {results:?}"
+    );
     let first = &results[0];
     assert_eq!(first["window_start"], "2026-03-25T10:00:00.000Z");
     let raw = s.get("/v1/topics/revenue/events?limit=1").text();
-    let at: Vec<usize> = ["window_start", "category", "revenue", "order_count", "avg_order_value"].iter().map(|c| raw.find(&format!("\"{c}\"")).unwrap()).collect();
-    assert!(at.windows(2).all(|w| w[0] < w[1]), "columns in SELECT order: {raw}");
-    let books = s.get("/v1/processors/revenue/results?key=books").json()["results"].as_array().unwrap().clone();
+    let at: Vec<usize> = [
+        "window_start",
+        "category",
+        "revenue",
+        "order_count",
+        "avg_order_value",
+    ]
+    .iter()
+    .map(|c| raw.find(&format!("\"{c}\"")).unwrap())
+    .collect();
+    assert!(
+        at.windows(2).all(|w| w[0] < w[1]),
+        "columns in SELECT order: {raw}"
+    );
+    let books = s.get("/v1/processors/revenue/results?key=books").json()["results"]
+        .as_array()
+        .unwrap()
+        .clone();
     assert_eq!(books.len(), 9);
     // Regression: the results endpoint once re-parsed stored rows with a lossy float parser.
-    let stored: Vec<serde_json::Value> = s.get("/v1/topics/revenue/events?limit=1000").ndjson().into_iter().map(|l| l["value"].clone()).filter(|v| v["category"] == "books").collect();
-    assert_eq!(books, stored, "results equal the output records, digit for digit");
+    let stored: Vec<serde_json::Value> = s
+        .get("/v1/topics/revenue/events?limit=1000")
+        .ndjson()
+        .into_iter()
+        .map(|l| l["value"].clone())
+        .filter(|v| v["category"] == "books")
+        .collect();
+    assert_eq!(
+        books, stored,
+        "results equal the output records, digit for digit"
+    );
     let out = s.get("/v1/topics/revenue/events?limit=1000").ndjson();
-    assert_eq!(out.len(), 27, "one output record per complete window and category");
-    assert_eq!(s.get("/v1/processors").json()["processors"][0]["name"], "revenue");
+    assert_eq!(
+        out.len(),
+        27,
+        "one output record per complete window and category"
+    );
+    assert_eq!(
+        s.get("/v1/processors").json()["processors"][0]["name"],
+        "revenue"
+    );
     let del = s.request("DELETE", "/v1/topics/orders", &[], b"");
-    assert_eq!(del.status, 409, "a topic a processor reads is not deleted: {}", del.text());
+    assert_eq!(
+        del.status,
+        409,
+        "a topic a processor reads is not deleted: {}",
+        del.text()
+    );
     assert!(s.terminate().success());
     let s = Server::start(&data, &[]);
-    let st = wait_for(&s, "restarted", |v| v["records_in"] == 600, "/v1/processors/revenue");
+    let st = wait_for(
+        &s,
+        "restarted",
+        |v| v["records_in"] == 600,
+        "/v1/processors/revenue",
+    );
     assert_eq!(st["records_out"], 27, "nothing re-emitted after a restart");
-    assert_eq!(s.request("DELETE", "/v1/processors/revenue", &[], b"").status, 200);
+    assert_eq!(
+        s.request("DELETE", "/v1/processors/revenue", &[], b"")
+            .status,
+        200
+    );
     assert_eq!(s.get("/v1/processors/revenue").status, 404);
-    assert_eq!(s.request("DELETE", "/v1/topics/orders", &[], b"").status, 200);
+    assert_eq!(
+        s.request("DELETE", "/v1/topics/orders", &[], b"").status,
+        200
+    );
 }
 
 #[test]
@@ -88,27 +197,51 @@ fn sql_outside_the_subset_is_refused_with_its_position() {
     let s = Server::start(&dir.path().join("data"), &[]);
     s.create_topic("orders", 1);
     for (sql, needle) in [
-        ("SELECT a.x FROM orders a JOIN orders b ON a.x = b.x", "JOIN"),
-        ("SELECT category,\n  SUM(total) OVER (PARTITION BY category) FROM orders", "OVER"),
+        (
+            "SELECT a.x FROM orders a JOIN orders b ON a.x = b.x",
+            "JOIN",
+        ),
+        (
+            "SELECT category,\n  SUM(total) OVER (PARTITION BY category) FROM orders",
+            "OVER",
+        ),
         ("SELECT frobnicate(total) FROM orders", "frobnicate"),
     ] {
         let r = s.post_json("/v1/processors", &json!({"name": "bad", "sql": sql}));
         assert_eq!(r.status, 400, "{sql}: {}", r.text());
         let msg = r.json()["error"]["message"].as_str().unwrap().to_string();
         assert!(msg.contains("line") && msg.contains("column"), "{msg}");
-        assert!(msg.to_lowercase().contains(&needle.to_lowercase()), "{msg} names {needle}");
+        assert!(
+            msg.to_lowercase().contains(&needle.to_lowercase()),
+            "{msg} names {needle}"
+        );
     }
-    assert_eq!(s.get("/v1/processors").json()["processors"], json!([]), "nothing created");
+    assert_eq!(
+        s.get("/v1/processors").json()["processors"],
+        json!([]),
+        "nothing created"
+    );
     assert_eq!(s.get("/v1/processors/nope").status, 404);
 }
 
 /// Reads a whole topic as (partition, offset, key, value) lines.
 fn dump(s: &Server, topic: &str) -> Vec<String> {
     let mut out = Vec::new();
-    let parts = s.get(&format!("/v1/topics/{topic}")).json()["partitions"].as_array().unwrap().len();
+    let parts = s.get(&format!("/v1/topics/{topic}")).json()["partitions"]
+        .as_array()
+        .unwrap()
+        .len();
     for p in 0..parts {
-        for l in s.get(&format!("/v1/topics/{topic}/events?partition={p}&offset=0&limit=100000")).ndjson() {
-            out.push(format!("{} {} {} {}", l["partition"], l["offset"], l["key"], l["value"]));
+        for l in s
+            .get(&format!(
+                "/v1/topics/{topic}/events?partition={p}&offset=0&limit=100000"
+            ))
+            .ndjson()
+        {
+            out.push(format!(
+                "{} {} {} {}",
+                l["partition"], l["offset"], l["key"], l["value"]
+            ));
         }
     }
     out
@@ -122,14 +255,20 @@ fn dump(s: &Server, topic: &str) -> Vec<String> {
 fn kill9_while_a_processor_runs_keeps_its_output_exactly_once() {
     let dir = temp();
     let data = dir.path().join("data");
-    let sql = SEED_SQL.replace("INTERVAL '1' MINUTE", "INTERVAL '2' SECOND").replace("INTERVAL '5' SECOND", "INTERVAL '1' SECOND");
+    let sql = SEED_SQL
+        .replace("INTERVAL '1' MINUTE", "INTERVAL '2' SECOND")
+        .replace("INTERVAL '5' SECOND", "INTERVAL '1' SECOND");
     let mut rng = rand::rng();
     let mut next = 0u64;
     for round in 0..kappa_tests::soak_rounds(4) {
         let s = Server::start(&data, &[]);
         if round == 0 {
             s.create_topic("orders", 3);
-            assert_eq!(s.post_json("/v1/processors", &json!({"name": "live", "sql": sql})).status, 201);
+            assert_eq!(
+                s.post_json("/v1/processors", &json!({"name": "live", "sql": sql}))
+                    .status,
+                201
+            );
         }
         let stop = Arc::new(AtomicBool::new(false));
         let (addr, stop2, start) = (s.addr.clone(), stop.clone(), next);
@@ -138,8 +277,16 @@ fn kill9_while_a_processor_runs_keeps_its_output_exactly_once() {
             while !stop2.load(Ordering::Relaxed) {
                 // Event time runs ahead ~100 ms per order, with some out of order and some late.
                 let jitter = [0, 0, 0, 300, 2500][(i % 5) as usize];
-                let body: String = (i..i + 20).map(|k| order(k, (k * 100).saturating_sub(jitter)) + "\n").collect();
-                match try_request(&addr, "POST", "/v1/topics/orders/events", &[("content-type", "application/x-ndjson")], body.as_bytes()) {
+                let body: String = (i..i + 20)
+                    .map(|k| order(k, (k * 100).saturating_sub(jitter)) + "\n")
+                    .collect();
+                match try_request(
+                    &addr,
+                    "POST",
+                    "/v1/topics/orders/events",
+                    &[("content-type", "application/x-ndjson")],
+                    body.as_bytes(),
+                ) {
                     Ok(r) if r.status == 200 => i += 20,
                     _ => break,
                 }
@@ -152,15 +299,36 @@ fn kill9_while_a_processor_runs_keeps_its_output_exactly_once() {
         next = producer.join().unwrap();
     }
     let s = Server::start(&data, &[]);
-    let total: u64 = s.get("/v1/topics/orders").json()["partitions"].as_array().unwrap().iter().map(|p| p["end_offset"].as_u64().unwrap()).sum();
+    let total: u64 = s.get("/v1/topics/orders").json()["partitions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["end_offset"].as_u64().unwrap())
+        .sum();
     assert!(total > 0);
-    assert_eq!(s.post_json("/v1/processors", &json!({"name": "fresh", "sql": sql})).status, 201);
+    assert_eq!(
+        s.post_json("/v1/processors", &json!({"name": "fresh", "sql": sql}))
+            .status,
+        201
+    );
     for name in ["live", "fresh"] {
-        let st = wait_for(&s, name, |v| v["records_in"].as_u64() == Some(total) && v["lag"] == 0, &format!("/v1/processors/{name}"));
+        let st = wait_for(
+            &s,
+            name,
+            |v| v["records_in"].as_u64() == Some(total) && v["lag"] == 0,
+            &format!("/v1/processors/{name}"),
+        );
         assert!(st["error"].is_null(), "{name}: {st}");
     }
     let (live, fresh) = (dump(&s, "live"), dump(&s, "fresh"));
     assert!(!fresh.is_empty(), "the processor emitted windows");
-    assert_eq!(live, fresh, "output after kill -9 rounds equals an uninterrupted run");
-    assert_eq!(dump(&s, "live.late"), dump(&s, "fresh.late"), "late side outputs are identical too");
+    assert_eq!(
+        live, fresh,
+        "output after kill -9 rounds equals an uninterrupted run"
+    );
+    assert_eq!(
+        dump(&s, "live.late"),
+        dump(&s, "fresh.late"),
+        "late side outputs are identical too"
+    );
 }

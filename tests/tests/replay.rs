@@ -18,17 +18,40 @@ fn seed_sql() -> String {
 
 fn order(i: u64, ts_ms: u64) -> String {
     let s = ts_ms / 1000;
-    let ts = format!("2026-03-25 {:02}:{:02}:{:02}.{:03}", 10 + s / 3600, s / 60 % 60, s % 60, ts_ms % 1000);
+    let ts = format!(
+        "2026-03-25 {:02}:{:02}:{:02}.{:03}",
+        10 + s / 3600,
+        s / 60 % 60,
+        s % 60,
+        ts_ms % 1000
+    );
     let cat = ["books", "toys", "garden"][(i % 3) as usize];
     let region = ["eu", "us"][(i / 3 % 2) as usize];
-    let status = if i.is_multiple_of(7) { "cancelled" } else { "completed" };
-    format!(r#"{{"order_id":"o{i}","user_id":"u{}","total":{}.{:02},"category":"{cat}","region":"{region}","status":"{status}","ts":"{ts}"}}"#, i % 13, i % 90 + 1, i * 7 % 100)
+    let status = if i.is_multiple_of(7) {
+        "cancelled"
+    } else {
+        "completed"
+    };
+    format!(
+        r#"{{"order_id":"o{i}","user_id":"u{}","total":{}.{:02},"category":"{cat}","region":"{region}","status":"{status}","ts":"{ts}"}}"#,
+        i % 13,
+        i % 90 + 1,
+        i * 7 % 100
+    )
 }
 
 fn produce(s: &Server, from: u64, n: u64, step_ms: u64) {
     for chunk in (from..from + n).collect::<Vec<_>>().chunks(10_000) {
-        let body: String = chunk.iter().map(|i| order(*i, i * step_ms) + "\n").collect();
-        let r = s.request("POST", "/v1/topics/orders/events", &[("content-type", "application/x-ndjson")], body.as_bytes());
+        let body: String = chunk
+            .iter()
+            .map(|i| order(*i, i * step_ms) + "\n")
+            .collect();
+        let r = s.request(
+            "POST",
+            "/v1/topics/orders/events",
+            &[("content-type", "application/x-ndjson")],
+            body.as_bytes(),
+        );
         assert_eq!(r.status, 200, "{}", r.text());
     }
 }
@@ -38,7 +61,12 @@ fn status(s: &Server, name: &str) -> Value {
 }
 
 fn version(st: &Value, v: u64) -> &Value {
-    st["versions"].as_array().unwrap().iter().find(|x| x["version"] == v).unwrap_or_else(|| panic!("version {v} in {st}"))
+    st["versions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["version"] == v)
+        .unwrap_or_else(|| panic!("version {v} in {st}"))
 }
 
 fn wait_until(what: &str, mut ok: impl FnMut() -> bool) {
@@ -62,19 +90,30 @@ fn dump(s: &Server, topic: &str) -> Vec<String> {
     let mut out = Vec::new();
     let mut next = 0;
     loop {
-        let lines = s.get(&format!("/v1/topics/{topic}/events?partition=0&offset={next}&limit=100000")).ndjson();
+        let lines = s
+            .get(&format!(
+                "/v1/topics/{topic}/events?partition=0&offset={next}&limit=100000"
+            ))
+            .ndjson();
         if lines.is_empty() {
             return out;
         }
         next += lines.len() as u64;
-        out.extend(lines.iter().map(|l| format!("{} {} {}", l["offset"], l["key"], l["value"])));
+        out.extend(
+            lines
+                .iter()
+                .map(|l| format!("{} {} {}", l["offset"], l["key"], l["value"])),
+        );
     }
 }
 
 fn start(s: &Server, partitions: u32, n: u64) {
     s.create_topic("orders", partitions);
     produce(s, 0, n, 1000);
-    let r = s.post_json("/v1/processors", &json!({"name": "revenue", "sql": seed_sql()}));
+    let r = s.post_json(
+        "/v1/processors",
+        &json!({"name": "revenue", "sql": seed_sql()}),
+    );
     assert_eq!(r.status, 201, "{}", r.text());
     caught_up(s, "revenue", 1, n);
 }
@@ -107,29 +146,51 @@ fn a_changed_replay_is_diffed_promoted_and_the_alias_has_no_gap_or_duplicate() {
     let dir = temp();
     let s = Server::start(&dir.path().join("data"), &[]);
     start(&s, 1, 600);
-    let new_sql = seed_sql().replace("AVG(total) AS avg_order_value", "AVG(total) AS avg_order_value, MAX(total) AS max_order");
+    let new_sql = seed_sql().replace(
+        "AVG(total) AS avg_order_value",
+        "AVG(total) AS avg_order_value, MAX(total) AS max_order",
+    );
     let r = s.post_json("/v1/processors/revenue/replay", &json!({"sql": new_sql}));
     assert_eq!(r.status, 201, "{}", r.text());
     caught_up(&s, "revenue", 2, 600);
     let d = s.get("/v1/processors/revenue/diff?version=2").json();
     assert_eq!(d["counts"]["changed"], 27, "every row gains max_order: {d}");
-    assert_eq!(s.post_json("/v1/processors/revenue/promote", &json!({"version": 1})).status, 409, "already live");
+    assert_eq!(
+        s.post_json("/v1/processors/revenue/promote", &json!({"version": 1}))
+            .status,
+        409,
+        "already live"
+    );
     let r = s.post_json("/v1/processors/revenue/promote", &json!({"version": 2}));
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(r.json()["version"], 2);
     assert_eq!(version(&status(&s, "revenue"), 1)["status"], "stopped");
-    let results = s.get("/v1/processors/revenue/results").json()["results"].as_array().unwrap().clone();
-    assert!(results.iter().all(|r| !r["max_order"].is_null()), "results come from v2");
+    let results = s.get("/v1/processors/revenue/results").json()["results"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert!(
+        results.iter().all(|r| !r["max_order"].is_null()),
+        "results come from v2"
+    );
     produce(&s, 600, 600, 1000);
     caught_up(&s, "revenue", 2, 1200);
     let watermark_min = 19; // last event 10:19:59 - 5 s: windows up to 10:18 are complete
-    wait_until("the alias to hold every window", || s.get("/v1/topics/revenue/events?limit=100000").ndjson().len() >= watermark_min * 3);
+    wait_until("the alias to hold every window", || {
+        s.get("/v1/topics/revenue/events?limit=100000")
+            .ndjson()
+            .len()
+            >= watermark_min * 3
+    });
     let alias = s.get("/v1/topics/revenue/events?limit=100000").ndjson();
     let mut seen = HashSet::new();
     let mut switched = false;
     for l in &alias {
         let v = &l["value"];
-        let id = (v["window_start"].as_str().unwrap().to_string(), v["category"].as_str().unwrap().to_string());
+        let id = (
+            v["window_start"].as_str().unwrap().to_string(),
+            v["category"].as_str().unwrap().to_string(),
+        );
         assert!(seen.insert(id.clone()), "duplicate {id:?} in the alias");
         if !v["max_order"].is_null() {
             switched = true;
@@ -139,7 +200,11 @@ fn a_changed_replay_is_diffed_promoted_and_the_alias_has_no_gap_or_duplicate() {
     }
     assert!(switched, "new rows reached the alias");
     let minutes: BTreeSet<String> = seen.iter().map(|(w, _)| w.clone()).collect();
-    assert_eq!(minutes.len(), watermark_min, "every completed minute, no gap: {minutes:?}");
+    assert_eq!(
+        minutes.len(),
+        watermark_min,
+        "every completed minute, no gap: {minutes:?}"
+    );
     assert_eq!(seen.len(), watermark_min * 3);
     let r = s.request("DELETE", "/v1/processors/revenue?version=2", &[], b"");
     assert_eq!(r.status, 409, "the live version is not deleted this way");
@@ -159,13 +224,23 @@ fn promote_is_refused_before_catch_up_and_for_backfills() {
     assert_eq!(r.status, 409, "{}", r.text());
     assert!(r.text().contains("has not caught up"), "{}", r.text());
     let v2 = version(&status(&s, "revenue"), 2).clone();
-    assert!(v2["events_per_s"].is_number() && v2.get("eta_s").is_some() && v2["lag"].is_u64(), "progress is reported: {v2}");
-    let r = s.post_json("/v1/processors/revenue/replay", &json!({"from": "earliest", "to": 4_000_000_000_000u64}));
+    assert!(
+        v2["events_per_s"].is_number() && v2.get("eta_s").is_some() && v2["lag"].is_u64(),
+        "progress is reported: {v2}"
+    );
+    let r = s.post_json(
+        "/v1/processors/revenue/replay",
+        &json!({"from": "earliest", "to": 4_000_000_000_000u64}),
+    );
     assert_eq!(r.status, 201, "{}", r.text());
     let r = s.post_json("/v1/processors/revenue/promote", &json!({"version": 3}));
     assert_eq!(r.status, 409);
     assert!(r.text().contains("backfill"), "{}", r.text());
-    assert_eq!(s.post_json("/v1/processors/revenue/promote", &json!({"version": 9})).status, 409);
+    assert_eq!(
+        s.post_json("/v1/processors/revenue/promote", &json!({"version": 9}))
+            .status,
+        409
+    );
 }
 
 #[test]
@@ -174,7 +249,11 @@ fn kill9_during_a_replay_resumes_and_ends_with_the_uninterrupted_output() {
     let data = dir.path().join("data");
     let s = Server::start(&data, &[]);
     start(&s, 2, 60_000);
-    assert_eq!(s.post_json("/v1/processors/revenue/replay", &json!({})).status, 201);
+    assert_eq!(
+        s.post_json("/v1/processors/revenue/replay", &json!({}))
+            .status,
+        201
+    );
     std::thread::sleep(Duration::from_millis(rand::rng().random_range(20..300)));
     s.kill9();
     let s = Server::start(&data, &[]);
@@ -191,17 +270,30 @@ fn a_bounded_backfill_of_the_seed_batch_job_gives_the_reference_rows_in_order() 
     s.create_topic("orders", 1);
     produce(&s, 0, 50, 1000); // before the day
     std::thread::sleep(Duration::from_millis(50));
-    let t1 = s.get("/v1/topics/orders/events?offset=49").ndjson()[0]["timestamp"].as_u64().unwrap() + 1;
+    let t1 = s.get("/v1/topics/orders/events?offset=49").ndjson()[0]["timestamp"]
+        .as_u64()
+        .unwrap()
+        + 1;
     std::thread::sleep(Duration::from_millis(20));
     produce(&s, 50, 400, 1000); // the day
     std::thread::sleep(Duration::from_millis(20));
-    let t2 = s.get("/v1/topics/orders/events?offset=449").ndjson()[0]["timestamp"].as_u64().unwrap() + 1;
+    let t2 = s.get("/v1/topics/orders/events?offset=449").ndjson()[0]["timestamp"]
+        .as_u64()
+        .unwrap()
+        + 1;
     std::thread::sleep(Duration::from_millis(20));
     produce(&s, 450, 50, 1000); // after it
     let live = format!("{TABLE}\nSELECT category, region, SUM(total) AS revenue FROM orders GROUP BY category, region;");
-    assert_eq!(s.post_json("/v1/processors", &json!({"name": "daily", "sql": live})).status, 201);
+    assert_eq!(
+        s.post_json("/v1/processors", &json!({"name": "daily", "sql": live}))
+            .status,
+        201
+    );
     let batch = format!("{TABLE}\nSELECT category, region, SUM(total) AS revenue, COUNT(*) AS order_count,\n       ROUND(SUM(total) / COUNT(*), 2) AS avg_order_value,\n       COUNT(DISTINCT user_id) AS unique_customers\nFROM orders WHERE status = 'completed'\nGROUP BY category, region ORDER BY revenue DESC;");
-    let r = s.post_json("/v1/processors/daily/replay", &json!({"sql": batch, "from": t1, "to": t2}));
+    let r = s.post_json(
+        "/v1/processors/daily/replay",
+        &json!({"sql": batch, "from": t1, "to": t2}),
+    );
     assert_eq!(r.status, 201, "{}", r.text());
     let out = r.json()["output"].as_str().unwrap().to_string();
     wait_until("the backfill to finish", || {
@@ -215,22 +307,38 @@ fn a_bounded_backfill_of_the_seed_batch_job_gives_the_reference_rows_in_order() 
         if o["status"] != "completed" {
             continue;
         }
-        let g = groups.entry((o["category"].as_str().unwrap().into(), o["region"].as_str().unwrap().into())).or_default();
+        let g = groups
+            .entry((
+                o["category"].as_str().unwrap().into(),
+                o["region"].as_str().unwrap().into(),
+            ))
+            .or_default();
         g.0 += o["total"].as_f64().unwrap();
         g.1 += 1;
         g.2.insert(o["user_id"].as_str().unwrap().into());
     }
     let mut expected: Vec<_> = groups.into_iter().collect();
     expected.sort_by(|a, b| b.1 .0.total_cmp(&a.1 .0));
-    let rows = s.get(&format!("/v1/topics/{out}/events?limit=1000")).ndjson();
+    let rows = s
+        .get(&format!("/v1/topics/{out}/events?limit=1000"))
+        .ndjson();
     assert_eq!(rows.len(), expected.len(), "{rows:?}");
     for (row, ((cat, region), (sum, count, users))) in rows.iter().zip(&expected) {
         let v = &row["value"];
-        assert_eq!((v["category"].as_str().unwrap(), v["region"].as_str().unwrap()), (cat.as_str(), region.as_str()));
+        assert_eq!(
+            (
+                v["category"].as_str().unwrap(),
+                v["region"].as_str().unwrap()
+            ),
+            (cat.as_str(), region.as_str())
+        );
         assert_eq!(v["revenue"].as_f64().unwrap(), *sum, "{v}");
         assert_eq!(v["order_count"].as_u64().unwrap(), *count);
         let avg = (sum / *count as f64 * 100.0).round() / 100.0;
-        assert!((v["avg_order_value"].as_f64().unwrap() - avg).abs() < 1e-9, "{v} vs {avg}");
+        assert!(
+            (v["avg_order_value"].as_f64().unwrap() - avg).abs() < 1e-9,
+            "{v} vs {avg}"
+        );
         assert_eq!(v["unique_customers"].as_u64().unwrap(), users.len() as u64);
     }
 }

@@ -49,7 +49,9 @@ fn parse_from(s: &str) -> anyhow::Result<From> {
         "earliest" => From::Earliest,
         "latest" => From::Latest,
         _ if s.chars().all(|c| c.is_ascii_digit()) && s.len() < 12 => From::Offset(s.parse()?),
-        _ => From::Time(crate::time::parse_time_ms(s).with_context(|| format!("--from {s:?}: expected earliest, latest, an offset or a time"))?),
+        _ => From::Time(crate::time::parse_time_ms(s).with_context(|| {
+            format!("--from {s:?}: expected earliest, latest, an offset or a time")
+        })?),
     })
 }
 
@@ -63,7 +65,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     }
 }
 
-async fn remote(args: &Args, from: From, left: &mut u64, out: &mut impl Write) -> anyhow::Result<()> {
+async fn remote(
+    args: &Args,
+    from: From,
+    left: &mut u64,
+    out: &mut impl Write,
+) -> anyhow::Result<()> {
     let mut c = Client::new(&args.server)?;
     let topic = encode(&args.topic);
     let described = c.get_json(&format!("/v1/topics/{topic}")).await?;
@@ -73,20 +80,39 @@ async fn remote(args: &Args, from: From, left: &mut u64, out: &mut impl Write) -
         if args.partition.is_some_and(|want| want as u64 != id) {
             continue;
         }
-        let (start, end) = (p["start_offset"].as_u64().unwrap_or(0), p["end_offset"].as_u64().unwrap_or(0));
+        let (start, end) = (
+            p["start_offset"].as_u64().unwrap_or(0),
+            p["end_offset"].as_u64().unwrap_or(0),
+        );
         let next = match from {
             From::Earliest => start,
             From::Latest => end,
             From::Offset(o) => o.max(start),
             From::Time(t) => {
-                let body = c.call(hyper::Method::GET, &format!("/v1/topics/{topic}/events?partition={id}&from_time={t}&limit=1"), "", Default::default()).await?;
-                serde_json::from_slice::<serde_json::Value>(body.split(|b| *b == b'\n').next().unwrap_or(b"{}")).ok().and_then(|v| v["offset"].as_u64()).unwrap_or(end)
+                let body = c
+                    .call(
+                        hyper::Method::GET,
+                        &format!("/v1/topics/{topic}/events?partition={id}&from_time={t}&limit=1"),
+                        "",
+                        Default::default(),
+                    )
+                    .await?;
+                serde_json::from_slice::<serde_json::Value>(
+                    body.split(|b| *b == b'\n').next().unwrap_or(b"{}"),
+                )
+                .ok()
+                .and_then(|v| v["offset"].as_u64())
+                .unwrap_or(end)
             }
         };
         parts.push((id, next));
     }
     if args.partition.is_some() && parts.is_empty() {
-        anyhow::bail!("topic {} has no partition {}", args.topic, args.partition.unwrap_or(0));
+        anyhow::bail!(
+            "topic {} has no partition {}",
+            args.topic,
+            args.partition.unwrap_or(0)
+        );
     }
     let wait_ms = if parts.len() <= 1 { 5_000 } else { 200 };
     loop {
@@ -95,7 +121,9 @@ async fn remote(args: &Args, from: From, left: &mut u64, out: &mut impl Write) -
             let wait = if args.follow { wait_ms } else { 0 };
             let limit = FETCH_RECORDS.min(*left as usize);
             let path = format!("/v1/topics/{topic}/events?partition={id}&offset={next}&limit={limit}&wait_ms={wait}");
-            let body = c.call(hyper::Method::GET, &path, "", Default::default()).await?;
+            let body = c
+                .call(hyper::Method::GET, &path, "", Default::default())
+                .await?;
             for line in body.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
                 let v: serde_json::Value = serde_json::from_slice(line)?;
                 *next = v["offset"].as_u64().unwrap_or(*next) + 1;
@@ -115,11 +143,22 @@ async fn remote(args: &Args, from: From, left: &mut u64, out: &mut impl Write) -
     }
 }
 
-fn embedded(args: &Args, dir: &std::path::Path, from: From, left: &mut u64, out: &mut impl Write) -> anyhow::Result<()> {
-    let store = LogStore::open(dir, StoreConfig::default()).with_context(|| format!("opening {}", dir.display()))?;
+fn embedded(
+    args: &Args,
+    dir: &std::path::Path,
+    from: From,
+    left: &mut u64,
+    out: &mut impl Write,
+) -> anyhow::Result<()> {
+    let store = LogStore::open(dir, StoreConfig::default())
+        .with_context(|| format!("opening {}", dir.display()))?;
     let topic = store.topic(&args.topic)?;
     let mut parts: Vec<(&Partition, Offset)> = Vec::new();
-    for p in topic.partitions().iter().filter(|p| args.partition.is_none_or(|want| want == p.id().0)) {
+    for p in topic
+        .partitions()
+        .iter()
+        .filter(|p| args.partition.is_none_or(|want| want == p.id().0))
+    {
         let next = match from {
             From::Earliest => p.start_offset(),
             From::Latest => p.end_offset(),

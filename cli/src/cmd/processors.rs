@@ -50,7 +50,9 @@ pub fn read_sql(file: Option<&PathBuf>) -> anyhow::Result<String> {
         Some(f) => std::fs::read_to_string(f).with_context(|| format!("reading {}", f.display())),
         None => {
             let mut s = String::new();
-            std::io::stdin().read_to_string(&mut s).context("reading SQL from stdin")?;
+            std::io::stdin()
+                .read_to_string(&mut s)
+                .context("reading SQL from stdin")?;
             Ok(s)
         }
     }
@@ -63,15 +65,34 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         match &args.action {
             Action::Create { name, sql_file } => {
                 let sql = read_sql(sql_file.as_ref())?;
-                c.send_json(Method::POST, "/v1/processors", &json!({"name": name, "sql": sql})).await
+                c.send_json(
+                    Method::POST,
+                    "/v1/processors",
+                    &json!({"name": name, "sql": sql}),
+                )
+                .await
             }
             Action::List => c.get_json("/v1/processors").await,
-            Action::Describe { name } => c.get_json(&format!("/v1/processors/{}", encode(name))).await,
+            Action::Describe { name } => {
+                c.get_json(&format!("/v1/processors/{}", encode(name)))
+                    .await
+            }
             Action::Delete { name } => {
-                let body = c.call(Method::DELETE, &format!("/v1/processors/{}", encode(name)), "", Default::default()).await?;
+                let body = c
+                    .call(
+                        Method::DELETE,
+                        &format!("/v1/processors/{}", encode(name)),
+                        "",
+                        Default::default(),
+                    )
+                    .await?;
                 Ok(serde_json::from_slice(&body).unwrap_or(json!({"deleted": name})))
             }
-            Action::Results { name, key, window_start } => {
+            Action::Results {
+                name,
+                key,
+                window_start,
+            } => {
                 let mut path = format!("/v1/processors/{}/results?", encode(name));
                 if let Some(k) = key {
                     path.push_str(&format!("key={}&", encode(k)));
@@ -84,7 +105,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         }
     })?;
     match (&args.action, args.json) {
-        (Action::List, false) => print_table(out["processors"].as_array().map(Vec::as_slice).unwrap_or(&[])),
+        (Action::List, false) => print_table(
+            out["processors"]
+                .as_array()
+                .map(Vec::as_slice)
+                .unwrap_or(&[]),
+        ),
         (Action::Results { .. }, false) => {
             for row in out["results"].as_array().into_iter().flatten() {
                 println!("{row}");
@@ -96,7 +122,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 }
 
 fn print_table(processors: &[Value]) {
-    println!("{:<24} {:>3} {:<10} {:>10} {:<26} {:>12} {:>12} {:>6}", "PROCESSOR", "V", "STATUS", "LAG", "WATERMARK", "IN", "OUT", "LATE");
+    println!(
+        "{:<24} {:>3} {:<10} {:>10} {:<26} {:>12} {:>12} {:>6}",
+        "PROCESSOR", "V", "STATUS", "LAG", "WATERMARK", "IN", "OUT", "LATE"
+    );
     for p in processors {
         println!(
             "{:<24} {:>3} {:<10} {:>10} {:<26} {:>12} {:>12} {:>6}",

@@ -35,7 +35,8 @@ const BATCH_BYTES_MAX: usize = 16 << 20;
 pub fn run(args: Args) -> anyhow::Result<()> {
     let (input, len): (Box<dyn Read>, Option<u64>) = match &args.file {
         Some(f) => {
-            let file = std::fs::File::open(f).with_context(|| format!("opening {}", f.display()))?;
+            let file =
+                std::fs::File::open(f).with_context(|| format!("opening {}", f.display()))?;
             let len = file.metadata().ok().map(|m| m.len());
             (Box::new(file), len)
         }
@@ -44,8 +45,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let bar = len.map(|n| {
         let bar = indicatif::ProgressBar::new(n);
         bar.set_style(
-            indicatif::ProgressStyle::with_template("{bar:40} {bytes}/{total_bytes} {binary_bytes_per_sec} eta {eta}")
-                .expect("the template is valid"),
+            indicatif::ProgressStyle::with_template(
+                "{bar:40} {bytes}/{total_bytes} {binary_bytes_per_sec} eta {eta}",
+            )
+            .expect("the template is valid"),
         );
         bar
     });
@@ -57,7 +60,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let mut buf = String::new();
     loop {
         buf.clear();
-        let n = lines.read_line(&mut buf).with_context(|| format!("reading line {}", line_no + 1))?;
+        let n = lines
+            .read_line(&mut buf)
+            .with_context(|| format!("reading line {}", line_no + 1))?;
         if n == 0 {
             break;
         }
@@ -68,8 +73,13 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         if buf.trim().is_empty() {
             continue;
         }
-        serde_json::from_str::<serde::de::IgnoredAny>(buf.trim())
-            .map_err(|e| anyhow::anyhow!("line {line_no} column {}: invalid JSON: {e}; nothing after line {} was sent", e.column(), line_no - 1))?;
+        serde_json::from_str::<serde::de::IgnoredAny>(buf.trim()).map_err(|e| {
+            anyhow::anyhow!(
+                "line {line_no} column {}: invalid JSON: {e}; nothing after line {} was sent",
+                e.column(),
+                line_no - 1
+            )
+        })?;
         batch.extend_from_slice(buf.trim_end().as_bytes());
         batch.push(b'\n');
         in_batch += 1;
@@ -84,7 +94,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
-    println!("{}", serde_json::json!({"topic": args.topic, "count": count}));
+    println!(
+        "{}",
+        serde_json::json!({"topic": args.topic, "count": count})
+    );
     Ok(())
 }
 
@@ -92,15 +105,24 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 type Keyed<'a> = (Option<Vec<u8>>, &'a [u8]);
 
 enum Sink {
-    Server { client: Client, path: String },
-    Embedded { store: LogStore, topic: String, key: Option<String>, next: u32 },
+    Server {
+        client: Client,
+        path: String,
+    },
+    Embedded {
+        store: LogStore,
+        topic: String,
+        key: Option<String>,
+        next: u32,
+    },
 }
 
 impl Sink {
     fn new(args: &Args) -> anyhow::Result<Sink> {
         Ok(match &args.data {
             Some(dir) => Sink::Embedded {
-                store: LogStore::open(dir, StoreConfig::default()).with_context(|| format!("opening {}", dir.display()))?,
+                store: LogStore::open(dir, StoreConfig::default())
+                    .with_context(|| format!("opening {}", dir.display()))?,
                 topic: args.topic.clone(),
                 key: args.key.clone(),
                 next: 0,
@@ -110,7 +132,10 @@ impl Sink {
                 if let Some(k) = &args.key {
                     path.push_str(&format!("?key={}", encode(k)));
                 }
-                Sink::Server { client: Client::new(&args.server)?, path }
+                Sink::Server {
+                    client: Client::new(&args.server)?,
+                    path,
+                }
             }
         })
     }
@@ -119,27 +144,52 @@ impl Sink {
     async fn send(&mut self, ndjson: Vec<u8>) -> anyhow::Result<usize> {
         match self {
             Sink::Server { client, path } => {
-                let body = client.call(Method::POST, path, "application/x-ndjson", Bytes::from(ndjson)).await?;
+                let body = client
+                    .call(
+                        Method::POST,
+                        path,
+                        "application/x-ndjson",
+                        Bytes::from(ndjson),
+                    )
+                    .await?;
                 let v: serde_json::Value = serde_json::from_slice(&body)?;
                 Ok(v["count"].as_u64().unwrap_or(0) as usize)
             }
-            Sink::Embedded { store, topic, key, next } => {
+            Sink::Embedded {
+                store,
+                topic,
+                key,
+                next,
+            } => {
                 let t = store.topic(topic)?;
                 let partitions = t.partitions().len() as u32;
-                let lines: Vec<&[u8]> = ndjson.split(|b| *b == b'\n').filter(|l| !l.is_empty()).collect();
-                let mut by_partition: std::collections::BTreeMap<u32, Vec<Keyed<'_>>> = Default::default();
+                let lines: Vec<&[u8]> = ndjson
+                    .split(|b| *b == b'\n')
+                    .filter(|l| !l.is_empty())
+                    .collect();
+                let mut by_partition: std::collections::BTreeMap<u32, Vec<Keyed<'_>>> =
+                    Default::default();
                 for line in &lines {
                     let k = key.as_deref().and_then(|f| crate::ingest::key_of(line, f));
                     let p = match (&key, &k) {
-                        (Some(_), k) => crate::ingest::partition_for_key(k.as_deref().unwrap_or(b""), partitions),
+                        (Some(_), k) => crate::ingest::partition_for_key(
+                            k.as_deref().unwrap_or(b""),
+                            partitions,
+                        ),
                         (None, _) => *next % partitions,
                     };
                     by_partition.entry(p).or_default().push((k, line));
                 }
                 *next = next.wrapping_add(1);
                 for (p, events) in &by_partition {
-                    let records: Vec<AppendRecord> =
-                        events.iter().map(|(k, v)| AppendRecord { key: k.as_deref(), headers: &[], value: v }).collect();
+                    let records: Vec<AppendRecord> = events
+                        .iter()
+                        .map(|(k, v)| AppendRecord {
+                            key: k.as_deref(),
+                            headers: &[],
+                            value: v,
+                        })
+                        .collect();
                     t.partition(PartitionId(*p))?.append(&records)?;
                 }
                 Ok(lines.len())

@@ -42,7 +42,9 @@ pub struct Args {
 fn point(s: &str) -> Value {
     match s {
         "earliest" => json!("earliest"),
-        _ if s.chars().all(|c| c.is_ascii_digit()) && s.len() < 12 => json!({"offset": s.parse::<u64>().unwrap_or(0)}),
+        _ if s.chars().all(|c| c.is_ascii_digit()) && s.len() < 12 => {
+            json!({"offset": s.parse::<u64>().unwrap_or(0)})
+        }
         _ if s.chars().all(|c| c.is_ascii_digit()) => json!(s.parse::<u64>().unwrap_or(0)),
         _ => json!(s),
     }
@@ -53,14 +55,27 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let mut c = Client::new(&args.server)?;
     rt.block_on(async {
         let name = encode(&args.processor);
-        let newest = |status: &Value| status["versions"].as_array().and_then(|v| v.iter().filter_map(|x| x["version"].as_u64()).max());
+        let newest = |status: &Value| {
+            status["versions"]
+                .as_array()
+                .and_then(|v| v.iter().filter_map(|x| x["version"].as_u64()).max())
+        };
         if args.promote || args.diff {
             let status = c.get_json(&format!("/v1/processors/{name}")).await?;
-            let version = args.version.or_else(|| newest(&status)).ok_or_else(|| anyhow::anyhow!("{} has no version to use", args.processor))?;
+            let version = args
+                .version
+                .or_else(|| newest(&status))
+                .ok_or_else(|| anyhow::anyhow!("{} has no version to use", args.processor))?;
             let out = if args.promote {
-                c.send_json(Method::POST, &format!("/v1/processors/{name}/promote"), &json!({"version": version})).await?
+                c.send_json(
+                    Method::POST,
+                    &format!("/v1/processors/{name}/promote"),
+                    &json!({"version": version}),
+                )
+                .await?
             } else {
-                c.get_json(&format!("/v1/processors/{name}/diff?version={version}")).await?
+                c.get_json(&format!("/v1/processors/{name}/diff?version={version}"))
+                    .await?
             };
             println!("{}", serde_json::to_string_pretty(&out)?);
             return Ok(());
@@ -75,7 +90,13 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         if let Some(t) = &args.to {
             body["to"] = point(t);
         }
-        let started = c.send_json(Method::POST, &format!("/v1/processors/{name}/replay"), &body).await?;
+        let started = c
+            .send_json(
+                Method::POST,
+                &format!("/v1/processors/{name}/replay"),
+                &body,
+            )
+            .await?;
         println!("{started}");
         let version = started["version"].as_u64().unwrap_or(0);
         if args.no_wait {
@@ -88,27 +109,52 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 /// Polls the version's status and draws a progress bar until it has caught up (or finished).
 async fn follow(c: &mut Client, name: &str, version: u64) -> anyhow::Result<()> {
     let bar = indicatif::ProgressBar::new(0);
-    bar.set_style(indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} events  {msg}").expect("the template is valid"));
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} events  {msg}")
+            .expect("the template is valid"),
+    );
     let mut last: Option<(Instant, u64)> = None;
     loop {
         let status = c.get_json(&format!("/v1/processors/{name}")).await?;
-        let v = status["versions"].as_array().and_then(|vs| vs.iter().find(|x| x["version"].as_u64() == Some(version)).cloned());
+        let v = status["versions"].as_array().and_then(|vs| {
+            vs.iter()
+                .find(|x| x["version"].as_u64() == Some(version))
+                .cloned()
+        });
         let v = v.unwrap_or(status.clone());
-        let (done_events, lag) = (v["records_in"].as_u64().unwrap_or(0), v["lag"].as_u64().unwrap_or(0));
+        let (done_events, lag) = (
+            v["records_in"].as_u64().unwrap_or(0),
+            v["lag"].as_u64().unwrap_or(0),
+        );
         bar.set_length(done_events + lag);
         bar.set_position(done_events);
         // The server measures the rate; until it has, measure it here between polls.
         let now = Instant::now();
-        let measured = last.map(|(t, n)| (done_events.saturating_sub(n)) as f64 / now.duration_since(t).as_secs_f64().max(1e-3));
+        let measured = last.map(|(t, n)| {
+            (done_events.saturating_sub(n)) as f64 / now.duration_since(t).as_secs_f64().max(1e-3)
+        });
         last = Some((now, done_events));
         let rate = v["events_per_s"].as_f64().filter(|r| *r > 0.0).or(measured);
-        let eta = v["eta_s"].as_f64().or_else(|| rate.filter(|r| *r > 0.0).map(|r| lag as f64 / r));
-        let eta = eta.map(|s| format!("{s:.0}s")).unwrap_or_else(|| "-".into());
-        bar.set_message(format!("{:.0} events/s, lag {lag}, eta {eta}, {}", rate.unwrap_or(0.0), v["status"].as_str().unwrap_or("?")));
+        let eta = v["eta_s"]
+            .as_f64()
+            .or_else(|| rate.filter(|r| *r > 0.0).map(|r| lag as f64 / r));
+        let eta = eta
+            .map(|s| format!("{s:.0}s"))
+            .unwrap_or_else(|| "-".into());
+        bar.set_message(format!(
+            "{:.0} events/s, lag {lag}, eta {eta}, {}",
+            rate.unwrap_or(0.0),
+            v["status"].as_str().unwrap_or("?")
+        ));
         match v["status"].as_str() {
             Some("caught_up") | Some("stopped") => {
                 bar.finish();
-                println!("version {version} is {}: {} events in, {} out", v["status"].as_str().unwrap_or(""), v["records_in"], v["records_out"]);
+                println!(
+                    "version {version} is {}: {} events in, {} out",
+                    v["status"].as_str().unwrap_or(""),
+                    v["records_in"],
+                    v["records_out"]
+                );
                 return Ok(());
             }
             Some("failed") => {

@@ -72,18 +72,41 @@ impl Args {
             Ok(v)
         };
         Ok(Limits {
-            body_bytes_max: check("max-body-bytes", self.max_body_bytes, limits::HTTP_BODY_BYTES_MAX)?,
-            event_bytes_max: check("max-event-bytes", self.max_event_bytes, limits::EVENT_BYTES_MAX)?,
-            events_max: check("max-events-per-request", self.max_events_per_request, limits::BATCH_EVENTS_MAX)?,
-            consume_limit_max: check("max-consume-limit", self.max_consume_limit, limits::CONSUME_LIMIT_MAX)?,
-            header_read_timeout_ms: check("header-read-timeout-ms", self.header_read_timeout_ms as usize, limits::HEADER_READ_TIMEOUT_MS as usize)? as u64,
+            body_bytes_max: check(
+                "max-body-bytes",
+                self.max_body_bytes,
+                limits::HTTP_BODY_BYTES_MAX,
+            )?,
+            event_bytes_max: check(
+                "max-event-bytes",
+                self.max_event_bytes,
+                limits::EVENT_BYTES_MAX,
+            )?,
+            events_max: check(
+                "max-events-per-request",
+                self.max_events_per_request,
+                limits::BATCH_EVENTS_MAX,
+            )?,
+            consume_limit_max: check(
+                "max-consume-limit",
+                self.max_consume_limit,
+                limits::CONSUME_LIMIT_MAX,
+            )?,
+            header_read_timeout_ms: check(
+                "header-read-timeout-ms",
+                self.header_read_timeout_ms as usize,
+                limits::HEADER_READ_TIMEOUT_MS as usize,
+            )? as u64,
         })
     }
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
     crate::logging::init();
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the tokio runtime")?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the tokio runtime")?;
     runtime.block_on(serve(args, None))
 }
 
@@ -94,25 +117,48 @@ pub struct Started {
 }
 
 /// Runs the server until SIGINT/SIGTERM or until `ready`'s receiver cancels the token it gets.
-pub async fn serve(args: Args, ready: Option<tokio::sync::oneshot::Sender<Started>>) -> anyhow::Result<()> {
+pub async fn serve(
+    args: Args,
+    ready: Option<tokio::sync::oneshot::Sender<Started>>,
+) -> anyhow::Result<()> {
     let limits = args.limits()?;
     let fsync: FsyncPolicy = args.fsync.parse().context("--fsync")?;
-    let tokens: Vec<String> = args.tokens.iter().map(|t| t.trim().to_string()).filter(|t| !t.is_empty()).collect();
+    let tokens: Vec<String> = args
+        .tokens
+        .iter()
+        .map(|t| t.trim().to_string())
+        .filter(|t| !t.is_empty())
+        .collect();
     let (data, window_ms) = (args.data.clone(), args.idempotency_window_ms);
-    let (store, processors, idempotency, keys) = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
-        let store = LogStore::open(&data, StoreConfig { fsync }).with_context(|| format!("opening data directory {}", data.display()))?;
-        let idempotency = Idempotency::new(window_ms);
-        let keys = idempotency.recover(&store, crate::time::now_ms()).context("recovering idempotency keys from the log")?;
-        let store = Arc::new(store);
-        let processors = processor::Manager::open(store.clone(), &data.join("processors")).context("starting processors")?;
-        Ok((store, Arc::new(processors), idempotency, keys))
-    })
-    .await??;
+    let (store, processors, idempotency, keys) =
+        tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
+            let store = LogStore::open(&data, StoreConfig { fsync })
+                .with_context(|| format!("opening data directory {}", data.display()))?;
+            let idempotency = Idempotency::new(window_ms);
+            let keys = idempotency
+                .recover(&store, crate::time::now_ms())
+                .context("recovering idempotency keys from the log")?;
+            let store = Arc::new(store);
+            let processors = processor::Manager::open(store.clone(), &data.join("processors"))
+                .context("starting processors")?;
+            Ok((store, Arc::new(processors), idempotency, keys))
+        })
+        .await??;
     let groups = Groups::open(&args.data.join("groups"))?;
     tracing::info!(keys, "idempotency keys recovered from the log");
     let shutdown = CancellationToken::new();
-    let state = Arc::new(AppState::new(store.clone(), processors.clone(), groups, idempotency, limits, tokens, shutdown.clone()));
-    let listener = tokio::net::TcpListener::bind(args.listen).await.with_context(|| format!("binding {}", args.listen))?;
+    let state = Arc::new(AppState::new(
+        store.clone(),
+        processors.clone(),
+        groups,
+        idempotency,
+        limits,
+        tokens,
+        shutdown.clone(),
+    ));
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("binding {}", args.listen))?;
     let addr = listener.local_addr()?;
     {
         use std::io::Write;
@@ -122,7 +168,10 @@ pub async fn serve(args: Args, ready: Option<tokio::sync::oneshot::Sender<Starte
     }
     tracing::info!(%addr, data = %args.data.display(), fsync = %args.fsync, "kappa serving");
     if let Some(ready) = ready {
-        let _ = ready.send(Started { addr, shutdown: shutdown.clone() });
+        let _ = ready.send(Started {
+            addr,
+            shutdown: shutdown.clone(),
+        });
     }
     let background = tokio::spawn(housekeeping(store.clone(), fsync, shutdown.clone()));
     let signals = tokio::spawn(wait_for_signal(shutdown.clone()));
@@ -141,7 +190,10 @@ pub async fn serve(args: Args, ready: Option<tokio::sync::oneshot::Sender<Starte
 
 async fn wait_for_signal(shutdown: CancellationToken) {
     use tokio::signal::unix::{signal, SignalKind};
-    let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
         tracing::error!("cannot install signal handlers");
         return;
     };

@@ -63,7 +63,13 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 async fn remote(action: &Action, server: &ServerArgs) -> anyhow::Result<Value> {
     let mut c = Client::new(server)?;
     match action {
-        Action::Create { name, partitions, retention_ms, retention_bytes, segment_bytes } => {
+        Action::Create {
+            name,
+            partitions,
+            retention_ms,
+            retention_bytes,
+            segment_bytes,
+        } => {
             let body = json!({"name": name, "partitions": partitions, "retention_ms": retention_ms,
                               "retention_bytes": retention_bytes, "segment_bytes": segment_bytes});
             c.send_json(Method::POST, "/v1/topics", &body).await
@@ -71,17 +77,31 @@ async fn remote(action: &Action, server: &ServerArgs) -> anyhow::Result<Value> {
         Action::List => c.get_json("/v1/topics").await,
         Action::Describe { name } => c.get_json(&format!("/v1/topics/{}", encode(name))).await,
         Action::Delete { name } => {
-            let body = c.call(Method::DELETE, &format!("/v1/topics/{}", encode(name)), "", Default::default()).await?;
+            let body = c
+                .call(
+                    Method::DELETE,
+                    &format!("/v1/topics/{}", encode(name)),
+                    "",
+                    Default::default(),
+                )
+                .await?;
             Ok(serde_json::from_slice(&body)?)
         }
     }
 }
 
 fn embedded(action: &Action, dir: &std::path::Path) -> anyhow::Result<Value> {
-    let store = LogStore::open(dir, StoreConfig::default()).with_context(|| format!("opening {}", dir.display()))?;
+    let store = LogStore::open(dir, StoreConfig::default())
+        .with_context(|| format!("opening {}", dir.display()))?;
     let describe = |t: &log_store::Topic| crate::http::handlers::topics::describe_json(t);
     Ok(match action {
-        Action::Create { name, partitions, retention_ms, retention_bytes, segment_bytes } => {
+        Action::Create {
+            name,
+            partitions,
+            retention_ms,
+            retention_bytes,
+            segment_bytes,
+        } => {
             let config = TopicConfig {
                 partitions: *partitions,
                 segment_bytes: segment_bytes.unwrap_or(TopicConfig::default().segment_bytes),
@@ -90,7 +110,9 @@ fn embedded(action: &Action, dir: &std::path::Path) -> anyhow::Result<Value> {
             };
             describe(&*store.create_topic(name, config)?)
         }
-        Action::List => json!({"topics": store.topics().iter().map(|t| describe(t)).collect::<Vec<_>>()}),
+        Action::List => {
+            json!({"topics": store.topics().iter().map(|t| describe(t)).collect::<Vec<_>>()})
+        }
         Action::Describe { name } => describe(&*store.topic(name)?),
         Action::Delete { name } => {
             store.delete_topic(name)?;
@@ -100,7 +122,10 @@ fn embedded(action: &Action, dir: &std::path::Path) -> anyhow::Result<Value> {
 }
 
 fn print_table(topics: &[Value]) {
-    println!("{:<32} {:>10} {:>14} {:>14} {:>12} {:>9}", "TOPIC", "PARTITION", "START", "END", "BYTES", "SEGMENTS");
+    println!(
+        "{:<32} {:>10} {:>14} {:>14} {:>12} {:>9}",
+        "TOPIC", "PARTITION", "START", "END", "BYTES", "SEGMENTS"
+    );
     for t in topics {
         for p in t["partitions"].as_array().into_iter().flatten() {
             println!(

@@ -14,9 +14,13 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let store = LogStore::open(&args.data, StoreConfig::default()).with_context(|| format!("opening {}", args.data.display()))?;
+    let store = LogStore::open(&args.data, StoreConfig::default())
+        .with_context(|| format!("opening {}", args.data.display()))?;
     for t in &store.recovery_report().truncated {
-        println!("recovered: truncated {} bytes of a torn tail in topic {} partition {} at offset {}", t.bytes, t.topic, t.partition, t.offset);
+        println!(
+            "recovered: truncated {} bytes of a torn tail in topic {} partition {} at offset {}",
+            t.bytes, t.topic, t.partition, t.offset
+        );
     }
     let mut failures = 0;
     let mut records = 0u64;

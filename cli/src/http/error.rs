@@ -12,7 +12,11 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        ApiError { status, code, message: message.into() }
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+        }
     }
     pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, code, message)
@@ -36,16 +40,26 @@ impl From<log_store::Error> for ApiError {
         use log_store::Error as E;
         let message = e.to_string();
         match &e {
-            _ if e.is_disk_full() => Self::new(StatusCode::INSUFFICIENT_STORAGE, "disk_full", message),
+            _ if e.is_disk_full() => {
+                Self::new(StatusCode::INSUFFICIENT_STORAGE, "disk_full", message)
+            }
             E::Io { .. } => Self::new(StatusCode::SERVICE_UNAVAILABLE, "io_error", message),
             E::Corrupt { .. } => Self::new(StatusCode::INTERNAL_SERVER_ERROR, "corrupt", message),
-            E::OffsetOutOfRange { .. } => Self::new(StatusCode::RANGE_NOT_SATISFIABLE, "offset_out_of_range", message),
+            E::OffsetOutOfRange { .. } => Self::new(
+                StatusCode::RANGE_NOT_SATISFIABLE,
+                "offset_out_of_range",
+                message,
+            ),
             E::UnknownTopic { .. } => Self::new(StatusCode::NOT_FOUND, "unknown_topic", message),
-            E::UnknownPartition { .. } => Self::new(StatusCode::NOT_FOUND, "unknown_partition", message),
+            E::UnknownPartition { .. } => {
+                Self::new(StatusCode::NOT_FOUND, "unknown_partition", message)
+            }
             E::TopicExists { .. } => Self::new(StatusCode::CONFLICT, "topic_exists", message),
             E::InvalidName { .. } => Self::bad_request("invalid_name", message),
             E::InvalidConfig { .. } => Self::bad_request("invalid_config", message),
-            E::RecordTooLarge { .. } | E::BatchTooLarge { .. } | E::BatchBytesTooLarge { .. } => Self::too_large(message),
+            E::RecordTooLarge { .. } | E::BatchTooLarge { .. } | E::BatchBytesTooLarge { .. } => {
+                Self::too_large(message)
+            }
             E::InvalidRecord { .. } => Self::bad_request("invalid_record", message),
             E::Locked { .. } => Self::new(StatusCode::SERVICE_UNAVAILABLE, "locked", message),
             #[allow(unreachable_patterns)]

@@ -63,7 +63,12 @@ pub async fn serve(state: Arc<AppState>, listener: TcpListener) {
         });
     }
     drop(listener);
-    if tokio::time::timeout(DRAIN_TIMEOUT, graceful.shutdown()).await.is_err() {
-        tracing::warn!("in-flight requests did not finish within {DRAIN_TIMEOUT:?}; exiting anyway");
+    if tokio::time::timeout(DRAIN_TIMEOUT, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            "in-flight requests did not finish within {DRAIN_TIMEOUT:?}; exiting anyway"
+        );
     }
 }

@@ -3,7 +3,12 @@
 
 use serde_json::{json, Value};
 
-fn op(summary: &str, params: &[(&str, &str, &str)], body: Option<&str>, responses: &[(&str, &str)]) -> Value {
+fn op(
+    summary: &str,
+    params: &[(&str, &str, &str)],
+    body: Option<&str>,
+    responses: &[(&str, &str)],
+) -> Value {
     let parameters: Vec<Value> = params
         .iter()
         .map(|(name, loc, ty)| json!({"name": name, "in": loc, "required": *loc == "path", "schema": {"type": ty}}))

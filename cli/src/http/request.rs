@@ -10,17 +10,35 @@ use super::error::{ApiError, ApiResult};
 pub async fn body_bytes(body: Incoming, max_bytes: usize) -> ApiResult<Bytes> {
     match Limited::new(body, max_bytes).collect().await {
         Ok(collected) => Ok(collected.to_bytes()),
-        Err(e) if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() => Err(ApiError::too_large(format!(
-            "request body exceeds the limit of {max_bytes} bytes (--max-body-bytes)"
-        ))),
-        Err(e) => Err(ApiError::bad_request("bad_body", format!("reading the request body: {e}"))),
+        Err(e)
+            if e.downcast_ref::<http_body_util::LengthLimitError>()
+                .is_some() =>
+        {
+            Err(ApiError::too_large(format!(
+                "request body exceeds the limit of {max_bytes} bytes (--max-body-bytes)"
+            )))
+        }
+        Err(e) => Err(ApiError::bad_request(
+            "bad_body",
+            format!("reading the request body: {e}"),
+        )),
     }
 }
 
-pub async fn body_json<T: serde::de::DeserializeOwned>(body: Incoming, max_bytes: usize) -> ApiResult<T> {
+pub async fn body_json<T: serde::de::DeserializeOwned>(
+    body: Incoming,
+    max_bytes: usize,
+) -> ApiResult<T> {
     let bytes = body_bytes(body, max_bytes).await?;
     serde_json::from_slice(&bytes).map_err(|e| {
-        ApiError::bad_request("bad_json", format!("invalid JSON at line {} column {}: {e}", e.line(), e.column()))
+        ApiError::bad_request(
+            "bad_json",
+            format!(
+                "invalid JSON at line {} column {}: {e}",
+                e.line(),
+                e.column()
+            ),
+        )
     })
 }
 
@@ -41,13 +59,19 @@ impl Query {
         Query(pairs)
     }
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.0.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
     }
     pub fn parse_u64(&self, name: &str) -> ApiResult<Option<u64>> {
         self.get(name)
             .map(|v| {
                 v.parse::<u64>().map_err(|_| {
-                    ApiError::bad_request("bad_parameter", format!("query parameter {name}={v:?} is not a non-negative integer"))
+                    ApiError::bad_request(
+                        "bad_parameter",
+                        format!("query parameter {name}={v:?} is not a non-negative integer"),
+                    )
                 })
             })
             .transpose()

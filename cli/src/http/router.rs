@@ -15,7 +15,11 @@ use super::request::{percent_decode, Query};
 use super::response::{self, Body};
 use crate::state::AppState;
 
-pub async fn handle(state: Arc<AppState>, req: Request<Incoming>, peer: SocketAddr) -> Result<Response<Body>, Infallible> {
+pub async fn handle(
+    state: Arc<AppState>,
+    req: Request<Incoming>,
+    peer: SocketAddr,
+) -> Result<Response<Body>, Infallible> {
     let started = Instant::now();
     let method = req.method().clone();
     let path = req.uri().path().to_string();
@@ -27,8 +31,20 @@ pub async fn handle(state: Arc<AppState>, req: Request<Incoming>, peer: SocketAd
         response::error(&e)
     });
     let status = resp.status().as_u16().to_string();
-    state.metrics.add("kappa_http_requests_total", &[("route", route), ("method", method.as_str()), ("status", &status)], 1);
-    state.metrics.observe("kappa_http_request_duration_seconds", &[("route", route)], started.elapsed());
+    state.metrics.add(
+        "kappa_http_requests_total",
+        &[
+            ("route", route),
+            ("method", method.as_str()),
+            ("status", &status),
+        ],
+        1,
+    );
+    state.metrics.observe(
+        "kappa_http_request_duration_seconds",
+        &[("route", route)],
+        started.elapsed(),
+    );
     Ok(resp)
 }
 
@@ -42,21 +58,40 @@ fn authorized(state: &AppState, req: &Request<Incoming>) -> bool {
     if state.tokens.is_empty() {
         return true;
     }
-    let Some(value) = req.headers().get(hyper::header::AUTHORIZATION).and_then(|v| v.to_str().ok()) else {
+    let Some(value) = req
+        .headers()
+        .get(hyper::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+    else {
         return false;
     };
-    value.strip_prefix("Bearer ").is_some_and(|t| state.tokens.iter().any(|ok| ok == t.trim()))
+    value
+        .strip_prefix("Bearer ")
+        .is_some_and(|t| state.tokens.iter().any(|ok| ok == t.trim()))
 }
 
 /// Routes a request; returns the route's template (a metrics label) and the response.
-async fn dispatch(state: &Arc<AppState>, req: Request<Incoming>) -> (&'static str, ApiResult<Response<Body>>) {
-    let segments: Vec<String> = req.uri().path().split('/').skip(1).map(percent_decode).collect();
+async fn dispatch(
+    state: &Arc<AppState>,
+    req: Request<Incoming>,
+) -> (&'static str, ApiResult<Response<Body>>) {
+    let segments: Vec<String> = req
+        .uri()
+        .path()
+        .split('/')
+        .skip(1)
+        .map(percent_decode)
+        .collect();
     let seg: Vec<&str> = segments.iter().map(String::as_str).collect();
     let m = req.method().clone();
     let query = Query::parse(req.uri().query());
     let public = matches!(seg.as_slice(), ["healthz"]) || meta::is_console(&seg);
     if !public && !authorized(state, &req) {
-        let e = ApiError::new(hyper::StatusCode::UNAUTHORIZED, "unauthorized", "missing or wrong bearer token (Authorization: Bearer <token>)");
+        let e = ApiError::new(
+            hyper::StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "missing or wrong bearer token (Authorization: Bearer <token>)",
+        );
         return ("unauthorized", Err(e));
     }
     let s = state.clone();
@@ -68,23 +103,58 @@ async fn dispatch(state: &Arc<AppState>, req: Request<Incoming>) -> (&'static st
         (Method::POST, ["v1", "topics"]) => ("/v1/topics", topics::create(s, req).await),
         (Method::GET, ["v1", "topics"]) => ("/v1/topics", topics::list(&s)),
         (Method::GET, ["v1", "topics", t]) => ("/v1/topics/{t}", topics::describe(&s, t)),
-        (Method::DELETE, ["v1", "topics", t]) => ("/v1/topics/{t}", topics::delete(s.clone(), t).await),
-        (Method::POST, ["v1", "topics", t, "events"]) => ("/v1/topics/{t}/events", events::produce(s.clone(), t, &query, req).await),
-        (Method::GET, ["v1", "topics", t, "events"]) => ("/v1/topics/{t}/events", events::consume(s.clone(), t, &query).await),
-        (Method::GET, ["v1", "topics", t, "stream"]) => ("/v1/topics/{t}/stream", stream::sse(s.clone(), t, &query, &req)),
+        (Method::DELETE, ["v1", "topics", t]) => {
+            ("/v1/topics/{t}", topics::delete(s.clone(), t).await)
+        }
+        (Method::POST, ["v1", "topics", t, "events"]) => (
+            "/v1/topics/{t}/events",
+            events::produce(s.clone(), t, &query, req).await,
+        ),
+        (Method::GET, ["v1", "topics", t, "events"]) => (
+            "/v1/topics/{t}/events",
+            events::consume(s.clone(), t, &query).await,
+        ),
+        (Method::GET, ["v1", "topics", t, "stream"]) => (
+            "/v1/topics/{t}/stream",
+            stream::sse(s.clone(), t, &query, &req),
+        ),
         (Method::GET, ["v1", "groups"]) => ("/v1/groups", Ok(groups::list(&s))),
         (Method::GET, ["v1", "groups", g]) => ("/v1/groups/{g}", groups::describe(&s, g)),
-        (Method::POST, ["v1", "groups", g, "offsets"]) => ("/v1/groups/{g}/offsets", groups::commit(s.clone(), g, req).await),
+        (Method::POST, ["v1", "groups", g, "offsets"]) => (
+            "/v1/groups/{g}/offsets",
+            groups::commit(s.clone(), g, req).await,
+        ),
         (m, ["v1", "processors", rest @ ..]) => processors::route(s, m, rest, &query, req).await,
-        (_, seg) if known_path(seg) => ("method_not_allowed", Err(ApiError::new(hyper::StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "method not allowed on this path"))),
-        _ => ("no_route", Err(ApiError::new(hyper::StatusCode::NOT_FOUND, "no_route", format!("no route for {}", req.uri().path())))),
+        (_, seg) if known_path(seg) => (
+            "method_not_allowed",
+            Err(ApiError::new(
+                hyper::StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "method not allowed on this path",
+            )),
+        ),
+        _ => (
+            "no_route",
+            Err(ApiError::new(
+                hyper::StatusCode::NOT_FOUND,
+                "no_route",
+                format!("no route for {}", req.uri().path()),
+            )),
+        ),
     }
 }
 
 fn known_path(seg: &[&str]) -> bool {
     matches!(
         seg,
-        ["healthz"] | ["metrics"] | ["openapi.json"] | ["v1", "topics"] | ["v1", "topics", _] | ["v1", "topics", _, "events" | "stream"]
-            | ["v1", "groups"] | ["v1", "groups", _] | ["v1", "groups", _, "offsets"]
+        ["healthz"]
+            | ["metrics"]
+            | ["openapi.json"]
+            | ["v1", "topics"]
+            | ["v1", "topics", _]
+            | ["v1", "topics", _, "events" | "stream"]
+            | ["v1", "groups"]
+            | ["v1", "groups", _]
+            | ["v1", "groups", _, "offsets"]
     )
 }

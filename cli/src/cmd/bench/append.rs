@@ -115,7 +115,17 @@ impl Report {
         println!("append benchmark (log store vs plain write/fdatasync on the same disk)");
         println!(
             "{:<7} {:>6} {:>5} {:>11} {:>9} {:>8} {:>12} {:>9} {:>6} {:>12} {:>8}",
-            "fsync", "bytes", "thr", "records/s", "MB/s", "group", "base rec/s", "base MB/s", "ratio", "1-flush r/s", "speedup"
+            "fsync",
+            "bytes",
+            "thr",
+            "records/s",
+            "MB/s",
+            "group",
+            "base rec/s",
+            "base MB/s",
+            "ratio",
+            "1-flush r/s",
+            "speedup"
         );
         for c in &self.cases {
             println!(
@@ -129,12 +139,17 @@ impl Report {
                 c.baseline_records_per_s,
                 c.baseline_mb_per_s,
                 c.ratio * 100.0,
-                c.per_record_flush_records_per_s.map_or("-".into(), |r| format!("{r:.0}")),
-                c.speedup_vs_per_record_flush.map_or("-".into(), |r| format!("{r:.1}x")),
+                c.per_record_flush_records_per_s
+                    .map_or("-".into(), |r| format!("{r:.0}")),
+                c.speedup_vs_per_record_flush
+                    .map_or("-".into(), |r| format!("{r:.1}x")),
             );
         }
         for o in &self.open {
-            println!("open partition with {:>5} MB sealed ({:>3} segments): {:>8.2} ms", o.sealed_mb, o.segments, o.open_ms);
+            println!(
+                "open partition with {:>5} MB sealed ({:>3} segments): {:>8.2} ms",
+                o.sealed_mb, o.segments, o.open_ms
+            );
         }
         if let Some(s) = &self.scan {
             println!(
@@ -155,9 +170,11 @@ pub fn run(opts: &Options, dir: &Path) -> anyhow::Result<Report> {
         cases.push(never_case(opts, dir, size).with_context(|| format!("fsync never, {size} B"))?);
     }
     for &size in &opts.append_sizes {
-        let per_record = baseline_synced(dir, size, 1, Duration::from_millis(opts.append_always_ms))?;
+        let per_record =
+            baseline_synced(dir, size, 1, Duration::from_millis(opts.append_always_ms))?;
         for &threads in &opts.append_appenders {
-            let mut c = always_case(opts, dir, size, threads).with_context(|| format!("fsync always, {size} B, {threads} appenders"))?;
+            let mut c = always_case(opts, dir, size, threads)
+                .with_context(|| format!("fsync always, {size} B, {threads} appenders"))?;
             c.per_record_flush_records_per_s = Some(per_record);
             c.speedup_vs_per_record_flush = Some(c.records_per_s / per_record);
             cases.push(c);
@@ -171,7 +188,11 @@ fn values(size: usize, n: usize) -> Vec<Vec<u8>> {
     (0..n).map(|i| vec![b'a' + (i % 26) as u8; size]).collect()
 }
 
-fn fresh_store(dir: &Path, name: &str, fsync: FsyncPolicy) -> anyhow::Result<(LogStore, Arc<Partition>)> {
+fn fresh_store(
+    dir: &Path,
+    name: &str,
+    fsync: FsyncPolicy,
+) -> anyhow::Result<(LogStore, Arc<Partition>)> {
     let path = dir.join(name);
     let _ = std::fs::remove_dir_all(&path);
     let store = LogStore::open(&path, StoreConfig { fsync })?;
@@ -185,7 +206,13 @@ fn never_case(opts: &Options, dir: &Path, size: usize) -> anyhow::Result<Case> {
     let cap = opts.append_case_mb * 1_000_000 / (size + FRAME_OVERHEAD_BYTES) as u64;
     let batches = (opts.append_records.min(cap) / batch as u64).max(1);
     let vals = values(size, batch);
-    let records: Vec<AppendRecord<'_>> = vals.iter().map(|v| AppendRecord { value: v, ..Default::default() }).collect();
+    let records: Vec<AppendRecord<'_>> = vals
+        .iter()
+        .map(|v| AppendRecord {
+            value: v,
+            ..Default::default()
+        })
+        .collect();
     let (store, p) = fresh_store(dir, "never", FsyncPolicy::Never)?;
     let start = Instant::now();
     for _ in 0..batches {
@@ -206,10 +233,26 @@ fn never_case(opts: &Options, dir: &Path, size: usize) -> anyhow::Result<Case> {
     drop(f);
     let _ = std::fs::remove_file(&path);
     let n = batches * batch as u64;
-    Ok(case("never", size, 1, n, seconds, batch as f64, n as f64 / base_seconds))
+    Ok(case(
+        "never",
+        size,
+        1,
+        n,
+        seconds,
+        batch as f64,
+        n as f64 / base_seconds,
+    ))
 }
 
-fn case(fsync: &'static str, size: usize, appenders: usize, records: u64, seconds: f64, group: f64, base_rps: f64) -> Case {
+fn case(
+    fsync: &'static str,
+    size: usize,
+    appenders: usize,
+    records: u64,
+    seconds: f64,
+    group: f64,
+    base_rps: f64,
+) -> Case {
     let rps = records as f64 / seconds;
     let frame = (size + FRAME_OVERHEAD_BYTES) as f64;
     Case {
@@ -235,7 +278,9 @@ fn always_case(opts: &Options, dir: &Path, size: usize, threads: usize) -> anyho
     let group = d.records as f64 / d.flushes.max(1) as f64;
     let group_records = (group.round() as usize).max(1);
     let base = baseline_synced(dir, size, group_records, run_for)?;
-    Ok(case("always", size, threads, d.records, d.seconds, group, base))
+    Ok(case(
+        "always", size, threads, d.records, d.seconds, group, base,
+    ))
 }
 
 /// What `durable_appends` measured.
@@ -247,9 +292,20 @@ pub struct Durable {
 
 /// `threads` appenders each appending batches of `batch` records of `size` bytes under
 /// `fsync always` for `run_for`, into a fresh store at `dir` (removed afterwards).
-pub fn durable_appends(dir: &Path, size: usize, batch: usize, threads: usize, run_for: Duration) -> anyhow::Result<Durable> {
+pub fn durable_appends(
+    dir: &Path,
+    size: usize,
+    batch: usize,
+    threads: usize,
+    run_for: Duration,
+) -> anyhow::Result<Durable> {
     let _ = std::fs::remove_dir_all(dir);
-    let store = LogStore::open(dir, StoreConfig { fsync: FsyncPolicy::Always })?;
+    let store = LogStore::open(
+        dir,
+        StoreConfig {
+            fsync: FsyncPolicy::Always,
+        },
+    )?;
     let topic = store.create_topic("bench", TopicConfig::default())?;
     let p = topic.partitions()[0].clone();
     let start = Instant::now();
@@ -258,7 +314,13 @@ pub fn durable_appends(dir: &Path, size: usize, batch: usize, threads: usize, ru
             let p = p.clone();
             std::thread::spawn(move || -> anyhow::Result<u64> {
                 let vals = values(size, batch);
-                let records: Vec<AppendRecord<'_>> = vals.iter().map(|v| AppendRecord { value: v, ..Default::default() }).collect();
+                let records: Vec<AppendRecord<'_>> = vals
+                    .iter()
+                    .map(|v| AppendRecord {
+                        value: v,
+                        ..Default::default()
+                    })
+                    .collect();
                 let mut n = 0;
                 while start.elapsed() < run_for {
                     p.append(&records)?;
@@ -270,17 +332,28 @@ pub fn durable_appends(dir: &Path, size: usize, batch: usize, threads: usize, ru
         .collect();
     let mut records = 0;
     for w in workers {
-        records += w.join().map_err(|_| anyhow::anyhow!("appender thread panicked"))??;
+        records += w
+            .join()
+            .map_err(|_| anyhow::anyhow!("appender thread panicked"))??;
     }
     let seconds = start.elapsed().as_secs_f64();
     let flushes = p.flush_count();
     drop((p, topic, store));
     let _ = std::fs::remove_dir_all(dir);
-    Ok(Durable { records, seconds, flushes })
+    Ok(Durable {
+        records,
+        seconds,
+        flushes,
+    })
 }
 
 /// Plain write() of `group` records' bytes then fdatasync(), repeated for `run_for`: records/s.
-fn baseline_synced(dir: &Path, size: usize, group: usize, run_for: Duration) -> anyhow::Result<f64> {
+fn baseline_synced(
+    dir: &Path,
+    size: usize,
+    group: usize,
+    run_for: Duration,
+) -> anyhow::Result<f64> {
     let path = dir.join("baseline-always");
     let mut f = File::create(&path)?;
     let buf = vec![b'x'; group * (size + FRAME_OVERHEAD_BYTES)];
@@ -300,11 +373,25 @@ fn baseline_synced(dir: &Path, size: usize, group: usize, run_for: Duration) -> 
 /// Fills a topic with `mb` MB of 4 KiB records in segments of `segment_mib`.
 fn fill(dir: &Path, mb: u64, segment_mib: u64) -> anyhow::Result<()> {
     let _ = std::fs::remove_dir_all(dir);
-    let store = LogStore::open(dir, StoreConfig { fsync: FsyncPolicy::Never })?;
-    let config = TopicConfig { segment_bytes: segment_mib.max(4) << 20, ..TopicConfig::default() };
+    let store = LogStore::open(
+        dir,
+        StoreConfig {
+            fsync: FsyncPolicy::Never,
+        },
+    )?;
+    let config = TopicConfig {
+        segment_bytes: segment_mib.max(4) << 20,
+        ..TopicConfig::default()
+    };
     let p = store.create_topic("bench", config)?.partitions()[0].clone();
     let vals = values(4096, 256);
-    let records: Vec<AppendRecord<'_>> = vals.iter().map(|v| AppendRecord { value: v, ..Default::default() }).collect();
+    let records: Vec<AppendRecord<'_>> = vals
+        .iter()
+        .map(|v| AppendRecord {
+            value: v,
+            ..Default::default()
+        })
+        .collect();
     let batch_bytes = 256 * (4096 + FRAME_OVERHEAD_BYTES) as u64;
     for _ in 0..(mb * 1_000_000).div_ceil(batch_bytes) {
         p.append(&records)?;
@@ -318,7 +405,12 @@ fn time_open(dir: &Path) -> anyhow::Result<(f64, u32)> {
     let mut segments = 0;
     for _ in 0..5 {
         let start = Instant::now();
-        let store = LogStore::open(dir, StoreConfig { fsync: FsyncPolicy::Always })?;
+        let store = LogStore::open(
+            dir,
+            StoreConfig {
+                fsync: FsyncPolicy::Always,
+            },
+        )?;
         times.push(start.elapsed().as_secs_f64() * 1e3);
         segments = store.topic("bench")?.partitions()[0].stats().segments;
     }
@@ -332,7 +424,11 @@ fn open_and_scan(opts: &Options, dir: &Path) -> anyhow::Result<(Vec<OpenCase>, O
         let path = dir.join(format!("open-{mb}"));
         fill(&path, mb, opts.append_open_segment_mib)?;
         let (open_ms, segments) = time_open(&path)?;
-        open.push(OpenCase { sealed_mb: mb, segments, open_ms });
+        open.push(OpenCase {
+            sealed_mb: mb,
+            segments,
+            open_ms,
+        });
         if mb == opts.append_open_small_mb {
             let _ = std::fs::remove_dir_all(&path);
         }
@@ -358,7 +454,12 @@ fn rss_kb() -> (u64, u64) {
 }
 
 fn scan(path: &Path) -> anyhow::Result<ScanCase> {
-    let store = LogStore::open(path, StoreConfig { fsync: FsyncPolicy::Always })?;
+    let store = LogStore::open(
+        path,
+        StoreConfig {
+            fsync: FsyncPolicy::Always,
+        },
+    )?;
     let p = store.topic("bench")?.partitions()[0].clone();
     let (vm_before, anon_before) = rss_kb();
     let (mut vm_max, mut anon_max) = (vm_before, anon_before);

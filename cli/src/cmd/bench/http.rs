@@ -33,7 +33,11 @@ pub struct Options {
 
 impl Options {
     pub fn tiny() -> Options {
-        Options { http_batches_per_connection: 2, http_small_seconds: 0.5, http_partitions: 1 }
+        Options {
+            http_batches_per_connection: 2,
+            http_small_seconds: 0.5,
+            http_partitions: 1,
+        }
     }
 }
 
@@ -64,16 +68,38 @@ pub struct Report {
 
 impl Report {
     pub fn print_table(&self) {
-        println!("\nHTTP ingest over loopback, --fsync always, events of ~{} bytes", self.event_bytes);
-        println!("disk: 4 KiB write + fdatasync p50 {:.3} ms, p99 {:.3} ms", self.disk_fdatasync_p50_ms, self.disk_fdatasync_p99_ms);
+        println!(
+            "\nHTTP ingest over loopback, --fsync always, events of ~{} bytes",
+            self.event_bytes
+        );
+        println!(
+            "disk: 4 KiB write + fdatasync p50 {:.3} ms, p99 {:.3} ms",
+            self.disk_fdatasync_p50_ms, self.disk_fdatasync_p99_ms
+        );
         println!(
             "{:<28} {:>6} {:>12} {:>9} {:>9} {:>9} {:>9} {:>14} {:>8}",
-            "case", "conns", "events/s", "MB/s", "p50 ms", "p99 ms", "p999 ms", "embedded ev/s", "ratio"
+            "case",
+            "conns",
+            "events/s",
+            "MB/s",
+            "p50 ms",
+            "p99 ms",
+            "p999 ms",
+            "embedded ev/s",
+            "ratio"
         );
         for c in &self.cases {
             println!(
                 "{:<28} {:>6} {:>12.0} {:>9.1} {:>9.3} {:>9.3} {:>9.3} {:>14.0} {:>8.2}",
-                c.name, c.connections, c.events_per_s, c.mb_per_s, c.p50_ms, c.p99_ms, c.p999_ms, c.embedded_events_per_s, c.ratio_to_embedded
+                c.name,
+                c.connections,
+                c.events_per_s,
+                c.mb_per_s,
+                c.p50_ms,
+                c.p99_ms,
+                c.p999_ms,
+                c.embedded_events_per_s,
+                c.ratio_to_embedded
             );
         }
     }
@@ -81,7 +107,12 @@ impl Report {
 
 /// One ~200-byte order event.
 fn event(i: u64) -> String {
-    let base = format!(r#"{{"order_id":"o-{i:010}","user_id":"u-{:05}","total":{}.{:02},"category":"books","status":"completed","ts":"2026-03-25 10:00:00.000","pad":""#, i % 50_000, i % 500, i % 100);
+    let base = format!(
+        r#"{{"order_id":"o-{i:010}","user_id":"u-{:05}","total":{}.{:02},"category":"books","status":"completed","ts":"2026-03-25 10:00:00.000","pad":""#,
+        i % 50_000,
+        i % 500,
+        i % 100
+    );
     let pad = 200usize.saturating_sub(base.len() + 2);
     format!("{base}{}\"}}", "x".repeat(pad))
 }
@@ -90,29 +121,70 @@ pub fn run(opts: &Options, dir: &Path) -> anyhow::Result<Report> {
     std::fs::create_dir_all(dir)?;
     let (p50, p99) = disk_fdatasync_ms(dir, 200)?;
     let mut server = Server::start(&dir.join("server"))?;
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
     let url = format!("http://{}", server.addr);
     let result = rt.block_on(async {
-        let mut c = Client::new(&ServerArgs { server: url.clone(), token: None })?;
+        let mut c = Client::new(&ServerArgs {
+            server: url.clone(),
+            token: None,
+        })?;
         for name in ["bench-batches", "bench-small"] {
-            c.send_json(Method::POST, "/v1/topics", &serde_json::json!({"name": name, "partitions": opts.http_partitions})).await?;
+            c.send_json(
+                Method::POST,
+                "/v1/topics",
+                &serde_json::json!({"name": name, "partitions": opts.http_partitions}),
+            )
+            .await?;
         }
         let batch: String = (0..1000).map(|i| event(i) + "\n").collect();
-        let a = drive(&url, "bench-batches", Bytes::from(batch), 1000, 4, Limit::Requests(opts.http_batches_per_connection)).await?;
-        let b = drive(&url, "bench-small", Bytes::from(event(0)), 1, 64, Limit::Seconds(opts.http_small_seconds)).await?;
+        let a = drive(
+            &url,
+            "bench-batches",
+            Bytes::from(batch),
+            1000,
+            4,
+            Limit::Requests(opts.http_batches_per_connection),
+        )
+        .await?;
+        let b = drive(
+            &url,
+            "bench-small",
+            Bytes::from(event(0)),
+            1,
+            64,
+            Limit::Seconds(opts.http_small_seconds),
+        )
+        .await?;
         anyhow::Ok((a, b))
     });
     server.stop();
     let (a, b) = result?;
     // The log store's own durable appends of the same shapes, for as long as each HTTP case ran.
     let embedded = |batch: usize, threads: usize, ran: Duration| -> anyhow::Result<f64> {
-        let d = super::append::durable_appends(&dir.join("embedded"), event(0).len(), batch, threads, ran.max(Duration::from_millis(300)))?;
+        let d = super::append::durable_appends(
+            &dir.join("embedded"),
+            event(0).len(),
+            batch,
+            threads,
+            ran.max(Duration::from_millis(300)),
+        )?;
         Ok(d.records as f64 / d.seconds)
     };
     let embedded_a = embedded(1000, 4, a.elapsed)?;
     let embedded_b = embedded(1, 64, b.elapsed)?;
-    let cases = vec![a.into_case("(a) NDJSON batches of 1000", 4, 1000, embedded_a), b.into_case("(b) one event per request", 64, 1, embedded_b)];
-    Ok(Report { event_bytes: event(0).len(), disk_fdatasync_p50_ms: p50, disk_fdatasync_p99_ms: p99, cases })
+    let cases = vec![
+        a.into_case("(a) NDJSON batches of 1000", 4, 1000, embedded_a),
+        b.into_case("(b) one event per request", 64, 1, embedded_b),
+    ];
+    Ok(Report {
+        event_bytes: event(0).len(),
+        disk_fdatasync_p50_ms: p50,
+        disk_fdatasync_p99_ms: p99,
+        cases,
+    })
 }
 
 enum Limit {
@@ -132,7 +204,11 @@ impl Measured {
         self.latencies_us.sort_unstable();
         let pct = |q: f64| {
             let n = self.latencies_us.len();
-            if n == 0 { 0.0 } else { self.latencies_us[((n as f64 * q) as usize).min(n - 1)] as f64 / 1000.0 }
+            if n == 0 {
+                0.0
+            } else {
+                self.latencies_us[((n as f64 * q) as usize).min(n - 1)] as f64 / 1000.0
+            }
         };
         let secs = self.elapsed.as_secs_f64().max(1e-9);
         let eps = self.events as f64 / secs;
@@ -153,7 +229,14 @@ impl Measured {
 }
 
 /// `connections` keep-alive connections each sending `body` until the limit.
-async fn drive(url: &str, topic: &str, body: Bytes, per_request: u64, connections: u32, limit: Limit) -> anyhow::Result<Measured> {
+async fn drive(
+    url: &str,
+    topic: &str,
+    body: Bytes,
+    per_request: u64,
+    connections: u32,
+    limit: Limit,
+) -> anyhow::Result<Measured> {
     let path = Arc::new(format!("/v1/topics/{topic}/events"));
     let started = Instant::now();
     let deadline = match limit {
@@ -168,14 +251,18 @@ async fn drive(url: &str, topic: &str, body: Bytes, per_request: u64, connection
     for _ in 0..connections {
         let (url, path, body) = (url.to_string(), path.clone(), body.clone());
         tasks.push(tokio::spawn(async move {
-            let mut c = Client::new(&ServerArgs { server: url, token: None })?;
+            let mut c = Client::new(&ServerArgs {
+                server: url,
+                token: None,
+            })?;
             let mut lat = Vec::new();
             for _ in 0..requests {
                 if deadline.is_some_and(|d| Instant::now() >= d) {
                     break;
                 }
                 let t = Instant::now();
-                c.call(Method::POST, &path, "application/x-ndjson", body.clone()).await?;
+                c.call(Method::POST, &path, "application/x-ndjson", body.clone())
+                    .await?;
                 lat.push(t.elapsed().as_micros() as u64);
             }
             anyhow::Ok(lat)
@@ -187,13 +274,19 @@ async fn drive(url: &str, topic: &str, body: Bytes, per_request: u64, connection
     }
     let elapsed = started.elapsed();
     let events = latencies_us.len() as u64 * per_request;
-    Ok(Measured { events, bytes: latencies_us.len() as u64 * body.len() as u64, elapsed, latencies_us })
+    Ok(Measured {
+        events,
+        bytes: latencies_us.len() as u64 * body.len() as u64,
+        elapsed,
+        latencies_us,
+    })
 }
 
 /// p50 and p99 of one 4 KiB write + fdatasync into an ordinary file, in ms.
 fn disk_fdatasync_ms(dir: &Path, n: usize) -> anyhow::Result<(f64, f64)> {
     let path = dir.join("fdatasync-probe");
-    let mut f = std::fs::File::create(&path).with_context(|| format!("creating {}", path.display()))?;
+    let mut f =
+        std::fs::File::create(&path).with_context(|| format!("creating {}", path.display()))?;
     let block = vec![7u8; 4096];
     let mut lat = Vec::with_capacity(n);
     for _ in 0..n {
@@ -218,7 +311,14 @@ impl Server {
     pub(super) fn start(data: &Path) -> anyhow::Result<Server> {
         let exe = std::env::current_exe().context("locating the kappa binary")?;
         let mut child = Command::new(exe)
-            .args(["serve", "--listen", "127.0.0.1:0", "--fsync", "always", "--data"])
+            .args([
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--fsync",
+                "always",
+                "--data",
+            ])
             .arg(data)
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
@@ -227,12 +327,19 @@ impl Server {
             .context("starting kappa serve")?;
         let mut first = String::new();
         BufReader::new(child.stdout.take().context("piped stdout")?).read_line(&mut first)?;
-        let addr = first.trim().strip_prefix("listening on http://").with_context(|| format!("unexpected first line {first:?}"))?.to_string();
+        let addr = first
+            .trim()
+            .strip_prefix("listening on http://")
+            .with_context(|| format!("unexpected first line {first:?}"))?
+            .to_string();
         Ok(Server { child, addr })
     }
 
     pub(super) fn stop(&mut self) {
-        let _ = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status();
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status();
         let _ = self.child.wait();
     }
 }

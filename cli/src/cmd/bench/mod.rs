@@ -32,7 +32,8 @@ pub struct Args {
 }
 
 /// One section: runs in its directory, returns its JSON and how to print its table.
-type Section<'a> = &'a dyn Fn(&std::path::Path) -> anyhow::Result<(serde_json::Value, Box<dyn Fn()>)>;
+type Section<'a> =
+    &'a dyn Fn(&std::path::Path) -> anyhow::Result<(serde_json::Value, Box<dyn Fn()>)>;
 
 pub fn run(args: Args) -> anyhow::Result<()> {
     let wants = |name: &str| args.only.is_empty() || args.only.iter().any(|o| o == name);
@@ -55,19 +56,47 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     };
     let tiny = args.tiny;
     section("append", &|d| {
-        let r = append::run(&if tiny { append::Options::tiny() } else { args.append.clone() }, d)?;
+        let r = append::run(
+            &if tiny {
+                append::Options::tiny()
+            } else {
+                args.append.clone()
+            },
+            d,
+        )?;
         Ok((serde_json::to_value(&r)?, Box::new(move || r.print_table())))
     })?;
     section("http", &|d| {
-        let r = http::run(&if tiny { http::Options::tiny() } else { args.http.clone() }, d)?;
+        let r = http::run(
+            &if tiny {
+                http::Options::tiny()
+            } else {
+                args.http.clone()
+            },
+            d,
+        )?;
         Ok((serde_json::to_value(&r)?, Box::new(move || r.print_table())))
     })?;
     section("replay", &|d| {
-        let r = replay::run(&if tiny { replay::Options::tiny() } else { args.replay.clone() }, d)?;
+        let r = replay::run(
+            &if tiny {
+                replay::Options::tiny()
+            } else {
+                args.replay.clone()
+            },
+            d,
+        )?;
         Ok((serde_json::to_value(&r)?, Box::new(move || r.print_table())))
     })?;
     section("latency", &|d| {
-        let r = latency::run(&if tiny { latency::Options::tiny() } else { args.latency.clone() }, d)?;
+        let r = latency::run(
+            &if tiny {
+                latency::Options::tiny()
+            } else {
+                args.latency.clone()
+            },
+            d,
+        )?;
         Ok((serde_json::to_value(&r)?, Box::new(move || r.print_table())))
     })?;
     if args.json {

@@ -33,7 +33,11 @@ pub struct Options {
 impl Options {
     /// Sizes that only check every figure is produced (CI).
     pub fn tiny() -> Options {
-        Options { replay_events: 2_000, replay_partitions: 2, replay_cases: Vec::new() }
+        Options {
+            replay_events: 2_000,
+            replay_partitions: 2,
+            replay_cases: Vec::new(),
+        }
     }
 }
 

@@ -48,7 +48,10 @@ pub struct Args {
 
 pub fn run(args: Args) -> anyhow::Result<()> {
     crate::logging::init();
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the tokio runtime")?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the tokio runtime")?;
     rt.block_on(demo(args))
 }
 
@@ -61,11 +64,36 @@ async fn demo(args: Args) -> anyhow::Result<()> {
         return server.await?.context("the demo server failed to start");
     };
     let url = format!("http://{}", started.addr);
-    let mut client = Client::new(&ServerArgs { server: url.clone(), token })?;
-    let topic = client.send(Method::POST, "/v1/topics", "application/json", Bytes::from(json!({"name": "order-events", "partitions": 3}).to_string())).await?;
-    anyhow::ensure!(topic.0.is_success() || topic.0 == 409, "creating order-events: {}", String::from_utf8_lossy(&topic.1));
-    let proc = client.send(Method::POST, "/v1/processors", "application/json", Bytes::from(json!({"name": "revenue", "sql": REVENUE_SQL}).to_string())).await?;
-    anyhow::ensure!(proc.0.is_success() || proc.0 == 409, "creating the revenue processor: {}", String::from_utf8_lossy(&proc.1));
+    let mut client = Client::new(&ServerArgs {
+        server: url.clone(),
+        token,
+    })?;
+    let topic = client
+        .send(
+            Method::POST,
+            "/v1/topics",
+            "application/json",
+            Bytes::from(json!({"name": "order-events", "partitions": 3}).to_string()),
+        )
+        .await?;
+    anyhow::ensure!(
+        topic.0.is_success() || topic.0 == 409,
+        "creating order-events: {}",
+        String::from_utf8_lossy(&topic.1)
+    );
+    let proc = client
+        .send(
+            Method::POST,
+            "/v1/processors",
+            "application/json",
+            Bytes::from(json!({"name": "revenue", "sql": REVENUE_SQL}).to_string()),
+        )
+        .await?;
+    anyhow::ensure!(
+        proc.0.is_success() || proc.0 == 409,
+        "creating the revenue processor: {}",
+        String::from_utf8_lossy(&proc.1)
+    );
     let mut gen = orders::OrderGen::new(args.seed);
     let history = produce_history(&mut client, &mut gen, &args).await?;
     print_guide(&url, &args, history);
@@ -79,20 +107,40 @@ async fn demo(args: Args) -> anyhow::Result<()> {
         }
         let now = crate::time::now_ms();
         let batch: String = (0..per_tick).map(|_| gen.next(now) + "\n").collect();
-        match client.send(Method::POST, "/v1/topics/order-events/events", "application/x-ndjson", Bytes::from(batch)).await {
+        match client
+            .send(
+                Method::POST,
+                "/v1/topics/order-events/events",
+                "application/x-ndjson",
+                Bytes::from(batch),
+            )
+            .await
+        {
             Ok((s, _)) if s.is_success() => produced += per_tick as u64,
-            Ok((s, body)) => tracing::warn!(status = %s, body = %String::from_utf8_lossy(&body), "demo produce refused"),
-            Err(e) if started.shutdown.is_cancelled() => { tracing::debug!(error = %e, "stopping"); break }
+            Ok((s, body)) => {
+                tracing::warn!(status = %s, body = %String::from_utf8_lossy(&body), "demo produce refused")
+            }
+            Err(e) if started.shutdown.is_cancelled() => {
+                tracing::debug!(error = %e, "stopping");
+                break;
+            }
             Err(e) => tracing::warn!(error = %e, "demo produce failed"),
         }
     }
     server.await??;
-    println!("demo stopped after producing {produced} orders; the data stays in {}", args.data.display());
+    println!(
+        "demo stopped after producing {produced} orders; the data stays in {}",
+        args.data.display()
+    );
     Ok(())
 }
 
 /// Produces `history_minutes` of orders with past event times, in one-second steps.
-async fn produce_history(client: &mut Client, gen: &mut orders::OrderGen, args: &Args) -> anyhow::Result<u64> {
+async fn produce_history(
+    client: &mut Client,
+    gen: &mut orders::OrderGen,
+    args: &Args,
+) -> anyhow::Result<u64> {
     let now = crate::time::now_ms();
     let seconds = u64::from(args.history_minutes) * 60;
     let mut produced = 0u64;
@@ -105,7 +153,14 @@ async fn produce_history(client: &mut Client, gen: &mut orders::OrderGen, args: 
         }
         produced += u64::from(args.rate);
         if batch.len() > (4 << 20) || s + 1 == seconds {
-            client.call(Method::POST, "/v1/topics/order-events/events", "application/x-ndjson", Bytes::from(std::mem::take(&mut batch))).await?;
+            client
+                .call(
+                    Method::POST,
+                    "/v1/topics/order-events/events",
+                    "application/x-ndjson",
+                    Bytes::from(std::mem::take(&mut batch)),
+                )
+                .await?;
         }
     }
     Ok(produced)

@@ -15,7 +15,10 @@ pub struct OrderGen {
 
 impl OrderGen {
     pub fn new(seed: u64) -> OrderGen {
-        OrderGen { rng: StdRng::seed_from_u64(seed), next_id: 0 }
+        OrderGen {
+            rng: StdRng::seed_from_u64(seed),
+            next_id: 0,
+        }
     }
 
     /// One order as a JSON line whose event time is near `now_ms`: usually 0–2 s behind it,
@@ -60,10 +63,15 @@ mod tests {
             let line = a.next(1_774_432_800_000);
             assert_eq!(line, b.next(1_774_432_800_000));
             let v: serde_json::Value = serde_json::from_str(&line).unwrap();
-            for field in ["order_id", "user_id", "total", "category", "region", "status", "ts"] {
+            for field in [
+                "order_id", "user_id", "total", "category", "region", "status", "ts",
+            ] {
                 assert!(!v[field].is_null(), "{field} in {line}");
             }
-            assert!(v["ts"].as_str().unwrap().starts_with("2026-03-25 "), "{line}");
+            assert!(
+                v["ts"].as_str().unwrap().starts_with("2026-03-25 "),
+                "{line}"
+            );
         }
     }
 }

@@ -1,7 +1,7 @@
 //! Producing and consuming events.
 
-use std::sync::Arc;
 use std::ops::Range;
+use std::sync::Arc;
 use std::time::Duration;
 
 use std::future::Future;
@@ -13,21 +13,37 @@ use log_store::{validate_name, Offset, Partition, PartitionId, Record, Topic};
 use serde_json::json;
 
 use super::blocking;
+use crate::appender::Share;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::request::{body_bytes, Query};
 use crate::http::response::{self, Body};
-use crate::appender::Share;
 use crate::idempotency::{Begin, PartResult, HEADER_COUNT, HEADER_KEY, HEADER_PARTS};
 use crate::ingest::{self, EventLimits, Framing};
-use crate::limits::{CONSUME_BYTES_MAX, INLINE_PARSE_BYTES_MAX, CONSUME_LIMIT_DEFAULT, IDEMPOTENCY_KEY_BYTES_MAX, WAIT_MS_MAX};
+use crate::limits::{
+    CONSUME_BYTES_MAX, CONSUME_LIMIT_DEFAULT, IDEMPOTENCY_KEY_BYTES_MAX, INLINE_PARSE_BYTES_MAX,
+    WAIT_MS_MAX,
+};
 use crate::state::AppState;
 use crate::time::{now_ms, parse_time_ms};
 
-pub async fn produce(state: Arc<AppState>, topic: &str, query: &Query, req: Request<Incoming>) -> ApiResult<Response<Body>> {
+pub async fn produce(
+    state: Arc<AppState>,
+    topic: &str,
+    query: &Query,
+    req: Request<Incoming>,
+) -> ApiResult<Response<Body>> {
     validate_name(topic)?;
     let topic = state.store.topic(topic)?;
-    let content_type = req.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("");
-    let framing = if content_type.contains("ndjson") || content_type.contains("jsonl") { Framing::Ndjson } else { Framing::Json };
+    let content_type = req
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let framing = if content_type.contains("ndjson") || content_type.contains("jsonl") {
+        Framing::Ndjson
+    } else {
+        Framing::Json
+    };
     let idempotency_key = match req.headers().get("idempotency-key") {
         None => None,
         Some(v) => match v.to_str() {
@@ -50,15 +66,22 @@ pub async fn produce(state: Arc<AppState>, topic: &str, query: &Query, req: Requ
         let (st, t) = (state.clone(), topic.clone());
         blocking(move || split_request(&st, &t, body, framing, key_field.as_deref())).await?
     };
-    let job = ProduceJob { state: &state, topic: &topic };
+    let job = ProduceJob {
+        state: &state,
+        topic: &topic,
+    };
     let parts = match idempotency_key {
         None => job.append_all(split, None, &[]).await?,
         Some(k) => job.idempotent(split, &k).await?,
     };
     let count: u64 = parts.iter().map(|p| u64::from(p.count)).sum();
-    let parts: Vec<_> =
-        parts.iter().map(|p| json!({"partition": p.partition, "base_offset": p.base_offset, "count": p.count})).collect();
-    Ok(response::ok_json(json!({ "count": count, "partitions": parts })))
+    let parts: Vec<_> = parts
+        .iter()
+        .map(|p| json!({"partition": p.partition, "base_offset": p.base_offset, "count": p.count}))
+        .collect();
+    Ok(response::ok_json(
+        json!({ "count": count, "partitions": parts }),
+    ))
 }
 
 /// One partition's share of a request, before it is queued.
@@ -71,8 +94,17 @@ struct Split {
 
 /// Parses the body into events and splits them by key hash (deterministic, so a retry splits
 /// the same way) or sends the whole request to the next partition in turn.
-fn split_request(state: &AppState, topic: &Topic, body: Bytes, framing: Framing, key_field: Option<&str>) -> ApiResult<Vec<Split>> {
-    let limits = EventLimits { event_bytes_max: state.limits.event_bytes_max, events_max: state.limits.events_max };
+fn split_request(
+    state: &AppState,
+    topic: &Topic,
+    body: Bytes,
+    framing: Framing,
+    key_field: Option<&str>,
+) -> ApiResult<Vec<Split>> {
+    let limits = EventLimits {
+        event_bytes_max: state.limits.event_bytes_max,
+        events_max: state.limits.events_max,
+    };
     let events = ingest::parse_events(&body, framing, limits)?;
     let range = |e: &[u8]| {
         let start = e.as_ptr() as usize - body.as_ptr() as usize;
@@ -83,7 +115,12 @@ fn split_request(state: &AppState, topic: &Topic, body: Bytes, framing: Framing,
         let partition = state.next_partition(topic.name(), partitions);
         let ranges: Vec<_> = events.iter().map(|e| range(e)).collect();
         let keys = vec![None; ranges.len()];
-        return Ok(vec![Split { partition, events: ranges, keys, body: body.clone() }]);
+        return Ok(vec![Split {
+            partition,
+            events: ranges,
+            keys,
+            body: body.clone(),
+        }]);
     };
     let mut shares: Vec<Split> = Vec::new();
     for event in &events {
@@ -92,7 +129,12 @@ fn split_request(state: &AppState, topic: &Topic, body: Bytes, framing: Framing,
         let at = match shares.iter().position(|s| s.partition == partition) {
             Some(i) => i,
             None => {
-                shares.push(Split { partition, body: body.clone(), events: Vec::new(), keys: Vec::new() });
+                shares.push(Split {
+                    partition,
+                    body: body.clone(),
+                    events: Vec::new(),
+                    keys: Vec::new(),
+                });
                 shares.len() - 1
             }
         };
@@ -110,17 +152,30 @@ struct ProduceJob<'a> {
 
 impl ProduceJob<'_> {
     /// Appends every share, concurrently (one per partition).
-    async fn append_all(&self, shares: Vec<Split>, idem: Option<&str>, done: &[PartResult]) -> ApiResult<Vec<PartResult>> {
+    async fn append_all(
+        &self,
+        shares: Vec<Split>,
+        idem: Option<&str>,
+        done: &[PartResult],
+    ) -> ApiResult<Vec<PartResult>> {
         let (parts, result) = self.append_some(shares, idem, done).await;
         result.map(|()| parts)
     }
 
     /// Appends every share not in `done`; returns what landed (with `done`) and the first error.
-    async fn append_some(&self, shares: Vec<Split>, idem: Option<&str>, done: &[PartResult]) -> (Vec<PartResult>, ApiResult<()>) {
+    async fn append_some(
+        &self,
+        shares: Vec<Split>,
+        idem: Option<&str>,
+        done: &[PartResult],
+    ) -> (Vec<PartResult>, ApiResult<()>) {
         let expected = shares.len();
         let segment_bytes = self.topic.config().segment_bytes;
         let mut pending = Vec::new();
-        for s in shares.into_iter().filter(|s| !done.iter().any(|d| d.partition == s.partition)) {
+        for s in shares
+            .into_iter()
+            .filter(|s| !done.iter().any(|d| d.partition == s.partition))
+        {
             let partition = match self.topic.partition(PartitionId(s.partition)) {
                 Ok(p) => p.clone(),
                 Err(e) => return (done.to_vec(), Err(e.into())),
@@ -134,9 +189,20 @@ impl ProduceJob<'_> {
                 None => Vec::new(),
             };
             let bytes: u64 = s.events.iter().map(|r| r.len() as u64).sum();
-            let share = Share { body: s.body, events: s.events, keys: s.keys, first_headers };
+            let share = Share {
+                body: s.body,
+                events: s.events,
+                keys: s.keys,
+                first_headers,
+            };
             let appenders = &self.state.appenders;
-            pending.push(async move { (s.partition, bytes, appenders.append(&partition, segment_bytes, share).await) });
+            pending.push(async move {
+                (
+                    s.partition,
+                    bytes,
+                    appenders.append(&partition, segment_bytes, share).await,
+                )
+            });
         }
         let mut parts = done.to_vec();
         let mut result = Ok(());
@@ -144,9 +210,19 @@ impl ProduceJob<'_> {
             match placed {
                 Ok(p) => {
                     let name = self.topic.name();
-                    self.state.metrics.add("kappa_topic_records_in_total", &[("topic", name)], u64::from(p.count));
-                    self.state.metrics.add("kappa_topic_bytes_in_total", &[("topic", name)], bytes);
-                    parts.push(PartResult { partition, base_offset: p.base_offset, count: p.count });
+                    self.state.metrics.add(
+                        "kappa_topic_records_in_total",
+                        &[("topic", name)],
+                        u64::from(p.count),
+                    );
+                    self.state
+                        .metrics
+                        .add("kappa_topic_bytes_in_total", &[("topic", name)], bytes);
+                    parts.push(PartResult {
+                        partition,
+                        base_offset: p.base_offset,
+                        count: p.count,
+                    });
                 }
                 Err(e) => result = Err(e),
             }
@@ -165,13 +241,21 @@ impl ProduceJob<'_> {
                     format!("a request with Idempotency-Key {key:?} is still being handled"),
                 ))
             }
-            Begin::Replay { parts, complete: true } => return Ok(parts),
-            Begin::Replay { parts, complete: false } => parts,
+            Begin::Replay {
+                parts,
+                complete: true,
+            } => return Ok(parts),
+            Begin::Replay {
+                parts,
+                complete: false,
+            } => parts,
             Begin::Fresh => Vec::new(),
         };
         let expected = shares.len() as u32;
         let (parts, result) = self.append_some(shares, Some(key), &done).await;
-        self.state.idempotency.finish(name, key, parts.clone(), expected);
+        self.state
+            .idempotency
+            .finish(name, key, parts.clone(), expected);
         result.map(|()| parts)
     }
 }
@@ -190,26 +274,43 @@ async fn join_all<F: std::future::Future>(futures: Vec<F>) -> Vec<F::Output> {
                 }
             }
         }
-        if all { std::task::Poll::Ready(()) } else { std::task::Poll::Pending }
+        if all {
+            std::task::Poll::Ready(())
+        } else {
+            std::task::Poll::Pending
+        }
     })
     .await;
-    out.into_iter().map(|o| o.expect("every future completed")).collect()
+    out.into_iter()
+        .map(|o| o.expect("every future completed"))
+        .collect()
 }
 
 /// Where each selected partition starts, from the request's parameters.
-fn start_offset(state: &AppState, topic: &Topic, p: &Partition, query: &Query) -> ApiResult<Offset> {
+fn start_offset(
+    state: &AppState,
+    topic: &Topic,
+    p: &Partition,
+    query: &Query,
+) -> ApiResult<Offset> {
     if let Some(offset) = query.get("offset") {
         return match offset {
             "earliest" => Ok(p.start_offset()),
             "latest" => Ok(p.end_offset()),
             n => n.parse::<u64>().map(Offset).map_err(|_| {
-                ApiError::bad_request("bad_parameter", format!("offset={n:?}: expected a number, earliest or latest"))
+                ApiError::bad_request(
+                    "bad_parameter",
+                    format!("offset={n:?}: expected a number, earliest or latest"),
+                )
             }),
         };
     }
     if let Some(t) = query.get("from_time") {
         let ms = parse_time_ms(t).ok_or_else(|| {
-            ApiError::bad_request("bad_parameter", format!("from_time={t:?}: expected RFC 3339 or epoch milliseconds"))
+            ApiError::bad_request(
+                "bad_parameter",
+                format!("from_time={t:?}: expected RFC 3339 or epoch milliseconds"),
+            )
         })?;
         return Ok(p.offset_for_timestamp(ms)?);
     }
@@ -230,7 +331,11 @@ pub fn record_line(partition: u32, r: &Record, out: &mut Vec<u8>) {
     out.extend_from_slice(r.timestamp_ms.to_string().as_bytes());
     out.extend_from_slice(b",\"key\":");
     match &r.key {
-        Some(k) => out.extend_from_slice(serde_json::to_string(&String::from_utf8_lossy(k)).expect("strings serialize").as_bytes()),
+        Some(k) => out.extend_from_slice(
+            serde_json::to_string(&String::from_utf8_lossy(k))
+                .expect("strings serialize")
+                .as_bytes(),
+        ),
         None => out.extend_from_slice(b"null"),
     }
     out.extend_from_slice(b",\"value\":");
@@ -239,16 +344,28 @@ pub fn record_line(partition: u32, r: &Record, out: &mut Vec<u8>) {
     out.extend_from_slice(b"}\n");
 }
 
-pub async fn consume(state: Arc<AppState>, topic: &str, query: &Query) -> ApiResult<Response<Body>> {
+pub async fn consume(
+    state: Arc<AppState>,
+    topic: &str,
+    query: &Query,
+) -> ApiResult<Response<Body>> {
     validate_name(topic)?;
     let topic = state.store.topic(topic)?;
     let limit = match query.parse_u64("limit")? {
         None => CONSUME_LIMIT_DEFAULT,
-        Some(0) => return Err(ApiError::bad_request("bad_limit", "limit must be at least 1")),
+        Some(0) => {
+            return Err(ApiError::bad_request(
+                "bad_limit",
+                "limit must be at least 1",
+            ))
+        }
         Some(n) if n as usize > state.limits.consume_limit_max => {
             return Err(ApiError::bad_request(
                 "bad_limit",
-                format!("limit={n} exceeds the maximum of {} records per request", state.limits.consume_limit_max),
+                format!(
+                    "limit={n} exceeds the maximum of {} records per request",
+                    state.limits.consume_limit_max
+                ),
             ))
         }
         Some(n) => n as usize,
@@ -268,8 +385,16 @@ pub async fn consume(state: Arc<AppState>, topic: &str, query: &Query) -> ApiRes
         let (ps, pos) = (partitions.clone(), positions.clone());
         let body = blocking(move || read_lines(&ps, &pos, limit)).await?;
         if !body.is_empty() || tokio::time::Instant::now() >= deadline {
-            state.metrics.add("kappa_topic_bytes_out_total", &[("topic", topic.name())], body.len() as u64);
-            return Ok(response::with_type(StatusCode::OK, "application/x-ndjson", body));
+            state.metrics.add(
+                "kappa_topic_bytes_out_total",
+                &[("topic", topic.name())],
+                body.len() as u64,
+            );
+            return Ok(response::with_type(
+                StatusCode::OK,
+                "application/x-ndjson",
+                body,
+            ));
         }
         tokio::select! {
             _ = wait_any(listeners) => {}
@@ -277,12 +402,20 @@ pub async fn consume(state: Arc<AppState>, topic: &str, query: &Query) -> ApiRes
             _ = state.shutdown.cancelled() => {}
         }
         if state.shutdown.is_cancelled() {
-            return Ok(response::with_type(StatusCode::OK, "application/x-ndjson", Bytes::new()));
+            return Ok(response::with_type(
+                StatusCode::OK,
+                "application/x-ndjson",
+                Bytes::new(),
+            ));
         }
     }
 }
 
-fn read_lines(partitions: &[Arc<Partition>], positions: &[Offset], limit: usize) -> ApiResult<Vec<u8>> {
+fn read_lines(
+    partitions: &[Arc<Partition>],
+    positions: &[Offset],
+    limit: usize,
+) -> ApiResult<Vec<u8>> {
     let mut out = Vec::new();
     let mut left = limit;
     for (p, from) in partitions.iter().zip(positions) {

@@ -13,7 +13,11 @@ use crate::http::request::body_json;
 use crate::http::response::{self, Body};
 use crate::state::AppState;
 
-pub async fn commit(state: Arc<AppState>, group: &str, req: Request<Incoming>) -> ApiResult<Response<Body>> {
+pub async fn commit(
+    state: Arc<AppState>,
+    group: &str,
+    req: Request<Incoming>,
+) -> ApiResult<Response<Body>> {
     validate_name(group)?;
     let c: Committed = body_json(req.into_body(), 1 << 16).await?;
     let topic = state.store.topic(&c.topic)?;
@@ -22,16 +26,26 @@ pub async fn commit(state: Arc<AppState>, group: &str, req: Request<Incoming>) -
     if c.offset > end {
         return Err(ApiError::bad_request(
             "offset_out_of_range",
-            format!("offset {} is past the end ({end}) of topic {} partition {}", c.offset, c.topic, c.partition),
+            format!(
+                "offset {} is past the end ({end}) of topic {} partition {}",
+                c.offset, c.topic, c.partition
+            ),
         ));
     }
-    let (group, reply) = (group.to_string(), json!({"group": group, "topic": c.topic, "partition": c.partition, "offset": c.offset}));
+    let (group, reply) = (
+        group.to_string(),
+        json!({"group": group, "topic": c.topic, "partition": c.partition, "offset": c.offset}),
+    );
     tokio::task::spawn_blocking(move || state.groups.commit(&group, c))
         .await
         .map_err(|e| ApiError::internal(e.to_string()))?
         .map_err(|e| match e {
             CommitError::TooMany(m) => ApiError::new(StatusCode::TOO_MANY_REQUESTS, "too_many", m),
-            CommitError::Io(e) => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "io_error", format!("{e:#}")),
+            CommitError::Io(e) => ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "io_error",
+                format!("{e:#}"),
+            ),
         })?;
     Ok(response::ok_json(reply))
 }
@@ -42,7 +56,10 @@ pub fn list(state: &AppState) -> Response<Body> {
 
 pub fn describe(state: &AppState, group: &str) -> ApiResult<Response<Body>> {
     validate_name(group)?;
-    let offsets = state.groups.get(group).ok_or_else(|| ApiError::not_found(format!("unknown consumer group {group:?}")))?;
+    let offsets = state
+        .groups
+        .get(group)
+        .ok_or_else(|| ApiError::not_found(format!("unknown consumer group {group:?}")))?;
     let mut total_lag = 0u64;
     let rows: Vec<_> = offsets
         .iter()
@@ -57,5 +74,7 @@ pub fn describe(state: &AppState, group: &str) -> ApiResult<Response<Body>> {
             json!({"topic": c.topic, "partition": c.partition, "offset": c.offset, "end_offset": end, "lag": lag})
         })
         .collect();
-    Ok(response::ok_json(json!({"group": group, "offsets": rows, "lag": total_lag})))
+    Ok(response::ok_json(
+        json!({"group": group, "offsets": rows, "lag": total_lag}),
+    ))
 }

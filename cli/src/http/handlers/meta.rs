@@ -21,7 +21,11 @@ pub fn metrics(state: &AppState) -> Response<Body> {
             let part = p.id().0.to_string();
             let l = Metrics::gauge_labels(&[("topic", topic.name()), ("partition", &part)]);
             gauges.push(("kappa_partition_end_offset", l.clone(), s.end_offset as f64));
-            gauges.push(("kappa_partition_start_offset", l.clone(), s.start_offset as f64));
+            gauges.push((
+                "kappa_partition_start_offset",
+                l.clone(),
+                s.start_offset as f64,
+            ));
             gauges.push(("kappa_partition_bytes", l, s.bytes as f64));
         }
     }
@@ -29,7 +33,13 @@ pub fn metrics(state: &AppState) -> Response<Body> {
     gauges.extend(crate::http::handlers::processors::gauges(state));
     let mut text = state.metrics.render(&gauges);
     let flushes = state.store.flush_stats();
-    Metrics::render_histogram(&mut text, "kappa_fsync_duration_seconds", &flushes.buckets, flushes.count, flushes.sum_s);
+    Metrics::render_histogram(
+        &mut text,
+        "kappa_fsync_duration_seconds",
+        &flushes.buckets,
+        flushes.count,
+        flushes.sum_s,
+    );
     response::with_type(StatusCode::OK, "text/plain; version=0.0.4", text)
 }
 
@@ -46,5 +56,9 @@ pub fn console(seg: &[&str]) -> ApiResult<Response<Body>> {
     if !is_console(seg) {
         return Err(ApiError::not_found("no such console page"));
     }
-    Ok(response::with_type(StatusCode::OK, "text/html; charset=utf-8", CONSOLE_HTML))
+    Ok(response::with_type(
+        StatusCode::OK,
+        "text/html; charset=utf-8",
+        CONSOLE_HTML,
+    ))
 }

@@ -34,26 +34,52 @@ pub async fn route(
         (Method::GET, []) => ("/v1/processors", Ok(list(&state))),
         (Method::GET, [p]) => ("/v1/processors/{p}", describe(&state, p)),
         (Method::DELETE, [p]) => match query.parse_u64("version") {
-            Ok(Some(v)) => ("/v1/processors/{p}", super::replay::delete_version(state.clone(), p, v).await),
+            Ok(Some(v)) => (
+                "/v1/processors/{p}",
+                super::replay::delete_version(state.clone(), p, v).await,
+            ),
             Ok(None) => ("/v1/processors/{p}", delete(state.clone(), p).await),
             Err(e) => ("/v1/processors/{p}", Err(e)),
         },
         (Method::GET, [p, "results"]) => ("/v1/processors/{p}/results", results(&state, p, query)),
-        (Method::POST, [p, "replay"]) => ("/v1/processors/{p}/replay", super::replay::replay(state.clone(), p, req).await),
-        (Method::POST, [p, "promote"]) => ("/v1/processors/{p}/promote", super::replay::promote(state.clone(), p, req).await),
-        (Method::GET, [p, "diff"]) => ("/v1/processors/{p}/diff", super::replay::diff(state.clone(), p, query).await),
+        (Method::POST, [p, "replay"]) => (
+            "/v1/processors/{p}/replay",
+            super::replay::replay(state.clone(), p, req).await,
+        ),
+        (Method::POST, [p, "promote"]) => (
+            "/v1/processors/{p}/promote",
+            super::replay::promote(state.clone(), p, req).await,
+        ),
+        (Method::GET, [p, "diff"]) => (
+            "/v1/processors/{p}/diff",
+            super::replay::diff(state.clone(), p, query).await,
+        ),
         (_, [] | [_] | [_, "results" | "replay" | "promote" | "diff"]) => (
             "method_not_allowed",
-            Err(ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "method not allowed on this path")),
+            Err(ApiError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "method not allowed on this path",
+            )),
         ),
-        _ => ("no_route", Err(ApiError::new(StatusCode::NOT_FOUND, "no_route", "no such processor route"))),
+        _ => (
+            "no_route",
+            Err(ApiError::new(
+                StatusCode::NOT_FOUND,
+                "no_route",
+                "no such processor route",
+            )),
+        ),
     }
 }
 
 async fn create(state: Arc<AppState>, req: Request<Incoming>) -> ApiResult<Response<Body>> {
     let body: Create = body_json(req.into_body(), SQL_BODY_BYTES_MAX).await?;
     let status = blocking(move || Ok(state.processors.create(&body.name, &body.sql)?)).await?;
-    Ok(response::json(StatusCode::CREATED, &serde_json::to_value(status).expect("status serializes")))
+    Ok(response::json(
+        StatusCode::CREATED,
+        &serde_json::to_value(status).expect("status serializes"),
+    ))
 }
 
 fn list(state: &AppState) -> Response<Body> {
@@ -61,7 +87,9 @@ fn list(state: &AppState) -> Response<Body> {
 }
 
 fn describe(state: &AppState, name: &str) -> ApiResult<Response<Body>> {
-    Ok(response::ok_json(serde_json::to_value(state.processors.status(name)?).expect("status serializes")))
+    Ok(response::ok_json(
+        serde_json::to_value(state.processors.status(name)?).expect("status serializes"),
+    ))
 }
 
 async fn delete(state: Arc<AppState>, name: &str) -> ApiResult<Response<Body>> {
@@ -74,7 +102,10 @@ fn results(state: &AppState, name: &str, query: &Query) -> ApiResult<Response<Bo
     let window_start_ms = match query.get("window_start").or(query.get("window")) {
         None => None,
         Some(t) => Some(crate::time::parse_time_ms(t).ok_or_else(|| {
-            ApiError::bad_request("bad_parameter", format!("window_start={t:?}: expected RFC 3339 or epoch milliseconds"))
+            ApiError::bad_request(
+                "bad_parameter",
+                format!("window_start={t:?}: expected RFC 3339 or epoch milliseconds"),
+            )
         })? as i64),
     };
     let filter = processor::ResultsFilter {
@@ -83,7 +114,9 @@ fn results(state: &AppState, name: &str, query: &Query) -> ApiResult<Response<Bo
         limit: query.parse_u64("limit")?.map(|l| l as usize),
     };
     let rows = state.processors.results(name, &filter)?;
-    Ok(response::ok_json(json!({ "processor": name, "results": rows })))
+    Ok(response::ok_json(
+        json!({ "processor": name, "results": rows }),
+    ))
 }
 
 pub fn reader_of(state: &AppState, topic: &str) -> Option<String> {
@@ -97,10 +130,26 @@ pub fn gauges(state: &AppState) -> Vec<(&'static str, String, f64)> {
         let l = Metrics::gauge_labels(&[("processor", &s.name)]);
         out.push(("kappa_processor_lag_records", l.clone(), s.lag as f64));
         out.push(("kappa_processor_records_in", l.clone(), s.records_in as f64));
-        out.push(("kappa_processor_records_out", l.clone(), s.records_out as f64));
-        out.push(("kappa_processor_late_records", l.clone(), s.late_records as f64));
-        out.push(("kappa_processor_state_bytes", l.clone(), s.state_bytes as f64));
-        out.push(("kappa_processor_failed", l, f64::from(u8::from(s.error.is_some()))));
+        out.push((
+            "kappa_processor_records_out",
+            l.clone(),
+            s.records_out as f64,
+        ));
+        out.push((
+            "kappa_processor_late_records",
+            l.clone(),
+            s.late_records as f64,
+        ));
+        out.push((
+            "kappa_processor_state_bytes",
+            l.clone(),
+            s.state_bytes as f64,
+        ));
+        out.push((
+            "kappa_processor_failed",
+            l,
+            f64::from(u8::from(s.error.is_some())),
+        ));
     }
     out.sort_by(|a, b| a.0.cmp(b.0));
     out

@@ -26,7 +26,12 @@ struct Replay {
 
 /// A time: RFC 3339 text or a JSON number of epoch ms.
 fn time_ms(v: &Value, what: &str) -> ApiResult<u64> {
-    let bad = || ApiError::bad_request("bad_time", format!("{what} {v}: expected an RFC 3339 string or epoch milliseconds"));
+    let bad = || {
+        ApiError::bad_request(
+            "bad_time",
+            format!("{what} {v}: expected an RFC 3339 string or epoch milliseconds"),
+        )
+    };
     match v {
         Value::Number(n) => n.as_u64().ok_or_else(bad),
         Value::String(s) => crate::time::parse_time_ms(s).ok_or_else(bad),
@@ -39,15 +44,26 @@ fn start(from: Option<&Value>) -> ApiResult<Start> {
         None => Start::Earliest,
         Some(Value::String(s)) if s == "earliest" => Start::Earliest,
         Some(Value::String(s)) if s == "latest" => Start::Latest,
-        Some(Value::Object(o)) if o.len() == 1 && o.contains_key("offset") => match o["offset"].as_u64() {
-            Some(n) => Start::Offset(n),
-            None => return Err(ApiError::bad_request("bad_from", "from.offset must be a non-negative integer")),
-        },
+        Some(Value::Object(o)) if o.len() == 1 && o.contains_key("offset") => {
+            match o["offset"].as_u64() {
+                Some(n) => Start::Offset(n),
+                None => {
+                    return Err(ApiError::bad_request(
+                        "bad_from",
+                        "from.offset must be a non-negative integer",
+                    ))
+                }
+            }
+        }
         Some(v) => Start::Timestamp(time_ms(v, "from")?),
     })
 }
 
-pub async fn replay(state: Arc<AppState>, name: &str, req: Request<Incoming>) -> ApiResult<Response<Body>> {
+pub async fn replay(
+    state: Arc<AppState>,
+    name: &str,
+    req: Request<Incoming>,
+) -> ApiResult<Response<Body>> {
     let body: Replay = body_json(req.into_body(), SQL_BODY_BYTES_MAX).await?;
     let request = ReplayRequest {
         sql: body.sql,
@@ -56,7 +72,10 @@ pub async fn replay(state: Arc<AppState>, name: &str, req: Request<Incoming>) ->
     };
     let name = name.to_string();
     let v = blocking(move || Ok(state.processors.replay(&name, request)?)).await?;
-    Ok(response::json(StatusCode::CREATED, &json!({"version": v.version, "output": v.output, "late_topic": v.late_topic, "status": v.status})))
+    Ok(response::json(
+        StatusCode::CREATED,
+        &json!({"version": v.version, "output": v.output, "late_topic": v.late_topic, "status": v.status}),
+    ))
 }
 
 #[derive(Deserialize)]
@@ -65,23 +84,38 @@ struct Promote {
     version: u32,
 }
 
-pub async fn promote(state: Arc<AppState>, name: &str, req: Request<Incoming>) -> ApiResult<Response<Body>> {
+pub async fn promote(
+    state: Arc<AppState>,
+    name: &str,
+    req: Request<Incoming>,
+) -> ApiResult<Response<Body>> {
     let body: Promote = body_json(req.into_body(), 1 << 16).await?;
     let name = name.to_string();
     let status = blocking(move || Ok(state.processors.promote(&name, body.version)?)).await?;
-    Ok(response::ok_json(serde_json::to_value(status).expect("status serializes")))
+    Ok(response::ok_json(
+        serde_json::to_value(status).expect("status serializes"),
+    ))
 }
 
 pub async fn diff(state: Arc<AppState>, name: &str, query: &Query) -> ApiResult<Response<Body>> {
-    let version = query.parse_u64("version")?.ok_or_else(|| ApiError::bad_request("bad_parameter", "version=N is required"))?;
+    let version = query
+        .parse_u64("version")?
+        .ok_or_else(|| ApiError::bad_request("bad_parameter", "version=N is required"))?;
     let name = name.to_string();
     let d = blocking(move || Ok(state.processors.diff(&name, version as u32)?)).await?;
     Ok(response::ok_json(d))
 }
 
 /// `DELETE /v1/processors/{p}?version=N`: delete one old version.
-pub async fn delete_version(state: Arc<AppState>, name: &str, version: u64) -> ApiResult<Response<Body>> {
+pub async fn delete_version(
+    state: Arc<AppState>,
+    name: &str,
+    version: u64,
+) -> ApiResult<Response<Body>> {
     let name = name.to_string();
-    let status = blocking(move || Ok(state.processors.delete_version(&name, version as u32)?)).await?;
-    Ok(response::ok_json(serde_json::to_value(status).expect("status serializes")))
+    let status =
+        blocking(move || Ok(state.processors.delete_version(&name, version as u32)?)).await?;
+    Ok(response::ok_json(
+        serde_json::to_value(status).expect("status serializes"),
+    ))
 }

@@ -20,21 +20,33 @@ use crate::state::AppState;
 const KEEP_ALIVE: Duration = Duration::from_secs(15);
 const READ_RECORDS_MAX: usize = 256;
 
-pub fn sse(state: Arc<AppState>, topic: &str, query: &Query, req: &Request<Incoming>) -> ApiResult<Response<Body>> {
+pub fn sse(
+    state: Arc<AppState>,
+    topic: &str,
+    query: &Query,
+    req: &Request<Incoming>,
+) -> ApiResult<Response<Body>> {
     validate_name(topic)?;
     let topic = state.store.topic(topic)?;
     let partitions: Vec<Arc<Partition>> = match query.parse_u64("partition")? {
         Some(p) => vec![topic.partition(PartitionId(p as u32))?.clone()],
         None => topic.partitions().to_vec(),
     };
-    let last_id = req.headers().get("last-event-id").and_then(|v| v.to_str().ok()).map(str::to_string);
+    let last_id = req
+        .headers()
+        .get("last-event-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
     let mut positions: Vec<Offset> = Vec::new();
     for p in &partitions {
         positions.push(match query.get("offset") {
             None | Some("latest") => p.end_offset(),
             Some("earliest") => p.start_offset(),
             Some(n) => Offset(n.parse().map_err(|_| {
-                ApiError::bad_request("bad_parameter", format!("offset={n:?}: expected a number, earliest or latest"))
+                ApiError::bad_request(
+                    "bad_parameter",
+                    format!("offset={n:?}: expected a number, earliest or latest"),
+                )
             })?),
         });
     }
@@ -48,12 +60,26 @@ pub fn sse(state: Arc<AppState>, topic: &str, query: &Query, req: &Request<Incom
 
 /// `Last-Event-ID: p-o` resumes partition p right after o, and the other partitions at the
 /// first record appended no earlier than that record.
-fn resume_after(partitions: &[Arc<Partition>], positions: &mut [Offset], id: &str) -> ApiResult<()> {
-    let bad = || ApiError::bad_request("bad_last_event_id", format!("Last-Event-ID {id:?}: expected <partition>-<offset>"));
+fn resume_after(
+    partitions: &[Arc<Partition>],
+    positions: &mut [Offset],
+    id: &str,
+) -> ApiResult<()> {
+    let bad = || {
+        ApiError::bad_request(
+            "bad_last_event_id",
+            format!("Last-Event-ID {id:?}: expected <partition>-<offset>"),
+        )
+    };
     let (p, o) = id.split_once('-').ok_or_else(bad)?;
     let (p, o): (u32, u64) = (p.parse().map_err(|_| bad())?, o.parse().map_err(|_| bad())?);
-    let Some(at) = partitions.iter().position(|x| x.id().0 == p) else { return Err(bad()) };
-    let ts = partitions[at].read(Offset(o), 1, 1 << 20)?.first().map(|r| r.timestamp_ms);
+    let Some(at) = partitions.iter().position(|x| x.id().0 == p) else {
+        return Err(bad());
+    };
+    let ts = partitions[at]
+        .read(Offset(o), 1, 1 << 20)?
+        .first()
+        .map(|r| r.timestamp_ms);
     for (i, part) in partitions.iter().enumerate() {
         positions[i] = if i == at {
             Offset(o + 1)
@@ -67,8 +93,17 @@ fn resume_after(partitions: &[Arc<Partition>], positions: &mut [Offset], id: &st
     Ok(())
 }
 
-async fn tail(state: Arc<AppState>, partitions: Vec<Arc<Partition>>, mut positions: Vec<Offset>, tx: mpsc::Sender<Bytes>) {
-    if tx.send(Bytes::from_static(b": connected\n\n")).await.is_err() {
+async fn tail(
+    state: Arc<AppState>,
+    partitions: Vec<Arc<Partition>>,
+    mut positions: Vec<Offset>,
+    tx: mpsc::Sender<Bytes>,
+) {
+    if tx
+        .send(Bytes::from_static(b": connected\n\n"))
+        .await
+        .is_err()
+    {
         return;
     }
     loop {
@@ -76,10 +111,19 @@ async fn tail(state: Arc<AppState>, partitions: Vec<Arc<Partition>>, mut positio
         let mut sent_any = false;
         for (p, pos) in partitions.iter().zip(positions.iter_mut()) {
             let (part, from) = (p.clone(), *pos);
-            let records = match tokio::task::spawn_blocking(move || part.read(from, READ_RECORDS_MAX, 4 << 20)).await {
+            let records = match tokio::task::spawn_blocking(move || {
+                part.read(from, READ_RECORDS_MAX, 4 << 20)
+            })
+            .await
+            {
                 Ok(Ok(r)) => r,
                 Ok(Err(e)) => {
-                    let _ = tx.send(Bytes::from(format!("event: error\ndata: {}\n\n", ApiError::from(e).body()))).await;
+                    let _ = tx
+                        .send(Bytes::from(format!(
+                            "event: error\ndata: {}\n\n",
+                            ApiError::from(e).body()
+                        )))
+                        .await;
                     return;
                 }
                 Err(_) => return,

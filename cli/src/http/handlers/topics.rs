@@ -34,7 +34,9 @@ pub async fn create(state: Arc<AppState>, req: Request<Incoming>) -> ApiResult<R
     validate_name(&body.name)?;
     let config = TopicConfig {
         partitions: body.partitions,
-        segment_bytes: body.segment_bytes.unwrap_or(TopicConfig::default().segment_bytes),
+        segment_bytes: body
+            .segment_bytes
+            .unwrap_or(TopicConfig::default().segment_bytes),
         retention_ms: body.retention_ms,
         retention_bytes: body.retention_bytes,
     };
@@ -58,7 +60,12 @@ pub fn describe_json(topic: &Topic) -> serde_json::Value {
 }
 
 pub fn list(state: &AppState) -> ApiResult<Response<Body>> {
-    let topics: Vec<_> = state.store.topics().iter().map(|t| describe_json(t)).collect();
+    let topics: Vec<_> = state
+        .store
+        .topics()
+        .iter()
+        .map(|t| describe_json(t))
+        .collect();
     Ok(response::ok_json(json!({ "topics": topics })))
 }
 
