@@ -312,6 +312,7 @@ impl Partition {
     /// listeners woken. Returns the group-commit waiters it covers: drop it after the writer lock.
     fn publish(&self, w: &mut Writer, upto: u64) -> Woken {
         let mut last = None;
+        let mut released = Vec::new();
         while let Some(f) = w
             .in_flight
             .front()
@@ -319,11 +320,11 @@ impl Partition {
             .filter(|f| f.end_offset <= upto)
         {
             w.in_flight.pop_front();
+            released.push(f.ts);
             last = Some(f);
             if let Some(a) = w.active.as_mut().filter(|a| a.base == f.segment_base) {
                 a.publish(f.end_offset, f.end_pos);
             }
-            self.ctx.clock.release(f.ts);
         }
         let Some(last) = last else {
             return Woken::default();
@@ -333,6 +334,12 @@ impl Partition {
             previous <= last.end_offset,
             "the published end moves backwards"
         );
+        // Only now, with the records readable, may the safe time pass their timestamps: a reader
+        // that sees the safe time at or above a timestamp must find its records (DESIGN.md §3).
+        // (One allocation per publish, not per record: at most one batch per waiting appender.)
+        for ts in released {
+            self.ctx.clock.release(ts);
+        }
         let woken = self.commit.publish(last.end_offset);
         self.event.notify(usize::MAX);
         woken
