@@ -429,7 +429,7 @@ fn every_record_at_or_below_the_safe_time_is_already_readable() {
                 })
             })
             .collect();
-        let mut ends = vec![0u64; 3];
+        let mut ends = [0u64; 3];
         let mut last_safe = 0;
         let started = std::time::Instant::now();
         while started.elapsed() < Duration::from_millis(700) {
