@@ -1,10 +1,9 @@
 //! Producing and consuming events.
 
+use std::future::Future;
 use std::ops::Range;
 use std::sync::Arc;
 use std::time::Duration;
-
-use std::future::Future;
 
 use bytes::Bytes;
 use hyper::body::Incoming;
@@ -71,7 +70,7 @@ pub async fn produce(
         topic: &topic,
     };
     let parts = match idempotency_key {
-        None => job.append_all(split, None, &[]).await?,
+        None => job.append_all(split).await?,
         Some(k) => job.idempotent(split, &k).await?,
     };
     let count: u64 = parts.iter().map(|p| u64::from(p.count)).sum();
@@ -152,13 +151,8 @@ struct ProduceJob<'a> {
 
 impl ProduceJob<'_> {
     /// Appends every share, concurrently (one per partition).
-    async fn append_all(
-        &self,
-        shares: Vec<Split>,
-        idem: Option<&str>,
-        done: &[PartResult],
-    ) -> ApiResult<Vec<PartResult>> {
-        let (parts, result) = self.append_some(shares, idem, done).await;
+    async fn append_all(&self, shares: Vec<Split>) -> ApiResult<Vec<PartResult>> {
+        let (parts, result) = self.append_some(shares, None, &[]).await;
         result.map(|()| parts)
     }
 
