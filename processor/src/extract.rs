@@ -2,6 +2,7 @@
 //! query uses (nested paths included) and skips everything else without building a tree. This
 //! is what keeps per-record cost near the cost of scanning the bytes.
 
+use crate::timestamp::DayCache;
 use crate::value::Value;
 
 /// The set of field paths a query reads; each path fills one slot.
@@ -54,8 +55,24 @@ impl FieldSet {
 
     /// Fills `out` (length `slots()`) with the fields of `json`; absent fields are NULL.
     pub fn extract(&self, json: &[u8], out: &mut [Value]) -> Result<(), String> {
+        self.extract_cached(json, out, &mut DayCache::default())
+    }
+
+    /// `extract`, with a day cache the caller keeps from record to record (timestamp slots).
+    pub fn extract_cached(
+        &self,
+        json: &[u8],
+        out: &mut [Value],
+        days: &mut DayCache,
+    ) -> Result<(), String> {
+        // Strings left in `out` (by the caller, from an earlier record) keep their buffers for
+        // the string of the same slot, saving an allocation per string field and record; every
+        // slot this record does not fill is NULL again at the end.
+        let reuse = self.slots <= FILLED_SLOTS_MAX;
         for v in out.iter_mut() {
-            *v = Value::Null;
+            if !(reuse && matches!(v, Value::Str(_))) {
+                *v = Value::Null;
+            }
         }
         if self.slots == 0 {
             return Ok(());
@@ -65,13 +82,23 @@ impl FieldSet {
             i: 0,
             left: self.slots,
             timestamps: &self.timestamps,
+            days,
+            filled: 0,
         };
         c.ws();
-        if c.peek() != Some(b'{') {
-            return Err("the record value is not a JSON object".into());
+        let result = if c.peek() != Some(b'{') {
+            Err("the record value is not a JSON object".to_string())
+        } else {
+            c.object(&self.root, out)
+        };
+        if reuse {
+            for (slot, v) in out.iter_mut().enumerate() {
+                if c.filled & (1 << slot) == 0 {
+                    *v = Value::Null;
+                }
+            }
         }
-        c.object(&self.root, out)?;
-        Ok(())
+        result
     }
 }
 
@@ -81,7 +108,13 @@ struct Cursor<'a> {
     /// Slots not filled yet: at 0 the rest of the record is not even scanned.
     left: usize,
     timestamps: &'a [bool],
+    days: &'a mut DayCache,
+    /// Bit `slot` is set once the slot is filled (used when slots <= FILLED_SLOTS_MAX).
+    filled: u64,
 }
+
+/// Up to this many slots, `filled` tracks which were filled and string buffers are reused.
+const FILLED_SLOTS_MAX: usize = 64;
 
 /// The index of the first `"` or `\\` in `b`. Eight bytes at a time (SWAR): the lowest flagged
 /// byte of `(x - 0x01..) & !x & 0x80..` is exactly the first zero byte of `x`, so short strings
@@ -138,14 +171,23 @@ impl<'a> Cursor<'a> {
         loop {
             self.ws();
             let (start, end, escaped) = self.string_span()?;
-            self.expect(b':')?;
+            // Most keys are followed directly by the colon: no whitespace scan then.
+            if self.peek() == Some(b':') {
+                self.i += 1;
+            } else {
+                self.expect(b':')?;
+            }
             self.ws();
             let child = if escaped {
                 let key = decode_string(&self.b[start - 1..end + 1])?;
                 node.children.iter().find(|(n, _)| *n == key)
             } else {
                 let key = &self.b[start..end];
-                node.children.iter().find(|(n, _)| n.as_bytes() == key)
+                // Length and first byte first: most keys differ there, without a memcmp call.
+                node.children.iter().find(|(n, _)| {
+                    let n = n.as_bytes();
+                    n.len() == key.len() && n.first() == key.first() && n == key
+                })
             };
             match child {
                 Some((_, child)) => self.field(child, out)?,
@@ -166,6 +208,13 @@ impl<'a> Cursor<'a> {
         }
     }
 
+    fn fill(&mut self, slot: usize) {
+        self.left -= 1;
+        if slot < FILLED_SLOTS_MAX {
+            self.filled |= 1 << slot;
+        }
+    }
+
     fn field(&mut self, node: &Node, out: &mut [Value]) -> Result<(), String> {
         let start = self.i;
         if !node.children.is_empty() && self.peek() == Some(b'{') {
@@ -174,14 +223,14 @@ impl<'a> Cursor<'a> {
                 // The slot itself is still unfilled, so the scan above did not stop early.
                 out[slot] =
                     Value::Json(String::from_utf8_lossy(&self.b[start..self.i]).into_owned());
-                self.left -= 1;
+                self.fill(slot);
             }
             return Ok(());
         }
         match node.slot {
             Some(slot) if self.timestamps[slot] && self.peek() == Some(b'"') => {
                 let (s, e, escaped) = self.string_span()?;
-                out[slot] = match crate::timestamp::parse_bytes(&self.b[s..e]) {
+                out[slot] = match crate::timestamp::parse_bytes_cached(&self.b[s..e], self.days) {
                     Some(ms) if !escaped => Value::Ts(ms),
                     _ if escaped => Value::Str(decode_string(&self.b[s - 1..e + 1])?),
                     _ => Value::Str(
@@ -190,11 +239,24 @@ impl<'a> Cursor<'a> {
                             .to_string(),
                     ),
                 };
-                self.left -= 1;
+                self.fill(slot);
             }
             Some(slot) => {
-                out[slot] = self.scalar()?;
-                self.left -= 1;
+                match (&mut out[slot], self.peek()) {
+                    (Value::Str(buf), Some(b'"')) => {
+                        let (s, e, escaped) = self.string_span()?;
+                        if escaped {
+                            *buf = decode_string(&self.b[s - 1..e + 1])?;
+                        } else {
+                            let text = std::str::from_utf8(&self.b[s..e])
+                                .map_err(|_| self.err("invalid UTF-8"))?;
+                            buf.clear();
+                            buf.push_str(text);
+                        }
+                    }
+                    (v, _) => *v = self.scalar()?,
+                }
+                self.fill(slot);
             }
             None => self.skip()?,
         }
@@ -421,6 +483,38 @@ mod tests {
         );
         fs.extract(long.as_bytes(), &mut out).unwrap();
         assert_eq!(out[ts], Value::Ts(0));
+    }
+
+    #[test]
+    fn strings_left_in_the_row_are_refilled_or_become_null_when_absent() {
+        let mut fs = FieldSet::default();
+        let a = fs.add(&path("a"));
+        let b = fs.add(&path("b"));
+        let ts = fs.add(&path("ts"));
+        fs.parse_timestamps(ts);
+        // The caller leaves strings from an earlier record (as the GROUP BY key swap does).
+        let mut out = vec![
+            Value::Str("stale a".into()),
+            Value::Str("stale b".into()),
+            Value::Str("stale ts".into()),
+        ];
+        fs.extract(br#"{"a":"xA","ts":"1970-01-01T00:00:00.002Z"}"#, &mut out)
+            .unwrap();
+        assert_eq!(out[a], Value::Str("xA".into()));
+        assert_eq!(out[b], Value::Null);
+        assert_eq!(out[ts], Value::Ts(2));
+        out[b] = Value::Str("stale b".into());
+        fs.extract(br#"{"b":7,"a":"y"}"#, &mut out).unwrap();
+        assert_eq!(out[a], Value::Str("y".into()));
+        assert_eq!(out[b], Value::Int(7));
+        assert_eq!(out[ts], Value::Null);
+        out[ts] = Value::Str("stale ts".into());
+        assert!(fs.extract(br#"{"b":1,"a":"z" ]"#, &mut out).is_err());
+        assert_eq!(
+            out[ts],
+            Value::Null,
+            "unfilled slots are NULL after an error too"
+        );
     }
 
     #[test]

@@ -221,38 +221,58 @@ impl Task {
                     );
                     self.fetched[i] = last.offset + 1;
                 }
-                self.buffers[i].extend(records);
+                // The buffer is empty: take the fetched Vec as it is instead of copying it.
+                self.buffers[i] = VecDeque::from(records);
             }
         }
         let end = self.spec.end_ms.unwrap_or(u64::MAX);
         let mut processed = 0;
         let mut waiting = false;
-        loop {
+        'merge: loop {
+            // The first input in (timestamp, input index) order, and the runner-up: input
+            // `best` keeps going first until its front passes the runner-up's, so the fronts
+            // are compared once per run of records rather than once per record.
             let mut best: Option<(u64, usize)> = None;
+            let mut runner_up: Option<(u64, usize)> = None;
             let mut blocked = false;
             for (i, b) in self.buffers.iter().enumerate() {
                 match b.front() {
                     None if !exhausted[i] => blocked = true,
                     None => {}
-                    Some(r) if best.is_none_or(|(ts, _)| r.timestamp_ms < ts) => {
-                        best = Some((r.timestamp_ms, i))
+                    Some(r) => {
+                        let front = (r.timestamp_ms, i);
+                        if best.is_none_or(|b| front < b) {
+                            runner_up = best;
+                            best = Some(front);
+                        } else if runner_up.is_none_or(|s| front < s) {
+                            runner_up = Some(front);
+                        }
                     }
-                    Some(_) => {}
                 }
             }
-            let Some((ts, i)) = best else { break };
-            if blocked || ts >= end || self.barrier_ms.is_some_and(|b| ts > b) {
+            let Some((_, i)) = best else { break };
+            if blocked {
                 break;
             }
-            if ts > safe {
-                waiting = true;
-                break;
-            }
-            let record = self.buffers[i].pop_front().expect("best has a front");
-            self.process_one(i, &record)?;
-            processed += 1;
-            if self.pending_out.len() + self.pending_late.len() >= OUTPUT_BATCH_RECORDS_MAX {
-                self.flush()?;
+            // An emptied buffer ends the run: the fronts are looked at again (it may block).
+            while let Some(r) = self.buffers[i].front() {
+                let ts = r.timestamp_ms;
+                if runner_up.is_some_and(|s| (ts, i) > s) {
+                    continue 'merge;
+                }
+                if ts >= end || self.barrier_ms.is_some_and(|b| ts > b) {
+                    break 'merge;
+                }
+                if ts > safe {
+                    waiting = true;
+                    break 'merge;
+                }
+                let record = self.buffers[i].pop_front().expect("the loop saw a front");
+                self.process_one(i, &record)?;
+                processed += 1;
+                if self.pending_out.len() + self.pending_late.len() >= OUTPUT_BATCH_RECORDS_MAX {
+                    self.flush()?;
+                }
             }
         }
         self.flush()?;

@@ -87,15 +87,39 @@ pub fn parse(text: &str) -> Option<i64> {
 
 /// `parse` on raw bytes (no trimming); anything it accepts is ASCII.
 pub fn parse_bytes(b: &[u8]) -> Option<i64> {
-    let (y, mo, d) = (digits(b, 0, 4)?, digits(b, 5, 2)?, digits(b, 8, 2)?);
-    if b.get(4) != Some(&b'-')
-        || b.get(7) != Some(&b'-')
-        || !(1..=12).contains(&mo)
-        || !(1..=31).contains(&d)
-    {
-        return None;
-    }
-    let mut ms = days_from_civil(y, mo as u32, d as u32) * MS_PER_DAY;
+    parse_bytes_cached(b, &mut DayCache::default())
+}
+
+/// The day number of the last date `parse_bytes_cached` decoded, keyed by its ten bytes: the
+/// timestamps of a stream mostly share their date, and the calendar arithmetic is the costly
+/// part of a parse.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DayCache {
+    date: [u8; 10],
+    days: Option<i64>,
+}
+
+/// `parse_bytes`, skipping the date's validation and arithmetic when its ten bytes are those
+/// of the last date decoded through `cache` (same bytes, same result).
+pub fn parse_bytes_cached(b: &[u8], cache: &mut DayCache) -> Option<i64> {
+    let days = match (b.get(..10), cache.days) {
+        (Some(date), Some(days)) if date == cache.date => days,
+        _ => {
+            let (y, mo, d) = (digits(b, 0, 4)?, digits(b, 5, 2)?, digits(b, 8, 2)?);
+            if b.get(4) != Some(&b'-')
+                || b.get(7) != Some(&b'-')
+                || !(1..=12).contains(&mo)
+                || !(1..=31).contains(&d)
+            {
+                return None;
+            }
+            let days = days_from_civil(y, mo as u32, d as u32);
+            cache.date.copy_from_slice(&b[..10]);
+            cache.days = Some(days);
+            days
+        }
+    };
+    let mut ms = days * MS_PER_DAY;
     if b.len() == 10 {
         return Some(ms);
     }
@@ -177,6 +201,30 @@ mod tests {
         assert_eq!(parse("2026-03-25"), Some(a - 36_001_123));
         assert_eq!(parse("2026-13-25"), None);
         assert_eq!(parse("yesterday"), None);
+    }
+
+    #[test]
+    fn the_day_cache_never_changes_a_result() {
+        let mut cache = DayCache::default();
+        for text in [
+            "2026-03-25T10:00:01.123Z",
+            "2026-03-25T23:59:59.999Z",
+            "2026-03-25",
+            "2026-03-25T25:00:00Z",
+            "2026-03-26T00:00:00Z",
+            "2026-02-30T00:00:00Z",
+            "2026-13-25T00:00:00Z",
+            "2026-03-2",
+            "2026-03-26 00:00+01:00",
+            "2026-03-25T10:00:01.123Z",
+            "1969-12-31T23:59:59.999Z",
+        ] {
+            assert_eq!(
+                parse_bytes_cached(text.as_bytes(), &mut cache),
+                parse_bytes(text.as_bytes()),
+                "{text}"
+            );
+        }
     }
 
     #[test]

@@ -13,6 +13,7 @@ use crate::operator::{Emit, InputRecord, Operator, Outcome, ResultsFilter};
 use crate::sql::plan::{Aggregate, Body, EventTime, Plan};
 use crate::state::results::Results;
 use crate::state::table::Table;
+use crate::timestamp::DayCache;
 use crate::value::{key_bytes, write_json_string, Value};
 use crate::window::aligned::AlignedWindows;
 use crate::window::session::SessionWindows;
@@ -39,6 +40,8 @@ pub struct SqlOperator {
     /// Per GROUP BY key: the slot it can be moved out of (a bare column no aggregate reads).
     key_moves: Vec<Option<usize>>,
     key: Key,
+    /// The last event date decoded, carried from record to record.
+    days: DayCache,
 }
 
 impl SqlOperator {
@@ -63,6 +66,7 @@ impl SqlOperator {
             column_prefixes,
             key_moves,
             key: Vec::new(),
+            days: DayCache::default(),
         }
     }
 
@@ -162,12 +166,22 @@ impl SqlOperator {
         // Build the key in a reused buffer, moving bare columns out of the row (the row is
         // refilled for every record) instead of cloning them.
         let mut key = std::mem::take(&mut self.key);
-        key.clear();
-        for (e, mv) in agg.keys.iter().zip(&self.key_moves) {
-            key.push(match mv {
-                Some(i) => std::mem::take(&mut self.row[*i]),
-                None => e.eval(&self.row),
-            });
+        if key.len() == agg.keys.len() && self.key_moves.iter().all(Option::is_some) {
+            // Every key is a bare column: swap it with the previous record's key, which hands
+            // that key's string buffer back to the row for the extractor to refill. No key
+            // expression reads the row, so the swapped-in values are never seen.
+            for (k, mv) in key.iter_mut().zip(&self.key_moves) {
+                let i = mv.expect("checked above");
+                std::mem::swap(k, &mut self.row[i]);
+            }
+        } else {
+            key.clear();
+            for (e, mv) in agg.keys.iter().zip(&self.key_moves) {
+                key.push(match mv {
+                    Some(i) => std::mem::take(&mut self.row[*i]),
+                    None => e.eval(&self.row),
+                });
+            }
         }
         let result = self.aggregate_key(&plan, &key, t, watermark_ms, out);
         self.key = key;
@@ -217,6 +231,19 @@ impl SqlOperator {
     }
 }
 
+/// True when `cast(v, t)` would return `v` unchanged (the common case: the JSON already has
+/// the declared type), so the row keeps the value without moving it through `cast`.
+fn has_type(v: &Value, t: Type) -> bool {
+    matches!(
+        (v, t),
+        (Value::Bool(_), Type::Bool)
+            | (Value::Int(_), Type::Int)
+            | (Value::Float(_), Type::Double)
+            | (Value::Str(_), Type::Str)
+            | (Value::Ts(_), Type::Ts)
+    )
+}
+
 /// For each GROUP BY key: the slot it can be moved out of — a bare column that no aggregate
 /// argument reads and no earlier key has taken.
 fn key_moves(plan: &Plan) -> Vec<Option<usize>> {
@@ -250,14 +277,18 @@ impl Operator for SqlOperator {
         watermark_ms: i64,
         out: &mut Emit,
     ) -> Result<Outcome> {
-        if let Err(reason) = self.plan.fields.extract(record.value, &mut self.row) {
+        if let Err(reason) =
+            self.plan
+                .fields
+                .extract_cached(record.value, &mut self.row, &mut self.days)
+        {
             return Ok(Outcome::Invalid { reason });
         }
         if let Some(slot) = self.plan.timestamp_slot {
             self.row[slot] = Value::Ts(record.timestamp_ms);
         }
         for (v, t) in self.row.iter_mut().zip(&self.plan.slot_types) {
-            if *t != Type::Any && !v.is_null() {
+            if *t != Type::Any && !v.is_null() && !has_type(v, *t) {
                 *v = cast(std::mem::take(v), *t);
             }
         }
