@@ -18,6 +18,9 @@ pub struct FieldSet {
 struct Node {
     children: Vec<(String, Node)>,
     slot: Option<usize>,
+    /// This node's name needs no escaping in JSON (no quote, backslash or control byte), so
+    /// its quoted form can be matched against the raw bytes of a key.
+    plain_name: bool,
 }
 
 impl FieldSet {
@@ -29,7 +32,12 @@ impl FieldSet {
             let i = match node.children.iter().position(|(n, _)| n == part) {
                 Some(i) => i,
                 None => {
-                    node.children.push((part.clone(), Node::default()));
+                    let plain_name = part.bytes().all(|c| c >= 0x20 && c != b'"' && c != b'\\');
+                    let child = Node {
+                        plain_name,
+                        ..Node::default()
+                    };
+                    node.children.push((part.clone(), child));
                     node.children.len() - 1
                 }
             };
@@ -170,7 +178,24 @@ impl<'a> Cursor<'a> {
         }
         loop {
             self.ws();
-            let (start, end, escaped) = self.string_span()?;
+            // A wanted key is recognised in place (`"name"`), without searching for its closing
+            // quote; any other key is scanned, and then only an escaped one can still match.
+            let child = match self.wanted_key(node) {
+                Some(child) => Some(child),
+                None => {
+                    let (start, end, escaped) = self.string_span()?;
+                    if escaped {
+                        let key = decode_string(&self.b[start - 1..end + 1])?;
+                        node.children.iter().find(|(n, _)| *n == key)
+                    } else {
+                        // Plain names were tried above; only an odd name may still match.
+                        let key = &self.b[start..end];
+                        node.children
+                            .iter()
+                            .find(|(n, c)| !c.plain_name && n.as_bytes() == key)
+                    }
+                }
+            };
             // Most keys are followed directly by the colon: no whitespace scan then.
             if self.peek() == Some(b':') {
                 self.i += 1;
@@ -178,17 +203,6 @@ impl<'a> Cursor<'a> {
                 self.expect(b':')?;
             }
             self.ws();
-            let child = if escaped {
-                let key = decode_string(&self.b[start - 1..end + 1])?;
-                node.children.iter().find(|(n, _)| *n == key)
-            } else {
-                let key = &self.b[start..end];
-                // Length and first byte first: most keys differ there, without a memcmp call.
-                node.children.iter().find(|(n, _)| {
-                    let n = n.as_bytes();
-                    n.len() == key.len() && n.first() == key.first() && n == key
-                })
-            };
             match child {
                 Some((_, child)) => self.field(child, out)?,
                 None => self.skip()?,
@@ -206,6 +220,23 @@ impl<'a> Cursor<'a> {
                 _ => return Err(self.err("expected ',' or '}'")),
             }
         }
+    }
+
+    /// The child of `node` whose name, quoted, starts at the cursor (the cursor moves past it).
+    fn wanted_key<'n>(&mut self, node: &'n Node) -> Option<&'n (String, Node)> {
+        let rest = self.b.get(self.i..)?;
+        let (&b'"', rest) = rest.split_first()? else {
+            return None;
+        };
+        let child = node.children.iter().find(|(n, c)| {
+            let n = n.as_bytes();
+            c.plain_name
+                && rest.len() > n.len()
+                && rest[n.len()] == b'"'
+                && n.iter().zip(rest).all(|(a, b)| a == b)
+        })?;
+        self.i += child.0.len() + 2;
+        Some(child)
     }
 
     fn fill(&mut self, slot: usize) {
@@ -515,6 +546,28 @@ mod tests {
             Value::Null,
             "unfilled slots are NULL after an error too"
         );
+    }
+
+    #[test]
+    fn keys_match_by_their_decoded_text_whether_escaped_or_odd() {
+        let mut fs = FieldSet::default();
+        let ts = fs.add(&path("ts"));
+        let tsx = fs.add(&path("tsx"));
+        let tab = fs.add(&["a\tb".to_string()]);
+        let quote = fs.add(&["q\"".to_string()]);
+        let mut out = vec![Value::Null; fs.slots()];
+        let json = b"{\"tsx\":1,\"t\\u0073\":2,\"a\tb\":3,\"q\\\"\":4,\"ts\\\"\":5}";
+        fs.extract(json, &mut out).unwrap();
+        assert_eq!(out[tsx], Value::Int(1));
+        assert_eq!(out[ts], Value::Int(2));
+        assert_eq!(out[tab], Value::Int(3));
+        assert_eq!(out[quote], Value::Int(4));
+        // A key is matched whole: `ts` is not a prefix match of `ts"` (that key is `ts\"`).
+        let mut fs = FieldSet::default();
+        let ts = fs.add(&path("ts"));
+        let mut out = vec![Value::Null; 1];
+        fs.extract(br#"{"tsa":1,"t":2}"#, &mut out).unwrap();
+        assert_eq!(out[ts], Value::Null);
     }
 
     #[test]

@@ -102,7 +102,9 @@ pub struct DayCache {
 /// `parse_bytes`, skipping the date's validation and arithmetic when its ten bytes are those
 /// of the last date decoded through `cache` (same bytes, same result).
 pub fn parse_bytes_cached(b: &[u8], cache: &mut DayCache) -> Option<i64> {
-    let days = match (b.get(..10), cache.days) {
+    // A fixed-size array comparison compiles to two loads, not a memcmp call.
+    let date: Option<[u8; 10]> = b.get(..10).and_then(|d| d.try_into().ok());
+    let days = match (date, cache.days) {
         (Some(date), Some(days)) if date == cache.date => days,
         _ => {
             let (y, mo, d) = (digits(b, 0, 4)?, digits(b, 5, 2)?, digits(b, 8, 2)?);
