@@ -86,14 +86,8 @@ impl Report {
     }
 }
 
-const TUMBLING_SQL: &str = "CREATE TABLE orders (
-  order_id STRING, user_id STRING, total DOUBLE, category STRING, ts TIMESTAMP(3),
-  WATERMARK FOR ts AS ts - INTERVAL '5' SECOND
-) WITH ('connector' = 'kappa', 'topic' = 'order-events', 'format' = 'json');
-SELECT TUMBLE_START(ts, INTERVAL '1' MINUTE) AS window_start, category,
-       SUM(total) AS revenue, COUNT(*) AS order_count, AVG(total) AS avg_order_value
-FROM orders
-GROUP BY TUMBLE(ts, INTERVAL '1' MINUTE), category";
+/// The seed's revenue query, as the demo runs it.
+const TUMBLING_SQL: &str = crate::cmd::demo::REVENUE_SQL;
 
 const FILTER_MAP_SQL: &str = "INSERT INTO `completed-orders`
 SELECT order_id, UPPER(category) AS category, total * 1.25 AS total_with_tax
