@@ -304,3 +304,20 @@ pub fn soak_rounds(default: usize) -> usize {
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
 }
+
+/// Runs `kappa verify --data <data>`, asserts it succeeded, and returns what it printed.
+pub fn verify_ok(data: &Path) -> String {
+    let out = kappa()
+        .arg("verify")
+        .arg("--data")
+        .arg(data)
+        .output()
+        .expect("kappa verify runs");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "kappa verify failed: {stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}

@@ -110,17 +110,7 @@ fn kill_rounds(rounds: usize) {
         }
         assert!(s.terminate().success());
     }
-    let out = kappa_tests::kappa()
-        .arg("verify")
-        .arg("--data")
-        .arg(&data)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "verify: {}",
-        String::from_utf8_lossy(&out.stdout)
-    );
+    kappa_tests::verify_ok(&data);
 }
 
 #[test]
@@ -153,22 +143,8 @@ fn sigterm_exits_zero_with_everything_flushed() {
     );
     let status = s.terminate();
     assert!(status.success(), "exit status {status:?}");
-    let out = kappa_tests::kappa()
-        .arg("verify")
-        .arg("--data")
-        .arg(&data)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stdout)
-    );
-    assert!(
-        String::from_utf8_lossy(&out.stdout).contains("5000 records"),
-        "{}",
-        String::from_utf8_lossy(&out.stdout)
-    );
+    let verified = kappa_tests::verify_ok(&data);
+    assert!(verified.contains("5000 records"), "{verified}");
 }
 
 #[test]

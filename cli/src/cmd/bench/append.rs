@@ -188,6 +188,17 @@ fn values(size: usize, n: usize) -> Vec<Vec<u8>> {
     (0..n).map(|i| vec![b'a' + (i % 26) as u8; size]).collect()
 }
 
+/// Records (no key, no headers) over `values`.
+fn as_records(values: &[Vec<u8>]) -> Vec<AppendRecord<'_>> {
+    values
+        .iter()
+        .map(|v| AppendRecord {
+            value: v,
+            ..Default::default()
+        })
+        .collect()
+}
+
 fn fresh_store(
     dir: &Path,
     name: &str,
@@ -206,13 +217,7 @@ fn never_case(opts: &Options, dir: &Path, size: usize) -> anyhow::Result<Case> {
     let cap = opts.append_case_mb * 1_000_000 / (size + FRAME_OVERHEAD_BYTES) as u64;
     let batches = (opts.append_records.min(cap) / batch as u64).max(1);
     let vals = values(size, batch);
-    let records: Vec<AppendRecord<'_>> = vals
-        .iter()
-        .map(|v| AppendRecord {
-            value: v,
-            ..Default::default()
-        })
-        .collect();
+    let records = as_records(&vals);
     let (store, p) = fresh_store(dir, "never", FsyncPolicy::Never)?;
     let start = Instant::now();
     for _ in 0..batches {
@@ -314,13 +319,7 @@ pub fn durable_appends(
             let p = p.clone();
             std::thread::spawn(move || -> anyhow::Result<u64> {
                 let vals = values(size, batch);
-                let records: Vec<AppendRecord<'_>> = vals
-                    .iter()
-                    .map(|v| AppendRecord {
-                        value: v,
-                        ..Default::default()
-                    })
-                    .collect();
+                let records = as_records(&vals);
                 let mut n = 0;
                 while start.elapsed() < run_for {
                     p.append(&records)?;
@@ -385,13 +384,7 @@ fn fill(dir: &Path, mb: u64, segment_mib: u64) -> anyhow::Result<()> {
     };
     let p = store.create_topic("bench", config)?.partitions()[0].clone();
     let vals = values(4096, 256);
-    let records: Vec<AppendRecord<'_>> = vals
-        .iter()
-        .map(|v| AppendRecord {
-            value: v,
-            ..Default::default()
-        })
-        .collect();
+    let records = as_records(&vals);
     let batch_bytes = 256 * (4096 + FRAME_OVERHEAD_BYTES) as u64;
     for _ in 0..(mb * 1_000_000).div_ceil(batch_bytes) {
         p.append(&records)?;
