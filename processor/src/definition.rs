@@ -41,8 +41,12 @@ pub struct VersionDef {
     pub output: String,
     pub late_topic: String,
     pub start: Start,
-    /// Bounded run: stop before the first record with a timestamp >= this (ms).
-    pub end_ms: Option<u64>,
+    /// A bounded run (backfill): keep events before this event time (ms), read the log up to
+    /// its end when the run started, then finish.
+    pub end_ms: Option<i64>,
+    /// Skip events before this event time (ms): a backfill's `from`.
+    #[serde(default)]
+    pub from_ms: Option<i64>,
     /// Stopped by the user (or superseded): not restarted on open.
     pub stopped: bool,
 }
@@ -52,7 +56,9 @@ pub struct VersionDef {
 pub struct CreateOptions {
     /// Overrides the SQL's `'scan.startup.mode'`; default: the SQL's, else earliest.
     pub start: Option<Start>,
-    pub end_ms: Option<u64>,
+    /// Event-time bounds `[from_ms, end_ms)`; an end makes it a bounded run (a batch job).
+    pub from_ms: Option<i64>,
+    pub end_ms: Option<i64>,
 }
 
 impl VersionDef {

@@ -151,6 +151,7 @@ impl Manager {
         let spec = TaskSpec {
             start: v.start,
             end_ms: v.end_ms,
+            from_ms: v.from_ms,
             watermark_delay_ms: plan.watermark_delay_ms,
             watermark_idle_timeout_ms: plan.watermark_idle_timeout_ms,
             checkpoint_path: Some(self.dir.join(name).join(v.checkpoint_file())),
@@ -280,6 +281,7 @@ impl Manager {
             late_topic,
             start: start_of(&plan, opts.start),
             end_ms: opts.end_ms,
+            from_ms: opts.from_ms,
             stopped: false,
         };
         let def = Definition {
@@ -464,6 +466,7 @@ fn version_status(
     let ts = lock(&run.shared.last).clone();
     let (status, error) = match &state {
         RunState::Failed(e) => (RunStatus::Failed, Some(e.clone())),
+        RunState::Stopped if ts.as_ref().is_some_and(|t| t.finished) => (RunStatus::Finished, None),
         RunState::Stopped => (RunStatus::Stopped, None),
         RunState::Running if ts.as_ref().is_some_and(|t| t.caught_up) => {
             (RunStatus::CaughtUp, None)
@@ -477,7 +480,8 @@ fn version_status(
         output: v.output.clone(),
         late_topic: v.late_topic.clone(),
         start: v.start,
-        end: v.end_ms.map(|e| format_rfc3339(e as i64)),
+        from: v.from_ms.map(format_rfc3339),
+        end: v.end_ms.map(format_rfc3339),
         finished: ts.as_ref().is_some_and(|t| t.finished),
         lag: ts.as_ref().map_or(0, |t| t.lag),
         records_in: ts.as_ref().map_or(0, |t| t.records_in),

@@ -215,10 +215,11 @@ fn a_bounded_run_writes_final_rows_in_order_and_stops() {
     );
     let opts = processor::CreateOptions {
         start: None,
-        end_ms: Some(end_ms),
+        from_ms: None,
+        end_ms: Some(end_ms as i64),
     };
     m.create_with("nightly", sql, opts).unwrap();
-    let s = wait_for(&m, "nightly", |s| s.status == RunStatus::Stopped);
+    let s = wait_for(&m, "nightly", |s| s.status == RunStatus::Finished);
     assert!(s.versions[0].finished && s.error.is_none(), "{s:#?}");
     assert_eq!(
         values(&store, "nightly"),

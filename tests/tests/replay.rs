@@ -268,21 +268,11 @@ fn a_bounded_backfill_of_the_seed_batch_job_gives_the_reference_rows_in_order() 
     let dir = temp();
     let s = Server::start(&dir.path().join("data"), &[]);
     s.create_topic("orders", 1);
-    produce(&s, 0, 50, 1000); // before the day
-    std::thread::sleep(Duration::from_millis(50));
-    let t1 = s.get("/v1/topics/orders/events?offset=49").ndjson()[0]["timestamp"]
-        .as_u64()
-        .unwrap()
-        + 1;
-    std::thread::sleep(Duration::from_millis(20));
+    // The bounds are event times (issue 9): orders 50..450 are those of the "day".
+    produce(&s, 450, 50, 1000); // after it, appended first
+    produce(&s, 0, 50, 1000); // before it
     produce(&s, 50, 400, 1000); // the day
-    std::thread::sleep(Duration::from_millis(20));
-    let t2 = s.get("/v1/topics/orders/events?offset=449").ndjson()[0]["timestamp"]
-        .as_u64()
-        .unwrap()
-        + 1;
-    std::thread::sleep(Duration::from_millis(20));
-    produce(&s, 450, 50, 1000); // after it
+    let (t1, t2) = ("2026-03-25T10:00:50Z", "2026-03-25T10:07:30Z");
     let live = format!("{TABLE}\nSELECT category, region, SUM(total) AS revenue FROM orders GROUP BY category, region;");
     assert_eq!(
         s.post_json("/v1/processors", &json!({"name": "daily", "sql": live}))
@@ -296,9 +286,11 @@ fn a_bounded_backfill_of_the_seed_batch_job_gives_the_reference_rows_in_order() 
     );
     assert_eq!(r.status, 201, "{}", r.text());
     let out = r.json()["output"].as_str().unwrap().to_string();
+    // Appended after the backfill started: past the log's end as it stood, so not counted.
+    produce(&s, 100, 5, 1000);
     wait_until("the backfill to finish", || {
         let v = version(&status(&s, "daily"), 2).clone();
-        v["status"] == "stopped" && v["finished"] == true
+        v["status"] == "finished" && v["finished"] == true
     });
     // The reference, by hand: completed orders of the day, grouped, summed in input order.
     let mut groups: BTreeMap<(String, String), (f64, u64, BTreeSet<String>)> = BTreeMap::new();

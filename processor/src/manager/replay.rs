@@ -27,8 +27,11 @@ pub struct ReplayRequest {
     /// New SQL; default the current version's.
     pub sql: Option<String>,
     pub start: Start,
-    /// A bounded backfill: stop before the first record stamped at or after this (ms).
-    pub end_ms: Option<u64>,
+    /// Skip events before this event time (ms).
+    pub from_ms: Option<i64>,
+    /// A bounded backfill: keep events before this event time (ms), read the log up to its
+    /// end when the backfill started, write the final rows and finish.
+    pub end_ms: Option<i64>,
 }
 
 /// Copies the promoted version's new output into the alias topic.
@@ -155,6 +158,7 @@ impl Manager {
             late_topic,
             start: req.start,
             end_ms: req.end_ms,
+            from_ms: req.from_ms,
             stopped: false,
         };
         self.open_task(name, &v)?;

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use crate::operator::aggregate::{new_accs, update_accs, Acc};
 use crate::operator::expr::{cast, Expr, Type};
-use crate::operator::{Emit, InputRecord, Operator, Outcome, ResultsFilter};
+use crate::operator::{Emit, EventRange, InputRecord, Operator, Outcome, ResultsFilter};
 use crate::sql::plan::{Aggregate, Body, EventTime, Plan};
 use crate::state::results::Results;
 use crate::state::table::Table;
@@ -42,6 +42,7 @@ pub struct SqlOperator {
     key: Key,
     /// The last event date decoded, carried from record to record.
     days: DayCache,
+    range: EventRange,
 }
 
 impl SqlOperator {
@@ -67,6 +68,7 @@ impl SqlOperator {
             key_moves,
             key: Vec::new(),
             days: DayCache::default(),
+            range: EventRange::default(),
         }
     }
 
@@ -296,6 +298,9 @@ impl Operator for SqlOperator {
             Ok(t) => t,
             Err(reason) => return Ok(Outcome::Invalid { reason }),
         };
+        if !self.range.contains(t) {
+            return Ok(Outcome::Skipped);
+        }
         if let Some(f) = &self.plan.filter {
             if !f.eval(&self.row).is_true() {
                 return Ok(Outcome::Accepted { event_time_ms: t });
@@ -326,6 +331,10 @@ impl Operator for SqlOperator {
             }
         }
         Ok(Outcome::Accepted { event_time_ms: t })
+    }
+
+    fn set_event_range(&mut self, range: EventRange) {
+        self.range = range;
     }
 
     fn advance(&mut self, watermark_ms: i64, out: &mut Emit) -> Result<()> {

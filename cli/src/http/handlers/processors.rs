@@ -20,6 +20,9 @@ use crate::state::AppState;
 struct Create {
     name: String,
     sql: String,
+    /// Event-time bounds: with `to`, a bounded batch run (DESIGN.md §3).
+    from: Option<serde_json::Value>,
+    to: Option<serde_json::Value>,
 }
 
 pub async fn route(
@@ -75,7 +78,15 @@ pub async fn route(
 
 async fn create(state: Arc<AppState>, req: Request<Incoming>) -> ApiResult<Response<Body>> {
     let body: Create = body_json(req.into_body(), SQL_BODY_BYTES_MAX).await?;
-    let status = blocking(move || Ok(state.processors.create(&body.name, &body.sql)?)).await?;
+    let (start, from_ms, end_ms) = super::replay::bounds(body.from.as_ref(), body.to.as_ref())?;
+    let opts = processor::CreateOptions {
+        // Without an explicit `from`, the SQL's own 'scan.startup.mode' decides.
+        start: body.from.is_some().then_some(start),
+        from_ms,
+        end_ms,
+    };
+    let status =
+        blocking(move || Ok(state.processors.create_with(&body.name, &body.sql, opts)?)).await?;
     Ok(response::json(
         StatusCode::CREATED,
         &serde_json::to_value(status).expect("status serializes"),
