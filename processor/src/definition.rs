@@ -32,6 +32,20 @@ pub struct Alias {
     pub version: u32,
     pub from_offsets: Vec<u64>,
     pub alias_base: Vec<u64>,
+    /// The same for the late topic: `<name>.late` is fed from the promoted version's late
+    /// topic, so consumers and alerts on it never go blind (absent in definitions written
+    /// before late topics were aliased).
+    #[serde(default)]
+    pub late: Option<LateAlias>,
+}
+
+/// The late topic's alias: records of the promoted version's late topic from `from_offsets` on
+/// are copied into `topic`, whose end was `alias_base` at the switch.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LateAlias {
+    pub topic: String,
+    pub from_offsets: Vec<u64>,
+    pub alias_base: Vec<u64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

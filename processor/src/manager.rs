@@ -530,7 +530,8 @@ fn status_of(e: &Entry) -> Status {
         status: vs.status,
         sql: v.sql.clone(),
         output: v.output.clone(),
-        late_topic: v.late_topic.clone(),
+        // The processor's late topic, whichever version is live (aliased across promotes).
+        late_topic: format!("{}.late", e.def.name),
         inputs: ts.inputs,
         lag: ts.lag,
         watermark: ts.watermark_ms.map(format_rfc3339),

@@ -228,6 +228,10 @@ impl Task {
         self.output.topic()
     }
 
+    pub fn late_topic(&self) -> &str {
+        self.late.topic()
+    }
+
     /// Processes what is available up to the safe time (one fetch per input at most).
     pub fn step(&mut self) -> Result<Step> {
         if self.cp.finished {

@@ -334,3 +334,46 @@ fn a_bounded_backfill_of_the_seed_batch_job_gives_the_reference_rows_in_order() 
         assert_eq!(v["unique_customers"].as_u64().unwrap(), users.len() as u64);
     }
 }
+
+/// Issue 9: `<processor>.late` keeps receiving late events after any number of promotes (it is
+/// aliased like the output), so consumers and alerts on it never go blind.
+#[test]
+fn the_late_topic_keeps_receiving_late_events_across_promotes() {
+    let dir = temp();
+    let s = Server::start(&dir.path().join("data"), &[]);
+    s.create_topic("orders", 1);
+    produce(&s, 0, 300, 1000);
+    let r = s.post_json(
+        "/v1/processors",
+        &json!({"name": "revenue", "sql": seed_sql()}),
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+    let mut records = 300;
+    caught_up(&s, "revenue", 1, records);
+    let late_count = |s: &Server| dump(s, "revenue.late").len();
+    // One order 5 minutes behind the watermark: late.
+    let produce_late = |s: &Server, i: u64| produce(s, i, 1, 0);
+    produce_late(&s, 10_000);
+    records += 1;
+    caught_up(&s, "revenue", 1, records);
+    assert_eq!(late_count(&s), 1);
+    for version in [2u64, 3] {
+        let r = s.post_json("/v1/processors/revenue/replay", &json!({}));
+        assert_eq!(r.status, 201, "{}", r.text());
+        caught_up(&s, "revenue", version, records);
+        let r = s.post_json(
+            "/v1/processors/revenue/promote",
+            &json!({"version": version}),
+        );
+        assert_eq!(r.status, 200, "{}", r.text());
+        assert_eq!(status(&s, "revenue")["late_topic"], "revenue.late");
+        produce_late(&s, 10_000 + version);
+        records += 1;
+        caught_up(&s, "revenue", version, records);
+        wait_until("the late event in revenue.late", || {
+            late_count(&s) == version as usize
+        });
+    }
+    let late = dump(&s, "revenue.late");
+    assert!(late[2].contains("o10003"), "{late:?}");
+}
