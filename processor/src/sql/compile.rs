@@ -187,7 +187,10 @@ pub fn compile(sql: &str, bounded: bool) -> Result<Plan> {
                     ));
                 }
                 let columns = ins.columns.iter().map(|c| c.value.clone()).collect();
-                query = Some((source, Some((name.to_string(), columns))));
+                let target = table::object_name(name);
+                log_store::validate_name(&target)
+                    .map_err(|e| err_at(name.span(), "INSERT INTO", e.to_string()))?;
+                query = Some((source, Some((target, columns))));
             }
             other => {
                 let kind = other
@@ -435,14 +438,13 @@ impl Compiler {
                 "FROM must name a topic or a CREATE TABLE table",
             ));
         };
-        let name_text = name.to_string();
+        let name_text = table::object_name(name);
         let table = match tables.iter().find(|t| t.name == name_text) {
             Some(t) => t.clone(),
             None => {
-                let plain = name_text.trim_matches('"').trim_matches('`').to_string();
-                log_store::validate_name(&plain)
+                log_store::validate_name(&name_text)
                     .map_err(|e| err_at(name.span(), "FROM", e.to_string()))?;
-                TableDef::inferred(&plain)
+                TableDef::inferred(&name_text)
             }
         };
         let mut qualifiers = vec![name_text];
@@ -754,7 +756,9 @@ impl Compiler {
                             .filter(|n| *n < columns.len()),
                         _ => None,
                     },
-                    e => items.iter().position(|i| i == e),
+                    e => items
+                        .iter()
+                        .position(|i| crate::sql::scalar::same_expr(i, e)),
                 };
                 let Some(index) = index else {
                     return Err(err_at(

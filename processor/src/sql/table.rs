@@ -45,6 +45,20 @@ impl TableDef {
     }
 }
 
+/// A table or topic name as written, without its quotes: `orders`, `"order-events"` and
+/// `` `category-counts-output` `` name `orders`, `order-events` and `category-counts-output`;
+/// the parts of a dotted name are joined with dots (topic names may contain dots).
+pub fn object_name(name: &ast::ObjectName) -> String {
+    name.0
+        .iter()
+        .map(|part| match part.as_ident() {
+            Some(ident) => ident.value.clone(),
+            None => part.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join(".")
+}
+
 /// Maps a SQL data type to kappa's; unsupported types are refused.
 pub fn data_type(dt: &DataType, at: sqlparser::tokenizer::Span) -> Result<Type> {
     Ok(match dt {
@@ -86,7 +100,7 @@ pub fn data_type(dt: &DataType, at: sqlparser::tokenizer::Span) -> Result<Type> 
 
 /// Builds the table of one CREATE TABLE statement.
 pub fn from_create(ct: &ast::CreateTable, watermarks: &[WatermarkClause]) -> Result<TableDef> {
-    let name = ct.name.to_string();
+    let name = object_name(&ct.name);
     let mut columns = Vec::new();
     for c in &ct.columns {
         if let Some(o) = c.options.first() {
