@@ -97,6 +97,16 @@ pub fn start_of(plan: &Plan, requested: Option<Start>) -> Start {
     })
 }
 
+/// Names ending in `.late` or `.v<digits>` are reserved for processors' own topics (late
+/// topics, replay versions): a user cannot create a topic or a processor named so (DESIGN.md §5).
+pub fn is_reserved_name(name: &str) -> bool {
+    if name.ends_with(".late") {
+        return true;
+    }
+    name.rsplit_once(".v")
+        .is_some_and(|(_, n)| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+}
+
 /// Output and late topics of a version.
 pub fn topics_of(name: &str, version: u32, plan: &Plan) -> (String, String) {
     if version == 1 {
@@ -109,5 +119,27 @@ pub fn topics_of(name: &str, version: u32, plan: &Plan) -> (String, String) {
             format!("{name}.v{version}"),
             format!("{name}.v{version}.late"),
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn late_and_version_suffixes_are_reserved() {
+        for name in ["x.late", "revenue.v2", "a.b.v10", ".late"] {
+            assert!(is_reserved_name(name), "{name}");
+        }
+        for name in [
+            "late",
+            "x.latest",
+            "revenue.v",
+            "revenue.vx",
+            "v2",
+            "orders.v2b",
+        ] {
+            assert!(!is_reserved_name(name), "{name}");
+        }
     }
 }

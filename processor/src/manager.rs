@@ -14,7 +14,9 @@ use std::time::Duration;
 
 use log_store::LogStore;
 
-use crate::definition::{start_of, topics_of, CreateOptions, Definition, VersionDef};
+use crate::definition::{
+    is_reserved_name, start_of, topics_of, CreateOptions, Definition, VersionDef,
+};
 use crate::error::{Error, Result};
 use crate::io::log_store::{waiter, LogSink, LogSource};
 use crate::limits::{IDLE_WAIT_MS, PROCESSORS_MAX};
@@ -227,6 +229,14 @@ impl Manager {
             name: name.chars().take(64).collect(),
             reason: e.to_string(),
         })?;
+        if is_reserved_name(name) {
+            return Err(Error::InvalidName {
+                name: name.to_string(),
+                reason:
+                    "names ending in .late or .v<digits> are reserved for processors' own topics"
+                        .into(),
+            });
+        }
         let mut entries = lock(&self.entries);
         if entries.contains_key(name) {
             return Err(Error::Exists {
@@ -258,6 +268,35 @@ impl Manager {
             if *t == plan.input {
                 return Err(Error::InvalidDefinition {
                     message: format!("processor {name} would write to its own input {t}"),
+                });
+            }
+        }
+        // A processor writes only into topics it owns, unless its SQL says INSERT INTO.
+        let mut owned = vec![late_topic.clone()];
+        if plan.output.is_none() {
+            owned.push(output.clone());
+        }
+        for topic in self.store.topics() {
+            let t = topic.name();
+            let version_topic = t
+                .strip_prefix(name)
+                .and_then(|rest| rest.strip_prefix(".v"))
+                .is_some_and(|n| {
+                    let n = n.strip_suffix(".late").unwrap_or(n);
+                    !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit())
+                });
+            if owned.iter().any(|o| o == t) || version_topic {
+                return Err(Error::Log(log_store::Error::TopicExists {
+                    topic: t.to_string(),
+                }));
+            }
+        }
+        if let Some(plan_output) = &plan.output {
+            if is_reserved_name(plan_output) {
+                return Err(Error::InvalidDefinition {
+                    message: format!(
+                        "INSERT INTO {plan_output}: names ending in .late or .v<digits> are reserved for processors' own topics"
+                    ),
                 });
             }
         }
@@ -356,13 +395,25 @@ impl Manager {
         Ok(task.as_ref().map(|t| t.results(filter)).unwrap_or_default())
     }
 
-    /// A processor that reads `topic` (deleting the topic is refused while one does).
-    pub fn reader_of(&self, topic: &str) -> Option<String> {
+    /// A processor that reads or writes `topic`, and which it does (deleting the topic is
+    /// refused while one does: DESIGN.md §5).
+    pub fn user_of(&self, topic: &str) -> Option<(String, &'static str)> {
         let entries = lock(&self.entries);
-        entries
-            .values()
-            .find(|e| e.runs.values().any(|r| r.input == topic))
-            .map(|e| e.def.name.clone())
+        entries.values().find_map(|e| {
+            let name = e.def.name.clone();
+            if e.runs.values().any(|r| r.input == topic) {
+                return Some((name, "read"));
+            }
+            let writes = e
+                .def
+                .versions
+                .iter()
+                .any(|v| v.output == topic || v.late_topic == topic)
+                || e.def.alias.as_ref().is_some_and(|a| {
+                    a.topic == topic || a.late.as_ref().is_some_and(|l| l.topic == topic)
+                });
+            writes.then_some((name, "written"))
+        })
     }
 
     /// Stops every processor with a final checkpoint. Idempotent.

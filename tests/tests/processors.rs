@@ -332,3 +332,75 @@ fn kill9_while_a_processor_runs_keeps_its_output_exactly_once() {
         "late side outputs are identical too"
     );
 }
+
+/// Issue 9: a processor never writes where it should not. Its name, `.late` or version topics
+/// landing in an existing topic is 409 `topic_exists`; `.late` and `.v<digits>` names are
+/// reserved (400); a topic a processor writes (output or late) cannot be deleted (409
+/// `topic_in_use`), as for the topics it reads.
+#[test]
+fn processors_write_only_into_topics_they_own() {
+    let dir = temp();
+    let s = Server::start(&dir.path().join("data"), &[]);
+    s.create_topic("orders", 1);
+    let sql = SEED_SQL;
+    for reserved in ["x.late", "x.v2", "orders.v17"] {
+        let r = s.post_json("/v1/topics", &json!({"name": reserved}));
+        assert_eq!(r.status, 400, "{reserved}: {}", r.text());
+        assert_eq!(r.error_code(), "invalid_name");
+        let r = s.post_json("/v1/processors", &json!({"name": reserved, "sql": sql}));
+        assert_eq!(r.status, 400, "{reserved}: {}", r.text());
+    }
+    // Existing topics under the processor's own names: refused, nothing created.
+    s.create_topic("taken", 1);
+    let r = s.post_json("/v1/processors", &json!({"name": "taken", "sql": sql}));
+    assert_eq!(r.status, 409, "{}", r.text());
+    assert_eq!(r.error_code(), "topic_exists");
+    // INSERT INTO an existing topic is the SQL saying so: allowed.
+    let insert = sql.replace(
+        "SELECT TUMBLE_START",
+        "INSERT INTO taken SELECT TUMBLE_START",
+    );
+    let r = s.post_json(
+        "/v1/processors",
+        &json!({"name": "into-taken", "sql": insert}),
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+    let into_reserved = sql.replace(
+        "SELECT TUMBLE_START",
+        "INSERT INTO `x.late` SELECT TUMBLE_START",
+    );
+    let r = s.post_json(
+        "/v1/processors",
+        &json!({"name": "p2", "sql": into_reserved}),
+    );
+    assert_eq!(r.status, 400, "{}", r.text());
+
+    let r = s.post_json("/v1/processors", &json!({"name": "revenue", "sql": sql}));
+    assert_eq!(r.status, 201, "{}", r.text());
+    for (topic, how) in [
+        ("orders", "read"),
+        ("revenue", "written"),
+        ("revenue.late", "written"),
+        ("taken", "written"),
+    ] {
+        let r = s.request("DELETE", &format!("/v1/topics/{topic}"), &[], b"");
+        assert_eq!(r.status, 409, "{topic}: {}", r.text());
+        assert_eq!(r.error_code(), "topic_in_use");
+        assert!(r.text().contains(how), "{}", r.text());
+    }
+    // Deleting the processor leaves its topics (the user's data) and frees them for deletion;
+    // a new processor of the same name is refused while they exist.
+    assert_eq!(
+        s.request("DELETE", "/v1/processors/revenue", &[], b"")
+            .status,
+        200
+    );
+    let r = s.post_json("/v1/processors", &json!({"name": "revenue", "sql": sql}));
+    assert_eq!(r.status, 409, "{}", r.text());
+    for topic in ["revenue", "revenue.late"] {
+        let r = s.request("DELETE", &format!("/v1/topics/{topic}"), &[], b"");
+        assert_eq!(r.status, 200, "{topic}: {}", r.text());
+    }
+    let r = s.post_json("/v1/processors", &json!({"name": "revenue", "sql": sql}));
+    assert_eq!(r.status, 201, "{}", r.text());
+}

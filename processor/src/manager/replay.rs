@@ -153,7 +153,7 @@ impl Manager {
                 what: format!("versions of {name}; delete old ones"),
             });
         }
-        let version = entry
+        let mut version = entry
             .def
             .versions
             .iter()
@@ -161,6 +161,16 @@ impl Manager {
             .max()
             .unwrap_or(0)
             + 1;
+        // A deleted version's topics stay (they are the user's data): never write into them.
+        while [
+            format!("{name}.v{version}"),
+            format!("{name}.v{version}.late"),
+        ]
+        .iter()
+        .any(|t| self.store.topic(t).is_ok())
+        {
+            version += 1;
+        }
         let current = entry
             .def
             .versions

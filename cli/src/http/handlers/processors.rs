@@ -130,10 +130,6 @@ fn results(state: &AppState, name: &str, query: &Query) -> ApiResult<Response<Bo
     ))
 }
 
-pub fn reader_of(state: &AppState, topic: &str) -> Option<String> {
-    state.processors.reader_of(topic)
-}
-
 /// Per-processor gauges for /metrics.
 pub fn gauges(state: &AppState) -> Vec<(&'static str, String, f64)> {
     let mut out = Vec::new();
