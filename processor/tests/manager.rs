@@ -104,7 +104,10 @@ fn seed_processor_runs_survives_restart_and_never_duplicates_output() {
     // Minutes 0 and 1 complete (watermark 10:02:40); minute 2 is still open.
     assert_eq!(s.records_out, 4, "{s:#?}");
     assert_eq!(s.watermark.as_deref(), Some("2026-03-25T10:02:40.000Z"));
-    assert_eq!(m.reader_of("order-events").as_deref(), Some("revenue"));
+    assert_eq!(
+        m.user_of("order-events"),
+        Some(("revenue".to_string(), "read"))
+    );
     let rows = m
         .results(
             "revenue",
@@ -140,7 +143,7 @@ fn seed_processor_runs_survives_restart_and_never_duplicates_output() {
     assert_eq!(m.list().len(), 1);
     m.delete("revenue").unwrap();
     assert!(m.status("revenue").is_err());
-    assert!(m.reader_of("order-events").is_none());
+    assert!(m.user_of("order-events").is_none());
 }
 
 #[test]
