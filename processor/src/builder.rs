@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::Result;
 use crate::operator::aggregate::{Acc, AggKind, AggSpec};
 use crate::operator::expr::Expr;
-use crate::operator::{Emit, EventRange, InputRecord, Operator, Outcome, ResultsFilter};
+use crate::operator::{Emit, EventRange, InputRecord, Operator, Outcome, ResultRow, ResultsFilter};
 use crate::state::results::Results;
 use crate::state::table::Table;
 use crate::timestamp::format_rfc3339;
@@ -272,7 +272,7 @@ impl<T: Serialize + 'static> Operator for MapOp<T> {
         })?;
         Ok(())
     }
-    fn results(&self, filter: &ResultsFilter) -> Vec<serde_json::Value> {
+    fn results(&self, filter: &ResultsFilter) -> Vec<ResultRow> {
         self.results.get(filter)
     }
 }
@@ -407,7 +407,7 @@ impl<T: 'static> Operator for AggOp<T> {
         })?;
         Ok(())
     }
-    fn results(&self, filter: &ResultsFilter) -> Vec<serde_json::Value> {
+    fn results(&self, filter: &ResultsFilter) -> Vec<ResultRow> {
         self.state.results.get(filter)
     }
 }

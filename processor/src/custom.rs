@@ -7,7 +7,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use crate::error::{Error, Result};
-use crate::operator::{Emit, EventRange, InputRecord, Operator, Outcome, ResultsFilter};
+use crate::operator::{Emit, EventRange, InputRecord, Operator, Outcome, ResultRow, ResultsFilter};
 use crate::state::results::Results;
 
 /// One input record as user code sees it.
@@ -141,7 +141,7 @@ impl<P: Processor> Operator for ProcessorOperator<P> {
         self.results = results;
         Ok(())
     }
-    fn results(&self, filter: &ResultsFilter) -> Vec<serde_json::Value> {
+    fn results(&self, filter: &ResultsFilter) -> Vec<ResultRow> {
         self.results.get(filter)
     }
 }

@@ -20,7 +20,7 @@ use crate::definition::{
 use crate::error::{Error, Result};
 use crate::io::log_store::{waiter, LogSink, LogSource};
 use crate::limits::{IDLE_WAIT_MS, PROCESSORS_MAX};
-use crate::operator::ResultsFilter;
+use crate::operator::{ResultRow, ResultsFilter};
 use crate::status::{RunStatus, Status, VersionStatus};
 use crate::task::{Task, TaskSpec, TaskStatus};
 use crate::timestamp::format_rfc3339;
@@ -381,16 +381,25 @@ impl Manager {
         Ok(())
     }
 
-    /// The current version's materialized results.
-    pub fn results(&self, name: &str, filter: &ResultsFilter) -> Result<Vec<serde_json::Value>> {
+    /// The materialized results of `version` (default: the current one).
+    pub fn results(
+        &self,
+        name: &str,
+        version: Option<u32>,
+        filter: &ResultsFilter,
+    ) -> Result<Vec<ResultRow>> {
         let entries = lock(&self.entries);
         let entry = entries.get(name).ok_or_else(|| Error::NotFound {
             name: name.to_string(),
         })?;
+        let version = version.unwrap_or(entry.def.current);
         let run = entry
             .runs
-            .get(&entry.def.current)
-            .expect("the current version has a run");
+            .get(&version)
+            .ok_or_else(|| Error::UnknownVersion {
+                name: name.to_string(),
+                version,
+            })?;
         let task = lock(&run.shared.task);
         Ok(task.as_ref().map(|t| t.results(filter)).unwrap_or_default())
     }

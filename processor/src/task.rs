@@ -16,7 +16,9 @@ use crate::limits::{
     CHECKPOINT_IDLE_STEPS, CHECKPOINT_INTERVAL_RECORDS, FETCH_RECORDS_MAX,
     OUTPUT_BATCH_RECORDS_MAX, WATERMARK_IDLE_TIMEOUT_MS_DEFAULT,
 };
-use crate::operator::{Emit, EventRange, InputRecord, Operator, OutRecord, Outcome, ResultsFilter};
+use crate::operator::{
+    Emit, EventRange, InputRecord, Operator, OutRecord, Outcome, ResultRow, ResultsFilter,
+};
 use crate::output::Output;
 use crate::timestamp;
 use crate::value::write_json_string;
@@ -451,7 +453,7 @@ impl Task {
         self.source.wait(timeout)
     }
 
-    pub fn results(&self, filter: &ResultsFilter) -> Vec<serde_json::Value> {
+    pub fn results(&self, filter: &ResultsFilter) -> Vec<ResultRow> {
         self.operator.results(filter)
     }
 

@@ -377,3 +377,56 @@ fn the_late_topic_keeps_receiving_late_events_across_promotes() {
     let late = dump(&s, "revenue.late");
     assert!(late[2].contains("o10003"), "{late:?}");
 }
+
+/// Issue 9: `/results` rows keep SELECT order, `?version=N` serves that version (404 for an
+/// unknown one).
+#[test]
+fn results_keep_select_order_and_serve_any_version() {
+    let dir = temp();
+    let s = Server::start(&dir.path().join("data"), &[]);
+    s.create_topic("orders", 1);
+    produce(&s, 0, 300, 1000);
+    let r = s.post_json(
+        "/v1/processors",
+        &json!({"name": "revenue", "sql": seed_sql()}),
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+    caught_up(&s, "revenue", 1, 300);
+    let new_sql = seed_sql().replace(
+        "AVG(total) AS avg_order_value",
+        "AVG(total) AS avg_order_value, MAX(total) AS max_order",
+    );
+    let r = s.post_json("/v1/processors/revenue/replay", &json!({"sql": new_sql}));
+    assert_eq!(r.status, 201, "{}", r.text());
+    caught_up(&s, "revenue", 2, 300);
+    let columns = [
+        "window_start",
+        "category",
+        "revenue",
+        "order_count",
+        "avg_order_value",
+    ];
+    for (query, extra) in [("", false), ("?version=1", false), ("?version=2", true)] {
+        let r = s.get(&format!("/v1/processors/revenue/results{query}"));
+        assert_eq!(r.status, 200, "{}", r.text());
+        let text = r.text();
+        let rows = &text[text.find(r#""results":["#).unwrap()..];
+        let first = rows.split("},{").next().unwrap();
+        let at: Vec<usize> = columns
+            .iter()
+            .map(|c| first.find(&format!("\"{c}\"")).unwrap())
+            .collect();
+        assert!(at.windows(2).all(|w| w[0] < w[1]), "{query}: {first}");
+        assert_eq!(first.contains("max_order"), extra, "{query}: {first}");
+    }
+    let r = s.get("/v1/processors/revenue/results?version=7");
+    assert_eq!(r.status, 404, "{}", r.text());
+    assert_eq!(r.error_code(), "unknown_version");
+    let d = s.get("/v1/processors/revenue/diff?version=2").json();
+    assert_eq!(d["truncated"], false, "{d}");
+    assert_eq!(
+        d["counts"]["changed"],
+        d["changed"].as_array().unwrap().len(),
+        "{d}"
+    );
+}

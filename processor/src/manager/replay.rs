@@ -391,7 +391,9 @@ impl Manager {
         let mut d = crate::diff::diff(&a, &b);
         d["live_version"] = live.0.into();
         d["version"] = other.0.into();
-        d["truncated"] = (ta || tb).into();
+        // Truncated when an output had more records than were read, or a list is cut short.
+        let listed_all = d["truncated"] == false;
+        d["truncated"] = (ta || tb || !listed_all).into();
         Ok(d)
     }
 }

@@ -70,6 +70,10 @@ impl Emit {
     }
 }
 
+/// One row of the materialized results: the JSON text as written, so its columns stay in
+/// SELECT order.
+pub type ResultRow = Box<serde_json::value::RawValue>;
+
 /// Which rows the results endpoint returns.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct ResultsFilter {
@@ -102,5 +106,5 @@ pub trait Operator: Send {
     fn snapshot(&self) -> Result<Vec<u8>>;
     fn restore(&mut self, snapshot: &[u8]) -> Result<()>;
     /// The current materialized results.
-    fn results(&self, filter: &ResultsFilter) -> Vec<serde_json::Value>;
+    fn results(&self, filter: &ResultsFilter) -> Vec<ResultRow>;
 }

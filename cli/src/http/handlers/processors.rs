@@ -124,9 +124,28 @@ fn results(state: &AppState, name: &str, query: &Query) -> ApiResult<Response<Bo
         window_start_ms,
         limit: query.parse_u64("limit")?.map(|l| l as usize),
     };
-    let rows = state.processors.results(name, &filter)?;
-    Ok(response::ok_json(
-        json!({ "processor": name, "results": rows }),
+    let version = match query.parse_u64("version")? {
+        None => None,
+        Some(v) => Some(u32::try_from(v).map_err(|_| {
+            ApiError::bad_request("bad_parameter", format!("version={v}: no such version"))
+        })?),
+    };
+    let rows = state.processors.results(name, version, &filter)?;
+    // Serialized from the rows' own text, so their columns keep SELECT order.
+    #[derive(serde::Serialize)]
+    struct Results<'a> {
+        processor: &'a str,
+        results: Vec<processor::operator::ResultRow>,
+    }
+    let body = serde_json::to_vec(&Results {
+        processor: name,
+        results: rows,
+    })
+    .map_err(|e| ApiError::internal(e.to_string()))?;
+    Ok(response::with_type(
+        StatusCode::OK,
+        "application/json",
+        body,
     ))
 }
 
