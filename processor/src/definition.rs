@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::Result;
 use crate::operator::sql::SqlOperator;
 use crate::sql::plan::{Plan, Startup};
+use crate::sql::table::Hints;
 use crate::task::Start;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -61,6 +62,9 @@ pub struct VersionDef {
     /// Skip events before this event time (ms): a backfill's `from`.
     #[serde(default)]
     pub from_ms: Option<i64>,
+    /// Column types inferred at creation for an input read without `CREATE TABLE`.
+    #[serde(default)]
+    pub inferred: Hints,
     /// Stopped by the user (or superseded): not restarted on open.
     pub stopped: bool,
 }
@@ -78,7 +82,8 @@ pub struct CreateOptions {
 impl VersionDef {
     /// Compiles the SQL into its plan and operator; errors carry line/column.
     pub fn compile(&self) -> Result<(Plan, SqlOperator)> {
-        let plan = crate::sql::compile(&self.sql, self.end_ms.is_some())?;
+        let plan =
+            crate::sql::compile_with_hints(&self.sql, self.end_ms.is_some(), &self.inferred)?;
         let op = SqlOperator::new(plan.clone(), self.end_ms.is_some());
         Ok((plan, op))
     }

@@ -19,8 +19,11 @@ use crate::definition::{
 };
 use crate::error::{Error, Result};
 use crate::io::log_store::{waiter, LogSink, LogSource};
-use crate::limits::{IDLE_WAIT_MS, PROCESSORS_MAX};
+use crate::io::Source;
+use crate::limits::{IDLE_WAIT_MS, PROCESSORS_MAX, SCHEMA_SAMPLE_RECORDS_MAX};
 use crate::operator::{ResultRow, ResultsFilter};
+use crate::sql::plan::Plan;
+use crate::sql::table::Hints;
 use crate::status::{RunStatus, Status, VersionStatus};
 use crate::task::{Task, TaskSpec, TaskStatus};
 use crate::timestamp::format_rfc3339;
@@ -223,6 +226,28 @@ impl Manager {
         self.create_with(name, sql, CreateOptions::default())
     }
 
+    /// Compiles `sql` against the log: its input topic must exist, and an input read without
+    /// `CREATE TABLE` gets the column types of the records present now (`sql::infer`).
+    pub(crate) fn plan(&self, sql: &str, bounded: bool) -> Result<(Plan, Hints)> {
+        let plan = crate::sql::compile(sql, bounded)?;
+        let source = match LogSource::open(Arc::clone(&self.store), &[plan.input.as_str()]) {
+            Ok(s) => s,
+            Err(Error::Log(log_store::Error::UnknownTopic { .. })) => {
+                return Err(Error::InvalidDefinition {
+                    message: format!("input topic {:?} does not exist", plan.input),
+                })
+            }
+            Err(e) => return Err(e),
+        };
+        if !plan.inferred_input {
+            return Ok((plan, Hints::new()));
+        }
+        let values = sample(source, SCHEMA_SAMPLE_RECORDS_MAX)?;
+        let hints = crate::sql::infer::infer(values.iter().map(|v| &v[..]));
+        let plan = crate::sql::compile_with_hints(sql, bounded, &hints)?;
+        Ok((plan, hints))
+    }
+
     /// Creates a processor with an explicit start and an optional end (a bounded run).
     pub fn create_with(&self, name: &str, sql: &str, opts: CreateOptions) -> Result<Status> {
         log_store::validate_name(name).map_err(|e| Error::InvalidName {
@@ -250,16 +275,7 @@ impl Manager {
                 what: "processors".into(),
             });
         }
-        let plan = crate::sql::compile(sql, opts.end_ms.is_some())?;
-        match self.store.topic(&plan.input) {
-            Ok(_) => {}
-            Err(log_store::Error::UnknownTopic { .. }) => {
-                return Err(Error::InvalidDefinition {
-                    message: format!("input topic {:?} does not exist", plan.input),
-                })
-            }
-            Err(e) => return Err(e.into()),
-        }
+        let (plan, inferred) = self.plan(sql, opts.end_ms.is_some())?;
         let (output, late_topic) = topics_of(name, 1, &plan);
         for t in [&output, &late_topic] {
             log_store::validate_name(t).map_err(|e| Error::InvalidDefinition {
@@ -321,6 +337,7 @@ impl Manager {
             start: start_of(&plan, opts.start),
             end_ms: opts.end_ms,
             from_ms: opts.from_ms,
+            inferred,
             stopped: false,
         };
         let def = Definition {
@@ -603,4 +620,16 @@ fn status_of(e: &Entry) -> Status {
         error: vs.error,
         versions,
     }
+}
+
+/// Up to `max` record values from the start of every input partition, spread evenly.
+fn sample(mut source: LogSource, max: usize) -> Result<Vec<bytes::Bytes>> {
+    let n = source.inputs().len().max(1);
+    let per = (max / n).max(1);
+    let mut values = Vec::new();
+    for i in 0..source.inputs().len() {
+        let from = source.start_offset(i)?;
+        values.extend(source.fetch(i, from, per)?.into_iter().map(|r| r.value));
+    }
+    Ok(values)
 }

@@ -404,3 +404,58 @@ fn processors_write_only_into_topics_they_own() {
     let r = s.post_json("/v1/processors", &json!({"name": "revenue", "sql": sql}));
     assert_eq!(r.status, 201, "{}", r.text());
 }
+
+/// Issue 9: without `CREATE TABLE`, column types are inferred from the records present at
+/// creation, so type errors are refused as with declared types; a value that does not convert
+/// later is counted in `invalid_records` and sent to `.late` with reason `invalid`, never
+/// written as a null row.
+#[test]
+fn an_inferred_schema_refuses_type_errors_and_never_writes_null_rows() {
+    let dir = temp();
+    let s = Server::start(&dir.path().join("data"), &[]);
+    s.create_topic("sales", 1);
+    let produce = |body: &str| {
+        let r = s.request(
+            "POST",
+            "/v1/topics/sales/events",
+            &[("content-type", "application/x-ndjson")],
+            body.as_bytes(),
+        );
+        assert_eq!(r.status, 200, "{}", r.text());
+    };
+    produce("{\"category\":\"books\",\"total\":12.5}\n{\"category\":\"toys\",\"total\":3}\n");
+    for sql in [
+        "SELECT SUM(category) FROM sales",
+        "SELECT category FROM sales WHERE total > '100'",
+    ] {
+        let r = s.post_json("/v1/processors", &json!({"name": "bad", "sql": sql}));
+        assert_eq!(r.status, 400, "{sql}: {}", r.text());
+    }
+    let sql = "SELECT category, SUM(total) AS revenue FROM sales GROUP BY category";
+    let r = s.post_json("/v1/processors", &json!({"name": "totals", "sql": sql}));
+    assert_eq!(r.status, 201, "{}", r.text());
+    produce("{\"category\":\"toys\",\"total\":\"abc\"}\n{\"category\":\"toys\",\"total\":1}\n");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let st = loop {
+        let st = s.get("/v1/processors/totals").json();
+        if st["records_in"] == 4 && st["lag"] == 0 {
+            break st;
+        }
+        assert!(Instant::now() < deadline, "{st}");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(st["invalid_records"], 1, "{st}");
+    let late = s.get("/v1/topics/totals.late/events?offset=0").ndjson();
+    assert_eq!(late.len(), 1);
+    let reason = late[0]["value"]["reason"].as_str().unwrap();
+    assert!(
+        reason.starts_with("invalid") && reason.contains("total"),
+        "{reason}"
+    );
+    let rows = s.get("/v1/topics/totals/events?offset=0").ndjson();
+    assert_eq!(rows.len(), 3, "{rows:?}");
+    assert!(
+        rows.iter().all(|r| r["value"]["revenue"].is_number()),
+        "no null rows: {rows:?}"
+    );
+}

@@ -178,12 +178,7 @@ impl Manager {
             .find(|v| v.version == entry.def.current)
             .expect("the current version exists");
         let sql = req.sql.unwrap_or_else(|| current.sql.clone());
-        let plan = crate::sql::compile(&sql, req.end_ms.is_some())?;
-        if let Err(log_store::Error::UnknownTopic { .. }) = self.store.topic(&plan.input) {
-            return Err(Error::InvalidDefinition {
-                message: format!("input topic {:?} does not exist", plan.input),
-            });
-        }
+        let (plan, inferred) = self.plan(&sql, req.end_ms.is_some())?;
         let (output, late_topic) = topics_of(name, version, &plan);
         let v = VersionDef {
             version,
@@ -193,6 +188,7 @@ impl Manager {
             start: req.start,
             end_ms: req.end_ms,
             from_ms: req.from_ms,
+            inferred,
             stopped: false,
         };
         self.open_task(name, &v)?;

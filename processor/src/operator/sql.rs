@@ -289,9 +289,21 @@ impl Operator for SqlOperator {
         if let Some(slot) = self.plan.timestamp_slot {
             self.row[slot] = Value::Ts(record.timestamp_ms);
         }
-        for (v, t) in self.row.iter_mut().zip(&self.plan.slot_types) {
+        for (slot, (v, t)) in self.row.iter_mut().zip(&self.plan.slot_types).enumerate() {
             if *t != Type::Any && !v.is_null() && !has_type(v, *t) {
-                *v = cast(std::mem::take(v), *t);
+                let original = std::mem::take(v);
+                *v = cast(original.clone(), *t);
+                if v.is_null() {
+                    // A value that does not convert is never a null row: the record is invalid.
+                    let field = self.plan.fields.path_of(slot).unwrap_or_default();
+                    return Ok(Outcome::Invalid {
+                        reason: format!(
+                            "field {field}: {} is not a {}",
+                            original.to_json(),
+                            t.name()
+                        ),
+                    });
+                }
             }
         }
         let t = match self.event_time(record) {

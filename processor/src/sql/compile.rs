@@ -13,7 +13,7 @@ use crate::operator::aggregate::AggSpec;
 use crate::operator::expr::{Expr, Type};
 use crate::sql::dialect::KappaDialect;
 use crate::sql::plan::{Aggregate, Body, EventTime, Plan};
-use crate::sql::table::{self, TableDef};
+use crate::sql::table::{self, Hints, TableDef};
 use crate::window::WindowSpec;
 
 /// An error at `span`, naming the refused construct.
@@ -141,6 +141,12 @@ pub const TIMESTAMP_COLUMN: &str = "_timestamp";
 /// Compiles a processor's SQL. `bounded` is true for a backfill with an end (ORDER BY and LIMIT
 /// are allowed there only).
 pub fn compile(sql: &str, bounded: bool) -> Result<Plan> {
+    compile_with_hints(sql, bounded, &Hints::new())
+}
+
+/// `compile`, with the column types inferred for a table read without `CREATE TABLE` (see
+/// `sql::infer`): they are checked like declared types, and values are coerced to them.
+pub fn compile_with_hints(sql: &str, bounded: bool, hints: &Hints) -> Result<Plan> {
     if sql.len() > SQL_TEXT_BYTES_MAX {
         return Err(Error::Limit {
             limit: "SQL_TEXT_BYTES_MAX",
@@ -215,7 +221,7 @@ pub fn compile(sql: &str, bounded: bool) -> Result<Plan> {
             "a processor needs a SELECT or INSERT INTO ... SELECT statement",
         ));
     };
-    let mut plan = compile_query(q, &tables, bounded)?;
+    let mut plan = compile_query(q, &tables, bounded, hints)?;
     if let Some((target, columns)) = insert {
         if !columns.is_empty() {
             if columns.len() != plan.columns.len() {
@@ -232,7 +238,12 @@ pub fn compile(sql: &str, bounded: bool) -> Result<Plan> {
     Ok(plan)
 }
 
-fn compile_query(q: &ast::Query, tables: &[TableDef], bounded: bool) -> Result<Plan> {
+fn compile_query(
+    q: &ast::Query,
+    tables: &[TableDef],
+    bounded: bool,
+    hints: &Hints,
+) -> Result<Plan> {
     if let Some(w) = &q.with {
         return Err(err_at(
             w.span(),
@@ -251,7 +262,7 @@ fn compile_query(q: &ast::Query, tables: &[TableDef], bounded: bool) -> Result<P
         ));
     };
     check_select_clauses(select)?;
-    let mut c = Compiler::new(select, tables)?;
+    let mut c = Compiler::new(select, tables, hints)?;
     let filter = match &select.selection {
         Some(w) => Some(c.boolean(w, false, "WHERE")?),
         None => None,
@@ -292,6 +303,7 @@ fn compile_query(q: &ast::Query, tables: &[TableDef], bounded: bool) -> Result<P
         watermark_delay_ms,
         allowed_lateness_ms: c.table.allowed_lateness_ms,
         watermark_idle_timeout_ms: c.table.idle_timeout_ms,
+        inferred_input: c.table.columns.is_none(),
         filter,
         body,
         columns,
@@ -404,7 +416,7 @@ fn item_name(item: &ast::Expr, alias: Option<&ast::Ident>, index: usize) -> Stri
 }
 
 impl Compiler {
-    fn new(select: &ast::Select, tables: &[TableDef]) -> Result<Compiler> {
+    fn new(select: &ast::Select, tables: &[TableDef], hints: &Hints) -> Result<Compiler> {
         let from = match select.from.as_slice() {
             [one] => one,
             [] => {
@@ -444,7 +456,10 @@ impl Compiler {
             None => {
                 log_store::validate_name(&name_text)
                     .map_err(|e| err_at(name.span(), "FROM", e.to_string()))?;
-                TableDef::inferred(&name_text)
+                TableDef {
+                    hints: hints.clone(),
+                    ..TableDef::inferred(&name_text)
+                }
             }
         };
         let mut qualifiers = vec![name_text];

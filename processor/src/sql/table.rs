@@ -22,7 +22,13 @@ pub struct TableDef {
     pub allowed_lateness_ms: i64,
     /// `'scan.watermark.idle-timeout'` (ms; 0 never lets a partition go idle).
     pub idle_timeout_ms: u64,
+    /// For an inferred table: the types inferred from the records present when the processor
+    /// was created (`sql::infer`); a column not among them has no static type.
+    pub hints: Hints,
 }
+
+/// Column types inferred for a table without `CREATE TABLE`, by top-level field name.
+pub type Hints = std::collections::BTreeMap<String, Type>;
 
 impl TableDef {
     pub fn inferred(topic: &str) -> TableDef {
@@ -34,12 +40,13 @@ impl TableDef {
             startup: None,
             allowed_lateness_ms: 0,
             idle_timeout_ms: WATERMARK_IDLE_TIMEOUT_MS_DEFAULT,
+            hints: Hints::new(),
         }
     }
 
     pub fn column_type(&self, name: &str) -> Option<Type> {
         match &self.columns {
-            None => Some(Type::Any),
+            None => Some(self.hints.get(name).copied().unwrap_or(Type::Any)),
             Some(cols) => cols.iter().find(|(c, _)| c == name).map(|(_, t)| *t),
         }
     }
