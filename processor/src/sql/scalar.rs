@@ -21,6 +21,10 @@ fn aggregate_kind(name: &str) -> Option<AggKind> {
         "AVG" => AggKind::Avg,
         "MIN" => AggKind::Min,
         "MAX" => AggKind::Max,
+        "VAR_POP" => AggKind::VarPop,
+        "VAR_SAMP" | "VARIANCE" => AggKind::VarSamp,
+        "STDDEV_POP" => AggKind::StddevPop,
+        "STDDEV_SAMP" | "STDDEV" => AggKind::StddevSamp,
         _ => return None,
     })
 }
@@ -475,7 +479,14 @@ impl Compiler {
             };
             let out = match kind {
                 AggKind::Count | AggKind::CountDistinct => Type::Int,
-                AggKind::Sum | AggKind::Avg if !t.is_numeric() => {
+                AggKind::Sum
+                | AggKind::Avg
+                | AggKind::VarPop
+                | AggKind::VarSamp
+                | AggKind::StddevPop
+                | AggKind::StddevSamp
+                    if !t.is_numeric() =>
+                {
                     return Err(err_at(
                         a.span(),
                         name,
