@@ -88,6 +88,9 @@ struct Writer {
     /// Set when a flush failed: what was written can no longer be trusted to be durable, so
     /// the partition refuses appends until the store is reopened (and recovers).
     failed: Option<String>,
+    /// Set when the topic is deleted: an append that still holds this partition must fail
+    /// rather than be acknowledged into files that are gone (issue 10).
+    deleted: bool,
     last_flush: Instant,
 }
 
@@ -205,6 +208,7 @@ impl Partition {
                 next_offset,
                 in_flight: VecDeque::new(),
                 failed: None,
+                deleted: false,
                 last_flush: Instant::now(),
             }),
             commit: GroupCommit::new(next_offset),
@@ -233,6 +237,13 @@ impl Partition {
         *self.view.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(view);
     }
 
+    /// Marks the partition deleted (its topic is being removed): every later append fails with
+    /// `UnknownTopic`. Taken under the writer lock, so an append either finished writing before
+    /// this or writes nothing.
+    pub(crate) fn mark_deleted(&self) {
+        lock(&self.writer).deleted = true;
+    }
+
     /// Appends the batch atomically (all visible or none) and returns once durable.
     pub fn append(&self, records: &[AppendRecord<'_>]) -> Result<Appended> {
         if records.len() > BATCH_RECORDS_MAX {
@@ -257,6 +268,11 @@ impl Partition {
                 base_offset: Offset(self.end.load(Ordering::Acquire)),
                 count: 0,
                 timestamp_ms: self.ctx.clock.now_ms(),
+            });
+        }
+        if w.deleted {
+            return Err(Error::UnknownTopic {
+                topic: self.id.topic.to_string(),
             });
         }
         if let Some(reason) = &w.failed {

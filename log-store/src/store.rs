@@ -265,7 +265,8 @@ impl LogStore {
         self.read_topics().values().cloned().collect()
     }
     /// Removes the topic and its directory. Holders of its partitions keep reading what they
-    /// have mapped; new appends to them fail once the files are gone.
+    /// have mapped; appends to them fail with `UnknownTopic` from here on, so none is
+    /// acknowledged into the deleted files (a topic re-created under the name is a new one).
     pub fn delete_topic(&self, name: &str) -> Result<()> {
         validate_name(name)?;
         let topic = self
@@ -276,6 +277,9 @@ impl LogStore {
             .ok_or_else(|| Error::UnknownTopic {
                 topic: name.to_string(),
             })?;
+        for p in topic.partitions() {
+            p.mark_deleted();
+        }
         fs::remove_dir_all(topic.dir()).map_err(io_err("delete topic", topic.dir()))?;
         sync_dir(&self.dir.join("topics"))?;
         tracing::info!(topic = name, "deleted topic");

@@ -454,3 +454,23 @@ fn every_record_at_or_below_the_safe_time_is_already_readable() {
         }
     }
 }
+
+/// Issue 10: an append through a partition handle taken before its topic was deleted was
+/// acknowledged into the deleted files; it fails now, and the re-created topic is untouched.
+#[test]
+fn append_to_a_deleted_partition_fails_and_never_reaches_the_new_topic() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path(), FsyncPolicy::Always);
+    let old = small_topic(&store, "t", 1).partitions()[0].clone();
+    let rec = [AppendRecord {
+        key: None,
+        headers: &[],
+        value: b"x",
+    }];
+    old.append(&rec).unwrap();
+    store.delete_topic("t").unwrap();
+    let new = small_topic(&store, "t", 1).partitions()[0].clone();
+    assert!(matches!(old.append(&rec), Err(Error::UnknownTopic { .. })));
+    assert_eq!(new.end_offset(), Offset(0));
+    assert_eq!(new.append(&rec).unwrap().base_offset, Offset(0));
+}
