@@ -35,3 +35,7 @@ pub const SQL_BODY_BYTES_MAX: usize = 1 << 20;
 pub const PRODUCE_QUEUE_DEPTH: usize = 1_024;
 /// Produce bodies up to this size are parsed on the async worker itself (not handed off).
 pub const INLINE_PARSE_BYTES_MAX: usize = 64 << 10;
+/// Damaged log ranges found at startup that are kept for topic describe and /metrics (each is
+/// logged regardless): one per damaged segment, so a badly damaged dir cannot grow the list
+/// past this.
+pub const DAMAGE_REPORTS_MAX: usize = 10_000;

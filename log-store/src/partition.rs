@@ -532,6 +532,16 @@ impl Partition {
         Ok(out)
     }
 
+    /// One past the last offset of the segment that holds `offset` (the next segment's base),
+    /// or the published end if it is in the active segment: where a scan that met damage in
+    /// that segment can resume (the idempotency recovery skips a damaged segment's rest).
+    pub fn segment_end(&self, offset: Offset) -> Offset {
+        let view = self.view();
+        let end = self.end.load(Ordering::Acquire);
+        let i = view.sealed.partition_point(|s| s.end_offset <= offset.0);
+        Offset(view.sealed.get(i).map_or(end, |s| s.end_offset.min(end)))
+    }
+
     /// A segment that fails to load because retention deleted it meanwhile: out of range.
     fn gone_or(&self, e: Error, from: u64) -> Error {
         let start = self.view().start;

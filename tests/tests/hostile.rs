@@ -193,3 +193,104 @@ fn delete_and_recreate_under_load_loses_no_acknowledged_event() {
         last.len()
     );
 }
+
+/// Issue 10, critical 3: one flipped byte inside a sealed segment within the idempotency window
+/// made `kappa serve` exit 1 ("recovering idempotency keys from the log: corrupt record ...").
+/// Method: fill three segments of a topic with keyed requests, stop the server, flip one byte in
+/// the first (sealed) segment, start the real binary again. It must start, report the damage
+/// (topic describe, /metrics, a warning in the log), refuse reads of the damaged range naming
+/// topic, partition, offset and file, serve the undamaged segments, and still know the keys of
+/// the requests stored in them.
+#[test]
+fn a_damaged_sealed_segment_does_not_stop_the_server() {
+    let dir = temp();
+    let data = dir.path().join("data");
+    let s = Server::start(&data, &[]);
+    let r = s.post_json(
+        "/v1/topics",
+        &json!({"name": "t", "partitions": 1, "segment_bytes": 4 << 20}),
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+    let value = "x".repeat(100_000);
+    let body: String = (0..10)
+        .map(|i| json!({"i": i, "pad": value}).to_string() + "\n")
+        .collect();
+    let mut last = json!(null);
+    for k in 0..100 {
+        let key = format!("key-{k}");
+        let r = s.request(
+            "POST",
+            "/v1/topics/t/events",
+            &[
+                ("content-type", "application/x-ndjson"),
+                ("idempotency-key", &key),
+            ],
+            body.as_bytes(),
+        );
+        assert_eq!(r.status, 200, "{}", r.text());
+        last = r.json();
+    }
+    let described = s.get("/v1/topics/t").json();
+    assert!(described["partitions"][0]["segments"].as_u64().unwrap() >= 3);
+    let end = described["partitions"][0]["end_offset"].as_u64().unwrap();
+    assert_eq!(s.terminate().code(), Some(0));
+
+    let segment = data.join("topics/t/0/00000000000000000000.log");
+    let mut bytes = std::fs::read(&segment).unwrap();
+    bytes[50_000] ^= 0x40; // inside the first record's value
+    std::fs::write(&segment, &bytes).unwrap();
+
+    let s = Server::start(&data, &[]);
+    assert_eq!(s.get("/healthz").status, 200);
+    let described = s.get("/v1/topics/t").json();
+    let damaged = described["damaged_ranges"].as_array().unwrap();
+    assert_eq!(damaged.len(), 1, "{described}");
+    assert_eq!(damaged[0]["partition"], 0);
+    assert_eq!(damaged[0]["from_offset"], 0);
+    let resume = damaged[0]["to_offset"].as_u64().unwrap();
+    assert!(resume > 0 && resume < end, "{described}");
+    let metrics = s.get("/metrics").text();
+    assert!(
+        metrics.contains("kappa_partition_damaged_ranges{topic=\"t\",partition=\"0\"} 1"),
+        "{metrics}"
+    );
+    assert!(
+        s.log_text().contains("damaged log range"),
+        "a warning is logged"
+    );
+
+    let r = s.get("/v1/topics/t/events?partition=0&offset=0&limit=5");
+    assert_eq!(r.status, 500, "{}", r.text());
+    assert_eq!(r.error_code(), "corrupt");
+    let msg = r.json()["error"]["message"].as_str().unwrap().to_string();
+    for needle in [
+        "topic t",
+        "partition 0",
+        "offset 0",
+        "00000000000000000000.log",
+    ] {
+        assert!(msg.contains(needle), "{msg} names {needle}");
+    }
+    let r = s.get(&format!(
+        "/v1/topics/t/events?partition=0&offset={resume}&limit=5"
+    ));
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.ndjson().len(), 5);
+
+    // The last request's key was recovered from the undamaged segments: its retry appends nothing.
+    let r = s.request(
+        "POST",
+        "/v1/topics/t/events",
+        &[
+            ("content-type", "application/x-ndjson"),
+            ("idempotency-key", "key-99"),
+        ],
+        body.as_bytes(),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json()["partitions"], last["partitions"]);
+    assert_eq!(
+        s.get("/v1/topics/t").json()["partitions"][0]["end_offset"],
+        end
+    );
+}

@@ -59,6 +59,22 @@ pub fn describe_json(topic: &Topic) -> serde_json::Value {
            "retention_ms": c.retention_ms, "retention_bytes": c.retention_bytes, "partitions": partitions})
 }
 
+/// The damaged ranges of `topic` found at startup (issue 10): the server serves the rest; a
+/// read of one of these fails naming the file.
+fn damaged_ranges(state: &AppState, topic: &str) -> serde_json::Value {
+    let ranges: Vec<_> = state
+        .idempotency
+        .damage()
+        .into_iter()
+        .filter(|d| d.topic == topic)
+        .map(|d| {
+            json!({"partition": d.partition, "from_offset": d.from_offset,
+                   "to_offset": d.to_offset, "error": d.error})
+        })
+        .collect();
+    serde_json::Value::Array(ranges)
+}
+
 pub fn list(state: &AppState) -> ApiResult<Response<Body>> {
     let topics: Vec<_> = state
         .store
@@ -71,7 +87,9 @@ pub fn list(state: &AppState) -> ApiResult<Response<Body>> {
 
 pub fn describe(state: &AppState, name: &str) -> ApiResult<Response<Body>> {
     validate_name(name)?;
-    Ok(response::ok_json(describe_json(&*state.store.topic(name)?)))
+    let mut out = describe_json(&*state.store.topic(name)?);
+    out["damaged_ranges"] = damaged_ranges(state, name);
+    Ok(response::ok_json(out))
 }
 
 pub async fn delete(state: Arc<AppState>, name: &str) -> ApiResult<Response<Body>> {
