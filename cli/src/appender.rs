@@ -22,7 +22,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
-use log_store::{AppendRecord, Partition, BATCH_RECORDS_MAX};
+use log_store::{AppendRecord, Partition, StampRun, BATCH_RECORDS_MAX};
 use tokio::sync::oneshot;
 
 use crate::http::error::ApiError;
@@ -35,6 +35,8 @@ pub struct Share {
     pub keys: Vec<Option<Vec<u8>>>,
     /// Headers of the share's first record (the idempotency marker), if any.
     pub first_headers: Vec<(&'static str, Vec<u8>)>,
+    /// The request's append time, from a `Stamp` the request holds until it is answered.
+    pub timestamp_ms: u64,
 }
 
 impl Share {
@@ -231,6 +233,7 @@ fn append_merged(partition: &Partition, jobs: &[Job]) -> log_store::Result<u64> 
         })
         .collect();
     let mut records = Vec::with_capacity(jobs.iter().map(|j| j.share.events.len()).sum());
+    let mut runs = Vec::with_capacity(jobs.len());
     for (job, first_headers) in jobs.iter().zip(&headers) {
         let s = &job.share;
         for (i, (range, key)) in s.events.iter().zip(&s.keys).enumerate() {
@@ -240,6 +243,10 @@ fn append_merged(partition: &Partition, jobs: &[Job]) -> log_store::Result<u64> 
                 value: &s.body[range.clone()],
             });
         }
+        runs.push(StampRun {
+            end: records.len(),
+            ts: s.timestamp_ms,
+        });
     }
-    Ok(partition.append(&records)?.base_offset.0)
+    Ok(partition.append_stamped(&records, &runs)?.base_offset.0)
 }
