@@ -13,8 +13,25 @@ pub const CONSUME_LIMIT_MAX: usize = 100_000;
 pub const CONSUME_BYTES_MAX: usize = 64 << 20;
 /// Longest long-poll wait.
 pub const WAIT_MS_MAX: u64 = 60_000;
-/// Open connections; more wait in the accept backlog.
+/// Open connections served normally (`--max-connections` may lower it).
 pub const CONNECTIONS_MAX: usize = 4_096;
+/// Connections accepted past CONNECTIONS_MAX: each gets OVERFLOW_HEADER_TIMEOUT_MS for its
+/// headers, /healthz is answered and anything else is 503 with Retry-After, never reading a
+/// body; so slow clients holding every normal slot cannot take /healthz down (issue 10).
+/// Beyond these, a new connection is closed at once.
+pub const CONNECTIONS_OVERFLOW_MAX: usize = 256;
+pub const OVERFLOW_HEADER_TIMEOUT_MS: u64 = 1_000;
+/// A body may take BODY_READ_GRACE_MS plus its length at BODY_RATE_BYTES_PER_S_MIN to arrive,
+/// then it is cut with 408 (issue 10: 4,500 clients sending a byte every 5 s held every slot).
+/// `--body-read-timeout-ms` may lower the grace. 1 KiB/s is a very bad mobile link.
+pub const BODY_READ_GRACE_MS: u64 = 10_000;
+pub const BODY_RATE_BYTES_PER_S_MIN: u64 = 1_024;
+/// Request body bytes buffered at once across all requests (`--max-body-bytes-in-flight` may
+/// lower it): past it, a request waits up to BODY_BUDGET_WAIT_MS for room, then gets 503 with
+/// Retry-After (issue 10: a few dozen maximal uploads aborted the server on an allocation
+/// failure). Eight maximal bodies.
+pub const BODY_BYTES_IN_FLIGHT_MAX: usize = 512 << 20;
+pub const BODY_BUDGET_WAIT_MS: u64 = 5_000;
 /// Header read timeout (slowloris defence).
 pub const HEADER_READ_TIMEOUT_MS: u64 = 10_000;
 /// Idempotency keys remembered (per window); older ones are forgotten first.
@@ -29,6 +46,8 @@ pub const GROUP_OFFSETS_MAX: usize = 100_000;
 
 const _: () = assert!(CONSUME_LIMIT_DEFAULT <= CONSUME_LIMIT_MAX);
 const _: () = assert!(EVENT_BYTES_MAX <= HTTP_BODY_BYTES_MAX);
+const _: () = assert!(HTTP_BODY_BYTES_MAX <= BODY_BYTES_IN_FLIGHT_MAX);
+const _: () = assert!(BODY_BYTES_IN_FLIGHT_MAX / 1024 <= u32::MAX as usize);
 /// Largest processor-definition request (the SQL text and its JSON wrapping).
 pub const SQL_BODY_BYTES_MAX: usize = 1 << 20;
 /// Produce requests queued per partition before handlers wait (backpressure).

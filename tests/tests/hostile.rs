@@ -294,3 +294,157 @@ fn a_damaged_sealed_segment_does_not_stop_the_server() {
         end
     );
 }
+
+/// A client that sends `head` and then its body one byte per `every` (or only the first byte
+/// when `every` is None), reading whatever the server answers meanwhile; gives the answer.
+fn slow_client(
+    addr: &str,
+    content_length: usize,
+    every: Option<std::time::Duration>,
+) -> kappa_tests::Response {
+    use std::io::{Read, Write};
+    use std::time::{Duration, Instant};
+    let mut s = std::net::TcpStream::connect(addr).expect("connect");
+    let head = format!(
+        "POST /v1/topics/t/events HTTP/1.1\r\nhost: {addr}\r\ncontent-type: application/json\r\n\
+         content-length: {content_length}\r\n\r\n["
+    );
+    s.write_all(head.as_bytes()).expect("send head");
+    s.set_read_timeout(Some(every.unwrap_or(Duration::from_millis(200))))
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut raw = Vec::new();
+    let mut chunk = [0u8; 4096];
+    while Instant::now() < deadline {
+        match s.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => raw.extend_from_slice(&chunk[..n]),
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) =>
+            {
+                if raw.is_empty() && every.is_some() {
+                    let _ = s.write_all(b" "); // one more byte of body
+                }
+            }
+            Err(_) => break,
+        }
+    }
+    assert!(!raw.is_empty(), "no answer to a slow client");
+    kappa_tests::parse_response(&raw)
+}
+
+/// Issue 10, high 4: slow bodies took the server offline (no body timeout: 4,500 clients each
+/// sending a byte every 5 s held all 4,096 slots and /healthz failed). Scaled down: 16 slots
+/// (`--max-connections`), a 1 s grace, 40 clients sending a byte every 300 ms. /healthz must
+/// answer throughout, the slow bodies must be cut with 408 naming the limit (or, past the
+/// slots, answered 503 with Retry-After without waiting for their bodies), and the server must
+/// take a normal produce afterwards.
+#[test]
+fn slow_bodies_are_cut_and_never_starve_healthz() {
+    use std::time::Duration;
+    let dir = temp();
+    let s = Server::start(
+        &dir.path().join("data"),
+        &["--max-connections", "16", "--body-read-timeout-ms", "1000"],
+    );
+    s.create_topic("t", 1);
+    let clients: Vec<_> = (0..40)
+        .map(|_| {
+            let addr = s.addr.clone();
+            std::thread::spawn(move || slow_client(&addr, 1_000, Some(Duration::from_millis(300))))
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(300));
+    for _ in 0..5 {
+        assert_eq!(
+            s.get("/healthz").status,
+            200,
+            "healthz while slow clients hold the slots"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let answers: Vec<_> = clients.into_iter().map(|c| c.join().unwrap()).collect();
+    let cut: Vec<_> = answers.iter().filter(|r| r.status == 408).collect();
+    let turned_away: Vec<_> = answers.iter().filter(|r| r.status == 503).collect();
+    assert_eq!(
+        cut.len() + turned_away.len(),
+        40,
+        "every slow client is answered 408 or 503"
+    );
+    assert!(
+        !cut.is_empty() && !turned_away.is_empty(),
+        "{} cut, {} turned away",
+        cut.len(),
+        turned_away.len()
+    );
+    assert_eq!(cut[0].error_code(), "body_timeout");
+    assert!(
+        cut[0].text().contains("BODY_READ_GRACE_MS"),
+        "{}",
+        cut[0].text()
+    );
+    assert_eq!(turned_away[0].error_code(), "overloaded");
+    assert_eq!(turned_away[0].header("retry-after"), Some("1"));
+    let r = s.post_json("/v1/topics/t/events", &json!({"ok": true}));
+    assert_eq!(r.status, 200, "{}", r.text());
+    eprintln!(
+        "{} cut with 408, {} turned away with 503",
+        cut.len(),
+        turned_away.len()
+    );
+}
+
+/// Issue 10, high 5: every in-flight body was buffered whole with no bound on their sum.
+/// Scaled down: bodies of at most 1 MiB, 2 MiB of them in flight (`--max-body-bytes-in-flight`);
+/// three clients announce 1 MiB each and stall. Two hold the budget until their bodies time out
+/// (408); the third waits for room and gets 503 with Retry-After naming the limit. Afterwards a
+/// full 1 MiB body goes through.
+#[test]
+fn body_bytes_in_flight_are_bounded() {
+    let dir = temp();
+    let s = Server::start(
+        &dir.path().join("data"),
+        &[
+            "--max-body-bytes",
+            "1048576",
+            "--max-body-bytes-in-flight",
+            "2097152",
+            "--body-read-timeout-ms",
+            "7000",
+        ],
+    );
+    s.create_topic("t", 1);
+    let clients: Vec<_> = (0..3)
+        .map(|_| {
+            let addr = s.addr.clone();
+            std::thread::spawn(move || slow_client(&addr, 1 << 20, None))
+        })
+        .collect();
+    let mut answers: Vec<_> = clients.into_iter().map(|c| c.join().unwrap()).collect();
+    answers.sort_by_key(|r| r.status);
+    let statuses: Vec<u16> = answers.iter().map(|r| r.status).collect();
+    assert_eq!(statuses, vec![408, 408, 503]);
+    let busy = &answers[2];
+    assert_eq!(busy.error_code(), "busy");
+    assert!(
+        busy.text().contains("BODY_BYTES_IN_FLIGHT_MAX"),
+        "{}",
+        busy.text()
+    );
+    assert_eq!(busy.header("retry-after"), Some("1"));
+    let big = format!(
+        "[{}]",
+        vec![r#""xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx""#; 20_000].join(",")
+    );
+    assert!(big.len() < 1 << 20);
+    let r = s.request(
+        "POST",
+        "/v1/topics/t/events",
+        &[("content-type", "application/json")],
+        big.as_bytes(),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+}

@@ -44,6 +44,18 @@ pub struct Args {
     /// How long a client may take to send its request headers, in ms (slowloris defence).
     #[arg(long, default_value_t = limits::HEADER_READ_TIMEOUT_MS)]
     pub header_read_timeout_ms: u64,
+    /// Most connections served normally (at most 4,096); past it, /healthz is still answered
+    /// and other requests get 503 with Retry-After.
+    #[arg(long, default_value_t = limits::CONNECTIONS_MAX)]
+    pub max_connections: usize,
+    /// How long a request body may take to arrive, in ms, on top of its length at 1 KiB/s
+    /// (slow-body defence; at most 10,000).
+    #[arg(long, default_value_t = limits::BODY_READ_GRACE_MS)]
+    pub body_read_timeout_ms: u64,
+    /// Request body bytes buffered at once across all requests (at most 512 MiB); past it a
+    /// request waits, then gets 503 with Retry-After.
+    #[arg(long, default_value_t = limits::BODY_BYTES_IN_FLIGHT_MAX)]
+    pub max_body_bytes_in_flight: usize,
     /// How long an Idempotency-Key is remembered, in ms.
     #[arg(long, default_value_t = limits::IDEMPOTENCY_WINDOW_MS_DEFAULT)]
     pub idempotency_window_ms: u64,
@@ -71,6 +83,13 @@ impl Args {
             }
             Ok(v)
         };
+        if self.max_body_bytes_in_flight < self.max_body_bytes {
+            anyhow::bail!(
+                "--max-body-bytes-in-flight ({}) must be at least --max-body-bytes ({})",
+                self.max_body_bytes_in_flight,
+                self.max_body_bytes
+            );
+        }
         Ok(Limits {
             body_bytes_max: check(
                 "max-body-bytes",
@@ -97,6 +116,21 @@ impl Args {
                 self.header_read_timeout_ms as usize,
                 limits::HEADER_READ_TIMEOUT_MS as usize,
             )? as u64,
+            connections_max: check(
+                "max-connections",
+                self.max_connections,
+                limits::CONNECTIONS_MAX,
+            )?,
+            body_read_grace_ms: check(
+                "body-read-timeout-ms",
+                self.body_read_timeout_ms as usize,
+                limits::BODY_READ_GRACE_MS as usize,
+            )? as u64,
+            body_bytes_in_flight_max: check(
+                "max-body-bytes-in-flight",
+                self.max_body_bytes_in_flight,
+                limits::BODY_BYTES_IN_FLIGHT_MAX,
+            )?,
         })
     }
 }

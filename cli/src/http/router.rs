@@ -3,7 +3,7 @@
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use hyper::body::Incoming;
 use hyper::{Method, Request, Response};
@@ -11,21 +11,35 @@ use tracing::Instrument;
 
 use super::error::{ApiError, ApiResult};
 use super::handlers::{events, groups, meta, processors, stream, topics};
-use super::request::{percent_decode, Query};
+use super::request::{percent_decode, BodyRules, Query, BODY_RULES};
 use super::response::{self, Body};
 use crate::state::AppState;
 
+/// Serves one request. `overflow` is set on connections accepted past `--max-connections`:
+/// they get /healthz and a 503 with Retry-After for anything else, their bodies never read.
 pub async fn handle(
     state: Arc<AppState>,
     req: Request<Incoming>,
     peer: SocketAddr,
+    overflow: bool,
 ) -> Result<Response<Body>, Infallible> {
     let started = Instant::now();
     let method = req.method().clone();
     let path = req.uri().path().to_string();
     let request_id = next_request_id();
     let span = tracing::info_span!("request", %method, %path, request_id, %peer);
-    let (route, result) = dispatch(&state, req).instrument(span.clone()).await;
+    let (route, result) = if overflow {
+        overloaded(&req)
+    } else {
+        let rules = BodyRules {
+            grace: Duration::from_millis(state.limits.body_read_grace_ms),
+            budget: Some(state.body_budget.clone()),
+        };
+        BODY_RULES
+            .scope(rules, dispatch(&state, req))
+            .instrument(span.clone())
+            .await
+    };
     let resp = result.unwrap_or_else(|e| {
         span.in_scope(|| tracing::debug!(status = %e.status, code = e.code, message = %e.message, "request failed"));
         response::error(&e)
@@ -46,6 +60,19 @@ pub async fn handle(
         started.elapsed(),
     );
     Ok(resp)
+}
+
+/// The answer on an overflow connection: liveness, or "come back later".
+fn overloaded(req: &Request<Incoming>) -> (&'static str, ApiResult<Response<Body>>) {
+    if req.method() == Method::GET && req.uri().path() == "/healthz" {
+        return ("/healthz", Ok(meta::healthz()));
+    }
+    let e = ApiError::new(
+        hyper::StatusCode::SERVICE_UNAVAILABLE,
+        "overloaded",
+        "every connection slot is taken (--max-connections); retry later",
+    );
+    ("overloaded", Err(e))
 }
 
 fn next_request_id() -> u64 {
