@@ -278,6 +278,31 @@ pub(crate) fn reserve(file: &File, len: u64) -> io::Result<()> {
     }
 }
 
+/// Raises this process's soft limit of open files to its hard limit (issue 10: at the common
+/// soft limit of 1,024 a store with a few hundred partitions ran out). Returns the (old, new)
+/// soft limit. Here because this is log-store's one module allowed `unsafe`, and segment files
+/// are what needs the descriptors.
+pub fn raise_open_files_limit() -> io::Result<(u64, u64)> {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit writes one `rlimit` through the pointer, which points at a live, owned,
+    // properly aligned local for the duration of the call.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let old = lim.rlim_cur;
+    if lim.rlim_cur < lim.rlim_max {
+        lim.rlim_cur = lim.rlim_max;
+        // SAFETY: setrlimit only reads the `rlimit` behind the pointer, a live local.
+        if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &lim) } != 0 {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    Ok((old, lim.rlim_cur))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

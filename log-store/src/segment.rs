@@ -149,9 +149,11 @@ pub(crate) struct Active {
     pub base: u64,
     pub path: PathBuf,
     dir: PathBuf,
-    log_file: File,
-    index_file: File,
-    time_file: File,
+    /// The log file, opened on the first prefill (`fsync never` only). Otherwise an active
+    /// segment holds no file descriptor: its maps do not need one, and sealing reopens the
+    /// files by path (issue 10: three descriptors per written partition ran a server with a
+    /// few hundred partitions out of them).
+    prefill_file: Option<File>,
     log: MapWriter,
     index: MapWriter,
     time: MapWriter,
@@ -258,9 +260,7 @@ impl Active {
             base,
             path,
             dir: dir.to_path_buf(),
-            log_file,
-            index_file,
-            time_file,
+            prefill_file: None,
             log,
             index,
             time,
@@ -317,7 +317,13 @@ impl Active {
         let start = self.write_pos;
         let (base, first) = (self.base, self.next_offset);
         if self.prefill {
-            self.log.prefill(&self.log_file, start + frame_total);
+            if self.prefill_file.is_none() {
+                // A hint only (see MapWriter::prefill): without the file there is no prefill.
+                self.prefill_file = File::options().write(true).open(&self.path).ok();
+            }
+            if let Some(file) = &self.prefill_file {
+                self.log.prefill(file, start + frame_total);
+            }
         }
         let buf = self.log.tail_mut(start, frame_total);
         let mut at = 0;
@@ -413,26 +419,15 @@ impl Active {
         }
         let ipath = index_path(&self.dir, self.base);
         let tpath = time_index_path(&self.dir, self.base);
-        for (map, file, path, len) in [
-            (
-                self.index.shared(),
-                &self.index_file,
-                &ipath,
-                self.index.committed(),
-            ),
-            (
-                self.time.shared(),
-                &self.time_file,
-                &tpath,
-                self.time.committed(),
-            ),
-            (
-                self.log.shared(),
-                &self.log_file,
-                &self.path,
-                self.write_pos,
-            ),
+        for (map, path, len) in [
+            (self.index.shared(), &ipath, self.index.committed()),
+            (self.time.shared(), &tpath, self.time.committed()),
+            (self.log.shared(), &self.path, self.write_pos),
         ] {
+            let file = File::options()
+                .write(true)
+                .open(path)
+                .map_err(io_err("open segment to seal", path))?;
             if durable {
                 map.flush_range(0, len)
                     .map_err(io_err("flush segment", path))?;

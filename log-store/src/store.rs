@@ -113,6 +113,17 @@ impl LogStore {
         config: StoreConfig,
         faults: Arc<dyn FaultInjector>,
     ) -> Result<LogStore> {
+        match crate::mmap::raise_open_files_limit() {
+            Ok((old, new)) if new > old => {
+                tracing::info!(
+                    old,
+                    new,
+                    "raised the soft limit of open files to the hard limit"
+                )
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "cannot raise the limit of open files"),
+        }
         fs::create_dir_all(dir.join("topics")).map_err(io_err("create data directory", dir))?;
         let lock_path = dir.join("LOCK");
         let lock = File::options()

@@ -448,3 +448,94 @@ fn body_bytes_in_flight_are_bounded() {
     );
     assert_eq!(r.status, 200, "{}", r.text());
 }
+
+/// `kappa serve` under `ulimit <limit_args>` (through bash), as `Server::start` runs it.
+fn start_with_ulimit(data: &std::path::Path, limit_args: &str) -> Server {
+    use std::io::BufRead;
+    use std::process::{Command, Stdio};
+    let log = data.with_extension("server.log");
+    let stderr = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&log)
+        .unwrap();
+    let script = format!(
+        "ulimit {limit_args} && exec \"$0\" serve --data \"$1\" --listen 127.0.0.1:0 --max-connections 64"
+    );
+    let mut child = Command::new("bash")
+        .args(["-c", &script])
+        .arg(kappa_tests::kappa_bin())
+        .arg(data)
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::piped())
+        .stderr(stderr)
+        .spawn()
+        .expect("spawn bash");
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = lines.next().and_then(Result::ok).unwrap_or_else(|| {
+        panic!(
+            "server did not start; log:\n{}",
+            std::fs::read_to_string(&log).unwrap_or_default()
+        )
+    });
+    std::thread::spawn(move || for _ in lines {});
+    Server {
+        child,
+        addr: first
+            .strip_prefix("listening on http://")
+            .expect("address line")
+            .to_string(),
+        data: data.to_path_buf(),
+        log,
+    }
+}
+
+/// Issue 10, high 6: every written partition kept three files open forever, so at 1,024 open
+/// files the 338th partition got 503 and a data dir with 600 written partitions could not be
+/// opened. Method: under `ulimit -n 256` (soft and hard), write to 300 partitions, restart
+/// (kill -9) under the same limit, write to all of them again and read everything back.
+#[test]
+fn more_written_partitions_than_open_files() {
+    const TOPICS: usize = 3;
+    const PARTITIONS: usize = 100;
+    let dir = temp();
+    let data = dir.path().join("data");
+    let s = start_with_ulimit(&data, "-n 256");
+    let produce_round = |s: &Server, round: u64| {
+        for t in 0..TOPICS {
+            for _ in 0..PARTITIONS {
+                let r = s.post_json(&format!("/v1/topics/t{t}/events"), &json!({"round": round}));
+                assert_eq!(r.status, 200, "topic t{t} round {round}: {}", r.text());
+            }
+        }
+    };
+    for t in 0..TOPICS {
+        s.create_topic(&format!("t{t}"), PARTITIONS as u32);
+    }
+    produce_round(&s, 1);
+    s.kill9();
+    let s = start_with_ulimit(&data, "-n 256");
+    produce_round(&s, 2);
+    for t in 0..TOPICS {
+        let d = s.get(&format!("/v1/topics/t{t}")).json();
+        for p in d["partitions"].as_array().unwrap() {
+            assert_eq!(p["end_offset"], 2, "t{t}: {p}");
+        }
+        let r = s.get(&format!("/v1/topics/t{t}/events?partition=7&offset=0"));
+        let rounds: Vec<_> = r
+            .ndjson()
+            .iter()
+            .map(|l| l["value"]["round"].clone())
+            .collect();
+        assert_eq!(rounds, vec![json!(1), json!(2)]);
+    }
+    drop(s);
+    // A soft limit below the hard one is raised at start.
+    let s = start_with_ulimit(&data, "-Sn 128");
+    assert_eq!(s.get("/healthz").status, 200);
+    assert!(
+        s.log_text().contains("raised the soft limit of open files"),
+        "{}",
+        s.log_text()
+    );
+}

@@ -78,10 +78,11 @@ async fn read_body(mut body: Incoming, max_bytes: usize, rules: &BodyRules) -> A
         let allowed_ms = buf.len() as u64 * 1_000 / BODY_RATE_BYTES_PER_S_MIN;
         let deadline = started + rules.grace + Duration::from_millis(allowed_ms);
         let frame = match tokio::time::timeout_at(deadline, body.frame()).await {
-            Err(_) => return Err(ApiError::new(
-                StatusCode::REQUEST_TIMEOUT,
-                "body_timeout",
-                format!(
+            Err(_) => {
+                return Err(ApiError::new(
+                    StatusCode::REQUEST_TIMEOUT,
+                    "body_timeout",
+                    format!(
                     "the request body arrived slower than {} ms plus {BODY_RATE_BYTES_PER_S_MIN} \
                          bytes/s (BODY_READ_GRACE_MS / BODY_RATE_BYTES_PER_S_MIN, \
                          --body-read-timeout-ms): {} bytes in {} ms",
@@ -89,7 +90,8 @@ async fn read_body(mut body: Incoming, max_bytes: usize, rules: &BodyRules) -> A
                     buf.len(),
                     started.elapsed().as_millis()
                 ),
-            )),
+                ))
+            }
             Ok(None) => break,
             Ok(Some(Err(e))) => {
                 return Err(ApiError::bad_request(
