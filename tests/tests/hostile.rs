@@ -539,3 +539,71 @@ fn more_written_partitions_than_open_files() {
         s.log_text()
     );
 }
+
+/// Issue 10, medium/low: `partition=4294967296` read partition 0; invalid UTF-8 inside an event
+/// was accepted and served raw; tokens were split on commas (each fragment worked) and an empty
+/// token turned auth off.
+#[test]
+fn small_holes_partition_range_utf8_and_tokens() {
+    let dir = temp();
+    let s = Server::start(&dir.path().join("data"), &["--token", "a,b"]);
+    let auth = [("authorization", "Bearer a,b")];
+    let r = s.request(
+        "POST",
+        "/v1/topics",
+        &auth,
+        br#"{"name": "t", "partitions": 1}"#,
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+    for wrong in ["Bearer a", "Bearer b"] {
+        let r = s.request("GET", "/v1/topics", &[("authorization", wrong)], b"");
+        assert_eq!(
+            r.status, 401,
+            "{wrong} is a fragment of the token, not a token"
+        );
+    }
+    for path in [
+        "/v1/topics/t/events?partition=4294967296",
+        "/v1/topics/t/stream?partition=4294967296",
+    ] {
+        let r = s.request("GET", path, &auth, b"");
+        assert_eq!(r.status, 400, "{path}: {}", r.text());
+        assert!(r.text().contains("out of range"), "{}", r.text());
+    }
+    let r = s.request(
+        "POST",
+        "/v1/topics/t/events",
+        &[auth[0], ("content-type", "application/x-ndjson")],
+        b"{\"ok\":1}\n{\"bad\":\"\xff\"}\n",
+    );
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert!(
+        r.text().contains("UTF-8 at line 2 column 9"),
+        "{}",
+        r.text()
+    );
+    let r = s.request("GET", "/v1/topics/t", &auth, b"");
+    assert_eq!(
+        r.json()["partitions"][0]["end_offset"],
+        0,
+        "nothing appended"
+    );
+
+    for empty in ["", "  "] {
+        let out = kappa_tests::kappa()
+            .args([
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--token",
+                empty,
+                "--data",
+            ])
+            .arg(dir.path().join("other"))
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "an empty token must refuse to start");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("empty or blank"), "{err}");
+    }
+}

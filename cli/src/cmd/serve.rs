@@ -26,8 +26,9 @@ pub struct Args {
     /// always (acknowledge after flush, group commit), interval:<ms>, or never.
     #[arg(long, default_value = "always")]
     pub fsync: String,
-    /// Bearer token required on every request but /healthz (repeatable).
-    #[arg(long = "token", env = "KAPPA_TOKEN", value_delimiter = ',')]
+    /// Bearer token required on every request but /healthz (repeatable; KAPPA_TOKEN holds one
+    /// token, commas included).
+    #[arg(long = "token", env = "KAPPA_TOKEN", hide_env_values = true)]
     pub tokens: Vec<String>,
     /// Largest request body in bytes (at most 64 MiB).
     #[arg(long, default_value_t = limits::HTTP_BODY_BYTES_MAX)]
@@ -135,6 +136,25 @@ impl Args {
     }
 }
 
+/// The tokens as given, refusing an empty or blank one: it used to be dropped silently, so
+/// `--token ""` (or an unset variable in a script) started a server with auth off (issue 10).
+fn check_tokens(tokens: &[String]) -> anyhow::Result<Vec<String>> {
+    for t in tokens {
+        if t.trim().is_empty() {
+            anyhow::bail!(
+                "--token / KAPPA_TOKEN is empty or blank: refusing to start with auth silently off \
+                 (leave the flag and the variable out to run without auth)"
+            );
+        }
+        if t.trim() != t || t.chars().any(char::is_control) {
+            anyhow::bail!(
+                "--token / KAPPA_TOKEN must not have surrounding whitespace or control characters"
+            );
+        }
+    }
+    Ok(tokens.to_vec())
+}
+
 pub fn run(args: Args) -> anyhow::Result<()> {
     crate::logging::init();
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -157,12 +177,7 @@ pub async fn serve(
 ) -> anyhow::Result<()> {
     let limits = args.limits()?;
     let fsync: FsyncPolicy = args.fsync.parse().context("--fsync")?;
-    let tokens: Vec<String> = args
-        .tokens
-        .iter()
-        .map(|t| t.trim().to_string())
-        .filter(|t| !t.is_empty())
-        .collect();
+    let tokens = check_tokens(&args.tokens)?;
     let (data, window_ms) = (args.data.clone(), args.idempotency_window_ms);
     let (store, processors, idempotency, keys) =
         tokio::task::spawn_blocking(move || -> anyhow::Result<_> {

@@ -191,6 +191,23 @@ impl Query {
             .find(|(k, _)| k == name)
             .map(|(_, v)| v.as_str())
     }
+    /// A parameter that must fit a u32 (a partition, a version): `partition=4294967296` is a
+    /// 400, not partition 0 (issue 10).
+    pub fn parse_u32(&self, name: &str) -> ApiResult<Option<u32>> {
+        self.parse_u64(name)?
+            .map(|v| {
+                u32::try_from(v).map_err(|_| {
+                    ApiError::bad_request(
+                        "bad_parameter",
+                        format!(
+                            "query parameter {name}={v} is out of range (at most {})",
+                            u32::MAX
+                        ),
+                    )
+                })
+            })
+            .transpose()
+    }
     pub fn parse_u64(&self, name: &str) -> ApiResult<Option<u64>> {
         self.get(name)
             .map(|v| {

@@ -92,9 +92,25 @@ fn authorized(state: &AppState, req: &Request<Incoming>) -> bool {
     else {
         return false;
     };
-    value
-        .strip_prefix("Bearer ")
-        .is_some_and(|t| state.tokens.iter().any(|ok| ok == t.trim()))
+    let Some(given) = value.strip_prefix("Bearer ") else {
+        return false;
+    };
+    let given = given.trim().as_bytes();
+    // Every token is compared, each in constant time: no early exit tells how much matched.
+    state
+        .tokens
+        .iter()
+        .fold(false, |ok, t| ok | constant_time_eq(t.as_bytes(), given))
+}
+
+/// Compares without an early exit on the first differing byte, so response timing does not
+/// tell an attacker how much of a guessed token is right (issue 10). The length is not secret.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let diff = a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y));
+    std::hint::black_box(diff) == 0
 }
 
 /// Routes a request; returns the route's template (a metrics label) and the response.
@@ -184,4 +200,18 @@ fn known_path(seg: &[&str]) -> bool {
             | ["v1", "groups", _]
             | ["v1", "groups", _, "offsets"]
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn constant_time_eq_is_equality() {
+        assert!(constant_time_eq(b"s3cret", b"s3cret"));
+        assert!(!constant_time_eq(b"s3cret", b"s3creT"));
+        assert!(!constant_time_eq(b"s3cret", b"s3cre"));
+        assert!(!constant_time_eq(b"", b"x"));
+        assert!(constant_time_eq(b"", b""));
+    }
 }

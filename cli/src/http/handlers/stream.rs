@@ -28,8 +28,8 @@ pub fn sse(
 ) -> ApiResult<Response<Body>> {
     validate_name(topic)?;
     let topic = state.store.topic(topic)?;
-    let partitions: Vec<Arc<Partition>> = match query.parse_u64("partition")? {
-        Some(p) => vec![topic.partition(PartitionId(p as u32))?.clone()],
+    let partitions: Vec<Arc<Partition>> = match query.parse_u32("partition")? {
+        Some(p) => vec![topic.partition(PartitionId(p))?.clone()],
         None => topic.partitions().to_vec(),
     };
     let last_id = req
