@@ -58,3 +58,7 @@ pub const INLINE_PARSE_BYTES_MAX: usize = 64 << 10;
 /// logged regardless): one per damaged segment, so a badly damaged dir cannot grow the list
 /// past this.
 pub const DAMAGE_REPORTS_MAX: usize = 10_000;
+/// Topics listed per page of GET /v1/topics (each describes its partitions): the default and
+/// the most a `limit` may ask for.
+pub const TOPICS_PAGE_DEFAULT: usize = 1_000;
+pub const TOPICS_PAGE_MAX: usize = 10_000;

@@ -23,6 +23,7 @@ pub struct Limits {
     pub connections_max: usize,
     pub body_read_grace_ms: u64,
     pub body_bytes_in_flight_max: usize,
+    pub topics_max: usize,
 }
 
 pub struct AppState {

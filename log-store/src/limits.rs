@@ -12,6 +12,10 @@ pub const SEGMENT_BYTES_MIN: u64 = 4 << 20;
 pub const SEGMENT_BYTES_DEFAULT: u64 = 128 << 20;
 /// Most partitions in one topic: one directory and one writer each.
 pub const PARTITIONS_MAX: u32 = 1024;
+/// Most topics in one store (issue 10: there was no ceiling). Each costs a directory, a
+/// config, per-partition state and a line in every topic listing; processors add two or
+/// more each (output, `.late`, versions).
+pub const TOPICS_MAX: usize = 10_000;
 /// Most headers on one record.
 pub const HEADERS_MAX: usize = 64;
 /// Longest header name (stored as a u16 length; a header name is a label, not data).

@@ -14,6 +14,7 @@ use std::time::Duration;
 use crate::clock::{Clock, Stamp};
 use crate::error::{Error, Result};
 use crate::fault::{FaultInjector, NoFaults};
+use crate::limits::TOPICS_MAX;
 use crate::names::validate_name;
 use crate::partition::PartitionContext;
 use crate::segment::{io_err, sync_dir};
@@ -248,6 +249,9 @@ impl LogStore {
             return Err(Error::TopicExists {
                 topic: name.to_string(),
             });
+        }
+        if topics.len() >= TOPICS_MAX {
+            return Err(Error::TooManyTopics { max: TOPICS_MAX });
         }
         let topic = Arc::new(Topic::create(
             &self.dir.join("topics").join(name),

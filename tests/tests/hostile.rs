@@ -607,3 +607,57 @@ fn small_holes_partition_range_utf8_and_tokens() {
         assert!(err.contains("empty or blank"), "{err}");
     }
 }
+
+/// Issue 10, medium/low: consumer groups could not be deleted (so the 10,000-group cap was
+/// permanent), and topics had no ceiling and an unpaginated listing.
+#[test]
+fn groups_can_be_deleted_and_topics_are_capped_and_paged() {
+    let dir = temp();
+    let data = dir.path().join("data");
+    let s = Server::start(&data, &["--max-topics", "5"]);
+    for i in 0..5 {
+        s.create_topic(&format!("t{i}"), 1);
+    }
+    let r = s.post_json("/v1/topics", &json!({"name": "t5"}));
+    assert_eq!(r.status, 429, "{}", r.text());
+    assert!(r.text().contains("--max-topics"), "{}", r.text());
+    let mut names = Vec::new();
+    let mut after = String::new();
+    for page in 0.. {
+        assert!(page < 5, "pagination must end");
+        let r = s.get(&format!("/v1/topics?limit=2&after={after}")).json();
+        let got: Vec<String> = r["topics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["name"].as_str().unwrap().to_string())
+            .collect();
+        assert!(got.len() <= 2);
+        names.extend(got);
+        match r["next"].as_str() {
+            Some(n) => after = n.to_string(),
+            None => break,
+        }
+    }
+    assert_eq!(names, vec!["t0", "t1", "t2", "t3", "t4"]);
+    assert_eq!(s.get("/v1/topics?limit=0").status, 400);
+
+    s.post_json("/v1/topics/t0/events", &json!({"a": 1}));
+    let r = s.post_json(
+        "/v1/groups/g/offsets",
+        &json!({"topic": "t0", "partition": 0, "offset": 1}),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(s.get("/v1/groups").json()["groups"], json!(["g"]));
+    let r = s.request("DELETE", "/v1/groups/g", &[], b"");
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(s.get("/v1/groups/g").status, 404);
+    assert_eq!(s.request("DELETE", "/v1/groups/g", &[], b"").status, 404);
+    drop(s);
+    let s = Server::start(&data, &["--max-topics", "5"]);
+    assert_eq!(
+        s.get("/v1/groups").json()["groups"],
+        json!([]),
+        "gone after a restart too"
+    );
+}

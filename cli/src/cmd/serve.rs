@@ -57,6 +57,9 @@ pub struct Args {
     /// request waits, then gets 503 with Retry-After.
     #[arg(long, default_value_t = limits::BODY_BYTES_IN_FLIGHT_MAX)]
     pub max_body_bytes_in_flight: usize,
+    /// Most topics created over HTTP (at most 10,000, the store's TOPICS_MAX).
+    #[arg(long, default_value_t = log_store::TOPICS_MAX)]
+    pub max_topics: usize,
     /// How long an Idempotency-Key is remembered, in ms.
     #[arg(long, default_value_t = limits::IDEMPOTENCY_WINDOW_MS_DEFAULT)]
     pub idempotency_window_ms: u64,
@@ -132,6 +135,7 @@ impl Args {
                 self.max_body_bytes_in_flight,
                 limits::BODY_BYTES_IN_FLIGHT_MAX,
             )?,
+            topics_max: check("max-topics", self.max_topics, log_store::TOPICS_MAX)?,
         })
     }
 }

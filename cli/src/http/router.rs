@@ -144,7 +144,7 @@ async fn dispatch(
         (Method::GET, ["openapi.json"]) => ("/openapi.json", Ok(meta::openapi())),
         (Method::GET, seg) if meta::is_console(seg) => ("/", meta::console(seg)),
         (Method::POST, ["v1", "topics"]) => ("/v1/topics", topics::create(s, req).await),
-        (Method::GET, ["v1", "topics"]) => ("/v1/topics", topics::list(&s)),
+        (Method::GET, ["v1", "topics"]) => ("/v1/topics", topics::list(&s, &query)),
         (Method::GET, ["v1", "topics", t]) => ("/v1/topics/{t}", topics::describe(&s, t)),
         (Method::DELETE, ["v1", "topics", t]) => {
             ("/v1/topics/{t}", topics::delete(s.clone(), t).await)
@@ -163,6 +163,9 @@ async fn dispatch(
         ),
         (Method::GET, ["v1", "groups"]) => ("/v1/groups", Ok(groups::list(&s))),
         (Method::GET, ["v1", "groups", g]) => ("/v1/groups/{g}", groups::describe(&s, g)),
+        (Method::DELETE, ["v1", "groups", g]) => {
+            ("/v1/groups/{g}", groups::delete(s.clone(), g).await)
+        }
         (Method::POST, ["v1", "groups", g, "offsets"]) => (
             "/v1/groups/{g}/offsets",
             groups::commit(s.clone(), g, req).await,
