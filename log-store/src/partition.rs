@@ -416,6 +416,17 @@ impl Partition {
         woken
     }
 
+    /// After a failed flush: the written, unpublished batches will never be published (their
+    /// appenders get the error; nothing of them was acknowledged), so their timestamps leave the
+    /// clock's in-flight set. Otherwise the store's safe time would stay below them until a
+    /// restart and every processor, of every topic, would stop (issue 10). After a restart,
+    /// recovery may find those bytes intact and keep them: unacknowledged, not lost.
+    fn abandon_in_flight(&self, w: &mut Writer) {
+        for f in w.in_flight.drain(..) {
+            self.ctx.clock.release(f.ts);
+        }
+    }
+
     /// Group commit: wait until `end` is published; if nobody is flushing, become the leader and
     /// flush everything written so far, for every waiter at once.
     fn wait_published(&self, end: u64) -> Result<()> {
@@ -476,6 +487,7 @@ impl Partition {
         let mut w = lock(&self.writer);
         if let Err(source) = flushed {
             w.failed = Some(source.to_string());
+            self.abandon_in_flight(&mut w);
             tracing::error!(topic = %self.id.topic, partition = self.id.partition, path = %path.display(), error = %source, "flush failed; refusing appends until the store is reopened");
             return Err(Error::Io {
                 op: "flush segment",
@@ -507,6 +519,7 @@ impl Partition {
                 }
                 Err(e) => {
                     w.failed = Some(e.to_string());
+                    self.abandon_in_flight(w);
                     return Err(e);
                 }
             };
@@ -656,6 +669,12 @@ impl Partition {
     pub fn listen(&self) -> event_listener::EventListener {
         self.event.listen()
     }
+    /// Why the partition refuses appends until the store is reopened (a failed flush), if it
+    /// does: shown in topic describe and /metrics.
+    pub fn failed(&self) -> Option<String> {
+        lock(&self.writer).failed.clone()
+    }
+
     pub fn stats(&self) -> PartitionStats {
         let view = self.view();
         let active_bytes = view

@@ -26,7 +26,10 @@ pub fn metrics(state: &AppState) -> Response<Body> {
                 l.clone(),
                 s.start_offset as f64,
             ));
-            gauges.push(("kappa_partition_bytes", l, s.bytes as f64));
+            gauges.push(("kappa_partition_bytes", l.clone(), s.bytes as f64));
+            // 1 while a failed flush makes the partition refuse appends (until a restart).
+            let failed = f64::from(u8::from(p.failed().is_some()));
+            gauges.push(("kappa_partition_failed", l, failed));
         }
     }
     let mut damaged: std::collections::BTreeMap<(String, u32), u64> = Default::default();

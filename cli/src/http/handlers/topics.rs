@@ -63,7 +63,7 @@ pub fn describe_json(topic: &Topic) -> serde_json::Value {
         .map(|p| {
             let s = p.stats();
             json!({"partition": p.id().0, "start_offset": s.start_offset, "end_offset": s.end_offset,
-                   "bytes": s.bytes, "segments": s.segments})
+                   "bytes": s.bytes, "segments": s.segments, "failed": p.failed()})
         })
         .collect();
     json!({"name": topic.name(), "partition_count": c.partitions, "segment_bytes": c.segment_bytes,
