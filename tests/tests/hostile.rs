@@ -661,3 +661,41 @@ fn groups_can_be_deleted_and_topics_are_capped_and_paged() {
         "gone after a restart too"
     );
 }
+
+/// Sends raw bytes on a fresh connection and reads the answer.
+fn raw_exchange(addr: &str, bytes: &[u8]) -> kappa_tests::Response {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(std::time::Duration::from_secs(30)))
+        .unwrap();
+    let _ = s.write_all(bytes);
+    let mut raw = Vec::new();
+    let _ = s.read_to_end(&mut raw);
+    kappa_tests::parse_response(&raw)
+}
+
+/// Issue 10, low: hyper's own answers to requests it cannot parse (400, 414, 431) had empty
+/// bodies; every error of the server is JSON now.
+#[test]
+fn unparsable_requests_get_json_errors() {
+    let dir = temp();
+    let s = Server::start(&dir.path().join("data"), &[]);
+    let many_headers: String = (0..200).map(|i| format!("x-h{i}: v\r\n")).collect();
+    for (raw, status) in [
+        (b"GARBAGE\r\n\r\n".to_vec(), 400),
+        (
+            format!("GET /{} HTTP/1.1\r\nhost: x\r\n\r\n", "a".repeat(70_000)).into_bytes(),
+            414,
+        ),
+        (
+            format!("GET /healthz HTTP/1.1\r\nhost: x\r\n{many_headers}\r\n").into_bytes(),
+            431,
+        ),
+    ] {
+        let r = raw_exchange(&s.addr, &raw);
+        assert_eq!(r.status, status, "{}", r.text());
+        assert_eq!(r.header("content-type"), Some("application/json"));
+        assert!(!r.error_code().is_empty(), "{}", r.text());
+    }
+    assert_eq!(s.get("/healthz").status, 200);
+}

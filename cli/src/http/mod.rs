@@ -2,6 +2,7 @@
 
 pub mod error;
 pub mod handlers;
+pub mod json_io;
 pub mod openapi;
 pub mod request;
 pub mod response;
@@ -79,7 +80,7 @@ pub async fn serve(state: Arc<AppState>, listener: TcpListener) {
             .timer(TokioTimer::new())
             .header_read_timeout(Duration::from_millis(timeout_ms))
             .keep_alive(!is_overflow)
-            .serve_connection(TokioIo::new(stream), service);
+            .serve_connection(json_io::JsonErrorsIo::new(TokioIo::new(stream)), service);
         let conn = graceful.watch(conn);
         tokio::spawn(async move {
             if let Err(e) = conn.await {
