@@ -42,6 +42,8 @@ pub const CHECKPOINT_BYTES_MAX: u64 = 1 << 30;
 /// `'scan.watermark.idle-timeout'` when a table does not set it: an input partition that has not
 /// been read for this long in log time stops holding the watermark back (DESIGN.md §3).
 pub const WATERMARK_IDLE_TIMEOUT_MS_DEFAULT: u64 = 10_000;
+/// Records read to infer the column types of an input without `CREATE TABLE`.
+pub const SCHEMA_SAMPLE_RECORDS_MAX: usize = 1_000;
 /// Most input partitions one processor reads.
 pub const INPUT_PARTITIONS_MAX: usize = 4_096;
 /// Most processors in one data dir (one thread each).

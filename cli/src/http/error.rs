@@ -80,6 +80,9 @@ impl From<processor::Error> for ApiError {
             E::InvalidName { .. } => Self::bad_request("invalid_name", message),
             E::InvalidDefinition { .. } => Self::bad_request("invalid_definition", message),
             E::NotFound { .. } => Self::new(StatusCode::NOT_FOUND, "unknown_processor", message),
+            E::UnknownVersion { .. } => {
+                Self::new(StatusCode::NOT_FOUND, "unknown_version", message)
+            }
             E::Exists { .. } => Self::new(StatusCode::CONFLICT, "processor_exists", message),
             E::Conflict { .. } => Self::new(StatusCode::CONFLICT, "conflict", message),
             E::Limit { .. } => Self::new(StatusCode::TOO_MANY_REQUESTS, "limit", message),

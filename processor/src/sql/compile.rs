@@ -17,7 +17,7 @@ use crate::operator::aggregate::AggSpec;
 use crate::operator::expr::{Expr, Type};
 use crate::sql::dialect::KappaDialect;
 use crate::sql::plan::{Aggregate, Body, EventTime, Plan};
-use crate::sql::table::{self, TableDef};
+use crate::sql::table::{self, Hints, TableDef};
 use crate::window::WindowSpec;
 
 /// An error at `span`, naming the refused construct.
@@ -156,6 +156,12 @@ pub const TIMESTAMP_COLUMN: &str = "_timestamp";
 /// calls it: sqlparser, the depth check and the compiler all recurse, and a tokio worker's or a
 /// blocking pool's stack (2 MiB) is no place to find out how deep (issue 10).
 pub fn compile(sql: &str, bounded: bool) -> Result<Plan> {
+    compile_with_hints(sql, bounded, &Hints::new())
+}
+
+/// `compile`, with the column types inferred for a table read without `CREATE TABLE` (see
+/// `sql::infer`): they are checked like declared types, and values are coerced to them.
+pub fn compile_with_hints(sql: &str, bounded: bool, hints: &Hints) -> Result<Plan> {
     if sql.len() > SQL_TEXT_BYTES_MAX {
         return Err(Error::Limit {
             limit: "SQL_TEXT_BYTES_MAX",
@@ -167,7 +173,7 @@ pub fn compile(sql: &str, bounded: bool) -> Result<Plan> {
         let compiler = std::thread::Builder::new()
             .name("sql-compile".into())
             .stack_size(SQL_COMPILE_STACK_BYTES)
-            .spawn_scoped(scope, || compile_here(sql, bounded))
+            .spawn_scoped(scope, || compile_here(sql, bounded, hints))
             .map_err(|e| Error::io("spawning the SQL compiler thread", "sql-compile", e))?;
         match compiler.join() {
             Ok(result) => result,
@@ -176,7 +182,7 @@ pub fn compile(sql: &str, bounded: bool) -> Result<Plan> {
     })
 }
 
-fn compile_here(sql: &str, bounded: bool) -> Result<Plan> {
+fn compile_here(sql: &str, bounded: bool, hints: &Hints) -> Result<Plan> {
     let dialect = KappaDialect::default();
     let mut parser = Parser::new(&dialect)
         .with_recursion_limit(SQL_EXPR_DEPTH_MAX)
@@ -224,7 +230,10 @@ fn compile_here(sql: &str, bounded: bool) -> Result<Plan> {
                     ));
                 }
                 let columns = ins.columns.iter().map(|c| c.value.clone()).collect();
-                query = Some((source, Some((name.to_string(), columns))));
+                let target = table::object_name(name);
+                log_store::validate_name(&target)
+                    .map_err(|e| err_at(name.span(), "INSERT INTO", e.to_string()))?;
+                query = Some((source, Some((target, columns))));
             }
             other => {
                 let kind = other
@@ -249,7 +258,7 @@ fn compile_here(sql: &str, bounded: bool) -> Result<Plan> {
             "a processor needs a SELECT or INSERT INTO ... SELECT statement",
         ));
     };
-    let mut plan = compile_query(q, &tables, bounded)?;
+    let mut plan = compile_query(q, &tables, bounded, hints)?;
     if let Some((target, columns)) = insert {
         if !columns.is_empty() {
             if columns.len() != plan.columns.len() {
@@ -331,7 +340,12 @@ fn leftmost_span(mut e: &ast::Expr) -> Span {
     }
 }
 
-fn compile_query(q: &ast::Query, tables: &[TableDef], bounded: bool) -> Result<Plan> {
+fn compile_query(
+    q: &ast::Query,
+    tables: &[TableDef],
+    bounded: bool,
+    hints: &Hints,
+) -> Result<Plan> {
     if let Some(w) = &q.with {
         return Err(err_at(
             w.span(),
@@ -350,7 +364,7 @@ fn compile_query(q: &ast::Query, tables: &[TableDef], bounded: bool) -> Result<P
         ));
     };
     check_select_clauses(select)?;
-    let mut c = Compiler::new(select, tables)?;
+    let mut c = Compiler::new(select, tables, hints)?;
     let filter = match &select.selection {
         Some(w) => Some(c.boolean(w, false, "WHERE")?),
         None => None,
@@ -391,6 +405,7 @@ fn compile_query(q: &ast::Query, tables: &[TableDef], bounded: bool) -> Result<P
         watermark_delay_ms,
         allowed_lateness_ms: c.table.allowed_lateness_ms,
         watermark_idle_timeout_ms: c.table.idle_timeout_ms,
+        inferred_input: c.table.columns.is_none(),
         filter,
         body,
         columns,
@@ -503,7 +518,7 @@ fn item_name(item: &ast::Expr, alias: Option<&ast::Ident>, index: usize) -> Stri
 }
 
 impl Compiler {
-    fn new(select: &ast::Select, tables: &[TableDef]) -> Result<Compiler> {
+    fn new(select: &ast::Select, tables: &[TableDef], hints: &Hints) -> Result<Compiler> {
         let from = match select.from.as_slice() {
             [one] => one,
             [] => {
@@ -537,14 +552,16 @@ impl Compiler {
                 "FROM must name a topic or a CREATE TABLE table",
             ));
         };
-        let name_text = name.to_string();
+        let name_text = table::object_name(name);
         let table = match tables.iter().find(|t| t.name == name_text) {
             Some(t) => t.clone(),
             None => {
-                let plain = name_text.trim_matches('"').trim_matches('`').to_string();
-                log_store::validate_name(&plain)
+                log_store::validate_name(&name_text)
                     .map_err(|e| err_at(name.span(), "FROM", e.to_string()))?;
-                TableDef::inferred(&plain)
+                TableDef {
+                    hints: hints.clone(),
+                    ..TableDef::inferred(&name_text)
+                }
             }
         };
         let mut qualifiers = vec![name_text];
@@ -856,7 +873,9 @@ impl Compiler {
                             .filter(|n| *n < columns.len()),
                         _ => None,
                     },
-                    e => items.iter().position(|i| i == e),
+                    e => items
+                        .iter()
+                        .position(|i| crate::sql::scalar::same_expr(i, e)),
                 };
                 let Some(index) = index else {
                     return Err(err_at(

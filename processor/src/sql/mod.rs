@@ -3,8 +3,9 @@
 
 pub mod compile;
 pub mod dialect;
+pub mod infer;
 pub mod plan;
 mod scalar;
 pub mod table;
 
-pub use compile::compile;
+pub use compile::{compile, compile_with_hints};

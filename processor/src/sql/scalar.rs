@@ -87,7 +87,7 @@ impl Compiler {
             if let Some(i) = self
                 .group
                 .as_ref()
-                .and_then(|g| g.keys.iter().position(|(k, _)| k == e))
+                .and_then(|g| g.keys.iter().position(|(k, _)| same_expr(k, e)))
             {
                 let t = self.group.as_ref().expect("checked").keys[i].1;
                 return Ok((Expr::Slot(2 + i), t));
@@ -581,5 +581,23 @@ fn construct_name(e: &ast::Expr) -> String {
         "Subquery" | "Exists" | "InSubquery" => "subquery".into(),
         "Case" => "CASE".into(),
         other => other.to_string(),
+    }
+}
+
+/// Whether two expressions are the same, where a quoted and an unquoted name of one column are
+/// the same (`"category"` and `category`: Flink's names are case-sensitive either way).
+pub(crate) fn same_expr(a: &ast::Expr, b: &ast::Expr) -> bool {
+    fn names(e: &ast::Expr) -> Option<Vec<&str>> {
+        match e {
+            ast::Expr::Identifier(i) => Some(vec![i.value.as_str()]),
+            ast::Expr::CompoundIdentifier(parts) => {
+                Some(parts.iter().map(|i| i.value.as_str()).collect())
+            }
+            _ => None,
+        }
+    }
+    match (names(a), names(b)) {
+        (Some(x), Some(y)) => x == y,
+        _ => a == b,
     }
 }

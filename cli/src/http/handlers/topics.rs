@@ -33,6 +33,15 @@ fn one() -> u32 {
 pub async fn create(state: Arc<AppState>, req: Request<Incoming>) -> ApiResult<Response<Body>> {
     let body: CreateTopic = body_json(req.into_body(), 1 << 20).await?;
     validate_name(&body.name)?;
+    if processor::definition::is_reserved_name(&body.name) {
+        return Err(ApiError::bad_request(
+            "invalid_name",
+            format!(
+                "invalid topic name {:?}: names ending in .late or .v<digits> are reserved for processors' own topics",
+                body.name
+            ),
+        ));
+    }
     let config = TopicConfig {
         partitions: body.partitions,
         segment_bytes: body
@@ -124,11 +133,11 @@ pub fn describe(state: &AppState, name: &str) -> ApiResult<Response<Body>> {
 
 pub async fn delete(state: Arc<AppState>, name: &str) -> ApiResult<Response<Body>> {
     validate_name(name)?;
-    if let Some(p) = crate::http::handlers::processors::reader_of(&state, name) {
+    if let Some((p, how)) = state.processors.user_of(name) {
         return Err(ApiError::new(
             StatusCode::CONFLICT,
             "topic_in_use",
-            format!("topic {name} is read by processor {p}; delete the processor first"),
+            format!("topic {name} is {how} by processor {p}; delete the processor first"),
         ));
     }
     state.appenders.forget(name);
