@@ -510,7 +510,12 @@ fn more_written_partitions_than_open_files() {
         }
     };
     for t in 0..TOPICS {
-        s.create_topic(&format!("t{t}"), PARTITIONS as u32);
+        // The smallest segments: each written partition reserves one whole segment of disk.
+        let r = s.post_json(
+            "/v1/topics",
+            &json!({"name": format!("t{t}"), "partitions": PARTITIONS, "segment_bytes": 4 << 20}),
+        );
+        assert_eq!(r.status, 201, "{}", r.text());
     }
     produce_round(&s, 1);
     s.kill9();
