@@ -40,6 +40,8 @@ pub const IDEMPOTENCY_KEY_BYTES_MAX: usize = 256;
 pub const IDEMPOTENCY_WINDOW_MS_DEFAULT: u64 = 10 * 60 * 1000;
 /// Records buffered per SSE subscriber before it waits for the client to read.
 pub const SSE_BUFFER_RECORDS: usize = 1_024;
+/// Bytes one SSE tail reads per round, over all the partitions that have new records.
+pub const SSE_READ_BYTES_MAX: usize = 4 << 20;
 /// Consumer groups and committed offsets per group kept.
 pub const GROUPS_MAX: usize = 10_000;
 pub const GROUP_OFFSETS_MAX: usize = 100_000;
