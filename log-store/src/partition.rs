@@ -315,6 +315,10 @@ impl Partition {
         if w.active.as_ref().is_none_or(|a| a.room() < total) {
             self.roll(&mut w)?;
         }
+        w.active
+            .as_mut()
+            .expect("roll leaves an active segment")
+            .reserve_for(total, &*self.ctx.faults)?;
         let runs: Vec<StampRun> = match stamped {
             None => vec![StampRun {
                 end: records.len(),

@@ -18,7 +18,7 @@ use crate::fault::FaultInjector;
 use crate::index::{
     self, Bounds, IndexEntry, IndexKind, SparseRule, INDEX_ENTRY_BYTES, INDEX_HEADER_BYTES,
 };
-use crate::limits::INDEX_INTERVAL_BYTES;
+use crate::limits::{INDEX_INTERVAL_BYTES, RESERVE_STEP_BYTES};
 use crate::mmap::{self, FrozenOwner, MapWriter, ReadMap, SharedMap};
 use crate::record::{decode_frame, encode_frame, AppendRecord, FrameError, Record};
 use crate::recovery;
@@ -154,6 +154,10 @@ pub(crate) struct Active {
     /// files by path (issue 10: three descriptors per written partition ran a server with a
     /// few hundred partitions out of them).
     prefill_file: Option<File>,
+    /// The log file's reserved (fallocated) length: the writer never writes at or past it; it
+    /// is raised in RESERVE_STEP_BYTES steps before an append that needs more (`reserve_for`).
+    /// The map spans the whole segment; the pages past this are never touched.
+    reserved: usize,
     log: MapWriter,
     index: MapWriter,
     time: MapWriter,
@@ -193,7 +197,7 @@ impl Active {
         faults: &dyn FaultInjector,
     ) -> Result<Active> {
         let path = log_path(dir, base);
-        let log_file = create_reserved(&path, segment_bytes, faults)?;
+        let log_file = create_reserved(&path, RESERVE_STEP_BYTES.min(segment_bytes), faults)?;
         let index_bytes = index_file_bytes(segment_bytes);
         let made = create_reserved(&index_path(dir, base), index_bytes, faults).and_then(|i| {
             Ok((
@@ -234,6 +238,15 @@ impl Active {
     ) -> Result<Active> {
         let path = log_path(dir, base);
         let (log_file, index_file, time_file) = files;
+        let reserved = log_file
+            .metadata()
+            .map_err(io_err("stat segment", &path))?
+            .len()
+            .min(segment_bytes) as usize;
+        assert!(
+            reserved >= resume.write_pos,
+            "recovery resumes inside the reserved length"
+        );
         let index_bytes = index_file_bytes(segment_bytes) as usize;
         let log = MapWriter::open(&log_file, segment_bytes as usize, resume.write_pos)
             .map_err(io_err("map segment", &path))?;
@@ -261,6 +274,7 @@ impl Active {
             path,
             dir: dir.to_path_buf(),
             prefill_file: None,
+            reserved,
             log,
             index,
             time,
@@ -284,6 +298,40 @@ impl Active {
             index: self.index.shared().clone(),
             time: self.time.shared().clone(),
         }
+    }
+
+    /// Makes sure the next `frame_total` bytes are reserved on disk before they are written
+    /// through the map: raises the file's reserved length to the step past them (at most the
+    /// segment). A full disk is this `Err` (nothing written), never a SIGBUS later.
+    pub(crate) fn reserve_for(
+        &mut self,
+        frame_total: usize,
+        faults: &dyn FaultInjector,
+    ) -> Result<()> {
+        let end = self.write_pos + frame_total;
+        if end <= self.reserved {
+            return Ok(());
+        }
+        let step = RESERVE_STEP_BYTES as usize;
+        let target = (end.next_multiple_of(step) + step).min(self.log.len());
+        assert!(
+            target >= end,
+            "a batch that fits the segment fits its reservation"
+        );
+        let reserved = File::options()
+            .write(true)
+            .open(&self.path)
+            .and_then(|file| {
+                faults.before_reserve(&self.path, target as u64)?;
+                mmap::reserve(&file, target as u64)
+            });
+        reserved.map_err(|source| Error::Io {
+            op: "reserve space for segment file",
+            path: self.path.clone(),
+            source,
+        })?;
+        self.reserved = target;
+        Ok(())
     }
 
     pub(crate) fn room(&self) -> usize {
@@ -314,6 +362,10 @@ impl Active {
             self.last_ts.is_none_or(|t| t <= runs[0].ts),
             "timestamps decrease within a partition"
         );
+        assert!(
+            self.write_pos + frame_total <= self.reserved,
+            "writing past the reserved length (reserve_for first)"
+        );
         let start = self.write_pos;
         let (base, first) = (self.base, self.next_offset);
         if self.prefill {
@@ -322,7 +374,7 @@ impl Active {
                 self.prefill_file = File::options().write(true).open(&self.path).ok();
             }
             if let Some(file) = &self.prefill_file {
-                self.log.prefill(file, start + frame_total);
+                self.log.prefill(file, start + frame_total, self.reserved);
             }
         }
         let buf = self.log.tail_mut(start, frame_total);

@@ -510,7 +510,7 @@ fn more_written_partitions_than_open_files() {
         }
     };
     for t in 0..TOPICS {
-        // The smallest segments: each written partition reserves one whole segment of disk.
+        // Small segments keep the test light (a written partition reserves one 4 MiB step).
         let r = s.post_json(
             "/v1/topics",
             &json!({"name": format!("t{t}"), "partitions": PARTITIONS, "segment_bytes": 4 << 20}),
