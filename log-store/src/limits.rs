@@ -15,6 +15,9 @@ pub const SEGMENT_BYTES_DEFAULT: u64 = 128 << 20;
 /// the map, and an empty or quiet partition costs one step, not a whole segment (issue 10: four
 /// 2-byte events reserved 8.1 GB).
 pub const RESERVE_STEP_BYTES: u64 = 4 << 20;
+/// Sealed segments kept mapped at once, store-wide (`MapCache`): three maps each, well under
+/// the kernel's default of 65,530 maps per process; the least recently read are unmapped first.
+pub const SEALED_SEGMENTS_MAPPED_MAX: usize = 4_096;
 /// Most partitions in one topic: one directory and one writer each.
 pub const PARTITIONS_MAX: u32 = 1024;
 /// Most topics in one store (issue 10: there was no ceiling). Each costs a directory, a

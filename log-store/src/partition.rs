@@ -53,6 +53,7 @@ pub(crate) struct PartitionContext {
     pub clock: Arc<Clock>,
     pub faults: Arc<dyn FaultInjector>,
     pub flush_stats: Arc<crate::stats::FlushStats>,
+    pub maps: Arc<crate::map_cache::MapCache>,
 }
 
 #[derive(Debug)]
@@ -163,13 +164,18 @@ impl Partition {
                 // Cheap to notice (no read); rebuilt now so the report names it.
                 let maps = s.load(&id)?;
                 drop(maps);
+                s.unload(); // mapped again (through the map cache) when read
                 report.indexes_rebuilt.push(segment::index_path(dir, base));
             }
             sealed.push(Arc::new(s));
         }
         let newest_ts = match (&active, &last_sealed) {
             (Some(a), _) => a.last_ts,
-            (None, Some(s)) => Some(s.load(&id)?.max_ts),
+            (None, Some(s)) => {
+                let ts = s.load(&id)?.max_ts;
+                s.unload(); // mapped again (through the map cache) when read
+                Some(ts)
+            }
             (None, None) => None,
         };
         if let Some(ts) = newest_ts {
@@ -579,7 +585,7 @@ impl Partition {
         let mut bytes = 0usize;
         let first = view.sealed.partition_point(|s| s.end_offset <= from);
         for s in &view.sealed[first..] {
-            let maps = s.load(&self.id).map_err(|e| self.gone_or(e, from))?;
+            let maps = self.maps(s).map_err(|e| self.gone_or(e, from))?;
             if !maps.view(s).read(
                 &self.id,
                 (from, end),
@@ -614,6 +620,24 @@ impl Partition {
         Offset(view.sealed.get(i).map_or(end, |s| s.end_offset.min(end)))
     }
 
+    /// How many sealed segments hold their maps now (tests).
+    #[cfg(test)]
+    pub(crate) fn sealed_mapped(&self) -> (usize, usize) {
+        let view = self.view();
+        let mapped = view.sealed.iter().filter(|s| s.is_mapped()).count();
+        (mapped, view.sealed.len())
+    }
+
+    /// A sealed segment's maps, mapping it if needed and noting that in the store's map cache
+    /// (which may unmap the least recently used others).
+    fn maps(&self, s: &Arc<Sealed>) -> Result<Arc<segment::SealedMaps>> {
+        let (maps, fresh) = s.load_noting(&self.id)?;
+        if fresh {
+            self.ctx.maps.mapped(s);
+        }
+        Ok(maps)
+    }
+
     /// A segment that fails to load because retention deleted it meanwhile: out of range.
     fn gone_or(&self, e: Error, from: u64) -> Error {
         let start = self.view().start;
@@ -632,15 +656,15 @@ impl Partition {
         let (mut lo, mut hi) = (0usize, view.sealed.len());
         while lo < hi {
             let mid = lo + (hi - lo) / 2;
-            if view.sealed[mid].load(&self.id)?.max_ts < timestamp_ms {
+            if self.maps(&view.sealed[mid])?.max_ts < timestamp_ms {
                 lo = mid + 1;
             } else {
                 hi = mid;
             }
         }
         for s in &view.sealed[lo..] {
-            if let Some(o) = s
-                .load(&self.id)?
+            if let Some(o) = self
+                .maps(s)?
                 .view(s)
                 .offset_for_timestamp(&self.id, timestamp_ms)?
             {

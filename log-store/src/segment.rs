@@ -552,6 +552,8 @@ pub(crate) struct Sealed {
     maps: Mutex<Option<Arc<SealedMaps>>>,
     /// Sealed without waiting for the disk (`fsync never`); the next flush syncs it.
     needs_sync: std::sync::atomic::AtomicBool,
+    /// Read since the map cache last swept past it (`MapCache`'s second chance).
+    pub(crate) referenced: std::sync::atomic::AtomicBool,
 }
 
 #[derive(Debug)]
@@ -588,6 +590,7 @@ impl Sealed {
             bytes,
             maps: Mutex::new(None),
             needs_sync: Default::default(),
+            referenced: Default::default(),
         }
     }
 
@@ -626,13 +629,30 @@ impl Sealed {
 
     /// The segment's maps, opening them (and rebuilding a missing or damaged index) on first use.
     pub(crate) fn load(&self, id: &Ident) -> Result<Arc<SealedMaps>> {
+        self.load_noting(id).map(|(maps, _)| maps)
+    }
+
+    /// [`load`](Self::load), also saying whether this call mapped the segment (so the caller
+    /// notes it in the map cache, after this segment's slot is released).
+    pub(crate) fn load_noting(&self, id: &Ident) -> Result<(Arc<SealedMaps>, bool)> {
+        self.referenced
+            .store(true, std::sync::atomic::Ordering::Release);
         let mut slot = self.maps.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(maps) = slot.as_ref() {
-            return Ok(maps.clone());
+            return Ok((maps.clone(), false));
         }
         let maps = Arc::new(self.open_maps(id)?);
         *slot = Some(maps.clone());
-        Ok(maps)
+        Ok((maps, true))
+    }
+
+    /// Whether the segment holds its maps now (tests).
+    #[cfg(test)]
+    pub(crate) fn is_mapped(&self) -> bool {
+        self.maps
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .is_some()
     }
 
     /// Drops this segment's own maps (retention, before deleting the files). Readers holding

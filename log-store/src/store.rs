@@ -14,7 +14,8 @@ use std::time::Duration;
 use crate::clock::{Clock, Stamp};
 use crate::error::{Error, Result};
 use crate::fault::{FaultInjector, NoFaults};
-use crate::limits::TOPICS_MAX;
+use crate::limits::{SEALED_SEGMENTS_MAPPED_MAX, TOPICS_MAX};
+use crate::map_cache::MapCache;
 use crate::names::validate_name;
 use crate::partition::PartitionContext;
 use crate::segment::{io_err, sync_dir};
@@ -97,6 +98,8 @@ pub struct LogStore {
     clock: Arc<Clock>,
     faults: Arc<dyn FaultInjector>,
     flush_stats: Arc<FlushStats>,
+    /// Which sealed segments stay mapped (store-wide ceiling).
+    pub(crate) maps: Arc<MapCache>,
     topics: RwLock<BTreeMap<String, Arc<Topic>>>,
     report: RecoveryReport,
 }
@@ -113,6 +116,17 @@ impl LogStore {
         dir: &Path,
         config: StoreConfig,
         faults: Arc<dyn FaultInjector>,
+    ) -> Result<LogStore> {
+        LogStore::open_inner(dir, config, faults, SEALED_SEGMENTS_MAPPED_MAX)
+    }
+
+    /// [`open_with_faults`](Self::open_with_faults) with a lower ceiling of mapped sealed
+    /// segments (tests of the map cache).
+    pub(crate) fn open_inner(
+        dir: &Path,
+        config: StoreConfig,
+        faults: Arc<dyn FaultInjector>,
+        sealed_mapped_max: usize,
     ) -> Result<LogStore> {
         match crate::mmap::raise_open_files_limit() {
             Ok((old, new)) if new > old => {
@@ -151,12 +165,14 @@ impl LogStore {
         }
         let clock = Arc::new(Clock::default());
         let flush_stats = Arc::new(FlushStats::default());
+        let maps = Arc::new(MapCache::new(sealed_mapped_max));
         let ctx = PartitionContext {
             segment_bytes: 0,
             policy: config.fsync,
             clock: clock.clone(),
             faults: faults.clone(),
             flush_stats: flush_stats.clone(),
+            maps: maps.clone(),
         };
         let mut report = RecoveryReport::default();
         let mut topics = BTreeMap::new();
@@ -187,6 +203,7 @@ impl LogStore {
             clock,
             faults,
             flush_stats,
+            maps,
             topics: RwLock::new(topics),
             report,
         })
@@ -234,6 +251,7 @@ impl LogStore {
             clock: self.clock.clone(),
             faults: self.faults.clone(),
             flush_stats: self.flush_stats.clone(),
+            maps: self.maps.clone(),
         }
     }
 
