@@ -220,8 +220,17 @@ impl SqlOperator {
                 self.state.sessions.add(key, t, gap_ms, lw, specs, update)
             }
             None => {
+                // As Flink's GroupAggFunction: a record that leaves the group's aggregates as
+                // they were emits nothing (SELECT DISTINCT emits a row only when first seen).
+                let before: Option<Vec<Value>> = self
+                    .state
+                    .table
+                    .get(key)
+                    .map(|accs| accs.iter().map(Acc::result).collect());
                 let accs = self.state.table.upsert(key, new, update)?.to_vec();
-                if !self.bounded {
+                let unchanged =
+                    before.is_some_and(|b| b.into_iter().eq(accs.iter().map(Acc::result)));
+                if !self.bounded && !unchanged {
                     let group = Self::group_row(agg, key, &accs, None);
                     if let Some(values) = Self::project_group(agg, &group) {
                         self.output_row(key_bytes(key), None, values, out);

@@ -369,7 +369,7 @@ fn compile_query(
         Some(w) => Some(c.boolean(w, false, "WHERE")?),
         None => None,
     };
-    let group_exprs = match &select.group_by {
+    let mut group_exprs = match &select.group_by {
         GroupByExpr::Expressions(exprs, mods) if mods.is_empty() => exprs.clone(),
         other => {
             return Err(err_at(
@@ -380,6 +380,31 @@ fn compile_query(
         }
     };
     let has_aggs = select.projection.iter().any(|i| matches!(i, SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. } if contains_aggregate(e)));
+    if select.distinct.is_some() {
+        // SELECT DISTINCT a, b is GROUP BY a, b without aggregates, as Flink plans it: a row is
+        // emitted when it is first seen.
+        if !group_exprs.is_empty() || has_aggs || select.having.is_some() {
+            return Err(err_at(
+                select.select_token.0.span,
+                "SELECT DISTINCT",
+                "SELECT DISTINCT with GROUP BY, HAVING or aggregates is not supported",
+            ));
+        }
+        for item in &select.projection {
+            match item {
+                SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. } => {
+                    group_exprs.push(e.clone())
+                }
+                other => {
+                    return Err(err_at(
+                        other.span(),
+                        "SELECT DISTINCT",
+                        "SELECT DISTINCT needs named columns, not *",
+                    ))
+                }
+            }
+        }
+    }
     let (body, columns, item_asts) =
         if group_exprs.is_empty() && !has_aggs && select.having.is_none() {
             c.map_body(select)?
@@ -430,8 +455,8 @@ fn set_kind(s: &SetExpr) -> &'static str {
 fn check_select_clauses(s: &ast::Select) -> Result<()> {
     let refuse =
         |span: Span, what: &str| Err(err_at(span, what, format!("{what} is not supported")));
-    if s.distinct.is_some() {
-        return refuse(s.select_token.0.span, "SELECT DISTINCT");
+    if matches!(s.distinct, Some(ast::Distinct::On(_))) {
+        return refuse(s.select_token.0.span, "SELECT DISTINCT ON");
     }
     if s.top.is_some() {
         return refuse(s.span(), "TOP");

@@ -21,6 +21,10 @@ fn aggregate_kind(name: &str) -> Option<AggKind> {
         "AVG" => AggKind::Avg,
         "MIN" => AggKind::Min,
         "MAX" => AggKind::Max,
+        "VAR_POP" => AggKind::VarPop,
+        "VAR_SAMP" | "VARIANCE" => AggKind::VarSamp,
+        "STDDEV_POP" => AggKind::StddevPop,
+        "STDDEV_SAMP" | "STDDEV" => AggKind::StddevSamp,
         _ => return None,
     })
 }
@@ -205,6 +209,14 @@ impl Compiler {
                 Ok((Expr::Cast(Box::new(x), t), t))
             }
             ast::Expr::Function(f) => self.function(f, e, group),
+            ast::Expr::Case { .. }
+            | ast::Expr::Substring { .. }
+            | ast::Expr::Trim { .. }
+            | ast::Expr::Extract { .. }
+            | ast::Expr::Floor { .. }
+            | ast::Expr::Ceil { .. } => Ok(self
+                .special_form(e, group)?
+                .expect("special_form handles these forms")),
             ast::Expr::Between {
                 expr,
                 negated,
@@ -364,6 +376,10 @@ impl Compiler {
             ));
         }
         let Some((func, min, max)) = scalar_func(&name) else {
+            let args = self.function_args(f)?;
+            if let Some(typed) = self.named_function(&name, &args, e, group)? {
+                return Ok(typed);
+            }
             return Err(err_at(
                 e.span(),
                 format!("function {name}"),
@@ -413,6 +429,7 @@ impl Compiler {
                 .copied()
                 .find(|t| *t != Type::Any)
                 .unwrap_or(Type::Any),
+            other => unreachable!("{other:?} is compiled by named_function"),
         };
         Ok((Expr::Call(func, xs), t))
     }
@@ -462,7 +479,14 @@ impl Compiler {
             };
             let out = match kind {
                 AggKind::Count | AggKind::CountDistinct => Type::Int,
-                AggKind::Sum | AggKind::Avg if !t.is_numeric() => {
+                AggKind::Sum
+                | AggKind::Avg
+                | AggKind::VarPop
+                | AggKind::VarSamp
+                | AggKind::StddevPop
+                | AggKind::StddevSamp
+                    if !t.is_numeric() =>
+                {
                     return Err(err_at(
                         a.span(),
                         name,
