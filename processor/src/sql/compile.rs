@@ -2,13 +2,17 @@
 //! checks it against kappa's subset (DESIGN.md §4) and refuses everything else with the
 //! construct's name and its line/column. Scalar expressions are compiled in `scalar.rs`.
 
-use sqlparser::ast::{self, GroupByExpr, SelectItem, SetExpr, Spanned, Statement, TableFactor};
+use std::ops::ControlFlow;
+
+use sqlparser::ast::{
+    self, GroupByExpr, SelectItem, SetExpr, Spanned, Statement, TableFactor, Visit, Visitor,
+};
 use sqlparser::parser::{Parser, ParserError};
 use sqlparser::tokenizer::Span;
 
 use crate::error::{Error, Result};
 use crate::extract::FieldSet;
-use crate::limits::SQL_TEXT_BYTES_MAX;
+use crate::limits::{SQL_COMPILE_STACK_BYTES, SQL_EXPR_DEPTH_MAX, SQL_TEXT_BYTES_MAX};
 use crate::operator::aggregate::AggSpec;
 use crate::operator::expr::{Expr, Type};
 use crate::sql::dialect::KappaDialect;
@@ -25,7 +29,14 @@ pub fn err_at(span: Span, construct: impl Into<String>, message: impl Into<Strin
 fn parse_error(e: ParserError) -> Error {
     let text = match e {
         ParserError::TokenizerError(s) | ParserError::ParserError(s) => s,
-        ParserError::RecursionLimitExceeded => "the SQL is nested too deeply".to_string(),
+        ParserError::RecursionLimitExceeded => {
+            return Error::sql(
+                0,
+                0,
+                "nesting depth",
+                format!("the SQL is nested deeper than SQL_EXPR_DEPTH_MAX ({SQL_EXPR_DEPTH_MAX})"),
+            )
+        }
     };
     // sqlparser appends " at Line: L, Column: C" to its messages.
     let (mut line, mut column) = (0, 0);
@@ -143,6 +154,10 @@ pub const TIMESTAMP_COLUMN: &str = "_timestamp";
 
 /// Compiles a processor's SQL. `bounded` is true for a backfill with an end (ORDER BY and LIMIT
 /// are allowed there only).
+///
+/// Runs on a thread of its own with a known, generous stack (`SQL_COMPILE_STACK_BYTES`), whoever
+/// calls it: sqlparser, the depth check and the compiler all recurse, and a tokio worker's or a
+/// blocking pool's stack (2 MiB) is no place to find out how deep (issue 10).
 pub fn compile(sql: &str, bounded: bool) -> Result<Plan> {
     compile_with_hints(sql, bounded, &Hints::new())
 }
@@ -157,12 +172,34 @@ pub fn compile_with_hints(sql: &str, bounded: bool, hints: &Hints) -> Result<Pla
             what: "SQL text".into(),
         });
     }
+    std::thread::scope(|scope| {
+        let compiler = std::thread::Builder::new()
+            .name("sql-compile".into())
+            .stack_size(SQL_COMPILE_STACK_BYTES)
+            .spawn_scoped(scope, || compile_here(sql, bounded, hints))
+            .map_err(|e| Error::io("spawning the SQL compiler thread", "sql-compile", e))?;
+        match compiler.join() {
+            Ok(result) => result,
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
+    })
+}
+
+fn compile_here(sql: &str, bounded: bool, hints: &Hints) -> Result<Plan> {
     let dialect = KappaDialect::default();
-    let statements = Parser::new(&dialect)
+    let mut parser = Parser::new(&dialect)
+        .with_recursion_limit(SQL_EXPR_DEPTH_MAX)
         .try_with_sql(sql)
-        .map_err(parse_error)?
-        .parse_statements()
         .map_err(parse_error)?;
+    let statements = match parser.parse_statements() {
+        Ok(s) => s,
+        Err(ParserError::RecursionLimitExceeded) => {
+            let at = parser.peek_token().span;
+            return Err(too_deep(at));
+        }
+        Err(e) => return Err(parse_error(e)),
+    };
+    check_depth(&statements)?;
     let watermarks = dialect.watermarks();
     let mut tables: Vec<TableDef> = Vec::new();
     let mut query: Option<(&ast::Query, InsertTarget)> = None;
@@ -239,6 +276,71 @@ pub fn compile_with_hints(sql: &str, bounded: bool, hints: &Hints) -> Result<Pla
         plan.output = Some(target);
     }
     Ok(plan)
+}
+
+/// The refusal of an expression nested past `SQL_EXPR_DEPTH_MAX`, at `span`.
+fn too_deep(span: Span) -> Error {
+    err_at(
+        span,
+        "nesting depth",
+        format!(
+            "the expression is nested deeper than SQL_EXPR_DEPTH_MAX ({SQL_EXPR_DEPTH_MAX} levels); \
+             split it or use IN (...)"
+        ),
+    )
+}
+
+/// Refuses any expression tree deeper than `SQL_EXPR_DEPTH_MAX`, before anything else walks it.
+/// sqlparser parses a left-deep chain (`a+a+...+a`, `x AND y AND ...`, `s || s || ...`) in a
+/// loop, so its recursion limit does not see it; this walk stops at the limit, so it recurses at
+/// most that deep itself.
+fn check_depth(statements: &[Statement]) -> Result<()> {
+    struct Depth(usize);
+    impl Visitor for Depth {
+        type Break = Span;
+        fn pre_visit_expr(&mut self, e: &ast::Expr) -> ControlFlow<Span> {
+            self.0 += 1;
+            if self.0 > SQL_EXPR_DEPTH_MAX {
+                return ControlFlow::Break(leftmost_span(e));
+            }
+            ControlFlow::Continue(())
+        }
+        fn post_visit_expr(&mut self, _: &ast::Expr) -> ControlFlow<Span> {
+            self.0 -= 1;
+            ControlFlow::Continue(())
+        }
+    }
+    for s in statements {
+        if let ControlFlow::Break(at) = s.visit(&mut Depth(0)) {
+            return Err(too_deep(at));
+        }
+    }
+    Ok(())
+}
+
+/// Where a too-deep expression starts: its leftmost leaf's position, found by a loop (asking the
+/// deep node itself for its span would recurse through the whole tree). Unknown shapes give no
+/// position rather than risk that.
+fn leftmost_span(mut e: &ast::Expr) -> Span {
+    use ast::Expr as E;
+    loop {
+        e = match e {
+            E::BinaryOp { left, .. } => left,
+            E::UnaryOp { expr, .. }
+            | E::Nested(expr)
+            | E::Cast { expr, .. }
+            | E::IsNull(expr)
+            | E::IsNotNull(expr)
+            | E::IsTrue(expr)
+            | E::IsFalse(expr)
+            | E::Like { expr, .. }
+            | E::ILike { expr, .. }
+            | E::InList { expr, .. }
+            | E::Between { expr, .. } => expr,
+            E::Identifier(_) | E::CompoundIdentifier(_) | E::Value(_) => return e.span(),
+            _ => return Span::empty(),
+        };
+    }
 }
 
 fn compile_query(
@@ -898,4 +1000,69 @@ fn push_name(names: &mut Vec<String>, name: String, span: Span) -> Result<()> {
     }
     names.push(name);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refusal(sql: &str) -> (u64, u64, String, String) {
+        match compile(sql, false) {
+            Err(Error::Sql {
+                line,
+                column,
+                construct,
+                message,
+            }) => (line, column, construct, message),
+            other => panic!("expected an SQL error, got {other:?}"),
+        }
+    }
+
+    fn chain(op: &str, terms: usize) -> String {
+        vec!["a"; terms].join(op)
+    }
+
+    /// Issue 10: `a+a+...+a` of ~880 terms (and AND / || chains) overflowed the stack and aborted
+    /// the process; each is refused by name now, with a position, however long.
+    #[test]
+    fn deep_chains_are_refused_naming_the_limit_and_position() {
+        for op in ["+", " AND ", " || "] {
+            // The longest chain that fits SQL_TEXT_BYTES_MAX: the deepest tree a caller can send.
+            let longest = (SQL_TEXT_BYTES_MAX - 30) / (op.len() + 1);
+            for terms in [880, 5_000, longest] {
+                let sql = format!("SELECT {} AS x FROM t", chain(op, terms));
+                let (line, column, construct, message) = refusal(&sql);
+                assert_eq!(construct, "nesting depth", "{op} x {terms}");
+                assert!(message.contains("SQL_EXPR_DEPTH_MAX"), "{message}");
+                assert_eq!((line, column), (1, 8), "the chain starts at column 8");
+            }
+        }
+        let (_, _, _, message) =
+            refusal(&format!("SELECT a FROM t WHERE {}", chain(" OR ", 3_000)));
+        assert!(message.contains("SQL_EXPR_DEPTH_MAX"), "{message}");
+    }
+
+    #[test]
+    fn nesting_past_the_parser_limit_is_refused_naming_it() {
+        let sql = format!(
+            "SELECT {}a{} FROM t",
+            "(".repeat(SQL_EXPR_DEPTH_MAX + 10),
+            ")".repeat(SQL_EXPR_DEPTH_MAX + 10)
+        );
+        let (_, _, construct, message) = refusal(&sql);
+        assert_eq!(construct, "nesting depth");
+        assert!(message.contains("SQL_EXPR_DEPTH_MAX"), "{message}");
+    }
+
+    #[test]
+    fn a_chain_within_the_limit_compiles_and_evaluates() {
+        let terms = SQL_EXPR_DEPTH_MAX - 10;
+        let plan = compile(&format!("SELECT {} AS x FROM t", chain("+", terms)), false)
+            .expect("a chain under the limit compiles");
+        let Body::Map { exprs } = &plan.body else {
+            panic!("a projection compiles to a map body");
+        };
+        let row = vec![crate::value::Value::Int(1); plan.slot_types.len().max(3)];
+        assert_eq!(exprs[0].eval(&row), crate::value::Value::Int(terms as i64));
+    }
 }
