@@ -35,3 +35,16 @@ pub const SQL_BODY_BYTES_MAX: usize = 1 << 20;
 pub const PRODUCE_QUEUE_DEPTH: usize = 1_024;
 /// Produce bodies up to this size are parsed on the async worker itself (not handed off).
 pub const INLINE_PARSE_BYTES_MAX: usize = 64 << 10;
+/// Kafka listener: how long a frame may take to arrive once its size prefix has (slow senders
+/// hold a buffer), and how long a connection may sit idle between requests (Kafka's default
+/// `connections.max.idle.ms`).
+pub const KAFKA_FRAME_READ_TIMEOUT_MS: u64 = 30_000;
+pub const KAFKA_IDLE_TIMEOUT_MS: u64 = 10 * 60 * 1000;
+/// Records one Fetch reads per partition (bytes are bounded by the request and CONSUME_BYTES_MAX).
+pub const KAFKA_FETCH_RECORDS_MAX: usize = 100_000;
+/// Idempotent producer states remembered (producer x partition), and batches kept per state
+/// (Kafka keeps the last 5, its maximum of in-flight requests per connection).
+pub const KAFKA_PRODUCERS_MAX: usize = 100_000;
+pub const KAFKA_PRODUCER_BATCHES_KEPT: usize = 5;
+/// Members of one Kafka consumer group.
+pub const KAFKA_GROUP_MEMBERS_MAX: usize = 1_000;
