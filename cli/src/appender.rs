@@ -81,9 +81,13 @@ impl Appenders {
                 Ok(()) => return rx.await.map_err(|_| stopped())?,
                 Err(TrySendError::Full(job)) => {
                     // Backpressure: wait for room without holding an async worker.
-                    match tokio::task::spawn_blocking(move || tx.send(job).map_err(|e| e.0)).await {
+                    match tokio::task::spawn_blocking(move || {
+                        tx.send(job).map_err(|e| Box::new(e.0))
+                    })
+                    .await
+                    {
                         Ok(Ok(())) => return rx.await.map_err(|_| stopped())?,
-                        Ok(Err(job)) => job,
+                        Ok(Err(job)) => *job,
                         Err(_) => return Err(stopped()),
                     }
                 }
