@@ -99,7 +99,7 @@ impl Producers {
     /// InitProducerId: a fresh id (epoch 0), or the same id with its epoch bumped (KIP-360).
     pub fn init(&self, r: &InitProducerIdRequest) -> InitProducerIdResponse {
         let mut resp = InitProducerIdResponse::default();
-        if r.transactional_id.is_some() {
+        if r.transactional_id.as_ref().is_some_and(|t| !t.0.is_empty()) {
             // Transactions are not supported (yet): the clearest refusal InitProducerId can carry.
             resp.error_code = ResponseError::UnsupportedVersion.code();
             resp.producer_id = ProducerId(-1);
