@@ -17,7 +17,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
-use log_store::{AppendRecord, Partition, BATCH_RECORDS_MAX};
+use log_store::{AppendRecord, Partition, StampRun, BATCH_RECORDS_MAX};
 use tokio::sync::oneshot;
 
 use crate::http::error::ApiError;
@@ -32,6 +32,8 @@ pub struct Share {
     pub first_headers: Vec<(&'static str, Vec<u8>)>,
     /// Each event's own headers (Kafka record headers); empty when none has any.
     pub headers: Vec<Vec<(String, Bytes)>>,
+    /// The request's append time, from a `Stamp` the request holds until it is answered.
+    pub timestamp_ms: u64,
 }
 
 impl Share {
@@ -178,10 +180,14 @@ fn run(partition: Arc<Partition>, rx: Receiver<Job>, registry: Queues, merge_byt
             jobs.push(next);
         }
         match append_merged(&partition, &jobs) {
-            Ok((base, timestamp_ms)) => {
+            Ok((base, first_ms)) => {
                 let mut next = base;
+                // Each share's time as the log stamped it: its request's, raised to the newest
+                // before it (as `append_stamped` does).
+                let mut timestamp_ms = first_ms;
                 for job in jobs {
                     let count = job.share.events.len() as u32;
+                    timestamp_ms = timestamp_ms.max(job.share.timestamp_ms);
                     let _ = job.reply.send(Ok(Placed {
                         base_offset: next,
                         count,
@@ -219,6 +225,7 @@ fn append_merged(partition: &Partition, jobs: &[Job]) -> log_store::Result<(u64,
         })
         .collect();
     let mut records = Vec::with_capacity(headers.len());
+    let mut runs = Vec::with_capacity(jobs.len());
     let mut record_headers = headers.iter();
     for job in jobs {
         let s = &job.share;
@@ -229,7 +236,11 @@ fn append_merged(partition: &Partition, jobs: &[Job]) -> log_store::Result<(u64,
                 value: &s.body[range.clone()],
             });
         }
+        runs.push(StampRun {
+            end: records.len(),
+            ts: s.timestamp_ms,
+        });
     }
-    let appended = partition.append(&records)?;
+    let appended = partition.append_stamped(&records, &runs)?;
     Ok((appended.base_offset.0, appended.timestamp_ms))
 }

@@ -7,7 +7,7 @@
 //! the in-flight set only after the batch is published.
 
 use std::collections::BTreeMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// One per store. Issues append timestamps and answers the safe time.
@@ -63,6 +63,28 @@ impl Clock {
         ts
     }
 
+    /// Registers one more batch in flight at `ts`, which must be at or above a timestamp that is
+    /// already in flight (so the safe time is below it already and cannot jump past it).
+    pub(crate) fn hold(&self, ts: u64) {
+        let mut s = self.lock();
+        assert!(
+            s.in_flight.first_key_value().is_some_and(|(&o, _)| o <= ts),
+            "held a timestamp below every one in flight"
+        );
+        *s.in_flight.entry(ts).or_insert(0) += 1;
+    }
+
+    /// Reads the clock once for a whole produce request (DESIGN.md §2: one produce request has
+    /// one append time). The reading stays in flight, so the safe time stays below it, until
+    /// the returned `Stamp` is dropped: drop it only after every share of the request is
+    /// published (or abandoned).
+    pub fn stamp(self: &Arc<Self>) -> Stamp {
+        Stamp {
+            ts: self.issue(),
+            clock: Arc::clone(self),
+        }
+    }
+
     /// The batch with timestamp `ts` is published (or was abandoned).
     pub(crate) fn release(&self, ts: u64) {
         let mut s = self.lock();
@@ -98,6 +120,25 @@ impl Clock {
     }
 }
 
+/// One produce request's append time, in flight until dropped (see [`Clock::stamp`]).
+#[derive(Debug)]
+pub struct Stamp {
+    ts: u64,
+    clock: Arc<Clock>,
+}
+
+impl Stamp {
+    pub fn timestamp_ms(&self) -> u64 {
+        self.ts
+    }
+}
+
+impl Drop for Stamp {
+    fn drop(&mut self) {
+        self.clock.release(self.ts);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -129,5 +170,23 @@ mod tests {
             clock.issue() > safe,
             "a later append lands above the safe time"
         );
+    }
+
+    #[test]
+    fn a_stamp_holds_the_safe_time_below_it_until_dropped() {
+        let clock = Arc::new(Clock::default());
+        let stamp = clock.stamp();
+        let ts = stamp.timestamp_ms();
+        clock.hold(ts);
+        assert_eq!(clock.safe_time_ms(), ts - 1);
+        clock.release(ts);
+        assert_eq!(
+            clock.safe_time_ms(),
+            ts - 1,
+            "the stamp itself still holds it"
+        );
+        drop(stamp);
+        assert!(clock.safe_time_ms() >= ts - 1);
+        assert!(clock.issue() >= ts);
     }
 }

@@ -27,7 +27,7 @@ mod store;
 mod topic;
 mod types;
 
-pub use clock::Clock;
+pub use clock::{Clock, Stamp};
 pub use error::{Error, Result};
 pub use fault::{FaultInjector, NoFaults};
 pub use limits::*;
@@ -37,4 +37,4 @@ pub use record::{AppendRecord, Record};
 pub use stats::{FlushSnapshot, FlushStats, FLUSH_BUCKETS_S};
 pub use store::{FsyncPolicy, LogStore, RecoveryReport, StoreConfig, TruncatedTail, VerifyReport};
 pub use topic::{Topic, TopicConfig};
-pub use types::{Offset, PartitionId, Position};
+pub use types::{Offset, PartitionId, Position, StampRun};

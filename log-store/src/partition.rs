@@ -24,14 +24,15 @@ use crate::record::{check_record, AppendRecord, Record};
 use crate::recovery::{self, Last, Recovered};
 use crate::segment::{self, io_err, Active, ActiveShared, Ident, Sealed};
 use crate::store::{FsyncPolicy, RecoveryReport};
-use crate::types::{Offset, PartitionId};
+use crate::types::{Offset, PartitionId, StampRun};
 
 /// What an append returns once it is durable under the fsync policy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Appended {
     pub base_offset: Offset,
     pub count: u32,
-    /// The append timestamp given to every record of the batch.
+    /// The append timestamp of the batch's first record (every record's, unless the batch was
+    /// merged from several stamped requests).
     pub timestamp_ms: u64,
 }
 
@@ -89,6 +90,8 @@ struct Writer {
     /// the partition refuses appends until the store is reopened (and recovers).
     failed: Option<String>,
     last_flush: Instant,
+    /// The newest timestamp written (0 for an empty partition).
+    last_ts: u64,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -206,6 +209,7 @@ impl Partition {
                 in_flight: VecDeque::new(),
                 failed: None,
                 last_flush: Instant::now(),
+                last_ts: newest_ts.unwrap_or(0),
             }),
             commit: GroupCommit::new(next_offset),
             view: RwLock::new(Arc::new(view)),
@@ -233,8 +237,34 @@ impl Partition {
         *self.view.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(view);
     }
 
-    /// Appends the batch atomically (all visible or none) and returns once durable.
+    /// Appends the batch atomically (all visible or none) and returns once durable. The batch
+    /// gets one timestamp of its own from the store's clock.
     pub fn append(&self, records: &[AppendRecord<'_>]) -> Result<Appended> {
+        self.append_inner(records, None)
+    }
+
+    /// Appends a batch whose records were stamped by their produce requests (`runs`, from
+    /// [`Stamp`](crate::Stamp)s that the caller holds until this returns). A run stamped below
+    /// the partition's newest timestamp (another request got here first) is raised to it, so
+    /// timestamps never fall within a partition. Atomic and durable as [`append`](Self::append).
+    pub fn append_stamped(
+        &self,
+        records: &[AppendRecord<'_>],
+        runs: &[StampRun],
+    ) -> Result<Appended> {
+        assert!(
+            runs.last().is_some_and(|r| r.end == records.len())
+                && runs.windows(2).all(|w| w[0].end < w[1].end),
+            "stamp runs must cover the batch in order"
+        );
+        self.append_inner(records, Some(runs))
+    }
+
+    fn append_inner(
+        &self,
+        records: &[AppendRecord<'_>],
+        stamped: Option<&[StampRun]>,
+    ) -> Result<Appended> {
         if records.len() > BATCH_RECORDS_MAX {
             return Err(Error::BatchTooLarge {
                 records: records.len(),
@@ -269,10 +299,34 @@ impl Partition {
         if w.active.as_ref().is_none_or(|a| a.room() < total) {
             self.roll(&mut w)?;
         }
-        let ts = self.ctx.clock.issue();
+        let runs: Vec<StampRun> = match stamped {
+            None => vec![StampRun {
+                end: records.len(),
+                ts: self.ctx.clock.issue(),
+            }],
+            Some(runs) => {
+                // Raise each run to the newest timestamp before it; the callers' stamps are in
+                // flight, so holding the first run's (raised) time keeps the safe time below
+                // every record of the batch until it is published.
+                let mut floor = w.last_ts;
+                let runs: Vec<StampRun> = runs
+                    .iter()
+                    .map(|r| {
+                        floor = floor.max(r.ts);
+                        StampRun {
+                            end: r.end,
+                            ts: floor,
+                        }
+                    })
+                    .collect();
+                self.ctx.clock.hold(runs[0].ts);
+                runs
+            }
+        };
+        let ts = runs[0].ts;
         let base_offset = w.next_offset;
         let active = w.active.as_mut().expect("roll leaves an active segment");
-        active.append(records, total, ts);
+        active.append(records, total, &runs);
         let flight = InFlight {
             end_offset: active.next_offset,
             end_pos: active.write_pos,
@@ -284,6 +338,7 @@ impl Partition {
             "offsets must stay dense"
         );
         w.next_offset = flight.end_offset;
+        w.last_ts = runs.last().expect("runs cover a non-empty batch").ts;
         w.in_flight.push_back(flight);
         let appended = Appended {
             base_offset: Offset(base_offset),

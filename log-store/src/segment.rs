@@ -22,6 +22,7 @@ use crate::limits::INDEX_INTERVAL_BYTES;
 use crate::mmap::{self, FrozenOwner, MapWriter, ReadMap, SharedMap};
 use crate::record::{decode_frame, encode_frame, AppendRecord, FrameError, Record};
 use crate::recovery;
+use crate::types::StampRun;
 
 /// Topic and partition, for error messages and logs.
 #[derive(Debug, Clone)]
@@ -290,13 +291,27 @@ impl Active {
     }
 
     /// Encodes a checked batch of `frame_total` bytes straight into the map. Not yet readable.
-    pub(crate) fn append(&mut self, records: &[AppendRecord<'_>], frame_total: usize, ts: u64) {
+    /// `runs` stamps the records: run `k` gives its timestamp to the records below its `end`
+    /// (and at or above the previous run's); the runs cover the batch, timestamps never falling.
+    pub(crate) fn append(
+        &mut self,
+        records: &[AppendRecord<'_>],
+        frame_total: usize,
+        runs: &[StampRun],
+    ) {
         assert!(
             !records.is_empty() && frame_total <= self.room(),
             "batch does not fit the segment"
         );
         assert!(
-            self.last_ts.is_none_or(|t| t <= ts),
+            runs.last().is_some_and(|r| r.end == records.len())
+                && runs
+                    .windows(2)
+                    .all(|w| w[0].end < w[1].end && w[0].ts <= w[1].ts),
+            "stamp runs must cover the batch in order"
+        );
+        assert!(
+            self.last_ts.is_none_or(|t| t <= runs[0].ts),
             "timestamps decrease within a partition"
         );
         let start = self.write_pos;
@@ -306,7 +321,12 @@ impl Active {
         }
         let buf = self.log.tail_mut(start, frame_total);
         let mut at = 0;
+        let mut run = 0;
         for (i, record) in records.iter().enumerate() {
+            while runs[run].end <= i {
+                run += 1;
+            }
+            let ts = runs[run].ts;
             let offset = first + i as u64;
             let (o, t) = self.rule.on_frame(base, offset, (start + at) as u64, ts);
             if let Some(entry) = o {
@@ -332,7 +352,7 @@ impl Active {
         self.log.commit(start + frame_total);
         self.write_pos = start + frame_total;
         self.next_offset = first + records.len() as u64;
-        self.last_ts = Some(ts);
+        self.last_ts = runs.last().map(|r| r.ts);
     }
 
     /// Makes frames below `end_pos` (offsets below `end_offset`) readable, writing their pending

@@ -11,7 +11,7 @@ use std::str::FromStr;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use crate::clock::Clock;
+use crate::clock::{Clock, Stamp};
 use crate::error::{Error, Result};
 use crate::fault::{FaultInjector, NoFaults};
 use crate::names::validate_name;
@@ -283,6 +283,11 @@ impl LogStore {
     }
     pub fn clock(&self) -> &Clock {
         &self.clock
+    }
+    /// One append time for one produce request, whatever partitions it lands in (see
+    /// [`Clock::stamp`]); its shares go through [`Partition::append_stamped`].
+    pub fn stamp(&self) -> Stamp {
+        self.clock.stamp()
     }
     /// Every record with a timestamp at or below this is published, in every partition.
     pub fn safe_time_ms(&self) -> u64 {

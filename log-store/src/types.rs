@@ -31,3 +31,12 @@ impl fmt::Display for PartitionId {
         self.0.fmt(f)
     }
 }
+
+/// Consecutive records of one append batch that share a timestamp: the records below `end`
+/// (and at or above the previous run's `end`) are stamped `ts`. A batch merged from several
+/// produce requests has one run per request (DESIGN.md §2: one request, one append time).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StampRun {
+    pub end: usize,
+    pub ts: u64,
+}

@@ -27,6 +27,7 @@ pub mod status;
 pub mod task;
 pub mod timestamp;
 pub mod value;
+pub mod watermark;
 pub mod window;
 
 pub use builder::{hopping, session, stream, tumbling, Topology};

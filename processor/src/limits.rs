@@ -30,6 +30,9 @@ pub const CHECKPOINT_IDLE_STEPS: u64 = 20;
 pub const IDLE_WAIT_MS: u64 = 50;
 /// Largest checkpoint file read back at restart.
 pub const CHECKPOINT_BYTES_MAX: u64 = 1 << 30;
+/// `'scan.watermark.idle-timeout'` when a table does not set it: an input partition that has not
+/// been read for this long in log time stops holding the watermark back (DESIGN.md §3).
+pub const WATERMARK_IDLE_TIMEOUT_MS_DEFAULT: u64 = 10_000;
 /// Most input partitions one processor reads.
 pub const INPUT_PARTITIONS_MAX: usize = 4_096;
 /// Most processors in one data dir (one thread each).

@@ -152,6 +152,7 @@ impl Manager {
             start: v.start,
             end_ms: v.end_ms,
             watermark_delay_ms: plan.watermark_delay_ms,
+            watermark_idle_timeout_ms: plan.watermark_idle_timeout_ms,
             checkpoint_path: Some(self.dir.join(name).join(v.checkpoint_file())),
             ..TaskSpec::default()
         };

@@ -13,12 +13,14 @@ use crate::checkpoint::{self, Checkpoint};
 use crate::error::{Error, Result};
 use crate::io::{Sink, Source, SourceRecord};
 use crate::limits::{
-    CHECKPOINT_IDLE_STEPS, CHECKPOINT_INTERVAL_RECORDS, FETCH_RECORDS_MAX, OUTPUT_BATCH_RECORDS_MAX,
+    CHECKPOINT_IDLE_STEPS, CHECKPOINT_INTERVAL_RECORDS, FETCH_RECORDS_MAX,
+    OUTPUT_BATCH_RECORDS_MAX, WATERMARK_IDLE_TIMEOUT_MS_DEFAULT,
 };
 use crate::operator::{Emit, InputRecord, Operator, OutRecord, Outcome, ResultsFilter};
 use crate::output::Output;
 use crate::timestamp;
 use crate::value::write_json_string;
+use crate::watermark::Watermarks;
 
 /// Where a processor starts reading when it has no checkpoint yet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -41,6 +43,9 @@ pub struct TaskSpec {
     /// A bounded run stops before the first record with a timestamp >= this (ms).
     pub end_ms: Option<u64>,
     pub watermark_delay_ms: i64,
+    /// An input partition whose last record read is older than this in log time stops holding
+    /// the watermark back (`'scan.watermark.idle-timeout'`); 0 never lets one go idle.
+    pub watermark_idle_timeout_ms: u64,
     /// Where checkpoints live; None runs without them (nothing survives a restart).
     pub checkpoint_path: Option<PathBuf>,
     pub checkpoint_interval_records: u64,
@@ -54,6 +59,7 @@ impl Default for TaskSpec {
             start: Start::Earliest,
             end_ms: None,
             watermark_delay_ms: 0,
+            watermark_idle_timeout_ms: WATERMARK_IDLE_TIMEOUT_MS_DEFAULT,
             checkpoint_path: None,
             checkpoint_interval_records: CHECKPOINT_INTERVAL_RECORDS,
             fetch_records: FETCH_RECORDS_MAX,
@@ -78,6 +84,8 @@ pub struct InputStatus {
     pub partition: u32,
     pub next_offset: u64,
     pub end_offset: u64,
+    /// This partition's watermark (RFC 3339), null before its first event time.
+    pub watermark: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -105,7 +113,7 @@ pub struct Task {
     /// Next offset to fetch, per input (positions + buffered).
     fetched: Vec<u64>,
     buffers: Vec<VecDeque<SourceRecord>>,
-    max_event_time_ms: Option<i64>,
+    marks: Watermarks,
     pending_out: Vec<(u32, OutRecord)>,
     pending_late: Vec<(u32, OutRecord)>,
     emit: Emit,
@@ -161,12 +169,23 @@ impl Task {
         let output = Output::open(output, if fresh { None } else { Some(&cp.output_ends) })?;
         let late = Output::open(late, if fresh { None } else { Some(&cp.late_ends) })?;
         let n = positions.len();
+        let mut marks = Watermarks::new(n, spec.watermark_delay_ms, spec.watermark_idle_timeout_ms);
+        if !fresh && cp.marks.len() == n {
+            marks.restore(&cp.marks, cp.watermark_ms);
+            if cp.watermark_ms.is_none() && n > 0 {
+                // A version 1 checkpoint: its single watermark, on every input.
+                let wm = (0..n).filter_map(|i| marks.partition(i)).min();
+                if (0..n).all(|i| marks.partition(i).is_some()) {
+                    marks.restore(&cp.marks, wm);
+                }
+            }
+        }
         let mut task = Task {
             source,
             output,
             late,
             operator,
-            max_event_time_ms: cp.max_event_time_ms,
+            marks,
             fetched: positions.clone(),
             positions,
             buffers: (0..n).map(|_| VecDeque::new()).collect(),
@@ -186,11 +205,6 @@ impl Task {
             task.state_bytes = task.cp.operator.len() as u64;
         }
         Ok(task)
-    }
-
-    fn watermark(&self) -> i64 {
-        self.max_event_time_ms
-            .map_or(i64::MIN, |t| t.saturating_sub(self.spec.watermark_delay_ms))
     }
 
     pub fn output_topic(&self) -> &str {
@@ -320,23 +334,20 @@ impl Task {
             key: r.key.as_deref(),
             value: &r.value,
         };
-        let watermark = self.watermark();
+        let watermark = self.marks.current();
         let outcome = self.operator.process(&record, watermark, &mut self.emit)?;
-        let late_reason = match outcome {
-            Outcome::Accepted { event_time_ms } | Outcome::Late { event_time_ms } => {
-                let late = matches!(outcome, Outcome::Late { .. });
-                self.max_event_time_ms = Some(
-                    self.max_event_time_ms
-                        .map_or(event_time_ms, |m| m.max(event_time_ms)),
-                );
-                let now = self.watermark();
-                if now > watermark {
-                    self.operator.advance(now, &mut self.emit)?;
-                }
-                late.then(|| "late".to_string())
-            }
-            Outcome::Invalid { reason } => Some(format!("invalid: {reason}")),
+        let (event_time, late_reason) = match outcome {
+            Outcome::Accepted { event_time_ms } => (Some(event_time_ms), None),
+            Outcome::Late { event_time_ms } => (Some(event_time_ms), Some("late".to_string())),
+            Outcome::Invalid { reason } => (None, Some(format!("invalid: {reason}"))),
         };
+        let buffers = &self.buffers;
+        let now = self.marks.observe(i, r.timestamp_ms, event_time, |j| {
+            buffers[j].front().map(|r| r.timestamp_ms)
+        });
+        if now > watermark {
+            self.operator.advance(now, &mut self.emit)?;
+        }
         if let Some(reason) = late_reason {
             if reason == "late" {
                 self.cp.late_records += 1;
@@ -380,7 +391,8 @@ impl Task {
             .zip(&self.positions)
             .map(|(i, o)| (i.topic.clone(), i.partition, *o))
             .collect();
-        self.cp.max_event_time_ms = self.max_event_time_ms;
+        self.cp.marks = self.marks.parts().to_vec();
+        self.cp.watermark_ms = self.marks.get();
         self.cp.output_ends = self.output.ends().to_vec();
         self.cp.late_ends = self.late.ends().to_vec();
         self.cp.operator = self.operator.snapshot()?;
@@ -427,12 +439,13 @@ impl Task {
                 partition: input.partition,
                 next_offset: self.positions[i],
                 end_offset,
+                watermark: self.marks.partition(i).map(timestamp::format_rfc3339),
             });
         }
         TaskStatus {
             inputs,
             lag,
-            watermark_ms: self.max_event_time_ms.map(|_| self.watermark()),
+            watermark_ms: self.marks.get(),
             records_in: self.cp.records_in,
             records_out: self.cp.records_out,
             late_records: self.cp.late_records,

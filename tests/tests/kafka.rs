@@ -389,3 +389,40 @@ fn kafka_sasl_plain_uses_the_servers_tokens() {
     let r = conn.call(&MetadataRequest::default(), 12);
     assert_eq!(r.brokers.len(), 1);
 }
+
+/// One Produce request with batches for several partitions has one append time (DESIGN.md §2).
+#[test]
+fn kafka_produce_request_has_one_append_time_across_partitions() {
+    let dir = temp();
+    let (server, kafka) = start(&dir.path().join("data"), &[]);
+    server.create_topic("t", 3);
+    let mut conn = KafkaConn::connect(&kafka);
+    let one = [Produced {
+        key: None,
+        value: b"1",
+        headers: &[],
+    }];
+    let mut req = produce_request("t", 0, batch(&one, -1, -1, -1), -1);
+    for p in 1..3 {
+        let mut data = PartitionProduceData::default();
+        data.index = p;
+        data.records = Some(batch(&one, -1, -1, -1));
+        req.topic_data[0].partition_data.push(data);
+    }
+    let r = conn.call(&req, 9);
+    let times: Vec<i64> = r.responses[0]
+        .partition_responses
+        .iter()
+        .map(|p| {
+            assert_eq!(p.error_code, 0);
+            p.log_append_time_ms
+        })
+        .collect();
+    assert_eq!(times.len(), 3);
+    assert!(times.iter().all(|t| *t == times[0]), "{times:?}");
+    let lines = server.get("/v1/topics/t/events?offset=0").ndjson();
+    assert_eq!(lines.len(), 3);
+    assert!(lines
+        .iter()
+        .all(|l| l["timestamp"].as_i64() == Some(times[0])));
+}

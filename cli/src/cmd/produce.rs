@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use bytes::Bytes;
 use hyper::Method;
-use log_store::{AppendRecord, LogStore, PartitionId, StoreConfig};
+use log_store::{AppendRecord, LogStore, PartitionId, StampRun, StoreConfig};
 
 use crate::client::{encode, runtime, Client, ServerArgs};
 
@@ -181,6 +181,8 @@ impl Sink {
                     by_partition.entry(p).or_default().push((k, line));
                 }
                 *next = next.wrapping_add(1);
+                // One batch, one append time across its partitions, as the server does.
+                let stamp = store.stamp();
                 for (p, events) in &by_partition {
                     let records: Vec<AppendRecord> = events
                         .iter()
@@ -190,7 +192,12 @@ impl Sink {
                             value: v,
                         })
                         .collect();
-                    t.partition(PartitionId(*p))?.append(&records)?;
+                    let run = StampRun {
+                        end: records.len(),
+                        ts: stamp.timestamp_ms(),
+                    };
+                    t.partition(PartitionId(*p))?
+                        .append_stamped(&records, &[run])?;
                 }
                 Ok(lines.len())
             }

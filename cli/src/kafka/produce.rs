@@ -32,6 +32,10 @@ pub async fn produce(b: &Broker, r: ProduceRequest) -> Option<ProduceResponse> {
     } else {
         None
     };
+    // One append time for the whole request (DESIGN.md §2), held in flight until every
+    // partition's batch is appended.
+    let stamp = b.state.store.stamp();
+    let timestamp_ms = stamp.timestamp_ms();
     let mut pending = Vec::new();
     for t in r.topic_data {
         let name = t.name.0.to_string();
@@ -40,13 +44,14 @@ pub async fn produce(b: &Broker, r: ProduceRequest) -> Option<ProduceResponse> {
             pending.push(async move {
                 let result = match refusal {
                     Some(r) => Err(r),
-                    None => produce_partition(b, &name, p.index, p.records).await,
+                    None => produce_partition(b, &name, p.index, p.records, timestamp_ms).await,
                 };
                 (name, p.index, result)
             });
         }
     }
     let results = crate::http::handlers::events::join_all(pending).await;
+    drop(stamp);
     if acks == 0 {
         return None;
     }
@@ -89,6 +94,7 @@ async fn produce_partition(
     name: &str,
     index: i32,
     records: Option<Bytes>,
+    timestamp_ms: u64,
 ) -> Result<Landed, Refused> {
     let topic = super::metadata::ensure_topic(b, name).await?;
     let partition = u32::try_from(index)
@@ -107,7 +113,7 @@ async fn produce_partition(
         )
     })?;
     let incoming = batch::decode(records, b.state.limits.events_max)?;
-    let mut share = to_share(&incoming, b.state.limits.event_bytes_max)?;
+    let mut share = to_share(&incoming, b.state.limits.event_bytes_max, timestamp_ms)?;
     let count = incoming.records.len() as i32;
     if incoming.producer_id < 0 {
         let placed = append(b, &topic, &partition, share).await?;
@@ -155,7 +161,11 @@ fn landed(incoming: &Incoming, placed: Placed) -> Landed {
 
 /// The batch as an appender share: values concatenated into one body (a null value is stored
 /// empty), keys and headers kept.
-fn to_share(incoming: &Incoming, event_bytes_max: usize) -> Result<Share, Refused> {
+fn to_share(
+    incoming: &Incoming,
+    event_bytes_max: usize,
+    timestamp_ms: u64,
+) -> Result<Share, Refused> {
     let total: usize = incoming
         .records
         .iter()
@@ -196,6 +206,7 @@ fn to_share(incoming: &Incoming, event_bytes_max: usize) -> Result<Share, Refuse
         keys,
         first_headers: Vec::new(),
         headers,
+        timestamp_ms,
     })
 }
 

@@ -288,6 +288,7 @@ fn compile_query(q: &ast::Query, tables: &[TableDef], bounded: bool) -> Result<P
         event_time,
         watermark_delay_ms,
         allowed_lateness_ms: c.table.allowed_lateness_ms,
+        watermark_idle_timeout_ms: c.table.idle_timeout_ms,
         filter,
         body,
         columns,

@@ -19,6 +19,8 @@ pub struct Plan {
     pub event_time: EventTime,
     pub watermark_delay_ms: i64,
     pub allowed_lateness_ms: i64,
+    /// `'scan.watermark.idle-timeout'` of the input table (ms; 0: never idle).
+    pub watermark_idle_timeout_ms: u64,
     pub filter: Option<Expr>,
     pub body: Body,
     /// Output column names, in SELECT order.

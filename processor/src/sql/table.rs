@@ -4,6 +4,7 @@
 use sqlparser::ast::{self, CreateTableOptions, DataType, Spanned, SqlOption};
 
 use crate::error::Result;
+use crate::limits::WATERMARK_IDLE_TIMEOUT_MS_DEFAULT;
 use crate::operator::expr::Type;
 use crate::sql::compile::{err_at, interval_ms, literal_string};
 use crate::sql::dialect::WatermarkClause;
@@ -19,6 +20,8 @@ pub struct TableDef {
     pub watermark: Option<(String, i64)>,
     pub startup: Option<Startup>,
     pub allowed_lateness_ms: i64,
+    /// `'scan.watermark.idle-timeout'` (ms; 0 never lets a partition go idle).
+    pub idle_timeout_ms: u64,
 }
 
 impl TableDef {
@@ -30,6 +33,7 @@ impl TableDef {
             watermark: None,
             startup: None,
             allowed_lateness_ms: 0,
+            idle_timeout_ms: WATERMARK_IDLE_TIMEOUT_MS_DEFAULT,
         }
     }
 
@@ -161,6 +165,17 @@ pub fn from_create(ct: &ast::CreateTable, watermarks: &[WatermarkClause]) -> Res
                     )
                 })?
             }
+            "scan.watermark.idle-timeout" => {
+                t.idle_timeout_ms = duration_text(&v)
+                    .and_then(|ms| u64::try_from(ms).ok())
+                    .ok_or_else(|| {
+                        err_at(
+                            value.span(),
+                            "scan.watermark.idle-timeout",
+                            format!("{v:?} is not a duration like '10 s' or '1 min'"),
+                        )
+                    })?
+            }
             k if k.starts_with("properties.") || k.starts_with("json.") => {}
             k => {
                 return Err(err_at(
@@ -235,11 +250,12 @@ fn watermark(t: &TableDef, w: &WatermarkClause) -> Result<(String, i64)> {
 /// Parses `10 s`, `500 ms`, `1 min`, `2 h`, `1 d` (and long unit names).
 pub fn duration_text(s: &str) -> Option<i64> {
     let s = s.trim();
-    let split = s.find(|c: char| !c.is_ascii_digit())?;
+    // A bare number is milliseconds, as in Flink's duration options.
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
     let (n, unit) = s.split_at(split);
     let n: i64 = n.parse().ok()?;
     let unit_ms = match unit.trim().to_ascii_lowercase().as_str() {
-        "ms" | "milli" | "millis" | "millisecond" | "milliseconds" => 1,
+        "" | "ms" | "milli" | "millis" | "millisecond" | "milliseconds" => 1,
         "s" | "sec" | "second" | "seconds" => 1000,
         "min" | "minute" | "minutes" => 60_000,
         "h" | "hour" | "hours" => 3_600_000,

@@ -84,6 +84,7 @@ pub fn open_task(
     let plan = processor::sql::compile(sql, spec.end_ms.is_some()).unwrap();
     let spec = TaskSpec {
         watermark_delay_ms: plan.watermark_delay_ms,
+        watermark_idle_timeout_ms: plan.watermark_idle_timeout_ms,
         ..spec
     };
     let op = SqlOperator::new(plan.clone(), spec.end_ms.is_some());

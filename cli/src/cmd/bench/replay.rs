@@ -203,6 +203,7 @@ fn run_query(store: &Arc<LogStore>, sql: &str, output: &str) -> anyhow::Result<u
     let plan = processor::sql::compile(sql, false)?;
     let spec = TaskSpec {
         watermark_delay_ms: plan.watermark_delay_ms,
+        watermark_idle_timeout_ms: plan.watermark_idle_timeout_ms,
         ..TaskSpec::default()
     };
     let source = LogSource::open(Arc::clone(store), &[plan.input.as_str()])?;

@@ -165,6 +165,8 @@ impl ProduceJob<'_> {
     ) -> (Vec<PartResult>, ApiResult<()>) {
         let expected = shares.len();
         let segment_bytes = self.topic.config().segment_bytes;
+        // One append time for the whole request, held in flight until every share is appended.
+        let stamp = self.state.store.stamp();
         let mut pending = Vec::new();
         for s in shares
             .into_iter()
@@ -189,6 +191,7 @@ impl ProduceJob<'_> {
                 keys: s.keys,
                 first_headers,
                 headers: Vec::new(),
+                timestamp_ms: stamp.timestamp_ms(),
             };
             let appenders = &self.state.appenders;
             pending.push(async move {
@@ -222,6 +225,7 @@ impl ProduceJob<'_> {
                 Err(e) => result = Err(e),
             }
         }
+        drop(stamp);
         parts.sort_by_key(|p| p.partition);
         (parts, result)
     }
