@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Real Kafka clients (kcat, confluent-kafka, kafka-python, aiokafka) against the real kappa binary
-# over loopback: see clients.py for what is checked. .ci/run installs the clients and calls this
-# with a timeout; a missing client is a failure, never a skip.
+# over loopback, then the same scripts against Apache Kafka 4.x (one KRaft broker on loopback,
+# fetched from Maven Central): see clients.py for what is checked. .ci/run installs the clients
+# and calls this with a timeout; a missing client or an unreachable Maven Central is a failure,
+# never a skip.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 command -v kcat >/dev/null || { echo "kcat is missing: apt-get install -y kcat" >&2; exit 1; }
@@ -14,3 +16,14 @@ if [ -z "${KAPPA_BIN:-}" ]; then
     export KAPPA_BIN="$PWD/target/debug/kappa"
 fi
 timeout 600 python3 tests/kafka/clients.py "$@"
+
+command -v java >/dev/null && command -v mvn >/dev/null || {
+    echo "java and mvn are needed to run Apache Kafka side by side" >&2
+    exit 1
+}
+if ! (cd tests/kafka/apache && timeout 900 mvn -B -q dependency:copy-dependencies -DoutputDirectory=target/libs); then
+    echo "FAILED: could not fetch Apache Kafka (org.apache.kafka:kafka_2.13) from Maven Central;" \
+        "the side-by-side run cannot be skipped" >&2
+    exit 1
+fi
+timeout 600 python3 tests/kafka/clients.py --apache "$@"

@@ -21,7 +21,7 @@ pub async fn produce(b: &Broker, r: ProduceRequest) -> Option<ProduceResponse> {
     let acks = r.acks;
     let refusal: Option<Refused> = if r.transactional_id.is_some() {
         Some((
-            ResponseError::TransactionalIdAuthorizationFailed.code(),
+            ResponseError::InvalidRecord.code(),
             "transactions are not supported by kappa".into(),
         ))
     } else if !matches!(acks, -1..=1) {
