@@ -27,3 +27,10 @@ if ! (cd tests/kafka/apache && timeout 900 mvn -B -q dependency:copy-dependencie
     exit 1
 fi
 timeout 600 python3 tests/kafka/clients.py --apache "$@"
+
+# The seed's Kafka Streams app (kafka-streams 4.x from Maven Central) against kappa.
+if ! (cd tests/kafka/streams && timeout 900 mvn -B -q package dependency:copy-dependencies -DoutputDirectory=target/libs); then
+    echo "FAILED: could not build the Kafka Streams app (kafka-streams from Maven Central)" >&2
+    exit 1
+fi
+timeout 600 python3 tests/kafka/streams_app.py
