@@ -178,6 +178,8 @@ def client_family(client_id):
         return "aiokafka"
     if client_id.startswith("kafka-python"):
         return "kafka-python"
+    if client_id.startswith("order-counts"):
+        return "java (kafka-streams 4.1.1)"
     return "other"
 
 

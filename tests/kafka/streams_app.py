@@ -20,9 +20,25 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from clients import Server, ck_consume, ck_produce  # noqa: E402
+from clients import FIXTURE, Server, ck_consume, ck_produce  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def check_api_pairs(server, update):
+    """The (api_key, version) pairs the Java client sent, against the fixture."""
+    family = "java (kafka-streams 4.1.1)"
+    seen = server.api_pairs().get(family, [])
+    assert seen, "no requests from the Streams app were logged"
+    fixture = json.load(open(FIXTURE))
+    if update:
+        fixture[family] = seen
+        with open(FIXTURE, "w") as f:
+            json.dump(fixture, f, indent=1, sort_keys=True)
+            f.write("\n")
+        return
+    new = sorted(set(map(tuple, seen)) - {tuple(p) for p in fixture.get(family, [])})
+    assert not new, f"the Streams app sent (api_key, version) pairs not in {FIXTURE}: {new}"
 
 
 def main():
@@ -77,6 +93,7 @@ def main():
         internal = sorted(t for t in topics if t.startswith("order-counts-"))
         assert any(t.endswith("-repartition") for t in internal) and any(t.endswith("-changelog") for t in internal), \
             internal
+        check_api_pairs(server, "--update" in sys.argv)
         print(f"PASS the seed's Kafka Streams app: {completed} completed orders, {len(expected)} (category, minute) "
               f"counts match; internal topics {internal}")
     finally:
