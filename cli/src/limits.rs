@@ -48,3 +48,8 @@ pub const KAFKA_PRODUCERS_MAX: usize = 100_000;
 pub const KAFKA_PRODUCER_BATCHES_KEPT: usize = 5;
 /// Members of one Kafka consumer group.
 pub const KAFKA_GROUP_MEMBERS_MAX: usize = 1_000;
+/// Request bytes all Kafka connections may hold at once (frames read and not yet answered): a
+/// size prefix first takes its share, waiting when the total is reached (backpressure), so many
+/// connections each sending a frame near the body limit cannot exhaust memory.
+pub const KAFKA_REQUEST_BYTES_IN_FLIGHT_MAX: usize = 256 << 20;
+const _: () = assert!(HTTP_BODY_BYTES_MAX <= KAFKA_REQUEST_BYTES_IN_FLIGHT_MAX);

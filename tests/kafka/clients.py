@@ -106,7 +106,7 @@ class ApacheKafka:
 
     http = None
 
-    def __init__(self):
+    def __init__(self, extra_properties=()):
         libs = os.path.join(HERE, "apache", "target", "libs")
         if not os.path.isdir(libs) or not os.listdir(libs):
             raise SystemExit(f"Apache Kafka jars are missing in {libs}: run tests/kafka/run.sh (it fetches them "
@@ -126,7 +126,8 @@ class ApacheKafka:
                 "listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
                 f"log.dirs={self.dir}/logs", "offsets.topic.replication.factor=1",
                 "transaction.state.log.replication.factor=1", "transaction.state.log.min.isr=1",
-                "group.initial.rebalance.delay.ms=0", "log.message.timestamp.type=LogAppendTime", ""]))
+                "group.initial.rebalance.delay.ms=0", "log.message.timestamp.type=LogAppendTime",
+                *extra_properties, ""]))
         cp = ["-cp", os.path.join(libs, "*")]
         cluster = subprocess.run(["java", *cp, "kafka.tools.StorageTool", "random-uuid"], capture_output=True,
                                  text=True, check=True).stdout.split()[-1]

@@ -17,7 +17,13 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
 
 use super::{versions, Broker};
-use crate::limits::{CONNECTIONS_MAX, KAFKA_FRAME_READ_TIMEOUT_MS, KAFKA_IDLE_TIMEOUT_MS};
+use crate::limits::{
+    CONNECTIONS_MAX, KAFKA_FRAME_READ_TIMEOUT_MS, KAFKA_IDLE_TIMEOUT_MS,
+    KAFKA_REQUEST_BYTES_IN_FLIGHT_MAX,
+};
+
+/// Permits of the in-flight request budget are KiB.
+const PERMIT_BYTES: usize = 1024;
 
 /// Why a connection is closed (logged at debug: a client's mistake, not the server's).
 #[derive(Debug)]
@@ -30,6 +36,9 @@ fn closed(why: impl Into<String>) -> Closed {
 /// Accepts Kafka connections until the server's shutdown token is cancelled.
 pub async fn serve(broker: Arc<Broker>, listener: TcpListener) {
     let connections = Arc::new(Semaphore::new(CONNECTIONS_MAX));
+    let in_flight = Arc::new(Semaphore::new(
+        KAFKA_REQUEST_BYTES_IN_FLIGHT_MAX / PERMIT_BYTES,
+    ));
     let shutdown = broker.state.shutdown.clone();
     let sweeper = tokio::spawn(super::coordinator::sweep(broker.clone()));
     loop {
@@ -51,10 +60,12 @@ pub async fn serve(broker: Arc<Broker>, listener: TcpListener) {
         };
         let _ = stream.set_nodelay(true);
         let broker = broker.clone();
+        let in_flight = in_flight.clone();
         tokio::spawn(async move {
             let shutdown = broker.state.shutdown.clone();
             let mut conn = Connection {
                 broker,
+                in_flight,
                 stream,
                 authenticated: false,
                 handshaken: false,
@@ -73,6 +84,8 @@ pub async fn serve(broker: Arc<Broker>, listener: TcpListener) {
 
 struct Connection {
     broker: Arc<Broker>,
+    /// The budget of request bytes held by all connections (`KAFKA_REQUEST_BYTES_IN_FLIGHT_MAX`).
+    in_flight: Arc<Semaphore>,
     stream: TcpStream,
     /// SASL/PLAIN done (or not required: no tokens set).
     authenticated: bool,
@@ -84,15 +97,19 @@ impl Connection {
     async fn run(&mut self) -> Result<(), Closed> {
         self.authenticated = self.broker.state.tokens.is_empty();
         loop {
-            let Some(frame) = self.read_frame().await? else {
+            let Some((frame, permit)) = self.read_frame().await? else {
                 return Ok(());
             };
             self.answer(frame).await?;
+            drop(permit);
         }
     }
 
-    /// The next frame, or `None` when the client closed the connection between frames.
-    async fn read_frame(&mut self) -> Result<Option<Bytes>, Closed> {
+    /// The next frame and its share of the in-flight budget, or `None` when the client closed
+    /// the connection between frames.
+    async fn read_frame(
+        &mut self,
+    ) -> Result<Option<(Bytes, tokio::sync::OwnedSemaphorePermit)>, Closed> {
         let mut size = [0u8; 4];
         let idle = Duration::from_millis(KAFKA_IDLE_TIMEOUT_MS);
         match tokio::time::timeout(idle, self.stream.read_exact(&mut size)).await {
@@ -109,6 +126,13 @@ impl Connection {
                 "size prefix {size} outside 8..={max} (the request body limit)"
             )));
         }
+        let permits = (size as usize).div_ceil(PERMIT_BYTES) as u32;
+        let permit = self
+            .in_flight
+            .clone()
+            .acquire_many_owned(permits)
+            .await
+            .map_err(|_| closed("shutting down"))?;
         let mut frame = BytesMut::zeroed(size as usize);
         let read = Duration::from_millis(KAFKA_FRAME_READ_TIMEOUT_MS);
         match tokio::time::timeout(read, self.stream.read_exact(&mut frame)).await {
@@ -116,7 +140,7 @@ impl Connection {
                 "a {size}-byte frame did not arrive in {read:?}"
             ))),
             Ok(Err(e)) => Err(closed(format!("reading a {size}-byte frame: {e}"))),
-            Ok(Ok(_)) => Ok(Some(frame.freeze())),
+            Ok(Ok(_)) => Ok(Some((frame.freeze(), permit))),
         }
     }
 

@@ -59,7 +59,8 @@ pub async fn fetch(b: &Broker, r: FetchRequest) -> FetchResponse {
         let w = wanted.clone();
         let (parts, bytes) = blocking(move || read_all(&w, total_max)).await;
         let errors = parts.iter().any(|p| p.error_code != 0);
-        if bytes >= min_bytes.max(1)
+        // min_bytes 0 answers at once, as Kafka does; otherwise wait for that many bytes.
+        if bytes >= min_bytes
             || errors
             || tokio::time::Instant::now() >= deadline
             || b.state.shutdown.is_cancelled()
