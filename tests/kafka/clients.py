@@ -181,6 +181,9 @@ def client_family(client_id):
         return "kafka-python"
     if client_id.startswith("order-counts"):
         return "java (kafka-streams 4.1.1)"
+    if client_id.startswith("java-client-checks") or client_id.startswith("producer-") \
+            or client_id.startswith("consumer-") or client_id.startswith("adminclient-"):
+        return "java (kafka-clients 4.1.1)"
     return "other"
 
 
@@ -553,6 +556,21 @@ async def aiokafka_main(server):
     await admin.close()
 
 
+# ---------------------------------------------------------------- the Java client
+
+def test_java_client(server):
+    """kafka-clients 4.x (streams/src/main/java/kappa/ClientChecks.java): admin, idempotent
+    acks=all produce, consume, group resume, ListOffsets."""
+    base = os.path.join(HERE, "streams", "target")
+    jar = os.path.join(base, "order-counts-1.jar")
+    assert os.path.exists(jar), f"{jar} missing: run tests/kafka/run.sh (it builds it with mvn)"
+    r = subprocess.run(["java", "-cp", f"{jar}:{base}/libs/*", "kappa.ClientChecks", server.bootstrap],
+                       capture_output=True, text=True, timeout=180)
+    passed = [line for line in r.stdout.splitlines() if line.startswith("PASS")]
+    assert r.returncode == 0, f"Java client checks failed after {passed}:\n{r.stderr[-3000:]}"
+    assert len(passed) == 6, r.stdout
+
+
 TESTS = [
     test_kcat,
     test_confluent_produce_consume,
@@ -565,6 +583,7 @@ TESTS = [
     test_http_commit_seen_by_kafka,
     test_kafka_python,
     test_aiokafka,
+    test_java_client,
     test_kill9_after_acks,
 ]
 

@@ -15,12 +15,17 @@ if [ -z "${KAPPA_BIN:-}" ]; then
     cargo build -p kappa
     export KAPPA_BIN="$PWD/target/debug/kappa"
 fi
-timeout 600 python3 tests/kafka/clients.py "$@"
-
 command -v java >/dev/null && command -v mvn >/dev/null || {
-    echo "java and mvn are needed to run Apache Kafka side by side" >&2
+    echo "java and mvn are needed for the Java client, Kafka Streams and Apache Kafka" >&2
     exit 1
 }
+# The seed's Kafka Streams app and the Java client checks (kafka-streams 4.x, Maven Central).
+if ! (cd tests/kafka/streams && timeout 900 mvn -B -q package dependency:copy-dependencies -DoutputDirectory=target/libs); then
+    echo "FAILED: could not build the Java apps (kafka-streams from Maven Central)" >&2
+    exit 1
+fi
+timeout 600 python3 tests/kafka/clients.py "$@"
+
 if ! (cd tests/kafka/apache && timeout 900 mvn -B -q dependency:copy-dependencies -DoutputDirectory=target/libs); then
     echo "FAILED: could not fetch Apache Kafka (org.apache.kafka:kafka_2.13) from Maven Central;" \
         "the side-by-side run cannot be skipped" >&2
@@ -28,9 +33,4 @@ if ! (cd tests/kafka/apache && timeout 900 mvn -B -q dependency:copy-dependencie
 fi
 timeout 600 python3 tests/kafka/clients.py --apache "$@"
 
-# The seed's Kafka Streams app (kafka-streams 4.x from Maven Central) against kappa.
-if ! (cd tests/kafka/streams && timeout 900 mvn -B -q package dependency:copy-dependencies -DoutputDirectory=target/libs); then
-    echo "FAILED: could not build the Kafka Streams app (kafka-streams from Maven Central)" >&2
-    exit 1
-fi
 timeout 600 python3 tests/kafka/streams_app.py
