@@ -191,6 +191,41 @@ impl Expr {
         }
     }
 
+    /// Renumbers every slot this expression reads.
+    pub fn map_slots(&mut self, f: &impl Fn(usize) -> usize) {
+        match self {
+            Expr::Slot(i) => *i = f(*i),
+            Expr::Lit(_) => {}
+            Expr::Binary(_, a, b) => {
+                a.map_slots(f);
+                b.map_slots(f);
+            }
+            Expr::Not(e) | Expr::Neg(e) | Expr::Cast(e, _) => e.map_slots(f),
+            Expr::IsNull { expr, .. } | Expr::Like { expr, .. } => expr.map_slots(f),
+            Expr::InList { expr, list, .. } => {
+                expr.map_slots(f);
+                list.iter_mut().for_each(|e| e.map_slots(f));
+            }
+            Expr::Call(_, args) | Expr::RegexpExtract(_, args) => {
+                args.iter_mut().for_each(|e| e.map_slots(f))
+            }
+            Expr::Case {
+                operand,
+                whens,
+                otherwise,
+            } => {
+                operand
+                    .iter_mut()
+                    .chain(otherwise.iter_mut())
+                    .for_each(|e| e.map_slots(f));
+                for (w, t) in whens {
+                    w.map_slots(f);
+                    t.map_slots(f);
+                }
+            }
+        }
+    }
+
     pub fn eval(&self, row: &[Value]) -> Value {
         match self {
             Expr::Slot(i) => row[*i].clone(),
