@@ -32,7 +32,8 @@ How the input reaches Flink, and why it matches kappa:
 - Late events are dropped by Flink (kappa writes them to `.late`): only main rows compared.
 - Updating results (GROUP BY without a window): the changelog is applied (+I/+U add a row,
   -U/-D remove one) and the final table is written.
-- `-- flink: batch` in a case runs it in Flink's batch mode (ORDER BY a non-time column).
+- `-- flink: batch` in a case runs it in Flink's batch mode (ORDER BY a non-time column);
+  `-- flink-config: key = value` sets a Flink option for the case (kappa ignores both).
 """
 
 import datetime
@@ -164,6 +165,8 @@ def run_case(case, workdir):
     conf.set("parallelism.default", "1")
     conf.set("pipeline.auto-watermark-interval", "0")
     conf.set("table.local-time-zone", "UTC")
+    for key, value in re.findall(r"^--\s*flink-config:\s*(\S+)\s*=\s*(.+?)\s*$", sql, re.M):
+        conf.set(key, value)
     query = None
     for stmt in split_statements(sql):
         if re.match(r"CREATE\s+TABLE", stmt, re.I):
