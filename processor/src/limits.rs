@@ -33,6 +33,9 @@ pub const CHECKPOINT_BYTES_MAX: u64 = 1 << 30;
 /// `'scan.watermark.idle-timeout'` when a table does not set it: an input partition that has not
 /// been read for this long in log time stops holding the watermark back (DESIGN.md §3).
 pub const WATERMARK_IDLE_TIMEOUT_MS_DEFAULT: u64 = 10_000;
+/// Compiled size of one regular expression (`REGEXP_EXTRACT`): a pattern cannot make the
+/// compiler or the matcher use more memory than this.
+pub const REGEX_BYTES_MAX: usize = 1 << 20;
 /// Records read to infer the column types of an input without `CREATE TABLE`.
 pub const SCHEMA_SAMPLE_RECORDS_MAX: usize = 1_000;
 /// Most input partitions one processor reads.

@@ -5,8 +5,10 @@ use std::cmp::Ordering;
 
 use serde::{Deserialize, Serialize};
 
+use crate::operator::func::call;
+pub use crate::operator::func::Func;
 use crate::timestamp;
-use crate::value::{round_half_away, Value};
+use crate::value::Value;
 
 /// A static SQL type; `Any` for columns inferred from JSON without a declaration.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -53,17 +55,6 @@ pub enum BinOp {
     Concat,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Func {
-    Round,
-    Lower,
-    Upper,
-    Coalesce,
-    Date,
-    Abs,
-    CharLength,
-}
-
 #[derive(Debug, Clone)]
 pub enum Expr {
     Slot(usize),
@@ -87,6 +78,15 @@ pub enum Expr {
     },
     Cast(Box<Expr>, Type),
     Call(Func, Vec<Expr>),
+    /// `CASE [operand] WHEN .. THEN .. ELSE .. END` (and `IF`): with an operand, each WHEN is a
+    /// value compared to it; without, a condition.
+    Case {
+        operand: Option<Box<Expr>>,
+        whens: Vec<(Expr, Expr)>,
+        otherwise: Option<Box<Expr>>,
+    },
+    /// `REGEXP_EXTRACT(s, regex[, group])` with the regex compiled once: args are (s, group).
+    RegexpExtract(Box<regex::Regex>, Vec<Expr>),
 }
 
 /// A LIKE pattern, pre-split: `%` any run, `_` any one character, the rest literal.
@@ -141,7 +141,23 @@ impl Expr {
                 expr.slots(out);
                 list.iter().for_each(|e| e.slots(out));
             }
-            Expr::Call(_, args) => args.iter().for_each(|e| e.slots(out)),
+            Expr::Call(_, args) | Expr::RegexpExtract(_, args) => {
+                args.iter().for_each(|e| e.slots(out))
+            }
+            Expr::Case {
+                operand,
+                whens,
+                otherwise,
+            } => {
+                operand
+                    .iter()
+                    .chain(otherwise.iter())
+                    .for_each(|e| e.slots(out));
+                for (w, t) in whens {
+                    w.slots(out);
+                    t.slots(out);
+                }
+            }
         }
     }
 
@@ -201,6 +217,38 @@ impl Expr {
             },
             Expr::Cast(e, t) => cast(e.eval(row), *t),
             Expr::Call(f, args) => call(*f, args, row),
+            Expr::Case {
+                operand,
+                whens,
+                otherwise,
+            } => {
+                let subject = operand.as_ref().map(|o| o.eval(row));
+                for (when, then) in whens {
+                    let w = when.eval(row);
+                    let hit = match &subject {
+                        Some(v) => compare(v, &w) == Some(Ordering::Equal),
+                        None => w.is_true(),
+                    };
+                    if hit {
+                        return then.eval(row);
+                    }
+                }
+                otherwise.as_ref().map_or(Value::Null, |o| o.eval(row))
+            }
+            Expr::RegexpExtract(re, args) => {
+                let s = args[0].eval(row);
+                let group = match args.get(1).map(|g| g.eval(row)) {
+                    None => 0,
+                    Some(Value::Int(g)) if g >= 0 => g as usize,
+                    Some(_) => return Value::Null,
+                };
+                if s.is_null() {
+                    return Value::Null;
+                }
+                re.captures(&s.to_text())
+                    .and_then(|c| c.get(group))
+                    .map_or(Value::Null, |m| Value::Str(m.as_str().to_string()))
+            }
         }
     }
 }
@@ -334,49 +382,6 @@ pub fn cast(v: Value, t: Type) -> Value {
         (v @ Value::Int(_), Type::Int) | (v @ Value::Float(_), Type::Double) => v,
         (v @ Value::Bool(_), Type::Bool) | (v @ Value::Ts(_), Type::Ts) => v,
         _ => Value::Null,
-    }
-}
-
-fn call(f: Func, args: &[Expr], row: &[Value]) -> Value {
-    match f {
-        Func::Coalesce => args
-            .iter()
-            .map(|a| a.eval(row))
-            .find(|v| !v.is_null())
-            .unwrap_or(Value::Null),
-        Func::Round => {
-            let digits = match args.get(1).map(|a| a.eval(row)) {
-                None => 0,
-                Some(Value::Int(d)) => d.clamp(-30, 30) as i32,
-                Some(_) => return Value::Null,
-            };
-            match args[0].eval(row) {
-                Value::Float(x) => Value::Float(round_half_away(x, digits)),
-                Value::Int(i) if digits < 0 => Value::Int(round_half_away(i as f64, digits) as i64),
-                v @ Value::Int(_) => v,
-                _ => Value::Null,
-            }
-        }
-        Func::Abs => match args[0].eval(row) {
-            Value::Int(i) => Value::Int(i.wrapping_abs()),
-            Value::Float(x) => Value::Float(x.abs()),
-            _ => Value::Null,
-        },
-        Func::Lower | Func::Upper | Func::CharLength => match args[0].eval(row) {
-            Value::Null => Value::Null,
-            v => {
-                let s = v.to_text();
-                match f {
-                    Func::Lower => Value::Str(s.to_lowercase()),
-                    Func::Upper => Value::Str(s.to_uppercase()),
-                    _ => Value::Int(s.chars().count() as i64),
-                }
-            }
-        },
-        Func::Date => match cast(args[0].eval(row), Type::Ts) {
-            Value::Ts(ms) => Value::Str(timestamp::format_date(ms)),
-            _ => Value::Null,
-        },
     }
 }
 

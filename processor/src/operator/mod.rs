@@ -4,6 +4,7 @@
 
 pub mod aggregate;
 pub mod expr;
+pub mod func;
 pub mod sql;
 
 use serde::{Deserialize, Serialize};

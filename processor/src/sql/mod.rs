@@ -3,6 +3,7 @@
 
 pub mod compile;
 pub mod dialect;
+mod functions;
 pub mod infer;
 pub mod plan;
 mod scalar;

@@ -205,6 +205,14 @@ impl Compiler {
                 Ok((Expr::Cast(Box::new(x), t), t))
             }
             ast::Expr::Function(f) => self.function(f, e, group),
+            ast::Expr::Case { .. }
+            | ast::Expr::Substring { .. }
+            | ast::Expr::Trim { .. }
+            | ast::Expr::Extract { .. }
+            | ast::Expr::Floor { .. }
+            | ast::Expr::Ceil { .. } => Ok(self
+                .special_form(e, group)?
+                .expect("special_form handles these forms")),
             ast::Expr::Between {
                 expr,
                 negated,
@@ -364,6 +372,10 @@ impl Compiler {
             ));
         }
         let Some((func, min, max)) = scalar_func(&name) else {
+            let args = self.function_args(f)?;
+            if let Some(typed) = self.named_function(&name, &args, e, group)? {
+                return Ok(typed);
+            }
             return Err(err_at(
                 e.span(),
                 format!("function {name}"),
@@ -413,6 +425,7 @@ impl Compiler {
                 .copied()
                 .find(|t| *t != Type::Any)
                 .unwrap_or(Type::Any),
+            other => unreachable!("{other:?} is compiled by named_function"),
         };
         Ok((Expr::Call(func, xs), t))
     }
