@@ -378,6 +378,8 @@ pub fn cast(v: Value, t: Type) -> Value {
         (Value::Ts(ms), Type::Int) => Value::Int(ms),
         (Value::Ts(ms), Type::Str) => Value::Str(timestamp::format_sql(ms)),
         (v @ Value::Str(_), Type::Str) => v,
+        (Value::Bool(b), Type::Str) => Value::Str(if b { "TRUE" } else { "FALSE" }.into()),
+        (Value::Float(f), Type::Str) => Value::Str(crate::value::java_double_string(f)),
         (v, Type::Str) => Value::Str(v.to_text()),
         (v @ Value::Int(_), Type::Int) | (v @ Value::Float(_), Type::Double) => v,
         (v @ Value::Bool(_), Type::Bool) | (v @ Value::Ts(_), Type::Ts) => v,
