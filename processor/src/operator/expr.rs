@@ -116,13 +116,43 @@ pub fn compile_like(pattern: &str, escape: Option<char>) -> Vec<LikeToken> {
     out
 }
 
+/// SQL LIKE by the greedy wildcard algorithm: iterative, so a long pattern cannot overflow the
+/// stack, and O(pattern x text) at worst (on a mismatch it resumes after the last `%` one
+/// character further instead of trying every split again), so `%a%a%a%b` cannot take
+/// exponential time (issue 10).
 fn like_match(p: &[LikeToken], s: &[char]) -> bool {
-    match p.first() {
-        None => s.is_empty(),
-        Some(LikeToken::Any) => (0..=s.len()).any(|i| like_match(&p[1..], &s[i..])),
-        Some(LikeToken::One) => !s.is_empty() && like_match(&p[1..], &s[1..]),
-        Some(LikeToken::Lit(c)) => s.first() == Some(c) && like_match(&p[1..], &s[1..]),
+    let (mut pi, mut si) = (0, 0);
+    // The position after the last `%` seen and the text position it is currently matched up to.
+    let mut star: Option<(usize, usize)> = None;
+    while si < s.len() {
+        match p.get(pi) {
+            Some(LikeToken::Any) => {
+                star = Some((pi + 1, si));
+                pi += 1;
+                continue;
+            }
+            Some(LikeToken::One) => {
+                pi += 1;
+                si += 1;
+                continue;
+            }
+            Some(LikeToken::Lit(c)) if *c == s[si] => {
+                pi += 1;
+                si += 1;
+                continue;
+            }
+            _ => {}
+        }
+        match star {
+            Some((after, matched)) => {
+                pi = after;
+                si = matched + 1;
+                star = Some((after, matched + 1));
+            }
+            None => return false,
+        }
     }
+    p[pi..].iter().all(|t| matches!(t, LikeToken::Any))
 }
 
 impl Expr {
@@ -410,6 +440,39 @@ mod tests {
             negated: false,
         };
         assert!(!e.eval(&[]).is_true());
+    }
+
+    /// The recursive definition of LIKE, as the reference for the iterative matcher.
+    fn like_reference(p: &[LikeToken], s: &[char]) -> bool {
+        match p.first() {
+            None => s.is_empty(),
+            Some(LikeToken::Any) => (0..=s.len()).any(|i| like_reference(&p[1..], &s[i..])),
+            Some(LikeToken::One) => !s.is_empty() && like_reference(&p[1..], &s[1..]),
+            Some(LikeToken::Lit(c)) => s.first() == Some(c) && like_reference(&p[1..], &s[1..]),
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn like_agrees_with_the_recursive_definition(
+            pattern in "[ab%_]{0,8}",
+            text in "[ab]{0,10}",
+        ) {
+            let p = compile_like(&pattern, None);
+            let chars: Vec<char> = text.chars().collect();
+            proptest::prop_assert_eq!(like_match(&p, &chars), like_reference(&p, &chars));
+        }
+    }
+
+    /// Issue 10: a 60,000-character pattern matched recursively overflowed the processor's
+    /// stack, and `%a%a%...%b` took exponential time; both finish at once now.
+    #[test]
+    fn like_with_a_huge_pattern_neither_overflows_nor_explodes() {
+        let long = "a".repeat(60_000);
+        let chars: Vec<char> = long.chars().collect();
+        assert!(like_match(&compile_like(&long, None), &chars));
+        let explosive = compile_like(&format!("{}%b", "%a".repeat(30)), None);
+        assert!(!like_match(&explosive, &chars[..2_000]));
     }
 
     #[test]

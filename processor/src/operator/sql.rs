@@ -15,7 +15,7 @@ use crate::state::results::Results;
 use crate::state::table::Table;
 use crate::timestamp::DayCache;
 use crate::value::{key_bytes, write_json_string, Value};
-use crate::window::aligned::AlignedWindows;
+use crate::window::aligned::{cumulate_windows_of, AlignedWindows};
 use crate::window::session::SessionWindows;
 use crate::window::{Fired, Key, WindowSpec};
 
@@ -219,9 +219,22 @@ impl SqlOperator {
             Some(WindowSpec::Session { gap_ms }) => {
                 self.state.sessions.add(key, t, gap_ms, lw, specs, update)
             }
+            Some(WindowSpec::Cumulate { step_ms, size_ms }) => {
+                let windows = cumulate_windows_of(t, step_ms, size_ms);
+                self.state.aligned.add_to(key, windows, lw, new, update)
+            }
             None => {
+                // As Flink's GroupAggFunction: a record that leaves the group's aggregates as
+                // they were emits nothing (SELECT DISTINCT emits a row only when first seen).
+                let before: Option<Vec<Value>> = self
+                    .state
+                    .table
+                    .get(key)
+                    .map(|accs| accs.iter().map(Acc::result).collect());
                 let accs = self.state.table.upsert(key, new, update)?.to_vec();
-                if !self.bounded {
+                let unchanged =
+                    before.is_some_and(|b| b.into_iter().eq(accs.iter().map(Acc::result)));
+                if !self.bounded && !unchanged {
                     let group = Self::group_row(agg, key, &accs, None);
                     if let Some(values) = Self::project_group(agg, &group) {
                         self.output_row(key_bytes(key), None, values, out);

@@ -21,6 +21,10 @@ fn aggregate_kind(name: &str) -> Option<AggKind> {
         "AVG" => AggKind::Avg,
         "MIN" => AggKind::Min,
         "MAX" => AggKind::Max,
+        "VAR_POP" => AggKind::VarPop,
+        "VAR_SAMP" | "VARIANCE" => AggKind::VarSamp,
+        "STDDEV_POP" => AggKind::StddevPop,
+        "STDDEV_SAMP" | "STDDEV" => AggKind::StddevSamp,
         _ => return None,
     })
 }
@@ -91,6 +95,22 @@ impl Compiler {
             {
                 let t = self.group.as_ref().expect("checked").keys[i].1;
                 return Ok((Expr::Slot(2 + i), t));
+            }
+        }
+        if group && self.tvf.is_some() {
+            match crate::sql::tvf::window_column(e) {
+                Some(crate::sql::tvf::WINDOW_START) => return Ok((Expr::Slot(0), Type::Ts)),
+                Some(crate::sql::tvf::WINDOW_END) => return Ok((Expr::Slot(1), Type::Ts)),
+                // Flink's window_time: the window's last millisecond.
+                Some(_) => {
+                    let last = Expr::Binary(
+                        BinOp::Sub,
+                        Box::new(Expr::Slot(1)),
+                        Box::new(Expr::Lit(Value::Int(1))),
+                    );
+                    return Ok((last, Type::Ts));
+                }
+                None => {}
             }
         }
         match e {
@@ -484,7 +504,14 @@ impl Compiler {
             };
             let out = match kind {
                 AggKind::Count | AggKind::CountDistinct => Type::Int,
-                AggKind::Sum | AggKind::Avg if !t.is_numeric() => {
+                AggKind::Sum
+                | AggKind::Avg
+                | AggKind::VarPop
+                | AggKind::VarSamp
+                | AggKind::StddevPop
+                | AggKind::StddevSamp
+                    if !t.is_numeric() =>
+                {
                     return Err(err_at(
                         a.span(),
                         name,
@@ -522,6 +549,7 @@ impl Compiler {
                 let matches_window = match spec {
                     WindowSpec::Tumble { .. } | WindowSpec::Session { .. } => args.len() == 2,
                     WindowSpec::Hop { .. } => args.len() == 3,
+                    WindowSpec::Cumulate { .. } => false,
                 };
                 if !matches_window {
                     return Err(err_at(
