@@ -186,7 +186,14 @@ fn rows_agree(expected: &Row, actual: &Row) -> bool {
 fn check_case(name: &str) -> Result<(), String> {
     let base = dir().join(name);
     let sql = std::fs::read_to_string(base.with_extension("sql")).map_err(|e| e.to_string())?;
-    let input = std::fs::read_to_string(base.with_extension("input")).map_err(|e| e.to_string())?;
+    // `-- input: <name>` shares another case's (generated) input.
+    let input_name = sql
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("-- input:"))
+        .map(str::trim)
+        .unwrap_or(name);
+    let input = std::fs::read_to_string(dir().join(format!("{input_name}.input")))
+        .map_err(|e| e.to_string())?;
     let expected_path = dir().join(format!("{name}.flink.expected"));
     let expected_text = std::fs::read_to_string(&expected_path)
         .map_err(|e| format!("{}: {e} (run regen.py)", expected_path.display()))?;

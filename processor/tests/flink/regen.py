@@ -33,7 +33,8 @@ How the input reaches Flink, and why it matches kappa:
 - Updating results (GROUP BY without a window): the changelog is applied (+I/+U add a row,
   -U/-D remove one) and the final table is written.
 - `-- flink: batch` in a case runs it in Flink's batch mode (ORDER BY a non-time column);
-  `-- flink-config: key = value` sets a Flink option for the case (kappa ignores both).
+  `-- flink-config: key = value` sets a Flink option for the case (kappa ignores both);
+  `-- input: <name>` makes a case read `<name>.input`.
 """
 
 import datetime
@@ -150,6 +151,12 @@ def canonical_key(row):
     return [value_key(row[k]) for k in sorted(row)]
 
 
+def input_name(case, sql):
+    """`-- input: <name>` reads `<name>.input` (cases sharing a generated input)."""
+    m = re.search(r"^--\s*input:\s*(\S+)\s*$", sql, re.M)
+    return m.group(1) if m else case
+
+
 def run_case(case, workdir):
     from pyflink.table import EnvironmentSettings, TableEnvironment
     from pyflink.common import RowKind
@@ -157,7 +164,7 @@ def run_case(case, workdir):
     with open(os.path.join(HERE, case + ".sql"), encoding="utf-8") as f:
         sql = f.read()
     batch = re.search(r"^--\s*flink:\s*batch\s*$", sql, re.M) is not None
-    records = read_input(os.path.join(HERE, case + ".input"))
+    records = read_input(os.path.join(HERE, input_name(case, sql) + ".input"))
     settings = (EnvironmentSettings.in_batch_mode() if batch
                 else EnvironmentSettings.in_streaming_mode())
     t_env = TableEnvironment.create(settings)
