@@ -374,6 +374,15 @@ fn arithmetic(op: BinOp, x: &Value, y: &Value) -> Value {
     }
 }
 
+/// A JSON value read into a column of type `t`: as CAST, except that a STRING column keeps a
+/// boolean or number as its JSON text (`true`, `1.5`), as Flink's json format reads it.
+pub fn coerce(v: Value, t: Type) -> Value {
+    match (v, t) {
+        (v @ (Value::Bool(_) | Value::Float(_)), Type::Str) => Value::Str(v.to_text()),
+        (v, t) => cast(v, t),
+    }
+}
+
 /// CAST; a value that does not convert is NULL (Flink's TRY_CAST behaviour, never a failure).
 pub fn cast(v: Value, t: Type) -> Value {
     match (v, t) {

@@ -25,8 +25,9 @@ How the input reaches Flink, and why it matches kappa:
   `ts` - delay, the source's watermark is the minimum over all partitions, and a partition
   with no record yet holds it back (no watermark). The script computes that minimum after
   each record into a hidden column `__wm` and rewrites the clause to
-  `WATERMARK FOR ts AS __wm`, since a file source has no splits per partition. (Idleness is
-  not modelled: multi-partition cases keep every partition within kappa's idle timeout.)
+  `WATERMARK FOR ts AS __wm`, since a file source has no splits per partition. Idleness is
+  not modelled (Flink decides it on the wall clock): partition_late_start and partition_idle
+  show where kappa's log-time idleness gives another answer, by design.
 - End of input: the bounded source ends with the maximum watermark, so every open window
   fires; kappa's side is a bounded run (end of input = all windows fire), like a backfill.
 - Late events are dropped by Flink (kappa writes them to `.late`): only main rows compared.
