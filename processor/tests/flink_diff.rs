@@ -45,11 +45,6 @@ const KNOWN_DIFFERENCES: &[(&str, &str)] = &[
         "kappa's parser refuses TRIM(LEADING|TRAILING|BOTH FROM s) without the characters \
          (a syntax error at creation); Flink trims spaces",
     ),
-    (
-        "to_timestamp_fallback",
-        "TO_TIMESTAMP(s, pattern) is NULL in kappa when the pattern does not match; Flink first \
-         falls back to 'yyyy-[M]M-[d]d[ HH:mm:ss[.f]]' (java.sql.Timestamp/Date.valueOf)",
-    ),
 ];
 
 /// The bounded run's end: far past every event time of the cases (2100-01-01).
