@@ -409,6 +409,15 @@ fn arithmetic(op: BinOp, x: &Value, y: &Value) -> Value {
     }
 }
 
+/// A JSON value read into a column of type `t`: as CAST, except that a STRING column keeps a
+/// boolean or number as its JSON text (`true`, `1.5`), as Flink's json format reads it.
+pub fn coerce(v: Value, t: Type) -> Value {
+    match (v, t) {
+        (v @ (Value::Bool(_) | Value::Float(_)), Type::Str) => Value::Str(v.to_text()),
+        (v, t) => cast(v, t),
+    }
+}
+
 /// CAST; a value that does not convert is NULL (Flink's TRY_CAST behaviour, never a failure).
 pub fn cast(v: Value, t: Type) -> Value {
     match (v, t) {
@@ -443,6 +452,8 @@ pub fn cast(v: Value, t: Type) -> Value {
         (Value::Ts(ms), Type::Int) => Value::Int(ms),
         (Value::Ts(ms), Type::Str) => Value::Str(timestamp::format_sql(ms)),
         (v @ Value::Str(_), Type::Str) => v,
+        (Value::Bool(b), Type::Str) => Value::Str(if b { "TRUE" } else { "FALSE" }.into()),
+        (Value::Float(f), Type::Str) => Value::Str(crate::value::java_double_string(f)),
         (v, Type::Str) => Value::Str(v.to_text()),
         (v @ Value::Int(_), Type::Int) | (v @ Value::Float(_), Type::Double) => v,
         (v @ Value::Bool(_), Type::Bool) | (v @ Value::Ts(_), Type::Ts) => v,

@@ -156,19 +156,16 @@ fn apply(f: Func, mut vals: Vec<Value>) -> Option<Value> {
         }
         Func::ToTimestamp => {
             let s = text(&vals[0]);
-            let with_pattern = match vals.get(1) {
-                None => None,
-                Some(p) => DatePattern::parse(&text(p)).ok()?.read(&s),
-            };
-            // As Flink: without a pattern, or when it does not match, `yyyy-[M]M-[d]d[
-            // HH:mm:ss[.f]]` (java.sql.Timestamp/Date.valueOf).
-            with_pattern
-                .or_else(|| {
-                    sql_timestamp_text(&s)
-                        .then(|| timestamp::parse(&s))
-                        .flatten()
-                })
-                .map(Value::Ts)
+            // Flink: the default format is strict; a pattern that does not match falls back
+            // to the default format on the trimmed text (java.sql.Timestamp/Date.valueOf).
+            match vals.get(1) {
+                None => timestamp::parse_flink(&s),
+                Some(p) => DatePattern::parse(&text(p))
+                    .ok()?
+                    .read(&s)
+                    .or_else(|| timestamp::parse_flink(s.trim())),
+            }
+            .map(Value::Ts)
         }
         Func::Extract(unit) => time(&vals[0]).map(|ms| Value::Int(calendar::extract(unit, ms))),
         Func::FloorTo(unit) => time(&vals[0]).map(|ms| Value::Ts(calendar::floor(unit, ms))),
@@ -202,13 +199,6 @@ fn round(vals: &[Value]) -> Option<Value> {
         Value::Int(i) => Some(Value::Int(i)),
         _ => None,
     }
-}
-
-/// Text `java.sql.Timestamp.valueOf` / `Date.valueOf` would read: digits, `-`, `:`, `.` and
-/// one space between date and time.
-fn sql_timestamp_text(s: &str) -> bool {
-    s.bytes()
-        .all(|b| b.is_ascii_digit() || matches!(b, b'-' | b':' | b'.' | b' '))
 }
 
 /// Flink's `SUBSTRING`: 1-based `pos` (0 reads as 1, negative counts from the end), `len`

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::operator::aggregate::{new_accs, update_accs, Acc};
-use crate::operator::expr::{cast, Expr, Type};
+use crate::operator::expr::{coerce, Expr, Type};
 use crate::operator::over::OverState;
 use crate::operator::{Emit, EventRange, InputRecord, Operator, Outcome, ResultRow, ResultsFilter};
 use crate::sql::plan::{Aggregate, Body, EventTime, Plan};
@@ -334,7 +334,7 @@ impl Operator for SqlOperator {
         for (slot, (v, t)) in self.row.iter_mut().zip(&self.plan.slot_types).enumerate() {
             if *t != Type::Any && !v.is_null() && !has_type(v, *t) {
                 let original = std::mem::take(v);
-                *v = cast(original.clone(), *t);
+                *v = coerce(original.clone(), *t);
                 if v.is_null() {
                     // A value that does not convert is never a null row: the record is invalid.
                     let field = self.plan.fields.path_of(slot).unwrap_or_default();

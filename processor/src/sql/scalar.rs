@@ -429,6 +429,15 @@ impl Compiler {
                         format!("{name} needs a number, got {}", ts[0].name()),
                     ));
                 }
+                // A negative digits literal (`ROUND(x, -1)`, Flink rounds to tens) is
+                // parsed as a negation: fold it into the literal.
+                if func == Func::Round && args.len() == 2 {
+                    if let Expr::Neg(inner) = &xs[1] {
+                        if let Expr::Lit(Value::Int(d)) = **inner {
+                            xs[1] = Expr::Lit(Value::Int(-d));
+                        }
+                    }
+                }
                 if func == Func::Round
                     && args.len() == 2
                     && !matches!(xs[1], Expr::Lit(Value::Int(_)))
