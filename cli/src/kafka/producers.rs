@@ -148,13 +148,30 @@ impl Producers {
     }
 
     /// Rebuilds the table from the `kappa-producer` headers of the records of the last `window_ms`.
+    /// A damaged range is skipped to the end of its segment, as the idempotency keys' recovery
+    /// does (which reports it): one flipped byte must not keep the server from starting.
     pub fn recover(&self, store: &LogStore, since_ms: u64) -> log_store::Result<usize> {
         let mut found = 0;
         for topic in store.topics() {
             for partition in topic.partitions() {
-                let mut next = partition.offset_for_timestamp(since_ms)?;
+                let mut next = match partition.offset_for_timestamp(since_ms) {
+                    Ok(o) => o,
+                    Err(log_store::Error::Corrupt { .. }) => partition.start_offset(),
+                    Err(e) => return Err(e),
+                };
                 loop {
-                    let batch = partition.read(next, 10_000, 16 << 20)?;
+                    let batch = match partition.read(next, 10_000, 16 << 20) {
+                        Ok(b) => b,
+                        Err(log_store::Error::Corrupt { offset, .. }) => {
+                            let to = partition.segment_end(Offset(offset.max(next.0)));
+                            if to <= next {
+                                break;
+                            }
+                            next = to;
+                            continue;
+                        }
+                        Err(e) => return Err(e),
+                    };
                     let Some(last) = batch.last() else { break };
                     next = Offset(last.offset + 1);
                     for r in &batch {
