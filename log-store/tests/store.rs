@@ -362,7 +362,8 @@ fn retention_by_age_deletes_old_segments_but_never_the_last() {
             TopicConfig {
                 partitions: 1,
                 segment_bytes: SEGMENT_BYTES_MIN,
-                retention_ms: Some(200),
+                // Long enough that a loaded machine still writes the segments within it.
+                retention_ms: Some(3_000),
                 retention_bytes: None,
             },
         )
@@ -374,7 +375,7 @@ fn retention_by_age_deletes_old_segments_but_never_the_last() {
     let segments = p.stats().segments;
     assert!(segments >= 3);
     assert_eq!(store.apply_retention().unwrap(), 0, "nothing is old yet");
-    std::thread::sleep(Duration::from_millis(300));
+    std::thread::sleep(Duration::from_millis(3_100));
     append_range(&p, 9000, 1, 10);
     assert_eq!(store.apply_retention().unwrap() as u32, segments - 1);
     let stats = p.stats();
