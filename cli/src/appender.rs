@@ -35,6 +35,8 @@ pub struct Share {
     pub keys: Vec<Option<Vec<u8>>>,
     /// Headers of the share's first record (the idempotency marker), if any.
     pub first_headers: Vec<(&'static str, Vec<u8>)>,
+    /// Each event's own headers (Kafka record headers); empty when none has any.
+    pub headers: Vec<Vec<(String, Bytes)>>,
     /// The request's append time, from a `Stamp` the request holds until it is answered.
     pub timestamp_ms: u64,
 }
@@ -45,11 +47,12 @@ impl Share {
     }
 }
 
-/// The offsets a share got: `count` records from `base_offset`.
+/// The offsets a share got: `count` records from `base_offset`, stamped `timestamp_ms`.
 #[derive(Debug, Clone, Copy)]
 pub struct Placed {
     pub base_offset: u64,
     pub count: u32,
+    pub timestamp_ms: u64,
 }
 
 struct Job {
@@ -91,9 +94,13 @@ impl Appenders {
                 Ok(()) => return rx.await.map_err(|_| stopped())?,
                 Err(TrySendError::Full(job)) => {
                     // Backpressure: wait for room without holding an async worker.
-                    match tokio::task::spawn_blocking(move || tx.send(job).map_err(|e| e.0)).await {
+                    match tokio::task::spawn_blocking(move || {
+                        tx.send(job).map_err(|e| Box::new(e.0))
+                    })
+                    .await
+                    {
                         Ok(Ok(())) => return rx.await.map_err(|_| stopped())?,
-                        Ok(Err(job)) => job,
+                        Ok(Err(job)) => *job,
                         Err(_) => return Err(stopped()),
                     }
                 }
@@ -200,13 +207,18 @@ fn run(partition: Arc<Partition>, rx: Receiver<Job>, registry: Queues, merge_byt
             jobs.push(next);
         }
         match append_merged(&partition, &jobs) {
-            Ok(base) => {
+            Ok((base, first_ms)) => {
                 let mut next = base;
+                // Each share's time as the log stamped it: its request's, raised to the newest
+                // before it (as `append_stamped` does).
+                let mut timestamp_ms = first_ms;
                 for job in jobs {
                     let count = job.share.events.len() as u32;
+                    timestamp_ms = timestamp_ms.max(job.share.timestamp_ms);
                     let _ = job.reply.send(Ok(Placed {
                         base_offset: next,
                         count,
+                        timestamp_ms,
                     }));
                     next += u64::from(count);
                 }
@@ -220,26 +232,34 @@ fn run(partition: Arc<Partition>, rx: Receiver<Job>, registry: Queues, merge_byt
         }
     }
 }
-/// One append of every job's records, in job order; returns the batch's base offset.
-fn append_merged(partition: &Partition, jobs: &[Job]) -> log_store::Result<u64> {
+/// One append of every job's records, in job order; returns the batch's base offset and time.
+fn append_merged(partition: &Partition, jobs: &[Job]) -> log_store::Result<(u64, u64)> {
+    // Every record's headers: the share's marker on its first record, then the event's own.
     let headers: Vec<Vec<(&str, &[u8])>> = jobs
         .iter()
-        .map(|j| {
-            j.share
-                .first_headers
-                .iter()
-                .map(|(n, v)| (*n, v.as_slice()))
-                .collect()
+        .flat_map(|j| {
+            let s = &j.share;
+            (0..s.events.len()).map(move |i| {
+                let mut h: Vec<(&str, &[u8])> = Vec::new();
+                if i == 0 {
+                    h.extend(s.first_headers.iter().map(|(n, v)| (*n, v.as_slice())));
+                }
+                if let Some(own) = s.headers.get(i) {
+                    h.extend(own.iter().map(|(n, v)| (n.as_str(), &v[..])));
+                }
+                h
+            })
         })
         .collect();
-    let mut records = Vec::with_capacity(jobs.iter().map(|j| j.share.events.len()).sum());
+    let mut records = Vec::with_capacity(headers.len());
     let mut runs = Vec::with_capacity(jobs.len());
-    for (job, first_headers) in jobs.iter().zip(&headers) {
+    let mut record_headers = headers.iter();
+    for job in jobs {
         let s = &job.share;
-        for (i, (range, key)) in s.events.iter().zip(&s.keys).enumerate() {
+        for (range, key) in s.events.iter().zip(&s.keys) {
             records.push(AppendRecord {
                 key: key.as_deref(),
-                headers: if i == 0 { first_headers } else { &[] },
+                headers: record_headers.next().expect("one header list per record"),
                 value: &s.body[range.clone()],
             });
         }
@@ -248,5 +268,6 @@ fn append_merged(partition: &Partition, jobs: &[Job]) -> log_store::Result<u64> 
             ts: s.timestamp_ms,
         });
     }
-    Ok(partition.append_stamped(&records, &runs)?.base_offset.0)
+    let appended = partition.append_stamped(&records, &runs)?;
+    Ok((appended.base_offset.0, appended.timestamp_ms))
 }

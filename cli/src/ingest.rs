@@ -7,6 +7,15 @@ use serde_json::value::RawValue;
 
 use crate::http::error::{ApiError, ApiResult};
 
+/// Marks a record whose value is not JSON (produced over Kafka, where values are bytes): the HTTP
+/// API renders it as `value_b64` (DESIGN.md §8). Set at produce time so reads need not re-parse.
+pub const HEADER_VALUE_BYTES: &str = "kappa-value-bytes";
+
+/// Whether `value` is one JSON value (what HTTP can show as `value`).
+pub fn is_json(value: &[u8]) -> bool {
+    serde_json::from_slice::<serde::de::IgnoredAny>(value).is_ok()
+}
+
 /// How the body's events are framed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Framing {

@@ -68,3 +68,21 @@ pub const DAMAGE_REPORTS_MAX: usize = 10_000;
 /// the most a `limit` may ask for.
 pub const TOPICS_PAGE_DEFAULT: usize = 1_000;
 pub const TOPICS_PAGE_MAX: usize = 10_000;
+/// Kafka listener: how long a frame may take to arrive once its size prefix has (slow senders
+/// hold a buffer), and how long a connection may sit idle between requests (Kafka's default
+/// `connections.max.idle.ms`).
+pub const KAFKA_FRAME_READ_TIMEOUT_MS: u64 = 30_000;
+pub const KAFKA_IDLE_TIMEOUT_MS: u64 = 10 * 60 * 1000;
+/// Records one Fetch reads per partition (bytes are bounded by the request and CONSUME_BYTES_MAX).
+pub const KAFKA_FETCH_RECORDS_MAX: usize = 100_000;
+/// Idempotent producer states remembered (producer x partition), and batches kept per state
+/// (Kafka keeps the last 5, its maximum of in-flight requests per connection).
+pub const KAFKA_PRODUCERS_MAX: usize = 100_000;
+pub const KAFKA_PRODUCER_BATCHES_KEPT: usize = 5;
+/// Members of one Kafka consumer group.
+pub const KAFKA_GROUP_MEMBERS_MAX: usize = 1_000;
+/// Request bytes all Kafka connections may hold at once (frames read and not yet answered): a
+/// size prefix first takes its share, waiting when the total is reached (backpressure), so many
+/// connections each sending a frame near the body limit cannot exhaust memory.
+pub const KAFKA_REQUEST_BYTES_IN_FLIGHT_MAX: usize = 256 << 20;
+const _: () = assert!(HTTP_BODY_BYTES_MAX <= KAFKA_REQUEST_BYTES_IN_FLIGHT_MAX);

@@ -67,6 +67,19 @@ pub struct Args {
     /// How long an Idempotency-Key is remembered, in ms.
     #[arg(long, default_value_t = limits::IDEMPOTENCY_WINDOW_MS_DEFAULT)]
     pub idempotency_window_ms: u64,
+    /// Serve the Kafka wire protocol on this address too (off by default); port 0 lets the OS
+    /// pick (the second stdout line names it).
+    #[arg(long)]
+    pub kafka_listen: Option<SocketAddr>,
+    /// HOST:PORT given to Kafka clients in Metadata (default: the Kafka listen address).
+    #[arg(long)]
+    pub kafka_advertise: Option<String>,
+    /// Create unknown topics when Kafka clients ask for them (Metadata, Produce).
+    #[arg(long)]
+    pub kafka_auto_create: bool,
+    /// Partitions of a topic created over Kafka without a count (auto-create, or -1).
+    #[arg(long, default_value_t = 1)]
+    pub default_partitions: u32,
 }
 
 impl Args {
@@ -192,6 +205,8 @@ pub async fn serve(
     let fsync: FsyncPolicy = args.fsync.parse().context("--fsync")?;
     let tokens = check_tokens(&args.tokens)?;
     let (data, window_ms) = (args.data.clone(), args.idempotency_window_ms);
+    let producers = Arc::new(crate::kafka::Producers::new(crate::time::now_ms()));
+    let recovering = producers.clone();
     let (store, processors, idempotency, keys) =
         tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
             let store = LogStore::open(&data, StoreConfig { fsync })
@@ -200,6 +215,14 @@ pub async fn serve(
             let keys = idempotency
                 .recover(&store, crate::time::now_ms())
                 .context("recovering idempotency keys from the log")?;
+            let since = crate::time::now_ms().saturating_sub(window_ms);
+            let found = recovering
+                .recover(&store, since)
+                .context("recovering Kafka producer sequences from the log")?;
+            tracing::info!(
+                batches = found,
+                "kafka producer sequences recovered from the log"
+            );
             let store = Arc::new(store);
             let processors = processor::Manager::open(store.clone(), &data.join("processors"))
                 .context("starting processors")?;
@@ -228,6 +251,23 @@ pub async fn serve(
         writeln!(out, "listening on http://{addr}")?;
         out.flush()?;
     }
+    let kafka = match args.kafka_listen {
+        None => None,
+        Some(at) => {
+            let listener = crate::kafka::bind(at).await?;
+            let kafka_addr = listener.local_addr()?;
+            let config = kafka_config(&args, kafka_addr)?;
+            {
+                use std::io::Write;
+                let mut out = std::io::stdout().lock();
+                writeln!(out, "kafka listening on {kafka_addr}")?;
+                out.flush()?;
+            }
+            tracing::info!(%kafka_addr, advertised = %format!("{}:{}", config.advertise_host, config.advertise_port), "kafka listener serving");
+            let broker = Arc::new(crate::kafka::Broker::new(state.clone(), config, producers));
+            Some(tokio::spawn(crate::kafka::serve(broker, listener)))
+        }
+    };
     tracing::info!(%addr, data = %args.data.display(), fsync = %args.fsync, "kappa serving");
     if let Some(ready) = ready {
         let _ = ready.send(Started {
@@ -238,6 +278,9 @@ pub async fn serve(
     let background = tokio::spawn(housekeeping(store.clone(), fsync, shutdown.clone()));
     let signals = tokio::spawn(wait_for_signal(shutdown.clone()));
     crate::http::serve(state.clone(), listener).await;
+    if let Some(kafka) = kafka {
+        let _ = kafka.await;
+    }
     signals.abort();
     let _ = background.await;
     tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
@@ -248,6 +291,34 @@ pub async fn serve(
     .await??;
     tracing::info!("kappa stopped cleanly");
     Ok(())
+}
+
+/// The Kafka listener's settings from the flags.
+fn kafka_config(args: &Args, bound: SocketAddr) -> anyhow::Result<crate::kafka::KafkaConfig> {
+    let (host, port) = match &args.kafka_advertise {
+        None => (bound.ip().to_string(), i32::from(bound.port())),
+        Some(a) => {
+            let (h, p) = a
+                .rsplit_once(':')
+                .with_context(|| format!("--kafka-advertise {a:?}: expected HOST:PORT"))?;
+            let port: u16 = p
+                .parse()
+                .with_context(|| format!("--kafka-advertise {a:?}: bad port"))?;
+            (h.to_string(), i32::from(port))
+        }
+    };
+    if args.default_partitions == 0 || args.default_partitions > log_store::PARTITIONS_MAX {
+        anyhow::bail!(
+            "--default-partitions must be between 1 and {}",
+            log_store::PARTITIONS_MAX
+        );
+    }
+    Ok(crate::kafka::KafkaConfig {
+        advertise_host: host,
+        advertise_port: port,
+        auto_create: args.kafka_auto_create,
+        default_partitions: args.default_partitions,
+    })
 }
 
 async fn wait_for_signal(shutdown: CancellationToken) {

@@ -15,7 +15,7 @@ use crate::state::results::Results;
 use crate::state::table::Table;
 use crate::timestamp::DayCache;
 use crate::value::{key_bytes, write_json_string, Value};
-use crate::window::aligned::AlignedWindows;
+use crate::window::aligned::{cumulate_windows_of, AlignedWindows};
 use crate::window::session::SessionWindows;
 use crate::window::{Fired, Key, WindowSpec};
 
@@ -218,6 +218,10 @@ impl SqlOperator {
             }
             Some(WindowSpec::Session { gap_ms }) => {
                 self.state.sessions.add(key, t, gap_ms, lw, specs, update)
+            }
+            Some(WindowSpec::Cumulate { step_ms, size_ms }) => {
+                let windows = cumulate_windows_of(t, step_ms, size_ms);
+                self.state.aligned.add_to(key, windows, lw, new, update)
             }
             None => {
                 // As Flink's GroupAggFunction: a record that leaves the group's aggregates as

@@ -18,6 +18,7 @@ use crate::operator::expr::{Expr, Type};
 use crate::sql::dialect::KappaDialect;
 use crate::sql::plan::{Aggregate, Body, EventTime, Plan};
 use crate::sql::table::{self, Hints, TableDef};
+use crate::sql::tvf::{self, WindowTvf};
 use crate::window::WindowSpec;
 
 /// An error at `span`, naming the refused construct.
@@ -131,6 +132,8 @@ pub(crate) struct Compiler {
     pub group: Option<Group>,
     /// The event-time column chosen by a window over a column without a declared watermark.
     pub window_time: Option<EventTime>,
+    /// `FROM TABLE(TUMBLE(...))`: the window table function read.
+    pub tvf: Option<WindowTvf>,
 }
 
 pub(crate) struct Group {
@@ -365,6 +368,9 @@ fn compile_query(
     };
     check_select_clauses(select)?;
     let mut c = Compiler::new(select, tables, hints)?;
+    if let Some(w) = c.tvf.clone() {
+        c.time_attribute(&w.time_column, &w.name)?;
+    }
     let filter = match &select.selection {
         Some(w) => Some(c.boolean(w, false, "WHERE")?),
         None => None,
@@ -404,6 +410,13 @@ fn compile_query(
                 }
             }
         }
+    }
+    if c.tvf.is_some() && group_exprs.is_empty() {
+        return Err(err_at(
+            select.span(),
+            "window table function",
+            "a window table function needs a window aggregation: GROUP BY window_start, window_end, ...",
+        ));
     }
     let (body, columns, item_asts) =
         if group_exprs.is_empty() && !has_aggs && select.having.is_none() {
@@ -564,19 +577,24 @@ impl Compiler {
         if let Some(j) = from.joins.first() {
             return Err(err_at(j.relation.span(), "JOIN", "joins are not supported"));
         }
-        let TableFactor::Table {
-            name,
-            alias,
-            args: None,
-            ..
-        } = &from.relation
-        else {
-            return Err(err_at(
-                from.relation.span(),
+        let (name, alias, tvf) = match &from.relation {
+            TableFactor::Table {
+                name,
+                alias,
+                args: None,
+                ..
+            } => (name.clone(), alias, None),
+            TableFactor::TableFunction { expr, alias } => {
+                let (name, tvf) = tvf::parse(expr)?;
+                (name, alias, Some(tvf))
+            }
+            other => return Err(err_at(
+                other.span(),
                 "FROM",
-                "FROM must name a topic or a CREATE TABLE table",
-            ));
+                "FROM must name a topic, a CREATE TABLE table or TABLE(TUMBLE|HOP|CUMULATE(...))",
+            )),
         };
+        let name = &name;
         let name_text = table::object_name(name);
         let table = match tables.iter().find(|t| t.name == name_text) {
             Some(t) => t.clone(),
@@ -601,6 +619,7 @@ impl Compiler {
             timestamp_slot: None,
             group: None,
             window_time: None,
+            tvf,
         })
     }
 
@@ -665,8 +684,13 @@ impl Compiler {
         let mut keys = Vec::new();
         let mut key_exprs = Vec::new();
         let mut window = None;
+        let mut window_columns = Vec::new();
         for g in group_exprs {
             let g = self.positional(g, select)?;
+            if let Some(col) = self.tvf.as_ref().and_then(|_| tvf::window_column(&g)) {
+                window_columns.push(col);
+                continue;
+            }
             if let Some(w) = self.window_call(&g)? {
                 if window.is_some() {
                     return Err(err_at(
@@ -681,6 +705,25 @@ impl Compiler {
             let (e, t) = self.expr(&g, false)?;
             key_exprs.push(e);
             keys.push((g.clone(), t));
+        }
+        if let Some(w) = &self.tvf {
+            if window.is_some()
+                || !window_columns.contains(&tvf::WINDOW_START)
+                || !window_columns.contains(&tvf::WINDOW_END)
+            {
+                let at = group_exprs
+                    .first()
+                    .map_or(select.select_token.0.span, |g| g.span());
+                return Err(err_at(
+                    at,
+                    "GROUP BY",
+                    format!(
+                        "a {} window table function is grouped by window_start, window_end (and no other window)",
+                        w.name
+                    ),
+                ));
+            }
+            window = Some((w.name.clone(), w.spec));
         }
         self.group = Some(Group {
             keys,

@@ -8,5 +8,6 @@ pub mod infer;
 pub mod plan;
 mod scalar;
 pub mod table;
+pub mod tvf;
 
 pub use compile::{compile, compile_with_hints};

@@ -97,6 +97,22 @@ impl Compiler {
                 return Ok((Expr::Slot(2 + i), t));
             }
         }
+        if group && self.tvf.is_some() {
+            match crate::sql::tvf::window_column(e) {
+                Some(crate::sql::tvf::WINDOW_START) => return Ok((Expr::Slot(0), Type::Ts)),
+                Some(crate::sql::tvf::WINDOW_END) => return Ok((Expr::Slot(1), Type::Ts)),
+                // Flink's window_time: the window's last millisecond.
+                Some(_) => {
+                    let last = Expr::Binary(
+                        BinOp::Sub,
+                        Box::new(Expr::Slot(1)),
+                        Box::new(Expr::Lit(Value::Int(1))),
+                    );
+                    return Ok((last, Type::Ts));
+                }
+                None => {}
+            }
+        }
         match e {
             ast::Expr::Identifier(i) => self.column(std::slice::from_ref(i), e, group),
             ast::Expr::CompoundIdentifier(parts) => self.column(parts, e, group),
@@ -524,6 +540,7 @@ impl Compiler {
                 let matches_window = match spec {
                     WindowSpec::Tumble { .. } | WindowSpec::Session { .. } => args.len() == 2,
                     WindowSpec::Hop { .. } => args.len() == 3,
+                    WindowSpec::Cumulate { .. } => false,
                 };
                 if !matches_window {
                     return Err(err_at(
