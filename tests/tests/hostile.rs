@@ -487,6 +487,7 @@ fn start_with_ulimit(data: &std::path::Path, limit_args: &str) -> Server {
             .to_string(),
         data: data.to_path_buf(),
         log,
+        kafka: None,
     }
 }
 
