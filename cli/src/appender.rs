@@ -9,6 +9,11 @@
 //! `IDLE_EXIT` exits, so threads are bounded by the partitions being written to. Dedicated
 //! threads rather than tokio's blocking pool: a measured profile of one-event requests was
 //! dominated by the pool's per-call thread hand-offs.
+//!
+//! A queue belongs to one partition *instance*, not to a name: a request is queued only on the
+//! thread that holds the very `Partition` the request looked up (`Arc::ptr_eq`). A topic deleted
+//! and re-created under the same name has new instances, so a thread still bound to the deleted
+//! one never takes the new topic's writes (issue 10: they were acknowledged and lost).
 
 use std::collections::HashMap;
 use std::ops::Range;
@@ -58,7 +63,13 @@ struct Job {
 /// How long an idle appender thread lingers before it exits (it is re-created on demand).
 const IDLE_EXIT: Duration = Duration::from_secs(10);
 
-type Queues = Arc<Mutex<HashMap<(String, u32), SyncSender<Job>>>>;
+/// A running appender: the partition instance it writes to and its queue.
+struct Queue {
+    partition: Arc<Partition>,
+    tx: SyncSender<Job>,
+}
+
+type Queues = Arc<Mutex<HashMap<(String, u32), Queue>>>;
 
 #[derive(Default)]
 pub struct Appenders {
@@ -95,10 +106,7 @@ impl Appenders {
                 }
                 Err(TrySendError::Disconnected(job)) => job,
             };
-            self.queues
-                .lock()
-                .expect("appenders lock is never poisoned")
-                .remove(&key_of(partition));
+            leave(&self.queues, partition);
         }
         Err(stopped())
     }
@@ -117,8 +125,12 @@ impl Appenders {
             .lock()
             .expect("appenders lock is never poisoned");
         let key = key_of(partition);
-        if let Some(tx) = queues.get(&key) {
-            return tx.clone();
+        if let Some(q) = queues.get(&key) {
+            if Arc::ptr_eq(&q.partition, partition) {
+                return q.tx.clone();
+            }
+            // A queue of a deleted instance under the same name: replaced here; its thread
+            // drains what it holds (those appends fail: the partition is deleted) and exits.
         }
         let (tx, rx) = std::sync::mpsc::sync_channel(PRODUCE_QUEUE_DEPTH);
         let merge_bytes_max = (segment_bytes / 4).max(1 << 20) as usize;
@@ -127,8 +139,26 @@ impl Appenders {
             .name(format!("append-{}", partition.id()))
             .spawn(move || run(p, rx, registry, merge_bytes_max))
             .expect("spawning an appender thread");
-        queues.insert(key, tx.clone());
+        queues.insert(
+            key,
+            Queue {
+                partition: partition.clone(),
+                tx: tx.clone(),
+            },
+        );
         tx
+    }
+}
+
+/// Removes `partition`'s queue from the registry, only if it is still that instance's.
+fn leave(registry: &Queues, partition: &Arc<Partition>) {
+    let mut queues = registry.lock().expect("appenders lock is never poisoned");
+    let key = key_of(partition);
+    if queues
+        .get(&key)
+        .is_some_and(|q| Arc::ptr_eq(&q.partition, partition))
+    {
+        queues.remove(&key);
     }
 }
 
@@ -156,10 +186,7 @@ fn run(partition: Arc<Partition>, rx: Receiver<Job>, registry: Queues, merge_byt
                 Err(RecvTimeoutError::Disconnected) => return,
                 Err(RecvTimeoutError::Timeout) => {
                     // Leave the registry first, then serve whatever raced in before exiting.
-                    registry
-                        .lock()
-                        .expect("appenders lock is never poisoned")
-                        .remove(&key_of(&partition));
+                    leave(&registry, &partition);
                     match rx.try_recv() {
                         Ok(j) => j,
                         Err(_) => return,

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::Result;
 use crate::operator::aggregate::{Acc, AggKind, AggSpec};
 use crate::operator::expr::Expr;
-use crate::operator::{Emit, InputRecord, Operator, Outcome, ResultsFilter};
+use crate::operator::{Emit, EventRange, InputRecord, Operator, Outcome, ResultRow, ResultsFilter};
 use crate::state::results::Results;
 use crate::state::table::Table;
 use crate::timestamp::format_rfc3339;
@@ -110,6 +110,7 @@ impl<T: Serialize + 'static> Stream<T> {
             Box::new(MapOp {
                 pipeline: Arc::clone(&pipeline),
                 results: Results::default(),
+                range: EventRange::default(),
                 _t: PhantomData,
             })
         };
@@ -179,6 +180,7 @@ impl<T: 'static> WindowedStream<T> {
                 spec,
                 kind,
                 state: AggState::default(),
+                range: EventRange::default(),
             })
         };
         Topology {
@@ -229,6 +231,7 @@ impl Topology {
 struct MapOp<T> {
     pipeline: Pipeline<T>,
     results: Results,
+    range: EventRange,
     _t: PhantomData<fn() -> T>,
 }
 
@@ -236,6 +239,7 @@ impl<T: Serialize + 'static> Operator for MapOp<T> {
     fn process(&mut self, r: &InputRecord<'_>, _wm: i64, out: &mut Emit) -> Result<Outcome> {
         match (self.pipeline)(r) {
             Err(reason) => Ok(Outcome::Invalid { reason }),
+            Ok((ts, _)) if !self.range.contains(ts) => Ok(Outcome::Skipped),
             Ok((ts, t)) => {
                 if let Some(t) = t {
                     let json = serde_json::to_string(&t).map_err(|e| crate::Error::User {
@@ -247,6 +251,9 @@ impl<T: Serialize + 'static> Operator for MapOp<T> {
                 Ok(Outcome::Accepted { event_time_ms: ts })
             }
         }
+    }
+    fn set_event_range(&mut self, range: EventRange) {
+        self.range = range;
     }
     fn advance(&mut self, _wm: i64, _out: &mut Emit) -> Result<()> {
         Ok(())
@@ -265,7 +272,7 @@ impl<T: Serialize + 'static> Operator for MapOp<T> {
         })?;
         Ok(())
     }
-    fn results(&self, filter: &ResultsFilter) -> Vec<serde_json::Value> {
+    fn results(&self, filter: &ResultsFilter) -> Vec<ResultRow> {
         self.results.get(filter)
     }
 }
@@ -285,6 +292,7 @@ struct AggOp<T> {
     spec: Option<WindowSpec>,
     kind: AggKind,
     state: AggState,
+    range: EventRange,
 }
 
 impl<T> AggOp<T> {
@@ -324,6 +332,7 @@ impl<T: 'static> Operator for AggOp<T> {
     fn process(&mut self, r: &InputRecord<'_>, wm: i64, out: &mut Emit) -> Result<Outcome> {
         let (ts, t) = match (self.pipeline)(r) {
             Err(reason) => return Ok(Outcome::Invalid { reason }),
+            Ok((ts, _)) if !self.range.contains(ts) => return Ok(Outcome::Skipped),
             Ok(x) => x,
         };
         let Some(t) = t else {
@@ -358,6 +367,12 @@ impl<T: 'static> Operator for AggOp<T> {
                     .sessions
                     .add(&key, ts, gap_ms, (0, wm), &specs, update)?
             }
+            Some(WindowSpec::Cumulate { step_ms, size_ms }) => {
+                let windows = crate::window::aligned::cumulate_windows_of(ts, step_ms, size_ms);
+                self.state
+                    .aligned
+                    .add_to(&key, windows, (0, wm), new, update)?
+            }
             None => {
                 let result = self.state.table.upsert(&key, new, update)?[0].result();
                 self.row(&key_text, &result, None, out);
@@ -369,6 +384,9 @@ impl<T: 'static> Operator for AggOp<T> {
         } else {
             Outcome::Late { event_time_ms: ts }
         })
+    }
+    fn set_event_range(&mut self, range: EventRange) {
+        self.range = range;
     }
     fn advance(&mut self, wm: i64, out: &mut Emit) -> Result<()> {
         let mut fired = Vec::new();
@@ -395,7 +413,7 @@ impl<T: 'static> Operator for AggOp<T> {
         })?;
         Ok(())
     }
-    fn results(&self, filter: &ResultsFilter) -> Vec<serde_json::Value> {
+    fn results(&self, filter: &ResultsFilter) -> Vec<ResultRow> {
         self.state.results.get(filter)
     }
 }

@@ -34,6 +34,8 @@ pub struct Checkpoint {
     pub invalid_records: u64,
     /// A bounded run that reached its end.
     pub finished: bool,
+    /// A bounded run: the inputs' end offsets when it started (it reads up to them only).
+    pub bounded_ends: Option<Vec<u64>>,
     /// The operator's own state (bincode, opaque here).
     pub operator: Vec<u8>,
 }
@@ -130,6 +132,8 @@ impl CheckpointV1 {
             late_records: self.late_records,
             invalid_records: self.invalid_records,
             finished: self.finished,
+            // A version 1 bounded run ended at a log time; it ends now at the inputs' ends.
+            bounded_ends: None,
             operator: self.operator,
         }
     }

@@ -7,7 +7,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use crate::error::{Error, Result};
-use crate::operator::{Emit, InputRecord, Operator, Outcome, ResultsFilter};
+use crate::operator::{Emit, EventRange, InputRecord, Operator, Outcome, ResultRow, ResultsFilter};
 use crate::state::results::Results;
 
 /// One input record as user code sees it.
@@ -69,6 +69,7 @@ pub struct ProcessorOperator<P: Processor> {
     processor: P,
     state: P::State,
     results: Results,
+    range: EventRange,
 }
 
 impl<P: Processor> ProcessorOperator<P> {
@@ -77,6 +78,7 @@ impl<P: Processor> ProcessorOperator<P> {
             processor,
             state: P::State::default(),
             results: Results::default(),
+            range: EventRange::default(),
         }
     }
 }
@@ -93,6 +95,9 @@ impl<P: Processor> Operator for ProcessorOperator<P> {
                 reason: "no event time".into(),
             });
         };
+        if !self.range.contains(t) {
+            return Ok(Outcome::Skipped);
+        }
         let mut ctx = Context {
             emit: out,
             results: &mut self.results,
@@ -105,6 +110,9 @@ impl<P: Processor> Operator for ProcessorOperator<P> {
         } else {
             Outcome::Accepted { event_time_ms: t }
         })
+    }
+    fn set_event_range(&mut self, range: EventRange) {
+        self.range = range;
     }
     fn advance(&mut self, watermark_ms: i64, out: &mut Emit) -> Result<()> {
         let mut ctx = Context {
@@ -133,7 +141,7 @@ impl<P: Processor> Operator for ProcessorOperator<P> {
         self.results = results;
         Ok(())
     }
-    fn results(&self, filter: &ResultsFilter) -> Vec<serde_json::Value> {
+    fn results(&self, filter: &ResultsFilter) -> Vec<ResultRow> {
         self.results.get(filter)
     }
 }

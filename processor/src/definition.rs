@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::Result;
 use crate::operator::sql::SqlOperator;
 use crate::sql::plan::{Plan, Startup};
+use crate::sql::table::Hints;
 use crate::task::Start;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -32,6 +33,20 @@ pub struct Alias {
     pub version: u32,
     pub from_offsets: Vec<u64>,
     pub alias_base: Vec<u64>,
+    /// The same for the late topic: `<name>.late` is fed from the promoted version's late
+    /// topic, so consumers and alerts on it never go blind (absent in definitions written
+    /// before late topics were aliased).
+    #[serde(default)]
+    pub late: Option<LateAlias>,
+}
+
+/// The late topic's alias: records of the promoted version's late topic from `from_offsets` on
+/// are copied into `topic`, whose end was `alias_base` at the switch.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LateAlias {
+    pub topic: String,
+    pub from_offsets: Vec<u64>,
+    pub alias_base: Vec<u64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -41,8 +56,15 @@ pub struct VersionDef {
     pub output: String,
     pub late_topic: String,
     pub start: Start,
-    /// Bounded run: stop before the first record with a timestamp >= this (ms).
-    pub end_ms: Option<u64>,
+    /// A bounded run (backfill): keep events before this event time (ms), read the log up to
+    /// its end when the run started, then finish.
+    pub end_ms: Option<i64>,
+    /// Skip events before this event time (ms): a backfill's `from`.
+    #[serde(default)]
+    pub from_ms: Option<i64>,
+    /// Column types inferred at creation for an input read without `CREATE TABLE`.
+    #[serde(default)]
+    pub inferred: Hints,
     /// Stopped by the user (or superseded): not restarted on open.
     pub stopped: bool,
 }
@@ -52,13 +74,16 @@ pub struct VersionDef {
 pub struct CreateOptions {
     /// Overrides the SQL's `'scan.startup.mode'`; default: the SQL's, else earliest.
     pub start: Option<Start>,
-    pub end_ms: Option<u64>,
+    /// Event-time bounds `[from_ms, end_ms)`; an end makes it a bounded run (a batch job).
+    pub from_ms: Option<i64>,
+    pub end_ms: Option<i64>,
 }
 
 impl VersionDef {
     /// Compiles the SQL into its plan and operator; errors carry line/column.
     pub fn compile(&self) -> Result<(Plan, SqlOperator)> {
-        let plan = crate::sql::compile(&self.sql, self.end_ms.is_some())?;
+        let plan =
+            crate::sql::compile_with_hints(&self.sql, self.end_ms.is_some(), &self.inferred)?;
         let op = SqlOperator::new(plan.clone(), self.end_ms.is_some());
         Ok((plan, op))
     }
@@ -77,6 +102,16 @@ pub fn start_of(plan: &Plan, requested: Option<Start>) -> Start {
     })
 }
 
+/// Names ending in `.late` or `.v<digits>` are reserved for processors' own topics (late
+/// topics, replay versions): a user cannot create a topic or a processor named so (DESIGN.md §5).
+pub fn is_reserved_name(name: &str) -> bool {
+    if name.ends_with(".late") {
+        return true;
+    }
+    name.rsplit_once(".v")
+        .is_some_and(|(_, n)| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+}
+
 /// Output and late topics of a version.
 pub fn topics_of(name: &str, version: u32, plan: &Plan) -> (String, String) {
     if version == 1 {
@@ -89,5 +124,27 @@ pub fn topics_of(name: &str, version: u32, plan: &Plan) -> (String, String) {
             format!("{name}.v{version}"),
             format!("{name}.v{version}.late"),
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn late_and_version_suffixes_are_reserved() {
+        for name in ["x.late", "revenue.v2", "a.b.v10", ".late"] {
+            assert!(is_reserved_name(name), "{name}");
+        }
+        for name in [
+            "late",
+            "x.latest",
+            "revenue.v",
+            "revenue.vx",
+            "v2",
+            "orders.v2b",
+        ] {
+            assert!(!is_reserved_name(name), "{name}");
+        }
     }
 }

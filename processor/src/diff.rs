@@ -15,7 +15,8 @@ pub struct Row {
     pub value: Vec<u8>,
 }
 
-/// Examples of each kind shown in a diff.
+/// Rows of each kind listed in a diff; past it the diff says `"truncated": true` (the counts
+/// still count every row).
 const EXAMPLES_MAX: usize = 20;
 
 type Table = BTreeMap<String, Value>;
@@ -86,8 +87,10 @@ pub fn diff(live: &[Row], other: &[Row]) -> Value {
             }
         }
     }
+    let truncated = n_added > added.len() || n_removed > removed.len() || n_changed > changed.len();
     json!({
         "compared_through_window": through,
+        "truncated": truncated,
         "counts": {"added": n_added, "removed": n_removed, "changed": n_changed, "unchanged": n_same},
         "added": added, "removed": removed, "changed": changed,
     })
@@ -141,5 +144,22 @@ mod tests {
             "10:01 is only in the live output"
         );
         assert_eq!(d["changed"][0]["new"]["revenue"], 12.0);
+        assert_eq!(d["truncated"], false);
+    }
+
+    #[test]
+    fn a_diff_with_more_rows_than_it_lists_says_truncated() {
+        let other: Vec<Row> = (0..EXAMPLES_MAX + 5)
+            .map(|i| {
+                row(
+                    &format!("k{i}"),
+                    json!({"category": format!("c{i}"), "n": i}),
+                )
+            })
+            .collect();
+        let d = diff(&[], &other);
+        assert_eq!(d["counts"]["added"], EXAMPLES_MAX + 5);
+        assert_eq!(d["added"].as_array().unwrap().len(), EXAMPLES_MAX);
+        assert_eq!(d["truncated"], true);
     }
 }

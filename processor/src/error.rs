@@ -18,6 +18,8 @@ pub enum Error {
     },
     #[error("processor {name:?} not found")]
     NotFound { name: String },
+    #[error("processor {name:?} has no version {version}")]
+    UnknownVersion { name: String, version: u32 },
     #[error("processor {name:?} already exists")]
     Exists { name: String },
     #[error("invalid processor name {name:?}: {reason}")]

@@ -52,6 +52,25 @@ impl FieldSet {
         self.slots - 1
     }
 
+    /// The dotted path of `slot` (for error messages; a walk of the tree).
+    pub fn path_of(&self, slot: usize) -> Option<String> {
+        fn walk(node: &Node, slot: usize, path: &mut Vec<String>) -> bool {
+            if node.slot == Some(slot) {
+                return true;
+            }
+            for (name, child) in &node.children {
+                path.push(name.clone());
+                if walk(child, slot, path) {
+                    return true;
+                }
+                path.pop();
+            }
+            false
+        }
+        let mut path = Vec::new();
+        walk(&self.root, slot, &mut path).then(|| path.join("."))
+    }
+
     /// Decodes strings in `slot` straight to `Value::Ts` when they parse as timestamps.
     pub fn parse_timestamps(&mut self, slot: usize) {
         self.timestamps[slot] = true;

@@ -14,11 +14,16 @@ use std::time::Duration;
 
 use log_store::LogStore;
 
-use crate::definition::{start_of, topics_of, CreateOptions, Definition, VersionDef};
+use crate::definition::{
+    is_reserved_name, start_of, topics_of, CreateOptions, Definition, VersionDef,
+};
 use crate::error::{Error, Result};
 use crate::io::log_store::{waiter, LogSink, LogSource};
-use crate::limits::{IDLE_WAIT_MS, PROCESSORS_MAX};
-use crate::operator::ResultsFilter;
+use crate::io::Source;
+use crate::limits::{IDLE_WAIT_MS, PROCESSORS_MAX, SCHEMA_SAMPLE_RECORDS_MAX};
+use crate::operator::{ResultRow, ResultsFilter};
+use crate::sql::plan::Plan;
+use crate::sql::table::Hints;
 use crate::status::{RunStatus, Status, VersionStatus};
 use crate::task::{Task, TaskSpec, TaskStatus};
 use crate::timestamp::format_rfc3339;
@@ -151,6 +156,7 @@ impl Manager {
         let spec = TaskSpec {
             start: v.start,
             end_ms: v.end_ms,
+            from_ms: v.from_ms,
             watermark_delay_ms: plan.watermark_delay_ms,
             watermark_idle_timeout_ms: plan.watermark_idle_timeout_ms,
             checkpoint_path: Some(self.dir.join(name).join(v.checkpoint_file())),
@@ -220,12 +226,42 @@ impl Manager {
         self.create_with(name, sql, CreateOptions::default())
     }
 
+    /// Compiles `sql` against the log: its input topic must exist, and an input read without
+    /// `CREATE TABLE` gets the column types of the records present now (`sql::infer`).
+    pub(crate) fn plan(&self, sql: &str, bounded: bool) -> Result<(Plan, Hints)> {
+        let plan = crate::sql::compile(sql, bounded)?;
+        let source = match LogSource::open(Arc::clone(&self.store), &[plan.input.as_str()]) {
+            Ok(s) => s,
+            Err(Error::Log(log_store::Error::UnknownTopic { .. })) => {
+                return Err(Error::InvalidDefinition {
+                    message: format!("input topic {:?} does not exist", plan.input),
+                })
+            }
+            Err(e) => return Err(e),
+        };
+        if !plan.inferred_input {
+            return Ok((plan, Hints::new()));
+        }
+        let values = sample(source, SCHEMA_SAMPLE_RECORDS_MAX)?;
+        let hints = crate::sql::infer::infer(values.iter().map(|v| &v[..]));
+        let plan = crate::sql::compile_with_hints(sql, bounded, &hints)?;
+        Ok((plan, hints))
+    }
+
     /// Creates a processor with an explicit start and an optional end (a bounded run).
     pub fn create_with(&self, name: &str, sql: &str, opts: CreateOptions) -> Result<Status> {
         log_store::validate_name(name).map_err(|e| Error::InvalidName {
             name: name.chars().take(64).collect(),
             reason: e.to_string(),
         })?;
+        if is_reserved_name(name) {
+            return Err(Error::InvalidName {
+                name: name.to_string(),
+                reason:
+                    "names ending in .late or .v<digits> are reserved for processors' own topics"
+                        .into(),
+            });
+        }
         let mut entries = lock(&self.entries);
         if entries.contains_key(name) {
             return Err(Error::Exists {
@@ -239,16 +275,7 @@ impl Manager {
                 what: "processors".into(),
             });
         }
-        let plan = crate::sql::compile(sql, opts.end_ms.is_some())?;
-        match self.store.topic(&plan.input) {
-            Ok(_) => {}
-            Err(log_store::Error::UnknownTopic { .. }) => {
-                return Err(Error::InvalidDefinition {
-                    message: format!("input topic {:?} does not exist", plan.input),
-                })
-            }
-            Err(e) => return Err(e.into()),
-        }
+        let (plan, inferred) = self.plan(sql, opts.end_ms.is_some())?;
         let (output, late_topic) = topics_of(name, 1, &plan);
         for t in [&output, &late_topic] {
             log_store::validate_name(t).map_err(|e| Error::InvalidDefinition {
@@ -257,6 +284,35 @@ impl Manager {
             if *t == plan.input {
                 return Err(Error::InvalidDefinition {
                     message: format!("processor {name} would write to its own input {t}"),
+                });
+            }
+        }
+        // A processor writes only into topics it owns, unless its SQL says INSERT INTO.
+        let mut owned = vec![late_topic.clone()];
+        if plan.output.is_none() {
+            owned.push(output.clone());
+        }
+        for topic in self.store.topics() {
+            let t = topic.name();
+            let version_topic = t
+                .strip_prefix(name)
+                .and_then(|rest| rest.strip_prefix(".v"))
+                .is_some_and(|n| {
+                    let n = n.strip_suffix(".late").unwrap_or(n);
+                    !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit())
+                });
+            if owned.iter().any(|o| o == t) || version_topic {
+                return Err(Error::Log(log_store::Error::TopicExists {
+                    topic: t.to_string(),
+                }));
+            }
+        }
+        if let Some(plan_output) = &plan.output {
+            if is_reserved_name(plan_output) {
+                return Err(Error::InvalidDefinition {
+                    message: format!(
+                        "INSERT INTO {plan_output}: names ending in .late or .v<digits> are reserved for processors' own topics"
+                    ),
                 });
             }
         }
@@ -280,6 +336,8 @@ impl Manager {
             late_topic,
             start: start_of(&plan, opts.start),
             end_ms: opts.end_ms,
+            from_ms: opts.from_ms,
+            inferred,
             stopped: false,
         };
         let def = Definition {
@@ -340,27 +398,48 @@ impl Manager {
         Ok(())
     }
 
-    /// The current version's materialized results.
-    pub fn results(&self, name: &str, filter: &ResultsFilter) -> Result<Vec<serde_json::Value>> {
+    /// The materialized results of `version` (default: the current one).
+    pub fn results(
+        &self,
+        name: &str,
+        version: Option<u32>,
+        filter: &ResultsFilter,
+    ) -> Result<Vec<ResultRow>> {
         let entries = lock(&self.entries);
         let entry = entries.get(name).ok_or_else(|| Error::NotFound {
             name: name.to_string(),
         })?;
+        let version = version.unwrap_or(entry.def.current);
         let run = entry
             .runs
-            .get(&entry.def.current)
-            .expect("the current version has a run");
+            .get(&version)
+            .ok_or_else(|| Error::UnknownVersion {
+                name: name.to_string(),
+                version,
+            })?;
         let task = lock(&run.shared.task);
         Ok(task.as_ref().map(|t| t.results(filter)).unwrap_or_default())
     }
 
-    /// A processor that reads `topic` (deleting the topic is refused while one does).
-    pub fn reader_of(&self, topic: &str) -> Option<String> {
+    /// A processor that reads or writes `topic`, and which it does (deleting the topic is
+    /// refused while one does: DESIGN.md §5).
+    pub fn user_of(&self, topic: &str) -> Option<(String, &'static str)> {
         let entries = lock(&self.entries);
-        entries
-            .values()
-            .find(|e| e.runs.values().any(|r| r.input == topic))
-            .map(|e| e.def.name.clone())
+        entries.values().find_map(|e| {
+            let name = e.def.name.clone();
+            if e.runs.values().any(|r| r.input == topic) {
+                return Some((name, "read"));
+            }
+            let writes = e
+                .def
+                .versions
+                .iter()
+                .any(|v| v.output == topic || v.late_topic == topic)
+                || e.def.alias.as_ref().is_some_and(|a| {
+                    a.topic == topic || a.late.as_ref().is_some_and(|l| l.topic == topic)
+                });
+            writes.then_some((name, "written"))
+        })
     }
 
     /// Stops every processor with a final checkpoint. Idempotent.
@@ -464,6 +543,7 @@ fn version_status(
     let ts = lock(&run.shared.last).clone();
     let (status, error) = match &state {
         RunState::Failed(e) => (RunStatus::Failed, Some(e.clone())),
+        RunState::Stopped if ts.as_ref().is_some_and(|t| t.finished) => (RunStatus::Finished, None),
         RunState::Stopped => (RunStatus::Stopped, None),
         RunState::Running if ts.as_ref().is_some_and(|t| t.caught_up) => {
             (RunStatus::CaughtUp, None)
@@ -477,7 +557,8 @@ fn version_status(
         output: v.output.clone(),
         late_topic: v.late_topic.clone(),
         start: v.start,
-        end: v.end_ms.map(|e| format_rfc3339(e as i64)),
+        from: v.from_ms.map(format_rfc3339),
+        end: v.end_ms.map(format_rfc3339),
         finished: ts.as_ref().is_some_and(|t| t.finished),
         lag: ts.as_ref().map_or(0, |t| t.lag),
         records_in: ts.as_ref().map_or(0, |t| t.records_in),
@@ -526,7 +607,8 @@ fn status_of(e: &Entry) -> Status {
         status: vs.status,
         sql: v.sql.clone(),
         output: v.output.clone(),
-        late_topic: v.late_topic.clone(),
+        // The processor's late topic, whichever version is live (aliased across promotes).
+        late_topic: format!("{}.late", e.def.name),
         inputs: ts.inputs,
         lag: ts.lag,
         watermark: ts.watermark_ms.map(format_rfc3339),
@@ -538,4 +620,16 @@ fn status_of(e: &Entry) -> Status {
         error: vs.error,
         versions,
     }
+}
+
+/// Up to `max` record values from the start of every input partition, spread evenly.
+fn sample(mut source: LogSource, max: usize) -> Result<Vec<bytes::Bytes>> {
+    let n = source.inputs().len().max(1);
+    let per = (max / n).max(1);
+    let mut values = Vec::new();
+    for i in 0..source.inputs().len() {
+        let from = source.start_offset(i)?;
+        values.extend(source.fetch(i, from, per)?.into_iter().map(|r| r.value));
+    }
+    Ok(values)
 }

@@ -11,9 +11,11 @@ pub enum RunStatus {
     Running,
     /// Processed everything published (lag 0); a live processor keeps waiting for more.
     CaughtUp,
+    /// A bounded run (backfill, batch job) that wrote its final rows.
+    Finished,
     /// Stopped by an error (divergence, limit, I/O); `error` says which.
     Failed,
-    /// Stopped by the user, by shutdown, or a bounded run that finished.
+    /// Stopped by the user, by shutdown, or superseded by a promoted version.
     Stopped,
 }
 
@@ -50,7 +52,9 @@ pub struct VersionStatus {
     pub output: String,
     pub late_topic: String,
     pub start: Start,
-    /// End of a bounded run (RFC 3339), null for a live version.
+    /// Event-time start of a backfill (RFC 3339): earlier events are skipped.
+    pub from: Option<String>,
+    /// Event-time end of a bounded run (RFC 3339, exclusive), null for a live version.
     pub end: Option<String>,
     /// A bounded run that reached its end.
     pub finished: bool,

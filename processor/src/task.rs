@@ -16,7 +16,9 @@ use crate::limits::{
     CHECKPOINT_IDLE_STEPS, CHECKPOINT_INTERVAL_RECORDS, FETCH_RECORDS_MAX,
     OUTPUT_BATCH_RECORDS_MAX, WATERMARK_IDLE_TIMEOUT_MS_DEFAULT,
 };
-use crate::operator::{Emit, InputRecord, Operator, OutRecord, Outcome, ResultsFilter};
+use crate::operator::{
+    Emit, EventRange, InputRecord, Operator, OutRecord, Outcome, ResultRow, ResultsFilter,
+};
 use crate::output::Output;
 use crate::timestamp;
 use crate::value::write_json_string;
@@ -40,8 +42,12 @@ pub enum Start {
 #[derive(Debug, Clone)]
 pub struct TaskSpec {
     pub start: Start,
-    /// A bounded run stops before the first record with a timestamp >= this (ms).
-    pub end_ms: Option<u64>,
+    /// A bounded run (a backfill): it reads the log up to its end as it stood when the run
+    /// started, keeps the records whose event time is below this (ms), writes its final rows
+    /// and finishes (DESIGN.md §3).
+    pub end_ms: Option<i64>,
+    /// Records whose event time is below this (ms) are skipped (a backfill's `from`).
+    pub from_ms: Option<i64>,
     pub watermark_delay_ms: i64,
     /// An input partition whose last record read is older than this in log time stops holding
     /// the watermark back (`'scan.watermark.idle-timeout'`); 0 never lets one go idle.
@@ -58,6 +64,7 @@ impl Default for TaskSpec {
         TaskSpec {
             start: Start::Earliest,
             end_ms: None,
+            from_ms: None,
             watermark_delay_ms: 0,
             watermark_idle_timeout_ms: WATERMARK_IDLE_TIMEOUT_MS_DEFAULT,
             checkpoint_path: None,
@@ -141,12 +148,16 @@ impl Task {
             Some(p) => checkpoint::read(p)?,
             None => None,
         };
+        operator.set_event_range(EventRange {
+            from_ms: spec.from_ms,
+            to_ms: spec.end_ms,
+        });
         let names: Vec<(String, u32)> = source
             .inputs()
             .iter()
             .map(|i| (i.topic.clone(), i.partition))
             .collect();
-        let (positions, cp, fresh) = match saved {
+        let (positions, mut cp, fresh) = match saved {
             Some(cp) => {
                 let saved_names: Vec<(String, u32)> =
                     cp.inputs.iter().map(|(t, p, _)| (t.clone(), *p)).collect();
@@ -166,6 +177,14 @@ impl Task {
                 (positions, Checkpoint::default(), true)
             }
         };
+        if spec.end_ms.is_some() && cp.bounded_ends.is_none() {
+            // The log's end now is where this run ends, whatever is appended meanwhile.
+            cp.bounded_ends = Some(
+                (0..names.len())
+                    .map(|i| source.end_offset(i))
+                    .collect::<Result<Vec<_>>>()?,
+            );
+        }
         let output = Output::open(output, if fresh { None } else { Some(&cp.output_ends) })?;
         let late = Output::open(late, if fresh { None } else { Some(&cp.late_ends) })?;
         let n = positions.len();
@@ -211,6 +230,10 @@ impl Task {
         self.output.topic()
     }
 
+    pub fn late_topic(&self) -> &str {
+        self.late.topic()
+    }
+
     /// Processes what is available up to the safe time (one fetch per input at most).
     pub fn step(&mut self) -> Result<Step> {
         if self.cp.finished {
@@ -226,6 +249,14 @@ impl Task {
         let fetch = self.spec.fetch_records.clamp(1, FETCH_RECORDS_MAX);
         for (i, done) in exhausted.iter_mut().enumerate() {
             if self.buffers[i].is_empty() {
+                let fetch = match &self.cp.bounded_ends {
+                    Some(ends) => fetch.min(ends[i].saturating_sub(self.fetched[i]) as usize),
+                    None => fetch,
+                };
+                if fetch == 0 {
+                    *done = true;
+                    continue;
+                }
                 let records = self.source.fetch(i, self.fetched[i], fetch)?;
                 *done = records.len() < fetch;
                 if let Some(last) = records.last() {
@@ -239,7 +270,6 @@ impl Task {
                 self.buffers[i] = VecDeque::from(records);
             }
         }
-        let end = self.spec.end_ms.unwrap_or(u64::MAX);
         let mut processed = 0;
         let mut waiting = false;
         'merge: loop {
@@ -274,7 +304,7 @@ impl Task {
                 if runner_up.is_some_and(|s| (ts, i) > s) {
                     continue 'merge;
                 }
-                if ts >= end || self.barrier_ms.is_some_and(|b| ts > b) {
+                if self.barrier_ms.is_some_and(|b| ts > b) {
                     break 'merge;
                 }
                 if ts > safe {
@@ -295,13 +325,11 @@ impl Task {
         } else {
             0
         };
-        let finished = self.spec.end_ms.is_some_and(|end| {
-            safe.saturating_add(1) >= end
-                && (0..n).all(|i| match self.buffers[i].front() {
-                    None => exhausted[i],
-                    Some(r) => r.timestamp_ms >= end,
-                })
-        });
+        let finished = self
+            .cp
+            .bounded_ends
+            .as_ref()
+            .is_some_and(|ends| self.positions.iter().zip(ends).all(|(p, e)| p >= e));
         if finished {
             self.operator.finish(&mut self.emit)?;
             let records: Vec<OutRecord> = self.emit.records.drain(..).collect();
@@ -340,6 +368,7 @@ impl Task {
             Outcome::Accepted { event_time_ms } => (Some(event_time_ms), None),
             Outcome::Late { event_time_ms } => (Some(event_time_ms), Some("late".to_string())),
             Outcome::Invalid { reason } => (None, Some(format!("invalid: {reason}"))),
+            Outcome::Skipped => (None, None),
         };
         let buffers = &self.buffers;
         let now = self.marks.observe(i, r.timestamp_ms, event_time, |j| {
@@ -424,7 +453,7 @@ impl Task {
         self.source.wait(timeout)
     }
 
-    pub fn results(&self, filter: &ResultsFilter) -> Vec<serde_json::Value> {
+    pub fn results(&self, filter: &ResultsFilter) -> Vec<ResultRow> {
         self.operator.results(filter)
     }
 

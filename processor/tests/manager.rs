@@ -104,10 +104,14 @@ fn seed_processor_runs_survives_restart_and_never_duplicates_output() {
     // Minutes 0 and 1 complete (watermark 10:02:40); minute 2 is still open.
     assert_eq!(s.records_out, 4, "{s:#?}");
     assert_eq!(s.watermark.as_deref(), Some("2026-03-25T10:02:40.000Z"));
-    assert_eq!(m.reader_of("order-events").as_deref(), Some("revenue"));
+    assert_eq!(
+        m.user_of("order-events"),
+        Some(("revenue".to_string(), "read"))
+    );
     let rows = m
         .results(
             "revenue",
+            None,
             &ResultsFilter {
                 key: Some("books".into()),
                 ..Default::default()
@@ -115,7 +119,13 @@ fn seed_processor_runs_survives_restart_and_never_duplicates_output() {
         )
         .unwrap();
     assert_eq!(rows.len(), 2);
-    assert_eq!(rows[0]["window_start"], "2026-03-25T10:00:00.000Z");
+    assert!(
+        rows[0]
+            .get()
+            .starts_with(r#"{"window_start":"2026-03-25T10:00:00.000Z","#),
+        "columns in SELECT order: {}",
+        rows[0].get()
+    );
 
     // Shut down, add more (including a late event), reopen: resumes and appends only new rows.
     m.shutdown().unwrap();
@@ -140,7 +150,7 @@ fn seed_processor_runs_survives_restart_and_never_duplicates_output() {
     assert_eq!(m.list().len(), 1);
     m.delete("revenue").unwrap();
     assert!(m.status("revenue").is_err());
-    assert!(m.reader_of("order-events").is_none());
+    assert!(m.user_of("order-events").is_none());
 }
 
 #[test]
@@ -215,10 +225,11 @@ fn a_bounded_run_writes_final_rows_in_order_and_stops() {
     );
     let opts = processor::CreateOptions {
         start: None,
-        end_ms: Some(end_ms),
+        from_ms: None,
+        end_ms: Some(end_ms as i64),
     };
     m.create_with("nightly", sql, opts).unwrap();
-    let s = wait_for(&m, "nightly", |s| s.status == RunStatus::Stopped);
+    let s = wait_for(&m, "nightly", |s| s.status == RunStatus::Finished);
     assert!(s.versions[0].finished && s.error.is_none(), "{s:#?}");
     assert_eq!(
         values(&store, "nightly"),

@@ -18,7 +18,7 @@ fn run_case(sql_path: &Path) -> Result<String, String> {
     let end_ms = sql
         .lines()
         .find_map(|l| l.trim().strip_prefix("-- end:"))
-        .map(|v| v.trim().parse::<u64>().unwrap());
+        .map(|v| v.trim().parse::<i64>().unwrap());
     let plan = processor::sql::compile(&sql, end_ms.is_some()).map_err(|e| e.to_string())?;
     let log = MemoryLog::new();
     let input = std::fs::read_to_string(sql_path.with_extension("input")).unwrap_or_default();

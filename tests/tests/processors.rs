@@ -332,3 +332,130 @@ fn kill9_while_a_processor_runs_keeps_its_output_exactly_once() {
         "late side outputs are identical too"
     );
 }
+
+/// Issue 9: a processor never writes where it should not. Its name, `.late` or version topics
+/// landing in an existing topic is 409 `topic_exists`; `.late` and `.v<digits>` names are
+/// reserved (400); a topic a processor writes (output or late) cannot be deleted (409
+/// `topic_in_use`), as for the topics it reads.
+#[test]
+fn processors_write_only_into_topics_they_own() {
+    let dir = temp();
+    let s = Server::start(&dir.path().join("data"), &[]);
+    s.create_topic("orders", 1);
+    let sql = SEED_SQL;
+    for reserved in ["x.late", "x.v2", "orders.v17"] {
+        let r = s.post_json("/v1/topics", &json!({"name": reserved}));
+        assert_eq!(r.status, 400, "{reserved}: {}", r.text());
+        assert_eq!(r.error_code(), "invalid_name");
+        let r = s.post_json("/v1/processors", &json!({"name": reserved, "sql": sql}));
+        assert_eq!(r.status, 400, "{reserved}: {}", r.text());
+    }
+    // Existing topics under the processor's own names: refused, nothing created.
+    s.create_topic("taken", 1);
+    let r = s.post_json("/v1/processors", &json!({"name": "taken", "sql": sql}));
+    assert_eq!(r.status, 409, "{}", r.text());
+    assert_eq!(r.error_code(), "topic_exists");
+    // INSERT INTO an existing topic is the SQL saying so: allowed.
+    let insert = sql.replace(
+        "SELECT TUMBLE_START",
+        "INSERT INTO taken SELECT TUMBLE_START",
+    );
+    let r = s.post_json(
+        "/v1/processors",
+        &json!({"name": "into-taken", "sql": insert}),
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+    let into_reserved = sql.replace(
+        "SELECT TUMBLE_START",
+        "INSERT INTO `x.late` SELECT TUMBLE_START",
+    );
+    let r = s.post_json(
+        "/v1/processors",
+        &json!({"name": "p2", "sql": into_reserved}),
+    );
+    assert_eq!(r.status, 400, "{}", r.text());
+
+    let r = s.post_json("/v1/processors", &json!({"name": "revenue", "sql": sql}));
+    assert_eq!(r.status, 201, "{}", r.text());
+    for (topic, how) in [
+        ("orders", "read"),
+        ("revenue", "written"),
+        ("revenue.late", "written"),
+        ("taken", "written"),
+    ] {
+        let r = s.request("DELETE", &format!("/v1/topics/{topic}"), &[], b"");
+        assert_eq!(r.status, 409, "{topic}: {}", r.text());
+        assert_eq!(r.error_code(), "topic_in_use");
+        assert!(r.text().contains(how), "{}", r.text());
+    }
+    // Deleting the processor leaves its topics (the user's data) and frees them for deletion;
+    // a new processor of the same name is refused while they exist.
+    assert_eq!(
+        s.request("DELETE", "/v1/processors/revenue", &[], b"")
+            .status,
+        200
+    );
+    let r = s.post_json("/v1/processors", &json!({"name": "revenue", "sql": sql}));
+    assert_eq!(r.status, 409, "{}", r.text());
+    for topic in ["revenue", "revenue.late"] {
+        let r = s.request("DELETE", &format!("/v1/topics/{topic}"), &[], b"");
+        assert_eq!(r.status, 200, "{topic}: {}", r.text());
+    }
+    let r = s.post_json("/v1/processors", &json!({"name": "revenue", "sql": sql}));
+    assert_eq!(r.status, 201, "{}", r.text());
+}
+
+/// Issue 9: without `CREATE TABLE`, column types are inferred from the records present at
+/// creation, so type errors are refused as with declared types; a value that does not convert
+/// later is counted in `invalid_records` and sent to `.late` with reason `invalid`, never
+/// written as a null row.
+#[test]
+fn an_inferred_schema_refuses_type_errors_and_never_writes_null_rows() {
+    let dir = temp();
+    let s = Server::start(&dir.path().join("data"), &[]);
+    s.create_topic("sales", 1);
+    let produce = |body: &str| {
+        let r = s.request(
+            "POST",
+            "/v1/topics/sales/events",
+            &[("content-type", "application/x-ndjson")],
+            body.as_bytes(),
+        );
+        assert_eq!(r.status, 200, "{}", r.text());
+    };
+    produce("{\"category\":\"books\",\"total\":12.5}\n{\"category\":\"toys\",\"total\":3}\n");
+    for sql in [
+        "SELECT SUM(category) FROM sales",
+        "SELECT category FROM sales WHERE total > '100'",
+    ] {
+        let r = s.post_json("/v1/processors", &json!({"name": "bad", "sql": sql}));
+        assert_eq!(r.status, 400, "{sql}: {}", r.text());
+    }
+    let sql = "SELECT category, SUM(total) AS revenue FROM sales GROUP BY category";
+    let r = s.post_json("/v1/processors", &json!({"name": "totals", "sql": sql}));
+    assert_eq!(r.status, 201, "{}", r.text());
+    produce("{\"category\":\"toys\",\"total\":\"abc\"}\n{\"category\":\"toys\",\"total\":1}\n");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let st = loop {
+        let st = s.get("/v1/processors/totals").json();
+        if st["records_in"] == 4 && st["lag"] == 0 {
+            break st;
+        }
+        assert!(Instant::now() < deadline, "{st}");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(st["invalid_records"], 1, "{st}");
+    let late = s.get("/v1/topics/totals.late/events?offset=0").ndjson();
+    assert_eq!(late.len(), 1);
+    let reason = late[0]["value"]["reason"].as_str().unwrap();
+    assert!(
+        reason.starts_with("invalid") && reason.contains("total"),
+        "{reason}"
+    );
+    let rows = s.get("/v1/topics/totals/events?offset=0").ndjson();
+    assert_eq!(rows.len(), 3, "{rows:?}");
+    assert!(
+        rows.iter().all(|r| r["value"]["revenue"].is_number()),
+        "no null rows: {rows:?}"
+    );
+}

@@ -268,21 +268,11 @@ fn a_bounded_backfill_of_the_seed_batch_job_gives_the_reference_rows_in_order() 
     let dir = temp();
     let s = Server::start(&dir.path().join("data"), &[]);
     s.create_topic("orders", 1);
-    produce(&s, 0, 50, 1000); // before the day
-    std::thread::sleep(Duration::from_millis(50));
-    let t1 = s.get("/v1/topics/orders/events?offset=49").ndjson()[0]["timestamp"]
-        .as_u64()
-        .unwrap()
-        + 1;
-    std::thread::sleep(Duration::from_millis(20));
+    // The bounds are event times (issue 9): orders 50..450 are those of the "day".
+    produce(&s, 450, 50, 1000); // after it, appended first
+    produce(&s, 0, 50, 1000); // before it
     produce(&s, 50, 400, 1000); // the day
-    std::thread::sleep(Duration::from_millis(20));
-    let t2 = s.get("/v1/topics/orders/events?offset=449").ndjson()[0]["timestamp"]
-        .as_u64()
-        .unwrap()
-        + 1;
-    std::thread::sleep(Duration::from_millis(20));
-    produce(&s, 450, 50, 1000); // after it
+    let (t1, t2) = ("2026-03-25T10:00:50Z", "2026-03-25T10:07:30Z");
     let live = format!("{TABLE}\nSELECT category, region, SUM(total) AS revenue FROM orders GROUP BY category, region;");
     assert_eq!(
         s.post_json("/v1/processors", &json!({"name": "daily", "sql": live}))
@@ -296,9 +286,11 @@ fn a_bounded_backfill_of_the_seed_batch_job_gives_the_reference_rows_in_order() 
     );
     assert_eq!(r.status, 201, "{}", r.text());
     let out = r.json()["output"].as_str().unwrap().to_string();
+    // Appended after the backfill started: past the log's end as it stood, so not counted.
+    produce(&s, 100, 5, 1000);
     wait_until("the backfill to finish", || {
         let v = version(&status(&s, "daily"), 2).clone();
-        v["status"] == "stopped" && v["finished"] == true
+        v["status"] == "finished" && v["finished"] == true
     });
     // The reference, by hand: completed orders of the day, grouped, summed in input order.
     let mut groups: BTreeMap<(String, String), (f64, u64, BTreeSet<String>)> = BTreeMap::new();
@@ -341,4 +333,100 @@ fn a_bounded_backfill_of_the_seed_batch_job_gives_the_reference_rows_in_order() 
         );
         assert_eq!(v["unique_customers"].as_u64().unwrap(), users.len() as u64);
     }
+}
+
+/// Issue 9: `<processor>.late` keeps receiving late events after any number of promotes (it is
+/// aliased like the output), so consumers and alerts on it never go blind.
+#[test]
+fn the_late_topic_keeps_receiving_late_events_across_promotes() {
+    let dir = temp();
+    let s = Server::start(&dir.path().join("data"), &[]);
+    s.create_topic("orders", 1);
+    produce(&s, 0, 300, 1000);
+    let r = s.post_json(
+        "/v1/processors",
+        &json!({"name": "revenue", "sql": seed_sql()}),
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+    let mut records = 300;
+    caught_up(&s, "revenue", 1, records);
+    let late_count = |s: &Server| dump(s, "revenue.late").len();
+    // One order 5 minutes behind the watermark: late.
+    let produce_late = |s: &Server, i: u64| produce(s, i, 1, 0);
+    produce_late(&s, 10_000);
+    records += 1;
+    caught_up(&s, "revenue", 1, records);
+    assert_eq!(late_count(&s), 1);
+    for version in [2u64, 3] {
+        let r = s.post_json("/v1/processors/revenue/replay", &json!({}));
+        assert_eq!(r.status, 201, "{}", r.text());
+        caught_up(&s, "revenue", version, records);
+        let r = s.post_json(
+            "/v1/processors/revenue/promote",
+            &json!({"version": version}),
+        );
+        assert_eq!(r.status, 200, "{}", r.text());
+        assert_eq!(status(&s, "revenue")["late_topic"], "revenue.late");
+        produce_late(&s, 10_000 + version);
+        records += 1;
+        caught_up(&s, "revenue", version, records);
+        wait_until("the late event in revenue.late", || {
+            late_count(&s) == version as usize
+        });
+    }
+    let late = dump(&s, "revenue.late");
+    assert!(late[2].contains("o10003"), "{late:?}");
+}
+
+/// Issue 9: `/results` rows keep SELECT order, `?version=N` serves that version (404 for an
+/// unknown one).
+#[test]
+fn results_keep_select_order_and_serve_any_version() {
+    let dir = temp();
+    let s = Server::start(&dir.path().join("data"), &[]);
+    s.create_topic("orders", 1);
+    produce(&s, 0, 300, 1000);
+    let r = s.post_json(
+        "/v1/processors",
+        &json!({"name": "revenue", "sql": seed_sql()}),
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+    caught_up(&s, "revenue", 1, 300);
+    let new_sql = seed_sql().replace(
+        "AVG(total) AS avg_order_value",
+        "AVG(total) AS avg_order_value, MAX(total) AS max_order",
+    );
+    let r = s.post_json("/v1/processors/revenue/replay", &json!({"sql": new_sql}));
+    assert_eq!(r.status, 201, "{}", r.text());
+    caught_up(&s, "revenue", 2, 300);
+    let columns = [
+        "window_start",
+        "category",
+        "revenue",
+        "order_count",
+        "avg_order_value",
+    ];
+    for (query, extra) in [("", false), ("?version=1", false), ("?version=2", true)] {
+        let r = s.get(&format!("/v1/processors/revenue/results{query}"));
+        assert_eq!(r.status, 200, "{}", r.text());
+        let text = r.text();
+        let rows = &text[text.find(r#""results":["#).unwrap()..];
+        let first = rows.split("},{").next().unwrap();
+        let at: Vec<usize> = columns
+            .iter()
+            .map(|c| first.find(&format!("\"{c}\"")).unwrap())
+            .collect();
+        assert!(at.windows(2).all(|w| w[0] < w[1]), "{query}: {first}");
+        assert_eq!(first.contains("max_order"), extra, "{query}: {first}");
+    }
+    let r = s.get("/v1/processors/revenue/results?version=7");
+    assert_eq!(r.status, 404, "{}", r.text());
+    assert_eq!(r.error_code(), "unknown_version");
+    let d = s.get("/v1/processors/revenue/diff?version=2").json();
+    assert_eq!(d["truncated"], false, "{d}");
+    assert_eq!(
+        d["counts"]["changed"],
+        d["changed"].as_array().unwrap().len(),
+        "{d}"
+    );
 }

@@ -28,6 +28,13 @@ pub enum Action {
         /// The SQL file; stdin when absent.
         #[arg(long = "sql-file", alias = "sql")]
         sql_file: Option<PathBuf>,
+        /// Event time to start from (RFC 3339, a date, or epoch ms): earlier events are skipped.
+        #[arg(long)]
+        from: Option<String>,
+        /// Event time to end before (exclusive): a bounded batch run over the log as it stands,
+        /// which writes its final rows and finishes (no live processor needed).
+        #[arg(long)]
+        to: Option<String>,
     },
     /// List processors with status, lag and watermark.
     List,
@@ -63,14 +70,21 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let mut c = Client::new(&args.server)?;
     let out = rt.block_on(async {
         match &args.action {
-            Action::Create { name, sql_file } => {
+            Action::Create {
+                name,
+                sql_file,
+                from,
+                to,
+            } => {
                 let sql = read_sql(sql_file.as_ref())?;
-                c.send_json(
-                    Method::POST,
-                    "/v1/processors",
-                    &json!({"name": name, "sql": sql}),
-                )
-                .await
+                let mut body = json!({"name": name, "sql": sql});
+                if let Some(f) = from {
+                    body["from"] = super::replay::point(f);
+                }
+                if let Some(t) = to {
+                    body["to"] = super::replay::point(t);
+                }
+                c.send_json(Method::POST, "/v1/processors", &body).await
             }
             Action::List => c.get_json("/v1/processors").await,
             Action::Describe { name } => {

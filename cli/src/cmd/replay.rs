@@ -17,10 +17,12 @@ pub struct Args {
     /// New SQL for the new version (default: the current definition).
     #[arg(long)]
     pub sql: Option<PathBuf>,
-    /// earliest (default), an offset (in every input partition), or a time (RFC 3339 / epoch ms).
+    /// earliest (default), an offset (in every input partition), or an event time (RFC 3339, a
+    /// date, or epoch ms): the run reads from the earliest offset and skips earlier events.
     #[arg(long)]
     pub from: Option<String>,
-    /// End time (exclusive): a bounded backfill that stops when done.
+    /// Event time to end before (exclusive): a bounded backfill over the log as it stands,
+    /// which writes its final rows and finishes.
     #[arg(long)]
     pub to: Option<String>,
     /// Promote the newest (or --version) caught-up version instead of starting one.
@@ -39,7 +41,9 @@ pub struct Args {
     pub server: ServerArgs,
 }
 
-fn point(s: &str) -> Value {
+/// A `from`/`to` argument as the API takes it: "earliest", an offset (short integers), epoch
+/// ms (long integers), or time text (RFC 3339 or a date).
+pub fn point(s: &str) -> Value {
     match s {
         "earliest" => json!("earliest"),
         _ if s.chars().all(|c| c.is_ascii_digit()) && s.len() < 12 => {
@@ -147,7 +151,7 @@ async fn follow(c: &mut Client, name: &str, version: u64) -> anyhow::Result<()> 
             v["status"].as_str().unwrap_or("?")
         ));
         match v["status"].as_str() {
-            Some("caught_up") | Some("stopped") => {
+            Some("caught_up") | Some("finished") | Some("stopped") => {
                 bar.finish();
                 println!(
                     "version {version} is {}: {} events in, {} out",

@@ -55,6 +55,9 @@ impl From<log_store::Error> for ApiError {
                 Self::new(StatusCode::NOT_FOUND, "unknown_partition", message)
             }
             E::TopicExists { .. } => Self::new(StatusCode::CONFLICT, "topic_exists", message),
+            E::TooManyTopics { .. } => {
+                Self::new(StatusCode::TOO_MANY_REQUESTS, "too_many", message)
+            }
             E::InvalidName { .. } => Self::bad_request("invalid_name", message),
             E::InvalidConfig { .. } => Self::bad_request("invalid_config", message),
             E::RecordTooLarge { .. } | E::BatchTooLarge { .. } | E::BatchBytesTooLarge { .. } => {
@@ -77,6 +80,9 @@ impl From<processor::Error> for ApiError {
             E::InvalidName { .. } => Self::bad_request("invalid_name", message),
             E::InvalidDefinition { .. } => Self::bad_request("invalid_definition", message),
             E::NotFound { .. } => Self::new(StatusCode::NOT_FOUND, "unknown_processor", message),
+            E::UnknownVersion { .. } => {
+                Self::new(StatusCode::NOT_FOUND, "unknown_version", message)
+            }
             E::Exists { .. } => Self::new(StatusCode::CONFLICT, "processor_exists", message),
             E::Conflict { .. } => Self::new(StatusCode::CONFLICT, "conflict", message),
             E::Limit { .. } => Self::new(StatusCode::TOO_MANY_REQUESTS, "limit", message),

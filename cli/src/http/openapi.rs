@@ -44,8 +44,8 @@ pub fn document() -> Value {
             "/metrics": {"get": op("Prometheus text format metrics", &[], None, &[("200", "metrics")])},
             "/openapi.json": {"get": op("this document", &[], None, &[("200", "OpenAPI 3.1")])},
             "/v1/topics": {
-                "get": op("list topics", &[], None, &[("200", "{topics: [...]}")]),
-                "post": op("create a topic {name, partitions, retention_ms, retention_bytes, segment_bytes}", &[], Some("application/json"), &[("201", "created"), ("409", "topic_exists")])
+                "get": op("list topics, one page in name order", &[("limit", "query", "integer"), ("after", "query", "string")], None, &[("200", "{topics: [...], next: name or null}")]),
+                "post": op("create a topic {name, partitions, retention_ms, retention_bytes, segment_bytes}", &[], Some("application/json"), &[("201", "created"), ("409", "topic_exists"), ("429", "at the topic limit")])
             },
             "/v1/topics/{t}": {
                 "get": op("describe a topic", &[t], None, &[("200", "topic"), ("404", "unknown topic")]),
@@ -57,7 +57,10 @@ pub fn document() -> Value {
             },
             "/v1/topics/{t}/stream": {"get": op("Server-Sent Events live tail", &[t, ("offset", "query", "string"), ("partition", "query", "integer"), ("Last-Event-ID", "header", "string")], None, &[("200", "text/event-stream")])},
             "/v1/groups": {"get": op("list consumer groups", &[], None, &[("200", "{groups: [...]}")])},
-            "/v1/groups/{g}": {"get": op("describe a consumer group with lag", &[g], None, &[("200", "group"), ("404", "unknown group")])},
+            "/v1/groups/{g}": {
+                "get": op("describe a consumer group with lag", &[g], None, &[("200", "group"), ("404", "unknown group")]),
+                "delete": op("delete a consumer group and its committed offsets", &[g], None, &[("200", "{deleted}"), ("404", "unknown group")])
+            },
             "/v1/groups/{g}/offsets": {"post": op("commit {topic, partition, offset}", &[g], Some("application/json"), &[("200", "committed")])},
             "/v1/processors": {
                 "get": op("list processors", &[], None, &[("200", "{processors: [status, ...]}")]),

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use log_store::LogStore;
 
 use super::{lock, status_of, stop_run, version_status, Manager, Run, Shared};
-use crate::definition::{topics_of, Alias, VersionDef};
+use crate::definition::{topics_of, Alias, LateAlias, VersionDef};
 use crate::error::{Error, Result};
 use crate::io::log_store::LogSink;
 use crate::io::Sink;
@@ -27,39 +27,64 @@ pub struct ReplayRequest {
     /// New SQL; default the current version's.
     pub sql: Option<String>,
     pub start: Start,
-    /// A bounded backfill: stop before the first record stamped at or after this (ms).
-    pub end_ms: Option<u64>,
+    /// Skip events before this event time (ms).
+    pub from_ms: Option<i64>,
+    /// A bounded backfill: keep events before this event time (ms), read the log up to its
+    /// end when the backfill started, write the final rows and finish.
+    pub end_ms: Option<i64>,
 }
 
-/// Copies the promoted version's new output into the alias topic.
+/// Copies the promoted version's new output into the alias topic, and its late records into
+/// the processor's late topic.
 pub struct Forwarder {
+    copies: Vec<Copy>,
+}
+
+/// One topic copied into its alias: `from`'s records from `from_offsets` on go to `to`, whose
+/// end was `alias_base` at the switch.
+struct Copy {
     from: LogSink,
     to: LogSink,
-    alias: Alias,
+    from_offsets: Vec<u64>,
+    alias_base: Vec<u64>,
 }
 
 /// Records copied per partition per pump.
 const FORWARD_BATCH: usize = 10_000;
 
 impl Forwarder {
-    fn open(store: &LogStore, from: &str, alias: &Alias) -> Result<Forwarder> {
-        Ok(Forwarder {
-            from: LogSink::open(store, from)?,
+    fn open(store: &LogStore, output: &str, late: &str, alias: &Alias) -> Result<Forwarder> {
+        let mut copies = vec![Copy {
+            from: LogSink::open(store, output)?,
             to: LogSink::open(store, &alias.topic)?,
-            alias: alias.clone(),
-        })
+            from_offsets: alias.from_offsets.clone(),
+            alias_base: alias.alias_base.clone(),
+        }];
+        if let Some(l) = &alias.late {
+            copies.push(Copy {
+                from: LogSink::open(store, late)?,
+                to: LogSink::open(store, &l.topic)?,
+                from_offsets: l.from_offsets.clone(),
+                alias_base: l.alias_base.clone(),
+            });
+        }
+        Ok(Forwarder { copies })
     }
 
     /// Copies what is new; returns the number of records copied.
     fn pump(&mut self) -> Result<usize> {
         let mut copied = 0;
-        for (p, (from, base)) in self
-            .alias
-            .from_offsets
-            .iter()
-            .zip(&self.alias.alias_base)
-            .enumerate()
-        {
+        for c in &mut self.copies {
+            copied += c.pump()?;
+        }
+        Ok(copied)
+    }
+}
+
+impl Copy {
+    fn pump(&mut self) -> Result<usize> {
+        let mut copied = 0;
+        for (p, (from, base)) in self.from_offsets.iter().zip(&self.alias_base).enumerate() {
             let p = p as u32;
             let done = self.to.end_offset(p)?.saturating_sub(*base);
             let records = self.from.read(p, from + done, FORWARD_BATCH)?;
@@ -89,11 +114,13 @@ pub(super) fn pump(shared: &Shared) -> Result<()> {
 }
 
 pub(super) fn attach(store: &LogStore, run: &Run, alias: &Alias) -> Result<()> {
-    let from = lock(&run.shared.task)
+    let topics = lock(&run.shared.task)
         .as_ref()
-        .map(|t| t.output_topic().to_string());
-    let Some(from) = from else { return Ok(()) };
-    *lock(&run.shared.forward) = Some(Forwarder::open(store, &from, alias)?);
+        .map(|t| (t.output_topic().to_string(), t.late_topic().to_string()));
+    let Some((output, late)) = topics else {
+        return Ok(());
+    };
+    *lock(&run.shared.forward) = Some(Forwarder::open(store, &output, &late, alias)?);
     Ok(())
 }
 
@@ -126,7 +153,7 @@ impl Manager {
                 what: format!("versions of {name}; delete old ones"),
             });
         }
-        let version = entry
+        let mut version = entry
             .def
             .versions
             .iter()
@@ -134,6 +161,16 @@ impl Manager {
             .max()
             .unwrap_or(0)
             + 1;
+        // A deleted version's topics stay (they are the user's data): never write into them.
+        while [
+            format!("{name}.v{version}"),
+            format!("{name}.v{version}.late"),
+        ]
+        .iter()
+        .any(|t| self.store.topic(t).is_ok())
+        {
+            version += 1;
+        }
         let current = entry
             .def
             .versions
@@ -141,12 +178,7 @@ impl Manager {
             .find(|v| v.version == entry.def.current)
             .expect("the current version exists");
         let sql = req.sql.unwrap_or_else(|| current.sql.clone());
-        let plan = crate::sql::compile(&sql, req.end_ms.is_some())?;
-        if let Err(log_store::Error::UnknownTopic { .. }) = self.store.topic(&plan.input) {
-            return Err(Error::InvalidDefinition {
-                message: format!("input topic {:?} does not exist", plan.input),
-            });
-        }
+        let (plan, inferred) = self.plan(&sql, req.end_ms.is_some())?;
         let (output, late_topic) = topics_of(name, version, &plan);
         let v = VersionDef {
             version,
@@ -155,6 +187,8 @@ impl Manager {
             late_topic,
             start: req.start,
             end_ms: req.end_ms,
+            from_ms: req.from_ms,
+            inferred,
             stopped: false,
         };
         self.open_task(name, &v)?;
@@ -218,24 +252,32 @@ impl Manager {
         );
         pump(&old)?;
         *lock(&old.forward) = None;
-        let alias_topic = match &entry.def.alias {
-            Some(a) => a.topic.clone(),
-            None => entry
-                .def
-                .versions
-                .iter()
-                .find(|x| x.version == current)
-                .expect("current exists")
-                .output
-                .clone(),
+        let live = entry
+            .def
+            .versions
+            .iter()
+            .find(|x| x.version == current)
+            .expect("current exists");
+        let (alias_topic, late_topic) = match &entry.def.alias {
+            Some(a) => (
+                a.topic.clone(),
+                a.late
+                    .as_ref()
+                    .map_or(live.late_topic.clone(), |l| l.topic.clone()),
+            ),
+            None => (live.output.clone(), live.late_topic.clone()),
         };
-        let from = LogSink::open(&self.store, &v.output)?;
-        let to = LogSink::open(&self.store, &alias_topic)?;
+        let ends = |topic: &str| LogSink::open(&self.store, topic).and_then(|s| end_offsets(&s));
         let alias = Alias {
+            from_offsets: ends(&v.output)?,
+            alias_base: ends(&alias_topic)?,
             topic: alias_topic,
             version,
-            from_offsets: end_offsets(&from)?,
-            alias_base: end_offsets(&to)?,
+            late: Some(LateAlias {
+                from_offsets: ends(&v.late_topic)?,
+                alias_base: ends(&late_topic)?,
+                topic: late_topic,
+            }),
         };
         for x in entry
             .def
@@ -248,7 +290,12 @@ impl Manager {
         entry.def.current = version;
         entry.def.alias = Some(alias.clone());
         self.save_definition(&entry.def)?;
-        *lock(&new.forward) = Some(Forwarder { from, to, alias });
+        *lock(&new.forward) = Some(Forwarder::open(
+            &self.store,
+            &v.output,
+            &v.late_topic,
+            &alias,
+        )?);
         if let Some(t) = lock(&new.task).as_mut() {
             t.set_barrier(None);
         }
@@ -340,7 +387,9 @@ impl Manager {
         let mut d = crate::diff::diff(&a, &b);
         d["live_version"] = live.0.into();
         d["version"] = other.0.into();
-        d["truncated"] = (ta || tb).into();
+        // Truncated when an output had more records than were read, or a list is cut short.
+        let listed_all = d["truncated"] == false;
+        d["truncated"] = (ta || tb || !listed_all).into();
         Ok(d)
     }
 }

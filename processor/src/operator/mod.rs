@@ -4,6 +4,7 @@
 
 pub mod aggregate;
 pub mod expr;
+pub mod func;
 pub mod sql;
 
 use serde::{Deserialize, Serialize};
@@ -31,6 +32,24 @@ pub enum Outcome {
     /// It cannot be processed (not JSON, no event time): it goes to the late topic too, with
     /// the reason, so nothing is dropped silently. It does not move the watermark.
     Invalid { reason: String },
+    /// Its event time is outside the run's event-time range (a backfill's `[from, to)`): it is
+    /// read and skipped, neither processed nor late, and does not move the watermark.
+    Skipped,
+}
+
+/// The event times a run keeps: `[from_ms, to_ms)`, each end open when None (DESIGN.md §3,
+/// bounded backfills). Every operator checks it as soon as it knows a record's event time.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct EventRange {
+    pub from_ms: Option<i64>,
+    pub to_ms: Option<i64>,
+}
+
+impl EventRange {
+    pub fn contains(&self, event_time_ms: i64) -> bool {
+        self.from_ms.is_none_or(|f| event_time_ms >= f)
+            && self.to_ms.is_none_or(|t| event_time_ms < t)
+    }
 }
 
 /// One output record: `key` is the group key (None for plain maps), `value` the JSON row.
@@ -51,6 +70,10 @@ impl Emit {
         self.records.push(OutRecord { key, value });
     }
 }
+
+/// One row of the materialized results: the JSON text as written, so its columns stay in
+/// SELECT order.
+pub type ResultRow = Box<serde_json::value::RawValue>;
 
 /// Which rows the results endpoint returns.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -73,6 +96,9 @@ pub trait Operator: Send {
         watermark_ms: i64,
         out: &mut Emit,
     ) -> Result<Outcome>;
+    /// Only records whose event time is in `range` are processed from now on; the others are
+    /// answered `Outcome::Skipped`. Set once, before the first record.
+    fn set_event_range(&mut self, range: EventRange);
     /// The watermark moved: emit every window that is now complete.
     fn advance(&mut self, watermark_ms: i64, out: &mut Emit) -> Result<()>;
     /// A bounded run reached its end: emit everything still open (and sorted output).
@@ -81,5 +107,5 @@ pub trait Operator: Send {
     fn snapshot(&self) -> Result<Vec<u8>>;
     fn restore(&mut self, snapshot: &[u8]) -> Result<()>;
     /// The current materialized results.
-    fn results(&self, filter: &ResultsFilter) -> Vec<serde_json::Value>;
+    fn results(&self, filter: &ResultsFilter) -> Vec<ResultRow>;
 }

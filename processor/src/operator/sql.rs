@@ -9,13 +9,13 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use crate::operator::aggregate::{new_accs, update_accs, Acc};
 use crate::operator::expr::{cast, Expr, Type};
-use crate::operator::{Emit, InputRecord, Operator, Outcome, ResultsFilter};
+use crate::operator::{Emit, EventRange, InputRecord, Operator, Outcome, ResultRow, ResultsFilter};
 use crate::sql::plan::{Aggregate, Body, EventTime, Plan};
 use crate::state::results::Results;
 use crate::state::table::Table;
 use crate::timestamp::DayCache;
 use crate::value::{key_bytes, write_json_string, Value};
-use crate::window::aligned::AlignedWindows;
+use crate::window::aligned::{cumulate_windows_of, AlignedWindows};
 use crate::window::session::SessionWindows;
 use crate::window::{Fired, Key, WindowSpec};
 
@@ -42,6 +42,7 @@ pub struct SqlOperator {
     key: Key,
     /// The last event date decoded, carried from record to record.
     days: DayCache,
+    range: EventRange,
 }
 
 impl SqlOperator {
@@ -67,6 +68,7 @@ impl SqlOperator {
             key_moves,
             key: Vec::new(),
             days: DayCache::default(),
+            range: EventRange::default(),
         }
     }
 
@@ -217,9 +219,22 @@ impl SqlOperator {
             Some(WindowSpec::Session { gap_ms }) => {
                 self.state.sessions.add(key, t, gap_ms, lw, specs, update)
             }
+            Some(WindowSpec::Cumulate { step_ms, size_ms }) => {
+                let windows = cumulate_windows_of(t, step_ms, size_ms);
+                self.state.aligned.add_to(key, windows, lw, new, update)
+            }
             None => {
+                // As Flink's GroupAggFunction: a record that leaves the group's aggregates as
+                // they were emits nothing (SELECT DISTINCT emits a row only when first seen).
+                let before: Option<Vec<Value>> = self
+                    .state
+                    .table
+                    .get(key)
+                    .map(|accs| accs.iter().map(Acc::result).collect());
                 let accs = self.state.table.upsert(key, new, update)?.to_vec();
-                if !self.bounded {
+                let unchanged =
+                    before.is_some_and(|b| b.into_iter().eq(accs.iter().map(Acc::result)));
+                if !self.bounded && !unchanged {
                     let group = Self::group_row(agg, key, &accs, None);
                     if let Some(values) = Self::project_group(agg, &group) {
                         self.output_row(key_bytes(key), None, values, out);
@@ -287,15 +302,30 @@ impl Operator for SqlOperator {
         if let Some(slot) = self.plan.timestamp_slot {
             self.row[slot] = Value::Ts(record.timestamp_ms);
         }
-        for (v, t) in self.row.iter_mut().zip(&self.plan.slot_types) {
+        for (slot, (v, t)) in self.row.iter_mut().zip(&self.plan.slot_types).enumerate() {
             if *t != Type::Any && !v.is_null() && !has_type(v, *t) {
-                *v = cast(std::mem::take(v), *t);
+                let original = std::mem::take(v);
+                *v = cast(original.clone(), *t);
+                if v.is_null() {
+                    // A value that does not convert is never a null row: the record is invalid.
+                    let field = self.plan.fields.path_of(slot).unwrap_or_default();
+                    return Ok(Outcome::Invalid {
+                        reason: format!(
+                            "field {field}: {} is not a {}",
+                            original.to_json(),
+                            t.name()
+                        ),
+                    });
+                }
             }
         }
         let t = match self.event_time(record) {
             Ok(t) => t,
             Err(reason) => return Ok(Outcome::Invalid { reason }),
         };
+        if !self.range.contains(t) {
+            return Ok(Outcome::Skipped);
+        }
         if let Some(f) = &self.plan.filter {
             if !f.eval(&self.row).is_true() {
                 return Ok(Outcome::Accepted { event_time_ms: t });
@@ -326,6 +356,10 @@ impl Operator for SqlOperator {
             }
         }
         Ok(Outcome::Accepted { event_time_ms: t })
+    }
+
+    fn set_event_range(&mut self, range: EventRange) {
+        self.range = range;
     }
 
     fn advance(&mut self, watermark_ms: i64, out: &mut Emit) -> Result<()> {
@@ -403,7 +437,7 @@ impl Operator for SqlOperator {
         Ok(())
     }
 
-    fn results(&self, filter: &ResultsFilter) -> Vec<serde_json::Value> {
+    fn results(&self, filter: &ResultsFilter) -> Vec<ResultRow> {
         self.state.results.get(filter)
     }
 }

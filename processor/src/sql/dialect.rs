@@ -15,6 +15,8 @@ use sqlparser::keywords::Keyword;
 use sqlparser::parser::{Parser, ParserError};
 use sqlparser::tokenizer::Token;
 
+use crate::sql::tvf::TABLE_REF;
+
 /// A `WATERMARK FOR <column> AS <expr>` clause of the CREATE TABLE named `table`.
 #[derive(Debug, Clone)]
 pub struct WatermarkClause {
@@ -154,6 +156,21 @@ impl Dialect for KappaDialect {
     }
     fn supports_group_by_expr(&self) -> bool {
         true
+    }
+    /// `TABLE orders` as an argument of a window table function (`TUMBLE(TABLE orders, ...)`)
+    /// reads as the call `__TABLE_REF(orders)`, which `sql::tvf` takes apart.
+    fn parse_prefix(&self, parser: &mut Parser) -> Option<Result<Expr, ParserError>> {
+        let is_table_ref = parser.peek_keyword(Keyword::TABLE)
+            && matches!(&parser.peek_nth_token(1).token, Token::Word(_));
+        if !is_table_ref {
+            return None;
+        }
+        parser.next_token();
+        Some(parser.parse_object_name(false).and_then(|name| {
+            Parser::new(self)
+                .try_with_sql(&format!("{TABLE_REF}({name})"))?
+                .parse_expr()
+        }))
     }
     fn parse_statement(&self, parser: &mut Parser) -> Option<Result<Statement, ParserError>> {
         if parser.peek_keyword(Keyword::CREATE)

@@ -3,8 +3,11 @@
 
 pub mod compile;
 pub mod dialect;
+mod functions;
+pub mod infer;
 pub mod plan;
 mod scalar;
 pub mod table;
+pub mod tvf;
 
-pub use compile::compile;
+pub use compile::{compile, compile_with_hints};

@@ -21,6 +21,8 @@ pub struct Plan {
     pub allowed_lateness_ms: i64,
     /// `'scan.watermark.idle-timeout'` of the input table (ms; 0: never idle).
     pub watermark_idle_timeout_ms: u64,
+    /// The input is a bare topic without `CREATE TABLE`: its column types are inferred.
+    pub inferred_input: bool,
     pub filter: Option<Expr>,
     pub body: Body,
     /// Output column names, in SELECT order.

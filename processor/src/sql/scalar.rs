@@ -21,6 +21,10 @@ fn aggregate_kind(name: &str) -> Option<AggKind> {
         "AVG" => AggKind::Avg,
         "MIN" => AggKind::Min,
         "MAX" => AggKind::Max,
+        "VAR_POP" => AggKind::VarPop,
+        "VAR_SAMP" | "VARIANCE" => AggKind::VarSamp,
+        "STDDEV_POP" => AggKind::StddevPop,
+        "STDDEV_SAMP" | "STDDEV" => AggKind::StddevSamp,
         _ => return None,
     })
 }
@@ -87,10 +91,26 @@ impl Compiler {
             if let Some(i) = self
                 .group
                 .as_ref()
-                .and_then(|g| g.keys.iter().position(|(k, _)| k == e))
+                .and_then(|g| g.keys.iter().position(|(k, _)| same_expr(k, e)))
             {
                 let t = self.group.as_ref().expect("checked").keys[i].1;
                 return Ok((Expr::Slot(2 + i), t));
+            }
+        }
+        if group && self.tvf.is_some() {
+            match crate::sql::tvf::window_column(e) {
+                Some(crate::sql::tvf::WINDOW_START) => return Ok((Expr::Slot(0), Type::Ts)),
+                Some(crate::sql::tvf::WINDOW_END) => return Ok((Expr::Slot(1), Type::Ts)),
+                // Flink's window_time: the window's last millisecond.
+                Some(_) => {
+                    let last = Expr::Binary(
+                        BinOp::Sub,
+                        Box::new(Expr::Slot(1)),
+                        Box::new(Expr::Lit(Value::Int(1))),
+                    );
+                    return Ok((last, Type::Ts));
+                }
+                None => {}
             }
         }
         match e {
@@ -205,6 +225,14 @@ impl Compiler {
                 Ok((Expr::Cast(Box::new(x), t), t))
             }
             ast::Expr::Function(f) => self.function(f, e, group),
+            ast::Expr::Case { .. }
+            | ast::Expr::Substring { .. }
+            | ast::Expr::Trim { .. }
+            | ast::Expr::Extract { .. }
+            | ast::Expr::Floor { .. }
+            | ast::Expr::Ceil { .. } => Ok(self
+                .special_form(e, group)?
+                .expect("special_form handles these forms")),
             ast::Expr::Between {
                 expr,
                 negated,
@@ -364,6 +392,10 @@ impl Compiler {
             ));
         }
         let Some((func, min, max)) = scalar_func(&name) else {
+            let args = self.function_args(f)?;
+            if let Some(typed) = self.named_function(&name, &args, e, group)? {
+                return Ok(typed);
+            }
             return Err(err_at(
                 e.span(),
                 format!("function {name}"),
@@ -413,6 +445,7 @@ impl Compiler {
                 .copied()
                 .find(|t| *t != Type::Any)
                 .unwrap_or(Type::Any),
+            other => unreachable!("{other:?} is compiled by named_function"),
         };
         Ok((Expr::Call(func, xs), t))
     }
@@ -462,7 +495,14 @@ impl Compiler {
             };
             let out = match kind {
                 AggKind::Count | AggKind::CountDistinct => Type::Int,
-                AggKind::Sum | AggKind::Avg if !t.is_numeric() => {
+                AggKind::Sum
+                | AggKind::Avg
+                | AggKind::VarPop
+                | AggKind::VarSamp
+                | AggKind::StddevPop
+                | AggKind::StddevSamp
+                    if !t.is_numeric() =>
+                {
                     return Err(err_at(
                         a.span(),
                         name,
@@ -500,6 +540,7 @@ impl Compiler {
                 let matches_window = match spec {
                     WindowSpec::Tumble { .. } | WindowSpec::Session { .. } => args.len() == 2,
                     WindowSpec::Hop { .. } => args.len() == 3,
+                    WindowSpec::Cumulate { .. } => false,
                 };
                 if !matches_window {
                     return Err(err_at(
@@ -581,5 +622,23 @@ fn construct_name(e: &ast::Expr) -> String {
         "Subquery" | "Exists" | "InSubquery" => "subquery".into(),
         "Case" => "CASE".into(),
         other => other.to_string(),
+    }
+}
+
+/// Whether two expressions are the same, where a quoted and an unquoted name of one column are
+/// the same (`"category"` and `category`: Flink's names are case-sensitive either way).
+pub(crate) fn same_expr(a: &ast::Expr, b: &ast::Expr) -> bool {
+    fn names(e: &ast::Expr) -> Option<Vec<&str>> {
+        match e {
+            ast::Expr::Identifier(i) => Some(vec![i.value.as_str()]),
+            ast::Expr::CompoundIdentifier(parts) => {
+                Some(parts.iter().map(|i| i.value.as_str()).collect())
+            }
+            _ => None,
+        }
+    }
+    match (names(a), names(b)) {
+        (Some(x), Some(y)) => x == y,
+        _ => a == b,
     }
 }

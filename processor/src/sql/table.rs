@@ -22,7 +22,13 @@ pub struct TableDef {
     pub allowed_lateness_ms: i64,
     /// `'scan.watermark.idle-timeout'` (ms; 0 never lets a partition go idle).
     pub idle_timeout_ms: u64,
+    /// For an inferred table: the types inferred from the records present when the processor
+    /// was created (`sql::infer`); a column not among them has no static type.
+    pub hints: Hints,
 }
+
+/// Column types inferred for a table without `CREATE TABLE`, by top-level field name.
+pub type Hints = std::collections::BTreeMap<String, Type>;
 
 impl TableDef {
     pub fn inferred(topic: &str) -> TableDef {
@@ -34,15 +40,30 @@ impl TableDef {
             startup: None,
             allowed_lateness_ms: 0,
             idle_timeout_ms: WATERMARK_IDLE_TIMEOUT_MS_DEFAULT,
+            hints: Hints::new(),
         }
     }
 
     pub fn column_type(&self, name: &str) -> Option<Type> {
         match &self.columns {
-            None => Some(Type::Any),
+            None => Some(self.hints.get(name).copied().unwrap_or(Type::Any)),
             Some(cols) => cols.iter().find(|(c, _)| c == name).map(|(_, t)| *t),
         }
     }
+}
+
+/// A table or topic name as written, without its quotes: `orders`, `"order-events"` and
+/// `` `category-counts-output` `` name `orders`, `order-events` and `category-counts-output`;
+/// the parts of a dotted name are joined with dots (topic names may contain dots).
+pub fn object_name(name: &ast::ObjectName) -> String {
+    name.0
+        .iter()
+        .map(|part| match part.as_ident() {
+            Some(ident) => ident.value.clone(),
+            None => part.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join(".")
 }
 
 /// Maps a SQL data type to kappa's; unsupported types are refused.
@@ -86,7 +107,7 @@ pub fn data_type(dt: &DataType, at: sqlparser::tokenizer::Span) -> Result<Type> 
 
 /// Builds the table of one CREATE TABLE statement.
 pub fn from_create(ct: &ast::CreateTable, watermarks: &[WatermarkClause]) -> Result<TableDef> {
-    let name = ct.name.to_string();
+    let name = object_name(&ct.name);
     let mut columns = Vec::new();
     for c in &ct.columns {
         if let Some(o) = c.options.first() {

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, VecDeque};
 use serde::{Deserialize, Serialize};
 
 use crate::limits::RESULTS_ROWS_MAX;
-use crate::operator::ResultsFilter;
+use crate::operator::{ResultRow, ResultsFilter};
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Results {
@@ -40,7 +40,7 @@ impl Results {
         }
     }
 
-    pub fn get(&self, filter: &ResultsFilter) -> Vec<serde_json::Value> {
+    pub fn get(&self, filter: &ResultsFilter) -> Vec<ResultRow> {
         let matches = |(w, k, _): &(i64, String, u64)| {
             filter.key.as_ref().is_none_or(|f| f == k)
                 && filter.window_start_ms.is_none_or(|f| f == *w)
@@ -56,7 +56,9 @@ impl Results {
             rows.drain(..cut);
         }
         rows.into_iter()
-            .map(|r| serde_json::from_str(r).expect("rows are JSON we wrote"))
+            .map(|r| {
+                serde_json::value::RawValue::from_string(r.clone()).expect("rows are JSON we wrote")
+            })
             .collect()
     }
 }

@@ -1,4 +1,4 @@
--- The seed's nightly batch job as a bounded run (records with timestamp < 100):
+-- The seed's nightly batch job as a bounded run (event time, here the record timestamp, < 100):
 -- final rows only, in ORDER BY order.
 -- end: 100
 SELECT category, region, SUM(total) AS revenue, COUNT(*) AS order_count,

@@ -391,8 +391,8 @@ pub async fn consume(
         Some(n) => n as usize,
     };
     let wait_ms = query.parse_u64("wait_ms")?.unwrap_or(0).min(WAIT_MS_MAX);
-    let partitions: Vec<Arc<Partition>> = match query.parse_u64("partition")? {
-        Some(p) => vec![topic.partition(PartitionId(p as u32))?.clone()],
+    let partitions: Vec<Arc<Partition>> = match query.parse_u32("partition")? {
+        Some(p) => vec![topic.partition(PartitionId(p))?.clone()],
         None => topic.partitions().to_vec(),
     };
     let mut positions = Vec::with_capacity(partitions.len());

@@ -26,8 +26,20 @@ pub fn metrics(state: &AppState) -> Response<Body> {
                 l.clone(),
                 s.start_offset as f64,
             ));
-            gauges.push(("kappa_partition_bytes", l, s.bytes as f64));
+            gauges.push(("kappa_partition_bytes", l.clone(), s.bytes as f64));
+            // 1 while a failed flush makes the partition refuse appends (until a restart).
+            let failed = f64::from(u8::from(p.failed().is_some()));
+            gauges.push(("kappa_partition_failed", l, failed));
         }
+    }
+    let mut damaged: std::collections::BTreeMap<(String, u32), u64> = Default::default();
+    for d in state.idempotency.damage() {
+        *damaged.entry((d.topic, d.partition)).or_default() += 1;
+    }
+    for ((topic, partition), n) in damaged {
+        let part = partition.to_string();
+        let l = Metrics::gauge_labels(&[("topic", &topic), ("partition", &part)]);
+        gauges.push(("kappa_partition_damaged_ranges", l, n as f64));
     }
     gauges.sort_by(|a, b| a.0.cmp(b.0));
     gauges.extend(crate::http::handlers::processors::gauges(state));

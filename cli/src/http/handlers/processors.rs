@@ -20,6 +20,9 @@ use crate::state::AppState;
 struct Create {
     name: String,
     sql: String,
+    /// Event-time bounds: with `to`, a bounded batch run (DESIGN.md §3).
+    from: Option<serde_json::Value>,
+    to: Option<serde_json::Value>,
 }
 
 pub async fn route(
@@ -33,7 +36,7 @@ pub async fn route(
         (Method::POST, []) => ("/v1/processors", create(state, req).await),
         (Method::GET, []) => ("/v1/processors", Ok(list(&state))),
         (Method::GET, [p]) => ("/v1/processors/{p}", describe(&state, p)),
-        (Method::DELETE, [p]) => match query.parse_u64("version") {
+        (Method::DELETE, [p]) => match query.parse_u32("version") {
             Ok(Some(v)) => (
                 "/v1/processors/{p}",
                 super::replay::delete_version(state.clone(), p, v).await,
@@ -75,7 +78,15 @@ pub async fn route(
 
 async fn create(state: Arc<AppState>, req: Request<Incoming>) -> ApiResult<Response<Body>> {
     let body: Create = body_json(req.into_body(), SQL_BODY_BYTES_MAX).await?;
-    let status = blocking(move || Ok(state.processors.create(&body.name, &body.sql)?)).await?;
+    let (start, from_ms, end_ms) = super::replay::bounds(body.from.as_ref(), body.to.as_ref())?;
+    let opts = processor::CreateOptions {
+        // Without an explicit `from`, the SQL's own 'scan.startup.mode' decides.
+        start: body.from.is_some().then_some(start),
+        from_ms,
+        end_ms,
+    };
+    let status =
+        blocking(move || Ok(state.processors.create_with(&body.name, &body.sql, opts)?)).await?;
     Ok(response::json(
         StatusCode::CREATED,
         &serde_json::to_value(status).expect("status serializes"),
@@ -113,14 +124,29 @@ fn results(state: &AppState, name: &str, query: &Query) -> ApiResult<Response<Bo
         window_start_ms,
         limit: query.parse_u64("limit")?.map(|l| l as usize),
     };
-    let rows = state.processors.results(name, &filter)?;
-    Ok(response::ok_json(
-        json!({ "processor": name, "results": rows }),
+    let version = match query.parse_u64("version")? {
+        None => None,
+        Some(v) => Some(u32::try_from(v).map_err(|_| {
+            ApiError::bad_request("bad_parameter", format!("version={v}: no such version"))
+        })?),
+    };
+    let rows = state.processors.results(name, version, &filter)?;
+    // Serialized from the rows' own text, so their columns keep SELECT order.
+    #[derive(serde::Serialize)]
+    struct Results<'a> {
+        processor: &'a str,
+        results: Vec<processor::operator::ResultRow>,
+    }
+    let body = serde_json::to_vec(&Results {
+        processor: name,
+        results: rows,
+    })
+    .map_err(|e| ApiError::internal(e.to_string()))?;
+    Ok(response::with_type(
+        StatusCode::OK,
+        "application/json",
+        body,
     ))
-}
-
-pub fn reader_of(state: &AppState, topic: &str) -> Option<String> {
-    state.processors.reader_of(topic)
 }
 
 /// Per-processor gauges for /metrics.

@@ -25,28 +25,32 @@ struct Replay {
 }
 
 /// A time: RFC 3339 text or a JSON number of epoch ms.
-fn time_ms(v: &Value, what: &str) -> ApiResult<u64> {
+pub(super) fn time_ms(v: &Value, what: &str) -> ApiResult<i64> {
     let bad = || {
         ApiError::bad_request(
             "bad_time",
             format!("{what} {v}: expected an RFC 3339 string or epoch milliseconds"),
         )
     };
-    match v {
-        Value::Number(n) => n.as_u64().ok_or_else(bad),
-        Value::String(s) => crate::time::parse_time_ms(s).ok_or_else(bad),
-        _ => Err(bad()),
-    }
+    let ms = match v {
+        Value::Number(n) => n.as_u64().ok_or_else(bad)?,
+        Value::String(s) => crate::time::parse_time_ms(s).ok_or_else(bad)?,
+        _ => return Err(bad()),
+    };
+    i64::try_from(ms).map_err(|_| bad())
 }
 
-fn start(from: Option<&Value>) -> ApiResult<Start> {
+/// `from`: "earliest" (default), "latest", `{"offset": N}` (a log position in every input
+/// partition), or an event time: the run starts at the earliest offset and skips events before
+/// it. Returns the start position and the event-time lower bound.
+pub(super) fn start(from: Option<&Value>) -> ApiResult<(Start, Option<i64>)> {
     Ok(match from {
-        None => Start::Earliest,
-        Some(Value::String(s)) if s == "earliest" => Start::Earliest,
-        Some(Value::String(s)) if s == "latest" => Start::Latest,
+        None => (Start::Earliest, None),
+        Some(Value::String(s)) if s == "earliest" => (Start::Earliest, None),
+        Some(Value::String(s)) if s == "latest" => (Start::Latest, None),
         Some(Value::Object(o)) if o.len() == 1 && o.contains_key("offset") => {
             match o["offset"].as_u64() {
-                Some(n) => Start::Offset(n),
+                Some(n) => (Start::Offset(n), None),
                 None => {
                     return Err(ApiError::bad_request(
                         "bad_from",
@@ -55,8 +59,26 @@ fn start(from: Option<&Value>) -> ApiResult<Start> {
                 }
             }
         }
-        Some(v) => Start::Timestamp(time_ms(v, "from")?),
+        Some(v) => (Start::Earliest, Some(time_ms(v, "from")?)),
     })
+}
+
+/// Event-time bounds `from`/`to`, checked: `to` must be after `from`.
+pub(super) fn bounds(
+    from: Option<&Value>,
+    to: Option<&Value>,
+) -> ApiResult<(Start, Option<i64>, Option<i64>)> {
+    let (start, from_ms) = start(from)?;
+    let to_ms = to.map(|t| time_ms(t, "to")).transpose()?;
+    if let (Some(f), Some(t)) = (from_ms, to_ms) {
+        if t <= f {
+            return Err(ApiError::bad_request(
+                "bad_time",
+                "to must be after from (event time, [from, to))",
+            ));
+        }
+    }
+    Ok((start, from_ms, to_ms))
 }
 
 pub async fn replay(
@@ -65,10 +87,12 @@ pub async fn replay(
     req: Request<Incoming>,
 ) -> ApiResult<Response<Body>> {
     let body: Replay = body_json(req.into_body(), SQL_BODY_BYTES_MAX).await?;
+    let (start, from_ms, end_ms) = bounds(body.from.as_ref(), body.to.as_ref())?;
     let request = ReplayRequest {
         sql: body.sql,
-        start: start(body.from.as_ref())?,
-        end_ms: body.to.as_ref().map(|t| time_ms(t, "to")).transpose()?,
+        start,
+        from_ms,
+        end_ms,
     };
     let name = name.to_string();
     let v = blocking(move || Ok(state.processors.replay(&name, request)?)).await?;
@@ -99,10 +123,10 @@ pub async fn promote(
 
 pub async fn diff(state: Arc<AppState>, name: &str, query: &Query) -> ApiResult<Response<Body>> {
     let version = query
-        .parse_u64("version")?
+        .parse_u32("version")?
         .ok_or_else(|| ApiError::bad_request("bad_parameter", "version=N is required"))?;
     let name = name.to_string();
-    let d = blocking(move || Ok(state.processors.diff(&name, version as u32)?)).await?;
+    let d = blocking(move || Ok(state.processors.diff(&name, version)?)).await?;
     Ok(response::ok_json(d))
 }
 
@@ -110,11 +134,10 @@ pub async fn diff(state: Arc<AppState>, name: &str, query: &Query) -> ApiResult<
 pub async fn delete_version(
     state: Arc<AppState>,
     name: &str,
-    version: u64,
+    version: u32,
 ) -> ApiResult<Response<Body>> {
     let name = name.to_string();
-    let status =
-        blocking(move || Ok(state.processors.delete_version(&name, version as u32)?)).await?;
+    let status = blocking(move || Ok(state.processors.delete_version(&name, version)?)).await?;
     Ok(response::ok_json(
         serde_json::to_value(status).expect("status serializes"),
     ))
