@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex};
 
 use kafka_protocol::messages::{InitProducerIdRequest, InitProducerIdResponse, ProducerId};
 use kafka_protocol::ResponseError;
-use log_store::{LogStore, Offset};
+use log_store::{LogStore, Offset, Partition};
 
 use crate::limits::{KAFKA_PRODUCERS_MAX, KAFKA_PRODUCER_BATCHES_KEPT};
 
@@ -147,41 +147,65 @@ impl Producers {
         format!("{producer_id} {epoch} {first} {last}").into_bytes()
     }
 
-    /// Rebuilds the table from the `kappa-producer` headers of the records of the last `window_ms`.
+    /// Rebuilds the table from the `kappa-producer` headers of the records stamped at or after
+    /// `since_ms`. A damaged range (a corrupt record) is skipped to the end of its segment and
+    /// logged, as the idempotency recovery does: the server still starts.
     pub fn recover(&self, store: &LogStore, since_ms: u64) -> log_store::Result<usize> {
         let mut found = 0;
         for topic in store.topics() {
             for partition in topic.partitions() {
-                let mut next = partition.offset_for_timestamp(since_ms)?;
-                loop {
-                    let batch = partition.read(next, 10_000, 16 << 20)?;
-                    let Some(last) = batch.last() else { break };
-                    next = Offset(last.offset + 1);
-                    for r in &batch {
-                        let Some((_, v)) = r.headers.iter().find(|(n, _)| n == HEADER_PRODUCER)
-                        else {
-                            continue;
-                        };
-                        let Some((id, epoch, first, last)) = parse_header(v) else {
-                            continue;
-                        };
-                        if let Some(s) = self.sequences(id, topic.name(), partition.id().0) {
-                            let mut s = s.try_lock().expect("nothing else holds it at start");
-                            if epoch > s.epoch {
-                                s.epoch = epoch;
-                                s.recent.clear();
-                            }
-                            s.landed(Landed {
-                                first_sequence: first,
-                                last_sequence: last,
-                                base_offset: r.offset,
-                                timestamp_ms: r.timestamp_ms,
-                            });
-                            found += 1;
-                        }
-                        self.next_id.fetch_max(id + 1, Ordering::Relaxed);
+                found += self.scan(topic.name(), partition, since_ms)?;
+            }
+        }
+        Ok(found)
+    }
+
+    fn scan(&self, topic: &str, partition: &Partition, since_ms: u64) -> log_store::Result<usize> {
+        let mut found = 0;
+        let mut next = match partition.offset_for_timestamp(since_ms) {
+            Ok(o) => o,
+            Err(log_store::Error::Corrupt { .. }) => partition.start_offset(),
+            Err(e) => return Err(e),
+        };
+        loop {
+            let batch = match partition.read(next, 10_000, 16 << 20) {
+                Ok(b) => b,
+                Err(e @ log_store::Error::Corrupt { offset, .. }) => {
+                    let to = partition.segment_end(Offset(offset.max(next.0)));
+                    tracing::warn!(topic, partition = partition.id().0, offset, to_offset = to.0, error = %e,
+                        "damaged log range skipped while recovering Kafka producer sequences");
+                    if to <= next {
+                        break;
                     }
+                    next = to;
+                    continue;
                 }
+                Err(e) => return Err(e),
+            };
+            let Some(last) = batch.last() else { break };
+            next = Offset(last.offset + 1);
+            for r in batch.iter().filter(|r| r.timestamp_ms >= since_ms) {
+                let Some((_, v)) = r.headers.iter().find(|(n, _)| n == HEADER_PRODUCER) else {
+                    continue;
+                };
+                let Some((id, epoch, first, last)) = parse_header(v) else {
+                    continue;
+                };
+                if let Some(s) = self.sequences(id, topic, partition.id().0) {
+                    let mut s = s.try_lock().expect("nothing else holds it at start");
+                    if epoch > s.epoch {
+                        s.epoch = epoch;
+                        s.recent.clear();
+                    }
+                    s.landed(Landed {
+                        first_sequence: first,
+                        last_sequence: last,
+                        base_offset: r.offset,
+                        timestamp_ms: r.timestamp_ms,
+                    });
+                    found += 1;
+                }
+                self.next_id.fetch_max(id + 1, Ordering::Relaxed);
             }
         }
         Ok(found)

@@ -121,10 +121,10 @@ pub async fn delete(b: &Broker, r: DeleteTopicsRequest) -> DeleteTopicsResponse 
         result.name = Some(name.clone());
         let n = name.0.to_string();
         result.topic_id = topic_id(&n);
-        if let Some(p) = crate::http::handlers::processors::reader_of(&b.state, &n) {
+        if let Some((p, how)) = b.state.processors.user_of(&n) {
             result.error_code = ResponseError::PolicyViolation.code();
             result.error_message = Some(kstr(format!(
-                "topic {n} is used by processor {p}; delete the processor first"
+                "topic {n} is {how} by processor {p}; delete the processor first"
             )));
         } else {
             b.state.appenders.forget(&n);
