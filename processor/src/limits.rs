@@ -45,6 +45,11 @@ pub const WATERMARK_IDLE_TIMEOUT_MS_DEFAULT: u64 = 10_000;
 /// Compiled size of one regular expression (`REGEXP_EXTRACT`): a pattern cannot make the
 /// compiler or the matcher use more memory than this.
 pub const REGEX_BYTES_MAX: usize = 1 << 20;
+/// Rows of an OVER aggregate waiting for the watermark (rows above it: about the watermark
+/// delay's worth of input), and rows one OVER RANGE frame may hold; past either the processor
+/// fails with a limit error instead of growing without bound.
+pub const OVER_PENDING_ROWS_MAX: usize = 1_000_000;
+pub const OVER_FRAME_ROWS_MAX: usize = 100_000;
 /// Records read to infer the column types of an input without `CREATE TABLE`.
 pub const SCHEMA_SAMPLE_RECORDS_MAX: usize = 1_000;
 /// Most input partitions one processor reads.

@@ -64,7 +64,7 @@ impl Server {
             .spawn()
             .expect("spawn kappa serve");
         let stdout = child.stdout.take().expect("piped stdout");
-        let (tx, rx) = std::sync::mpsc::channel();
+        let (tx, rx) = std::sync::mpsc::sync_channel(2);
         std::thread::spawn(move || {
             let mut lines = BufReader::new(stdout).lines();
             for _ in 0..2 {

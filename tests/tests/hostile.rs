@@ -485,9 +485,9 @@ fn start_with_ulimit(data: &std::path::Path, limit_args: &str) -> Server {
             .strip_prefix("listening on http://")
             .expect("address line")
             .to_string(),
-        kafka: None,
         data: data.to_path_buf(),
         log,
+        kafka: None,
     }
 }
 

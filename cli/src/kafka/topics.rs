@@ -41,6 +41,12 @@ pub async fn create(b: &Broker, r: CreateTopicsRequest) -> CreateTopicsResponse 
                 let (n, c) = (name.clone(), config.clone());
                 let created = blocking(move || {
                     log_store::validate_name(&n)?;
+                    if processor::definition::is_reserved_name(&n) {
+                        return Err(log_store::Error::InvalidName {
+                            name: n,
+                            reason: "names ending in .late or .v<digits> are reserved for processors' own topics",
+                        });
+                    }
                     c.validate()?;
                     if validate_only {
                         return match store.topic(&n) {

@@ -191,6 +191,41 @@ impl Expr {
         }
     }
 
+    /// Renumbers every slot this expression reads.
+    pub fn map_slots(&mut self, f: &impl Fn(usize) -> usize) {
+        match self {
+            Expr::Slot(i) => *i = f(*i),
+            Expr::Lit(_) => {}
+            Expr::Binary(_, a, b) => {
+                a.map_slots(f);
+                b.map_slots(f);
+            }
+            Expr::Not(e) | Expr::Neg(e) | Expr::Cast(e, _) => e.map_slots(f),
+            Expr::IsNull { expr, .. } | Expr::Like { expr, .. } => expr.map_slots(f),
+            Expr::InList { expr, list, .. } => {
+                expr.map_slots(f);
+                list.iter_mut().for_each(|e| e.map_slots(f));
+            }
+            Expr::Call(_, args) | Expr::RegexpExtract(_, args) => {
+                args.iter_mut().for_each(|e| e.map_slots(f))
+            }
+            Expr::Case {
+                operand,
+                whens,
+                otherwise,
+            } => {
+                operand
+                    .iter_mut()
+                    .chain(otherwise.iter_mut())
+                    .for_each(|e| e.map_slots(f));
+                for (w, t) in whens {
+                    w.map_slots(f);
+                    t.map_slots(f);
+                }
+            }
+        }
+    }
+
     pub fn eval(&self, row: &[Value]) -> Value {
         match self {
             Expr::Slot(i) => row[*i].clone(),
@@ -374,6 +409,15 @@ fn arithmetic(op: BinOp, x: &Value, y: &Value) -> Value {
     }
 }
 
+/// A JSON value read into a column of type `t`: as CAST, except that a STRING column keeps a
+/// boolean or number as its JSON text (`true`, `1.5`), as Flink's json format reads it.
+pub fn coerce(v: Value, t: Type) -> Value {
+    match (v, t) {
+        (v @ (Value::Bool(_) | Value::Float(_)), Type::Str) => Value::Str(v.to_text()),
+        (v, t) => cast(v, t),
+    }
+}
+
 /// CAST; a value that does not convert is NULL (Flink's TRY_CAST behaviour, never a failure).
 pub fn cast(v: Value, t: Type) -> Value {
     match (v, t) {
@@ -408,6 +452,8 @@ pub fn cast(v: Value, t: Type) -> Value {
         (Value::Ts(ms), Type::Int) => Value::Int(ms),
         (Value::Ts(ms), Type::Str) => Value::Str(timestamp::format_sql(ms)),
         (v @ Value::Str(_), Type::Str) => v,
+        (Value::Bool(b), Type::Str) => Value::Str(if b { "TRUE" } else { "FALSE" }.into()),
+        (Value::Float(f), Type::Str) => Value::Str(crate::value::java_double_string(f)),
         (v, Type::Str) => Value::Str(v.to_text()),
         (v @ Value::Int(_), Type::Int) | (v @ Value::Float(_), Type::Double) => v,
         (v @ Value::Bool(_), Type::Bool) | (v @ Value::Ts(_), Type::Ts) => v,

@@ -156,9 +156,14 @@ fn apply(f: Func, mut vals: Vec<Value>) -> Option<Value> {
         }
         Func::ToTimestamp => {
             let s = text(&vals[0]);
+            // Flink: the default format is strict; a pattern that does not match falls back
+            // to the default format on the trimmed text (java.sql.Timestamp/Date.valueOf).
             match vals.get(1) {
-                None => timestamp::parse(&s),
-                Some(p) => DatePattern::parse(&text(p)).ok()?.read(&s),
+                None => timestamp::parse_flink(&s),
+                Some(p) => DatePattern::parse(&text(p))
+                    .ok()?
+                    .read(&s)
+                    .or_else(|| timestamp::parse_flink(s.trim())),
             }
             .map(Value::Ts)
         }

@@ -5,6 +5,7 @@
 pub mod aggregate;
 pub mod expr;
 pub mod func;
+pub mod over;
 pub mod sql;
 
 use serde::{Deserialize, Serialize};

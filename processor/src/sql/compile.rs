@@ -16,6 +16,7 @@ use crate::limits::{SQL_COMPILE_STACK_BYTES, SQL_EXPR_DEPTH_MAX, SQL_TEXT_BYTES_
 use crate::operator::aggregate::AggSpec;
 use crate::operator::expr::{Expr, Type};
 use crate::sql::dialect::KappaDialect;
+use crate::sql::over::{self, OverCtx};
 use crate::sql::plan::{Aggregate, Body, EventTime, Plan};
 use crate::sql::table::{self, Hints, TableDef};
 use crate::sql::tvf::{self, WindowTvf};
@@ -134,6 +135,8 @@ pub(crate) struct Compiler {
     pub window_time: Option<EventTime>,
     /// `FROM TABLE(TUMBLE(...))`: the window table function read.
     pub tvf: Option<WindowTvf>,
+    /// The OVER window of a query with OVER aggregates, while its SELECT list is compiled.
+    pub(crate) over: Option<OverCtx>,
 }
 
 pub(crate) struct Group {
@@ -418,12 +421,21 @@ fn compile_query(
             "a window table function needs a window aggregation: GROUP BY window_start, window_end, ...",
         ));
     }
-    let (body, columns, item_asts) =
-        if group_exprs.is_empty() && !has_aggs && select.having.is_none() {
-            c.map_body(select)?
-        } else {
-            c.aggregate_body(select, &group_exprs)?
-        };
+    let over = over::over_spec(select);
+    if over.is_some() && (!group_exprs.is_empty() || select.having.is_some()) {
+        return Err(err_at(
+            select.select_token.0.span,
+            "OVER",
+            "OVER aggregates cannot be combined with GROUP BY or HAVING",
+        ));
+    }
+    let (body, columns, item_asts) = if let Some((spec, at)) = over {
+        c.over_body(select, spec, at)?
+    } else if group_exprs.is_empty() && !has_aggs && select.having.is_none() {
+        c.map_body(select)?
+    } else {
+        c.aggregate_body(select, &group_exprs)?
+    };
     let (order_by, limit) = c.order_and_limit(q, &columns, &item_asts, bounded)?;
     let event_time = match (c.table.watermark.clone(), c.window_time) {
         (_, Some(et)) => et,
@@ -486,22 +498,6 @@ fn check_select_clauses(s: &ast::Select) -> Result<()> {
     if s.into.is_some() {
         return refuse(s.span(), "SELECT INTO");
     }
-    for item in &s.projection {
-        if let SelectItem::UnnamedExpr(ast::Expr::Function(f))
-        | SelectItem::ExprWithAlias {
-            expr: ast::Expr::Function(f),
-            ..
-        } = item
-        {
-            if f.over.is_some() {
-                return Err(err_at(
-                    item.span(),
-                    "OVER",
-                    format!("OVER windows ({}(...) OVER ...) are not supported", f.name),
-                ));
-            }
-        }
-    }
     Ok(())
 }
 
@@ -511,7 +507,7 @@ pub(crate) fn contains_aggregate(e: &ast::Expr) -> bool {
     match e {
         E::Function(f) => {
             let name = f.name.to_string().to_ascii_uppercase();
-            if ["COUNT", "SUM", "AVG", "MIN", "MAX"].contains(&name.as_str()) {
+            if f.over.is_none() && crate::sql::scalar::aggregate_kind(&name).is_some() {
                 return true;
             }
             match &f.args {
@@ -620,6 +616,7 @@ impl Compiler {
             group: None,
             window_time: None,
             tvf,
+            over: None,
         })
     }
 
@@ -649,6 +646,15 @@ impl Compiler {
                 }
             };
         }
+        let (exprs, names, asts) = self.select_list(select)?;
+        Ok((Body::Map { exprs }, names, asts))
+    }
+
+    /// The SELECT list of an ungrouped query: expressions, column names and the items' ASTs.
+    pub(crate) fn select_list(
+        &mut self,
+        select: &ast::Select,
+    ) -> Result<(Vec<Expr>, Vec<String>, Vec<ast::Expr>)> {
         let mut exprs = Vec::new();
         let mut names = Vec::new();
         let mut asts = Vec::new();
@@ -658,7 +664,7 @@ impl Compiler {
             push_name(&mut names, item_name(e, alias, i), e.span())?;
             asts.push(e.clone());
         }
-        Ok((Body::Map { exprs }, names, asts))
+        Ok((exprs, names, asts))
     }
 
     fn select_item<'a>(
@@ -832,7 +838,7 @@ impl Compiler {
     }
 
     /// Checks a window's time column and makes it the event time.
-    fn time_attribute(&mut self, arg: &ast::Expr, func: &str) -> Result<()> {
+    pub(crate) fn time_attribute(&mut self, arg: &ast::Expr, func: &str) -> Result<()> {
         let path = match arg {
             ast::Expr::Identifier(i) => vec![i.value.clone()],
             ast::Expr::CompoundIdentifier(p) => self.strip_qualifier(p),

@@ -5,6 +5,7 @@ pub mod compile;
 pub mod dialect;
 mod functions;
 pub mod infer;
+mod over;
 pub mod plan;
 mod scalar;
 pub mod table;

@@ -14,7 +14,7 @@ use crate::window::WindowSpec;
 
 type Typed = (Expr, Type);
 
-fn aggregate_kind(name: &str) -> Option<AggKind> {
+pub(crate) fn aggregate_kind(name: &str) -> Option<AggKind> {
     Some(match name {
         "COUNT" => AggKind::Count,
         "SUM" => AggKind::Sum,
@@ -365,11 +365,14 @@ impl Compiler {
     fn function(&mut self, f: &ast::Function, e: &ast::Expr, group: bool) -> Result<Typed> {
         let name = f.name.to_string().to_ascii_uppercase();
         if f.over.is_some() {
-            return Err(err_at(
-                e.span(),
-                "OVER",
-                format!("OVER windows ({name}(...) OVER ...) are not supported"),
-            ));
+            return match aggregate_kind(&name) {
+                Some(kind) => self.over_call(f, kind, &name, e),
+                None => Err(err_at(
+                    e.span(),
+                    format!("{name} OVER"),
+                    format!("{name}(...) OVER (...) is not supported; OVER takes the aggregates COUNT, SUM, AVG, MIN, MAX, VAR_*, STDDEV_*"),
+                )),
+            };
         }
         if f.filter.is_some() || !f.within_group.is_empty() {
             return Err(err_at(
@@ -426,6 +429,15 @@ impl Compiler {
                         format!("{name} needs a number, got {}", ts[0].name()),
                     ));
                 }
+                // A negative digits literal (`ROUND(x, -1)`, Flink rounds to tens) is
+                // parsed as a negation: fold it into the literal.
+                if func == Func::Round && args.len() == 2 {
+                    if let Expr::Neg(inner) = &xs[1] {
+                        if let Expr::Lit(Value::Int(d)) = **inner {
+                            xs[1] = Expr::Lit(Value::Int(-d));
+                        }
+                    }
+                }
                 if func == Func::Round
                     && args.len() == 2
                     && !matches!(xs[1], Expr::Lit(Value::Int(_)))
@@ -465,6 +477,20 @@ impl Compiler {
                 format!("aggregate {name} is not allowed here"),
             ));
         }
+        let (spec, t) = self.agg_spec(f, kind, name, e)?;
+        let g = self.group.as_mut().expect("checked above");
+        g.aggs.push(spec);
+        Ok((Expr::Slot(2 + g.keys.len() + g.aggs.len() - 1), t))
+    }
+
+    /// An aggregate call's function, argument and result type.
+    pub(crate) fn agg_spec(
+        &mut self,
+        f: &ast::Function,
+        kind: AggKind,
+        name: &str,
+        e: &ast::Expr,
+    ) -> Result<(AggSpec, Type)> {
         let distinct = matches!(&f.args, ast::FunctionArguments::List(l) if l.duplicate_treatment == Some(ast::DuplicateTreatment::Distinct));
         let star = matches!(&f.args, ast::FunctionArguments::List(l) if matches!(l.args.as_slice(), [ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Wildcard)]));
         let (kind, arg, t) = if star {
@@ -513,9 +539,7 @@ impl Compiler {
             };
             (kind, Some(x), out)
         };
-        let g = self.group.as_mut().expect("checked above");
-        g.aggs.push(AggSpec { kind, arg });
-        Ok((Expr::Slot(2 + g.keys.len() + g.aggs.len() - 1), t))
+        Ok((AggSpec { kind, arg }, t))
     }
 
     fn window_bound(
