@@ -53,7 +53,7 @@ pub fn document() -> Value {
             },
             "/v1/topics/{t}/events": {
                 "post": op("produce one JSON value, a JSON array or NDJSON", &[t, ("key", "query", "string"), ("Idempotency-Key", "header", "string")], Some("application/json"), &[("200", "{count, partitions: [{partition, base_offset, count}]}"), ("400", "bad JSON"), ("413", "over a limit"), ("507", "disk full")]),
-                "get": op("consume NDJSON records", &[t, ("partition", "query", "integer"), ("offset", "query", "string"), ("from_time", "query", "string"), ("limit", "query", "integer"), ("wait_ms", "query", "integer"), ("group", "query", "string")], None, &[("200", "NDJSON lines {partition, offset, timestamp, key, value}")])
+                "get": op("consume NDJSON records", &[t, ("partition", "query", "integer"), ("offset", "query", "string"), ("from_time", "query", "string"), ("limit", "query", "integer"), ("wait_ms", "query", "integer"), ("group", "query", "string")], None, &[("200", "NDJSON lines {partition, offset, timestamp, key, value}; a value that is not JSON (produced over Kafka) comes as value_b64, a key that is not UTF-8 as key_b64")])
             },
             "/v1/topics/{t}/stream": {"get": op("Server-Sent Events live tail", &[t, ("offset", "query", "string"), ("partition", "query", "integer"), ("Last-Event-ID", "header", "string")], None, &[("200", "text/event-stream")])},
             "/v1/groups": {"get": op("list consumer groups", &[], None, &[("200", "{groups: [...]}")])},
