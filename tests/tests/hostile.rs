@@ -780,8 +780,16 @@ fn one_address_cannot_hold_every_slot() {
             std::thread::spawn(move || slow_client(&addr, 1_000, Some(Duration::from_millis(300))))
         })
         .collect();
-    std::thread::sleep(Duration::from_millis(500));
-    let r = s.post_json("/v1/topics/t/events", &json!({"a": 1}));
+    // Once the four slow clients hold their slots (a loaded machine may take a while to
+    // connect them all), the same address's next request is refused.
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    let r = loop {
+        let r = s.post_json("/v1/topics/t/events", &json!({"a": 1}));
+        if r.status == 503 || std::time::Instant::now() > deadline {
+            break r;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
     assert_eq!(r.status, 503, "{}", r.text());
     assert_eq!(r.error_code(), "overloaded");
     assert_eq!(r.header("retry-after"), Some("1"));
