@@ -83,3 +83,18 @@ impl Error {
         }
     }
 }
+
+impl Error {
+    /// True when the cause is a full disk or quota: the run waits for space and resumes from
+    /// its checkpoint instead of failing for good.
+    pub fn is_disk_full(&self) -> bool {
+        match self {
+            Error::Log(e) => e.is_disk_full(),
+            Error::Io { source, .. } => matches!(
+                source.kind(),
+                std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded
+            ),
+            _ => false,
+        }
+    }
+}

@@ -50,6 +50,8 @@ pub const REGEX_BYTES_MAX: usize = 1 << 20;
 /// fails with a limit error instead of growing without bound.
 pub const OVER_PENDING_ROWS_MAX: usize = 1_000_000;
 pub const OVER_FRAME_ROWS_MAX: usize = 100_000;
+/// A processor stopped by a full disk retries (from its checkpoint) this often.
+pub const DISK_FULL_RETRY_MS: u64 = 1_000;
 /// Records read to infer the column types of an input without `CREATE TABLE`.
 pub const SCHEMA_SAMPLE_RECORDS_MAX: usize = 1_000;
 /// Most input partitions one processor reads.

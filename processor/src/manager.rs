@@ -20,7 +20,7 @@ use crate::definition::{
 use crate::error::{Error, Result};
 use crate::io::log_store::{waiter, LogSink, LogSource};
 use crate::io::Source;
-use crate::limits::{IDLE_WAIT_MS, PROCESSORS_MAX, SCHEMA_SAMPLE_RECORDS_MAX};
+use crate::limits::{DISK_FULL_RETRY_MS, IDLE_WAIT_MS, PROCESSORS_MAX, SCHEMA_SAMPLE_RECORDS_MAX};
 use crate::operator::{ResultRow, ResultsFilter};
 use crate::sql::plan::Plan;
 use crate::sql::table::Hints;
@@ -40,6 +40,8 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 #[derive(Debug, Clone, PartialEq)]
 enum RunState {
     Running,
+    /// Waiting for disk space (the cause): retried from the last checkpoint, status running.
+    Stalled(String),
     Failed(String),
     Stopped,
 }
@@ -56,6 +58,8 @@ struct Shared {
     rate: Mutex<Rate>,
     /// Feeds the output alias from this version's output once it has been promoted.
     forward: Mutex<Option<replay::Forwarder>>,
+    /// Opens the task again from its checkpoint (after a full disk: as after a crash).
+    reopen: Box<dyn Fn() -> Result<Task> + Send + Sync>,
 }
 
 struct Run {
@@ -149,27 +153,7 @@ impl Manager {
 
     /// Opens the task of a version; errors become a failed run rather than failing `open`.
     fn open_task(&self, name: &str, v: &VersionDef) -> Result<(Task, String)> {
-        let (plan, op) = v.compile()?;
-        let source = LogSource::open(Arc::clone(&self.store), &[plan.input.as_str()])?;
-        let output = LogSink::open(&self.store, &v.output)?;
-        let late = LogSink::open(&self.store, &v.late_topic)?;
-        let spec = TaskSpec {
-            start: v.start,
-            end_ms: v.end_ms,
-            from_ms: v.from_ms,
-            watermark_delay_ms: plan.watermark_delay_ms,
-            watermark_idle_timeout_ms: plan.watermark_idle_timeout_ms,
-            checkpoint_path: Some(self.dir.join(name).join(v.checkpoint_file())),
-            ..TaskSpec::default()
-        };
-        let task = Task::open(
-            Box::new(source),
-            Box::new(output),
-            Box::new(late),
-            Box::new(op),
-            spec,
-        )?;
-        Ok((task, plan.input))
+        open_task(&self.store, &self.dir.join(name), v)
     }
 
     fn start_run(&self, name: &str, v: &VersionDef) -> Run {
@@ -202,6 +186,10 @@ impl Manager {
             last: Mutex::new(last),
             forward: Mutex::new(None),
             rate: Mutex::new(Rate::default()),
+            reopen: {
+                let (store, dir, v) = (Arc::clone(&self.store), self.dir.join(name), v.clone());
+                Box::new(move || open_task(&store, &dir, &v).map(|(t, _)| t))
+            },
         });
         let thread = (state == RunState::Running).then(|| {
             let s = Arc::clone(&shared);
@@ -488,13 +476,26 @@ fn run_loop(shared: Arc<Shared>, label: String) {
             let mut task = lock(&shared.task);
             let t = task.as_mut().expect("a running version has a task");
             let r = t.step();
-            let status = t.status();
-            lock(&shared.rate).observe(status.records_in);
-            *lock(&shared.last) = Some(status);
+            // A failed step's in-memory positions are not what survives: keep the last status.
+            if r.is_ok() {
+                let status = t.status();
+                lock(&shared.rate).observe(status.records_in);
+                *lock(&shared.last) = Some(status);
+                let mut state = lock(&shared.state);
+                if matches!(*state, RunState::Stalled(_)) {
+                    *state = RunState::Running;
+                }
+            }
             r
         };
         let result = result.and_then(|s| replay::pump(&shared).map(|()| s));
         match result {
+            Err(e) if e.is_disk_full() => {
+                tracing::warn!(error = %e, "processor waits for disk space");
+                if !wait_for_space(&shared, e.to_string()) {
+                    return;
+                }
+            }
             Err(e) => {
                 tracing::error!(error = %e, "processor failed");
                 *lock(&shared.state) = RunState::Failed(e.to_string());
@@ -508,6 +509,68 @@ fn run_loop(shared: Arc<Shared>, label: String) {
             Ok(s) if s.processed > 0 => {}
             Ok(s) if s.waiting_for_safe_time => std::thread::sleep(Duration::from_millis(1)),
             Ok(_) => (shared.wait)(Duration::from_millis(IDLE_WAIT_MS)),
+        }
+    }
+}
+
+/// Opens a version's task in `dir` (its checkpoint's folder); returns it and its input topic.
+fn open_task(store: &Arc<LogStore>, dir: &Path, v: &VersionDef) -> Result<(Task, String)> {
+    let (plan, op) = v.compile()?;
+    let source = LogSource::open(Arc::clone(store), &[plan.input.as_str()])?;
+    let output = LogSink::open(store, &v.output)?;
+    let late = LogSink::open(store, &v.late_topic)?;
+    let spec = TaskSpec {
+        start: v.start,
+        end_ms: v.end_ms,
+        from_ms: v.from_ms,
+        watermark_delay_ms: plan.watermark_delay_ms,
+        watermark_idle_timeout_ms: plan.watermark_idle_timeout_ms,
+        checkpoint_path: Some(dir.join(v.checkpoint_file())),
+        ..TaskSpec::default()
+    };
+    let task = Task::open(
+        Box::new(source),
+        Box::new(output),
+        Box::new(late),
+        Box::new(op),
+        spec,
+    )?;
+    Ok((task, plan.input))
+}
+
+/// A step failed for want of disk space: what it wrote may be half done, so the task is
+/// reopened from its checkpoint (as after a crash: output regenerated below the stored end is
+/// compared, not written again), which also makes the status (lag, positions) the checkpoint's.
+/// Then it waits `DISK_FULL_RETRY_MS` and lets the loop step again; the state stays `Stalled`
+/// until a step succeeds. Returns false when the run is stopped or fails.
+fn wait_for_space(shared: &Shared, cause: String) -> bool {
+    *lock(&shared.state) = RunState::Stalled(cause);
+    *lock(&shared.task) = None;
+    loop {
+        match (shared.reopen)() {
+            Ok(t) => {
+                *lock(&shared.last) = Some(t.status());
+                *lock(&shared.task) = Some(t);
+            }
+            Err(e) if e.is_disk_full() => *lock(&shared.state) = RunState::Stalled(e.to_string()),
+            Err(e) => {
+                tracing::error!(error = %e, "processor failed");
+                *lock(&shared.state) = RunState::Failed(e.to_string());
+                return false;
+            }
+        }
+        for _ in 0..(DISK_FULL_RETRY_MS / IDLE_WAIT_MS).max(1) {
+            if shared.stop.load(Ordering::SeqCst) {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(IDLE_WAIT_MS));
+        }
+        if lock(&shared.task).is_some() {
+            return true;
+        }
+        if shared.stop.load(Ordering::SeqCst) {
+            *lock(&shared.state) = RunState::Stopped;
+            return false;
         }
     }
 }
@@ -543,6 +606,10 @@ fn version_status(
     let ts = lock(&run.shared.last).clone();
     let (status, error) = match &state {
         RunState::Failed(e) => (RunStatus::Failed, Some(e.clone())),
+        RunState::Stalled(e) => (
+            RunStatus::Running,
+            Some(format!("{e} (waiting for space, retrying)")),
+        ),
         RunState::Stopped if ts.as_ref().is_some_and(|t| t.finished) => (RunStatus::Finished, None),
         RunState::Stopped => (RunStatus::Stopped, None),
         RunState::Running if ts.as_ref().is_some_and(|t| t.caught_up) => {
