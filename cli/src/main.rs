@@ -11,7 +11,9 @@ mod ingest;
 mod limits;
 mod logging;
 mod metrics;
+mod output;
 mod state;
+mod table;
 mod time;
 
 use clap::{Parser, Subcommand};
@@ -49,9 +51,9 @@ enum Command {
     Bench(cmd::bench::Args),
 }
 
-fn main() -> anyhow::Result<()> {
+fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    match cli.command {
+    output::exit_code(match cli.command {
         Command::Serve(args) => cmd::serve::run(args),
         Command::Demo(args) => cmd::demo::run(args),
         Command::Topics(args) => cmd::topics::run(args),
@@ -61,5 +63,5 @@ fn main() -> anyhow::Result<()> {
         Command::Replay(args) => cmd::replay::run(args),
         Command::Verify(args) => cmd::verify::run(args),
         Command::Bench(args) => cmd::bench::run(args),
-    }
+    })
 }
