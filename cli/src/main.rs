@@ -12,6 +12,7 @@ mod limits;
 mod logging;
 mod metrics;
 mod output;
+mod process_metrics;
 mod state;
 mod table;
 mod time;

@@ -40,11 +40,20 @@ pub async fn handle(
         ],
         1,
     );
+    let elapsed = started.elapsed();
     state.metrics.observe(
         "kappa_http_request_duration_seconds",
-        &[("route", route)],
-        started.elapsed(),
+        &[("route", route), ("method", method.as_str())],
+        elapsed,
     );
+    if route == "/v1/topics/{t}/events" && resp.status().is_success() {
+        let family = if method == Method::POST {
+            "kappa_produce_duration_seconds"
+        } else {
+            "kappa_consume_duration_seconds"
+        };
+        state.metrics.observe(family, &[], elapsed);
+    }
     Ok(resp)
 }
 

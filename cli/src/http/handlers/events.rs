@@ -383,11 +383,6 @@ pub async fn consume(
         let (ps, pos) = (partitions.clone(), positions.clone());
         let body = blocking(move || read_lines(&ps, &pos, limit)).await?;
         if !body.is_empty() || tokio::time::Instant::now() >= deadline {
-            state.metrics.add(
-                "kappa_topic_bytes_out_total",
-                &[("topic", topic.name())],
-                body.len() as u64,
-            );
             return Ok(response::with_type(
                 StatusCode::OK,
                 "application/x-ndjson",
