@@ -18,6 +18,21 @@ use crate::limits::IDEMPOTENCY_KEYS_MAX;
 pub const HEADER_KEY: &str = "kappa-idempotency-key";
 pub const HEADER_PARTS: &str = "kappa-idempotency-parts";
 pub const HEADER_COUNT: &str = "kappa-idempotency-count";
+/// The request's fingerprint (`fingerprint`, hex): a reused key with another body is refused.
+pub const HEADER_BODY: &str = "kappa-idempotency-body";
+
+/// FNV-1a (64 bit) over the parts of a request that decide what it appends: stable across
+/// builds and restarts, which `std`'s hashers do not promise.
+pub fn fingerprint(parts: &[&[u8]]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for part in parts {
+        for b in part.iter().chain(&[0xff]) {
+            h ^= u64::from(*b);
+            h = h.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+    h
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PartResult {
@@ -54,6 +69,8 @@ pub struct Idempotency {
 #[derive(Default)]
 struct Inner {
     slots: HashMap<String, Slot>,
+    /// The fingerprint of the request that first used a key (issue 15).
+    bodies: HashMap<String, u64>,
     order: VecDeque<(u64, String)>,
 }
 
@@ -103,12 +120,24 @@ impl Idempotency {
         }
     }
 
+    /// Whether `fingerprint` may use this key: the first request's fingerprint is kept, and
+    /// a different one is refused (422) for as long as the key is remembered.
+    pub fn same_body(&self, topic: &str, key: &str, fingerprint: u64) -> bool {
+        let mut inner = self.inner.lock().expect("idempotency lock");
+        *inner
+            .bodies
+            .entry(slot_key(topic, key))
+            .or_insert(fingerprint)
+            == fingerprint
+    }
+
     /// Records what the request appended (all of it, or the part done before an error).
     pub fn finish(&self, topic: &str, key: &str, parts: Vec<PartResult>, expected_parts: u32) {
         let mut inner = self.inner.lock().expect("idempotency lock");
         let k = slot_key(topic, key);
         if parts.is_empty() {
             inner.slots.remove(&k);
+            inner.bodies.remove(&k);
         } else {
             inner.slots.insert(
                 k,
@@ -124,6 +153,7 @@ impl Idempotency {
     pub fn recover(&self, store: &LogStore, now_ms: u64) -> log_store::Result<usize> {
         let since = now_ms.saturating_sub(self.window_ms);
         let mut found: HashMap<String, (u64, Vec<PartResult>, u32)> = HashMap::new();
+        let mut bodies: HashMap<String, u64> = HashMap::new();
         for topic in store.topics() {
             for partition in topic.partitions() {
                 let mut next = partition.offset_for_timestamp(since)?;
@@ -154,6 +184,12 @@ impl Idempotency {
                             continue;
                         };
                         let k = slot_key(topic.name(), &String::from_utf8_lossy(&key));
+                        let body = header(HEADER_BODY).and_then(|b| {
+                            u64::from_str_radix(std::str::from_utf8(&b).ok()?, 16).ok()
+                        });
+                        if let Some(body) = body {
+                            bodies.insert(k.clone(), body);
+                        }
                         let entry =
                             found
                                 .entry(k)
@@ -171,6 +207,7 @@ impl Idempotency {
         let mut entries: Vec<_> = found.into_iter().collect();
         entries.sort_by_key(|(_, (ts, _, _))| *ts);
         let n = entries.len();
+        inner.bodies.extend(bodies);
         for (k, (ts, mut parts, expected_parts)) in entries {
             parts.sort_by_key(|p| p.partition);
             inner.order.push_back((ts, k.clone()));
@@ -195,6 +232,7 @@ impl Inner {
             let (_, k) = self.order.pop_front().expect("front exists");
             if matches!(self.slots.get(&k), Some(Slot::Done { .. })) {
                 self.slots.remove(&k);
+                self.bodies.remove(&k);
             }
         }
     }
@@ -203,6 +241,19 @@ impl Inner {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_reused_key_with_another_body_is_told_apart() {
+        let idem = Idempotency::new(1_000);
+        let (a, b) = (fingerprint(&[b"[1]"]), fingerprint(&[b"[2]"]));
+        assert_ne!(a, b);
+        assert_eq!(fingerprint(&[b"ab", b"c"]), fingerprint(&[b"ab", b"c"]));
+        assert_ne!(fingerprint(&[b"ab", b"c"]), fingerprint(&[b"a", b"bc"]));
+        assert!(idem.same_body("t", "k", a));
+        assert!(idem.same_body("t", "k", a));
+        assert!(!idem.same_body("t", "k", b));
+        assert!(idem.same_body("u", "k", b), "keys are per topic");
+    }
 
     #[test]
     fn a_key_is_fresh_then_busy_then_replayed_then_forgotten() {

@@ -30,6 +30,17 @@ pub async fn handle(
         span.in_scope(|| tracing::debug!(status = %e.status, code = e.code, message = %e.message, "request failed"));
         response::error(&e)
     });
+    let mut resp = resp;
+    if resp.status() == hyper::StatusCode::METHOD_NOT_ALLOWED {
+        // RFC 9110: a 405 names the methods the path does take.
+        let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+        if let Some(allow) = allowed_methods(&segments) {
+            resp.headers_mut().insert(
+                hyper::header::ALLOW,
+                hyper::header::HeaderValue::from_static(allow),
+            );
+        }
+    }
     let status = resp.status().as_u16().to_string();
     state.metrics.add(
         "kappa_http_requests_total",
@@ -153,6 +164,24 @@ async fn dispatch(
     }
 }
 
+/// The methods a known path takes (the `Allow` header of a 405), None for unknown paths.
+fn allowed_methods(seg: &[&str]) -> Option<&'static str> {
+    Some(match seg {
+        ["healthz"] | ["metrics"] | ["openapi.json"] => "GET",
+        ["v1", "topics"] => "GET, POST",
+        ["v1", "topics", _] => "GET, DELETE",
+        ["v1", "topics", _, "events"] => "GET, POST",
+        ["v1", "topics", _, "stream"] => "GET",
+        ["v1", "groups"] | ["v1", "groups", _] => "GET",
+        ["v1", "groups", _, "offsets"] => "POST",
+        ["v1", "processors"] => "GET, POST",
+        ["v1", "processors", _] => "GET, DELETE",
+        ["v1", "processors", _, "results" | "diff"] => "GET",
+        ["v1", "processors", _, "replay" | "promote"] => "POST",
+        _ => return None,
+    })
+}
+
 fn known_path(seg: &[&str]) -> bool {
     matches!(
         seg,
@@ -166,4 +195,34 @@ fn known_path(seg: &[&str]) -> bool {
             | ["v1", "groups", _]
             | ["v1", "groups", _, "offsets"]
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_known_path_has_an_allow_list() {
+        for path in [
+            "healthz",
+            "metrics",
+            "openapi.json",
+            "v1/topics",
+            "v1/topics/t",
+            "v1/topics/t/events",
+            "v1/topics/t/stream",
+            "v1/groups",
+            "v1/groups/g",
+            "v1/groups/g/offsets",
+        ] {
+            let seg: Vec<&str> = path.split('/').collect();
+            assert!(known_path(&seg), "{path}");
+            assert!(allowed_methods(&seg).is_some(), "{path}");
+        }
+        assert_eq!(
+            allowed_methods(&["v1", "processors", "p", "promote"]),
+            Some("POST")
+        );
+        assert_eq!(allowed_methods(&["nope"]), None);
+    }
 }
