@@ -153,3 +153,30 @@ fn every_operation_has_request_and_response_schemas() {
         json!(["name", "sql"])
     );
 }
+
+/// Found by schemathesis (issue 15): `?partition=4294967296` wrapped round to partition 0.
+#[test]
+fn a_partition_number_past_u32_is_unknown_not_partition_zero() {
+    let dir = temp();
+    let s = Server::start(&dir.path().join("data"), &[]);
+    s.create_topic("t", 1);
+    assert_eq!(
+        s.request("POST", "/v1/topics/t/events", &[], b"[1]").status,
+        200
+    );
+    for path in [
+        "/v1/topics/t/events?partition=4294967296",
+        "/v1/topics/t/stream?partition=4294967296",
+    ] {
+        let r = s.get(path);
+        assert_eq!(r.status, 404, "{path}: {}", r.text());
+    }
+    let r = s.post_json(
+        "/v1/topics",
+        &json!({"name": "u", "retention_ms": 18446744073709551616.0_f64}),
+    );
+    assert_eq!(r.status, 400, "2^64 is past u64: {}", r.text());
+    let r = s.get("/v1/topics/t/events?limt=10");
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert!(r.text().contains("limt"), "{}", r.text());
+}

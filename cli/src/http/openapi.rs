@@ -9,6 +9,8 @@ use crate::limits;
 
 /// `[A-Za-z0-9._-]{1,200}`, not `.` or `..` (DESIGN.md §5 names).
 const NAME_PATTERN: &str = r"^(?!\.\.?$)[A-Za-z0-9._-]{1,200}$";
+/// A name a user may create: not ending in `.late` or `.v<digits>` (processors' own topics).
+const NEW_NAME_PATTERN: &str = r"^(?!\.\.?$)(?!.*\.late$)(?!.*\.v[0-9]+$)[A-Za-z0-9._-]{1,200}$";
 
 fn schema(name: &str) -> Value {
     json!({"$ref": format!("#/components/schemas/{name}")})
@@ -44,6 +46,12 @@ impl Op {
     fn query(mut self, name: &str, s: Value, what: &str) -> Op {
         self.params.push(
             json!({"name": name, "in": "query", "required": false, "description": what, "schema": s}),
+        );
+        self
+    }
+    fn required_query(mut self, name: &str, s: Value, what: &str) -> Op {
+        self.params.push(
+            json!({"name": name, "in": "query", "required": true, "description": what, "schema": s}),
         );
         self
     }
@@ -98,16 +106,28 @@ impl Op {
 }
 
 fn uint() -> Value {
-    json!({"type": "integer", "minimum": 0})
+    json!({"type": "integer", "minimum": 0, "maximum": u64::MAX})
+}
+
+fn uint32() -> Value {
+    json!({"type": "integer", "minimum": 0, "maximum": u32::MAX})
+}
+
+fn version() -> Value {
+    json!({"type": "integer", "minimum": 1, "maximum": u32::MAX})
 }
 
 fn nullable(s: Value) -> Value {
     json!({"anyOf": [s, {"type": "null"}]})
 }
 
-/// An event time: RFC 3339 text (or a date), or epoch milliseconds.
+/// RFC 3339 UTC from 1970 on (`2026-03-25T10:00:00.000Z`). The server also takes offsets, a
+/// space for `T`, and plain dates; the schema states the form every client can rely on.
+const TIME_PATTERN: &str = r"^(19[7-9][0-9]|2[0-9]{3})-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]{1,3})?Z$";
+
+/// An event time: RFC 3339 text (see `TIME_PATTERN`), or epoch milliseconds.
 fn time() -> Value {
-    json!({"anyOf": [{"type": "string", "minLength": 1}, {"type": "integer", "minimum": 0}]})
+    json!({"anyOf": [{"type": "string", "pattern": TIME_PATTERN}, {"type": "integer", "minimum": 0}]})
 }
 
 fn components() -> Value {
@@ -127,8 +147,9 @@ fn components() -> Value {
                 "required": ["code", "message"],
                 "properties": {"code": {"type": "string"}, "message": {"type": "string"}}}}},
             "Name": {"type": "string", "pattern": NAME_PATTERN},
-            "CreateTopic": {"type": "object", "required": ["name"], "properties": {
-                "name": schema("Name"),
+            "NewName": {"type": "string", "pattern": NEW_NAME_PATTERN},
+            "CreateTopic": {"type": "object", "required": ["name"], "additionalProperties": false, "properties": {
+                "name": schema("NewName"),
                 "partitions": {"type": "integer", "minimum": 1, "maximum": log_store::PARTITIONS_MAX},
                 "retention_ms": nullable(uint()),
                 "retention_bytes": nullable(uint()),
@@ -146,7 +167,7 @@ fn components() -> Value {
                 "count": uint(),
                 "partitions": {"type": "array", "items": counts(&["partition", "base_offset", "count"])}}},
             "Commit": {"type": "object", "required": ["topic", "partition", "offset"], "properties": {
-                "topic": schema("Name"), "partition": uint(), "offset": uint()}},
+                "topic": schema("Name"), "partition": uint32(), "offset": uint()}},
             "Committed": {"type": "object", "required": ["group", "topic", "partition", "offset"], "properties": {
                 "group": {"type": "string"}, "topic": {"type": "string"}, "partition": uint(), "offset": uint()}},
             "GroupList": {"type": "object", "required": ["groups"],
@@ -157,8 +178,8 @@ fn components() -> Value {
                     "required": ["topic", "partition", "offset", "end_offset", "lag"],
                     "properties": {"topic": {"type": "string"}, "partition": uint(), "offset": uint(),
                                    "end_offset": nullable(uint()), "lag": nullable(uint())}}}}},
-            "CreateProcessor": {"type": "object", "required": ["name", "sql"], "properties": {
-                "name": schema("Name"),
+            "CreateProcessor": {"type": "object", "required": ["name", "sql"], "additionalProperties": false, "properties": {
+                "name": schema("NewName"),
                 "sql": {"type": "string", "minLength": 1, "maxLength": limits::SQL_BODY_BYTES_MAX},
                 "from": time(), "to": time()}},
             "Version": {"type": "object", "required": ["version", "status", "current", "output", "late_topic", "lag",
@@ -183,15 +204,15 @@ fn components() -> Value {
                 "properties": {"processors": {"type": "array", "items": schema("Processor")}}},
             "Results": {"type": "object", "required": ["processor", "results"], "properties": {
                 "processor": {"type": "string"}, "results": {"type": "array", "items": {}}}},
-            "Replay": {"type": "object", "properties": {
+            "Replay": {"type": "object", "additionalProperties": false, "properties": {
                 "sql": {"type": "string", "minLength": 1, "maxLength": limits::SQL_BODY_BYTES_MAX},
                 "from": {"anyOf": [{"const": "earliest"},
                                    {"type": "object", "required": ["offset"], "properties": {"offset": uint()}},
-                                   {"type": "string", "minLength": 1}, {"type": "integer", "minimum": 0}]},
+                                   {"type": "string", "pattern": TIME_PATTERN}, {"type": "integer", "minimum": 0}]},
                 "to": time()}},
             "Replayed": {"type": "object", "required": ["version", "output"], "properties": {
                 "version": uint(), "output": {"type": "string"}, "late_topic": {"type": "string"}, "status": run_status}},
-            "Promote": {"type": "object", "required": ["version"], "properties": {"version": {"type": "integer", "minimum": 1}}},
+            "Promote": {"type": "object", "required": ["version"], "additionalProperties": false, "properties": {"version": version()}},
             "Diff": {"type": "object", "required": ["added", "removed", "changed", "counts", "truncated"], "properties": {
                 "added": {"type": "array"}, "removed": {"type": "array"},
                 "changed": {"type": "array", "items": {"type": "object", "required": ["live", "new"]}},
@@ -237,8 +258,8 @@ pub fn document() -> Value {
             },
             "/v1/topics/{t}/events": {
                 "post": Op::new("produce one JSON value, a JSON array (one event each) or NDJSON").path(t, topic)
-                    .query("key", json!({"type": "string", "minLength": 1}), "a field whose value picks the partition")
-                    .header("Idempotency-Key", json!({"type": "string", "minLength": 1, "maxLength": limits::IDEMPOTENCY_KEY_BYTES_MAX}),
+                    .query("key", json!({"type": "string"}), "a field whose value picks the partition (empty: none)")
+                    .header("Idempotency-Key", json!({"type": "string", "pattern": format!("^[!-~]{{1,{}}}$", limits::IDEMPOTENCY_KEY_BYTES_MAX)}),
                         "a retry with the same key and body appends nothing; another body is 422")
                     .body(json!({"application/json": {"schema": {}}, "application/x-ndjson": {"schema": {"type": "string"}}}))
                     .ok("200", "appended", json_body(schema("Produced")))
@@ -246,19 +267,20 @@ pub fn document() -> Value {
                     .err("409", "a request with this Idempotency-Key is in progress").err("413", "over a limit")
                     .err("422", "Idempotency-Key reused with a different body").err("507", "disk full").build(),
                 "get": Op::new("consume records as NDJSON").path(t, topic)
-                    .query("partition", uint(), "only this partition (default: all)")
+                    .query("partition", uint32(), "only this partition (default: all)")
                     .query("offset", offset_q.clone(), "first offset, earliest or latest")
                     .query("from_time", time(), "first record at or after this append time")
                     .query("limit", json!({"type": "integer", "minimum": 1, "maximum": limits::CONSUME_LIMIT_MAX}), "records at most")
-                    .query("wait_ms", json!({"type": "integer", "minimum": 0, "maximum": limits::WAIT_MS_MAX}), "long-poll up to this long")
+                    .query("wait_ms", uint(), "long-poll up to this long, in ms (capped at 60000)")
                     .query("group", json!({"type": "string", "pattern": NAME_PATTERN}), "start at this group's committed offsets")
                     .ok("200", "NDJSON lines {partition, offset, timestamp, key, value}", text("application/x-ndjson"))
-                    .err("400", "bad parameter").err("404", "unknown topic or partition").build()
+                    .err("400", "bad parameter").err("404", "unknown topic or partition")
+                    .err("416", "offset below the start (retention) or past the end").build()
             },
             "/v1/topics/{t}/stream": {"get": Op::new("Server-Sent Events live tail").path(t, topic)
                 .query("offset", offset_q, "where to start (default latest)")
-                .query("partition", uint(), "only this partition")
-                .header("Last-Event-ID", json!({"type": "string"}), "resume after this <partition>-<offset>")
+                .query("partition", uint32(), "only this partition")
+                .header("Last-Event-ID", json!({"type": "string", "pattern": "^[0-9]{1,10}-[0-9]{1,19}$"}), "resume after this <partition>-<offset>")
                 .ok("200", "text/event-stream", text("text/event-stream"))
                 .err("400", "bad parameter").err("404", "unknown topic").build()},
             "/v1/groups": {"get": Op::new("list consumer groups").ok("200", "the groups", json_body(schema("GroupList"))).build()},
@@ -280,15 +302,16 @@ pub fn document() -> Value {
                 "get": Op::new("describe a processor").path(p, proc_)
                     .ok("200", "its status", json_body(schema("Processor"))).err("400", "bad name").err("404", "unknown processor").build(),
                 "delete": Op::new("delete a processor (its output topics stay), or one version with ?version=N").path(p, proc_)
-                    .query("version", json!({"type": "integer", "minimum": 1}), "delete only this (non-live) version")
+                    .query("version", version(), "delete only this (non-live) version")
                     .ok("200", "deleted, or the status after deleting a version",
                         json_body(json!({"anyOf": [schema("Deleted"), schema("Processor")]})))
                     .err("400", "bad name or version").err("404", "unknown processor or version").err("409", "the live version").build()
             },
             "/v1/processors/{p}/results": {"get": Op::new("the processor's materialized results, columns in SELECT order").path(p, proc_)
                 .query("key", json!({"type": "string"}), "only this group key")
-                .query("window_start", json!({"type": "string"}), "only this window")
-                .query("version", json!({"type": "integer", "minimum": 1}), "this version's results")
+                .query("window_start", time(), "only this window")
+                .query("version", version(), "this version's results")
+                .query("limit", uint(), "rows at most")
                 .ok("200", "rows", json_body(schema("Results")))
                 .err("400", "bad parameter").err("404", "unknown processor or version").build()},
             "/v1/processors/{p}/replay": {"post": Op::new("start version N+1, or a bounded backfill when `to` is given").path(p, proc_)
@@ -300,7 +323,7 @@ pub fn document() -> Value {
                 .ok("200", "the status after promote", json_body(schema("Processor")))
                 .err("400", "bad body").err("404", "unknown processor or version").err("409", "not caught up").build()},
             "/v1/processors/{p}/diff": {"get": Op::new("how version N's results differ from the live version's").path(p, proc_)
-                .query("version", json!({"type": "integer", "minimum": 1}), "the version to compare (default: the newest)")
+                .required_query("version", version(), "the version to compare")
                 .ok("200", "rows added, removed, changed, with counts", json_body(schema("Diff")))
                 .err("400", "bad parameter").err("404", "unknown processor or version").build()}
         }

@@ -100,6 +100,55 @@ fn field_before(body: &[u8], line: usize, column: usize) -> Option<String> {
     Some(key_end[key_start + 1..].to_string())
 }
 
+/// A JSON number that is a non-negative whole number, `5` or `5.0` alike (JSON Schema calls
+/// both integers, and clients in languages without integers send the second).
+pub fn whole_u64(v: &serde_json::Value) -> Option<u64> {
+    v.as_u64().or_else(|| {
+        v.as_f64()
+            // `u64::MAX as f64` is 2^64, one past the largest u64: strictly below it.
+            .filter(|f| f.fract() == 0.0 && *f >= 0.0 && *f < u64::MAX as f64)
+            .map(|f| f as u64)
+    })
+}
+
+/// `deserialize_with` for whole-number fields: `5` and `5.0` alike, in JSON's words on error.
+pub fn whole<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: TryFrom<u64>,
+{
+    use serde::de::Error;
+    let v = <serde_json::Value as serde::Deserialize>::deserialize(d)?;
+    whole_u64(&v)
+        .and_then(|n| T::try_from(n).ok())
+        .ok_or_else(|| {
+            D::Error::custom(format!(
+                "invalid value {v}, expected a non-negative integer in range"
+            ))
+        })
+}
+
+/// `whole` for an optional field (null or absent is None).
+pub fn whole_opt<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: TryFrom<u64>,
+{
+    use serde::de::Error;
+    let v = <serde_json::Value as serde::Deserialize>::deserialize(d)?;
+    if v.is_null() {
+        return Ok(None);
+    }
+    whole_u64(&v)
+        .and_then(|n| T::try_from(n).ok())
+        .map(Some)
+        .ok_or_else(|| {
+            D::Error::custom(format!(
+                "invalid value {v}, expected a non-negative integer in range"
+            ))
+        })
+}
+
 /// Query parameters, percent-decoded.
 pub struct Query(Vec<(String, String)>);
 
@@ -115,6 +164,10 @@ impl Query {
             })
             .collect();
         Query(pairs)
+    }
+    /// The parameter names, in the order given.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.0.iter().map(|(k, _)| k.as_str())
     }
     pub fn get(&self, name: &str) -> Option<&str> {
         self.0

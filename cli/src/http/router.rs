@@ -114,6 +114,9 @@ async fn dispatch(
         );
         return ("unauthorized", Err(e));
     }
+    if let Err(e) = known_parameters(&m, &seg, &query) {
+        return ("bad_parameter", Err(e));
+    }
     let s = state.clone();
     match (m, seg.as_slice()) {
         (Method::GET, ["healthz"]) => ("/healthz", Ok(meta::healthz())),
@@ -161,6 +164,50 @@ async fn dispatch(
                 format!("no route for {}", req.uri().path()),
             )),
         ),
+    }
+}
+
+/// The query parameters an operation takes (as /openapi.json lists them). Any other is a 400:
+/// a typo such as `?limt=10` is answered, not silently ignored.
+fn known_parameters(m: &Method, seg: &[&str], query: &Query) -> ApiResult<()> {
+    let allowed: &[&str] = match (m, seg) {
+        (&Method::GET, ["v1", "topics", _, "events"]) => &[
+            "partition",
+            "offset",
+            "from_time",
+            "limit",
+            "wait_ms",
+            "group",
+        ],
+        (&Method::POST, ["v1", "topics", _, "events"]) => &["key"],
+        (&Method::GET, ["v1", "topics", _, "stream"]) => &["offset", "partition"],
+        (&Method::GET, ["v1", "processors", _, "results"]) => {
+            &["key", "window_start", "window", "version", "limit"]
+        }
+        (&Method::GET, ["v1", "processors", _, "diff"]) => &["version"],
+        (&Method::DELETE, ["v1", "processors", _]) => &["version"],
+        (&Method::GET | &Method::POST, ["v1", "topics" | "processors"])
+        | (&Method::GET | &Method::DELETE, ["v1", "topics" | "processors", _])
+        | (&Method::GET, ["v1", "groups"] | ["v1", "groups", _])
+        | (&Method::POST, ["v1", "groups", _, "offsets"])
+        | (&Method::POST, ["v1", "processors", _, "replay" | "promote"])
+        | (&Method::GET, ["healthz" | "metrics" | "openapi.json"]) => &[],
+        // Not an operation (the console's page, a 404 or a 405): nothing to check.
+        _ => return Ok(()),
+    };
+    match query.names().find(|n| !allowed.contains(n)) {
+        None => Ok(()),
+        Some(unknown) if allowed.is_empty() => Err(ApiError::bad_request(
+            "bad_parameter",
+            format!("unknown query parameter {unknown:?}: this operation takes none"),
+        )),
+        Some(unknown) => Err(ApiError::bad_request(
+            "bad_parameter",
+            format!(
+                "unknown query parameter {unknown:?}: this operation takes {}",
+                allowed.join(", ")
+            ),
+        )),
     }
 }
 

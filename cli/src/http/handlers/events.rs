@@ -340,6 +340,8 @@ fn start_offset(
         return Ok(p.offset_for_timestamp(ms)?);
     }
     if let Some(group) = query.get("group") {
+        validate_name(group)
+            .map_err(|e| ApiError::bad_request("invalid_name", format!("group {group:?}: {e}")))?;
         if let Some(o) = state.groups.committed(group, topic.name(), p.id().0) {
             return Ok(Offset(o.max(p.start_offset().0)));
         }
@@ -397,7 +399,10 @@ pub async fn consume(
     };
     let wait_ms = query.parse_u64("wait_ms")?.unwrap_or(0).min(WAIT_MS_MAX);
     let partitions: Vec<Arc<Partition>> = match query.parse_u64("partition")? {
-        Some(p) => vec![topic.partition(PartitionId(p as u32))?.clone()],
+        // A number past u32 names no partition (it used to wrap round to partition 0).
+        Some(p) => vec![topic
+            .partition(PartitionId(u32::try_from(p).unwrap_or(u32::MAX)))?
+            .clone()],
         None => topic.partitions().to_vec(),
     };
     let mut positions = Vec::with_capacity(partitions.len());

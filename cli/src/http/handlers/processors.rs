@@ -127,7 +127,11 @@ fn results(state: &AppState, name: &str, query: &Query) -> ApiResult<Response<Bo
     let version = match query.parse_u64("version")? {
         None => None,
         Some(v) => Some(u32::try_from(v).map_err(|_| {
-            ApiError::bad_request("bad_parameter", format!("version={v}: no such version"))
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                "unknown_version",
+                format!("processor {name} has no version {v}"),
+            )
         })?),
     };
     let rows = state.processors.results(name, version, &filter)?;

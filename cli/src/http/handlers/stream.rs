@@ -29,13 +29,17 @@ pub fn sse(
     validate_name(topic)?;
     let topic = state.store.topic(topic)?;
     let partitions: Vec<Arc<Partition>> = match query.parse_u64("partition")? {
-        Some(p) => vec![topic.partition(PartitionId(p as u32))?.clone()],
+        // A number past u32 names no partition (it used to wrap round to partition 0).
+        Some(p) => vec![topic
+            .partition(PartitionId(u32::try_from(p).unwrap_or(u32::MAX)))?
+            .clone()],
         None => topic.partitions().to_vec(),
     };
     let last_id = req
         .headers()
         .get("last-event-id")
         .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.trim().is_empty()) // an empty id is no id (as EventSource sends none)
         .map(str::to_string);
     let mut positions: Vec<Offset> = Vec::new();
     for p in &partitions {
