@@ -9,6 +9,11 @@
 //! `IDLE_EXIT` exits, so threads are bounded by the partitions being written to. Dedicated
 //! threads rather than tokio's blocking pool: a measured profile of one-event requests was
 //! dominated by the pool's per-call thread hand-offs.
+//!
+//! A queue belongs to one partition *instance*, not to a name: a request is queued only on the
+//! thread that holds the very `Partition` the request looked up (`Arc::ptr_eq`). A topic deleted
+//! and re-created under the same name has new instances, so a thread still bound to the deleted
+//! one never takes the new topic's writes (issue 10: they were acknowledged and lost).
 
 use std::collections::HashMap;
 use std::ops::Range;
@@ -30,6 +35,8 @@ pub struct Share {
     pub keys: Vec<Option<Vec<u8>>>,
     /// Headers of the share's first record (the idempotency marker), if any.
     pub first_headers: Vec<(&'static str, Vec<u8>)>,
+    /// Each event's own headers (Kafka record headers); empty when none has any.
+    pub headers: Vec<Vec<(String, Bytes)>>,
     /// The request's append time, from a `Stamp` the request holds until it is answered.
     pub timestamp_ms: u64,
 }
@@ -40,11 +47,12 @@ impl Share {
     }
 }
 
-/// The offsets a share got: `count` records from `base_offset`.
+/// The offsets a share got: `count` records from `base_offset`, stamped `timestamp_ms`.
 #[derive(Debug, Clone, Copy)]
 pub struct Placed {
     pub base_offset: u64,
     pub count: u32,
+    pub timestamp_ms: u64,
 }
 
 struct Job {
@@ -55,7 +63,13 @@ struct Job {
 /// How long an idle appender thread lingers before it exits (it is re-created on demand).
 const IDLE_EXIT: Duration = Duration::from_secs(10);
 
-type Queues = Arc<Mutex<HashMap<(String, u32), SyncSender<Job>>>>;
+/// A running appender: the partition instance it writes to and its queue.
+struct Queue {
+    partition: Arc<Partition>,
+    tx: SyncSender<Job>,
+}
+
+type Queues = Arc<Mutex<HashMap<(String, u32), Queue>>>;
 
 #[derive(Default)]
 pub struct Appenders {
@@ -80,18 +94,19 @@ impl Appenders {
                 Ok(()) => return rx.await.map_err(|_| stopped())?,
                 Err(TrySendError::Full(job)) => {
                     // Backpressure: wait for room without holding an async worker.
-                    match tokio::task::spawn_blocking(move || tx.send(job).map_err(|e| e.0)).await {
+                    match tokio::task::spawn_blocking(move || {
+                        tx.send(job).map_err(|e| Box::new(e.0))
+                    })
+                    .await
+                    {
                         Ok(Ok(())) => return rx.await.map_err(|_| stopped())?,
-                        Ok(Err(job)) => job,
+                        Ok(Err(job)) => *job,
                         Err(_) => return Err(stopped()),
                     }
                 }
                 Err(TrySendError::Disconnected(job)) => job,
             };
-            self.queues
-                .lock()
-                .expect("appenders lock is never poisoned")
-                .remove(&key_of(partition));
+            leave(&self.queues, partition);
         }
         Err(stopped())
     }
@@ -110,8 +125,12 @@ impl Appenders {
             .lock()
             .expect("appenders lock is never poisoned");
         let key = key_of(partition);
-        if let Some(tx) = queues.get(&key) {
-            return tx.clone();
+        if let Some(q) = queues.get(&key) {
+            if Arc::ptr_eq(&q.partition, partition) {
+                return q.tx.clone();
+            }
+            // A queue of a deleted instance under the same name: replaced here; its thread
+            // drains what it holds (those appends fail: the partition is deleted) and exits.
         }
         let (tx, rx) = std::sync::mpsc::sync_channel(PRODUCE_QUEUE_DEPTH);
         let merge_bytes_max = (segment_bytes / 4).max(1 << 20) as usize;
@@ -120,8 +139,26 @@ impl Appenders {
             .name(format!("append-{}", partition.id()))
             .spawn(move || run(p, rx, registry, merge_bytes_max))
             .expect("spawning an appender thread");
-        queues.insert(key, tx.clone());
+        queues.insert(
+            key,
+            Queue {
+                partition: partition.clone(),
+                tx: tx.clone(),
+            },
+        );
         tx
+    }
+}
+
+/// Removes `partition`'s queue from the registry, only if it is still that instance's.
+fn leave(registry: &Queues, partition: &Arc<Partition>) {
+    let mut queues = registry.lock().expect("appenders lock is never poisoned");
+    let key = key_of(partition);
+    if queues
+        .get(&key)
+        .is_some_and(|q| Arc::ptr_eq(&q.partition, partition))
+    {
+        queues.remove(&key);
     }
 }
 
@@ -149,10 +186,7 @@ fn run(partition: Arc<Partition>, rx: Receiver<Job>, registry: Queues, merge_byt
                 Err(RecvTimeoutError::Disconnected) => return,
                 Err(RecvTimeoutError::Timeout) => {
                     // Leave the registry first, then serve whatever raced in before exiting.
-                    registry
-                        .lock()
-                        .expect("appenders lock is never poisoned")
-                        .remove(&key_of(&partition));
+                    leave(&registry, &partition);
                     match rx.try_recv() {
                         Ok(j) => j,
                         Err(_) => return,
@@ -173,13 +207,18 @@ fn run(partition: Arc<Partition>, rx: Receiver<Job>, registry: Queues, merge_byt
             jobs.push(next);
         }
         match append_merged(&partition, &jobs) {
-            Ok(base) => {
+            Ok((base, first_ms)) => {
                 let mut next = base;
+                // Each share's time as the log stamped it: its request's, raised to the newest
+                // before it (as `append_stamped` does).
+                let mut timestamp_ms = first_ms;
                 for job in jobs {
                     let count = job.share.events.len() as u32;
+                    timestamp_ms = timestamp_ms.max(job.share.timestamp_ms);
                     let _ = job.reply.send(Ok(Placed {
                         base_offset: next,
                         count,
+                        timestamp_ms,
                     }));
                     next += u64::from(count);
                 }
@@ -193,26 +232,34 @@ fn run(partition: Arc<Partition>, rx: Receiver<Job>, registry: Queues, merge_byt
         }
     }
 }
-/// One append of every job's records, in job order; returns the batch's base offset.
-fn append_merged(partition: &Partition, jobs: &[Job]) -> log_store::Result<u64> {
+/// One append of every job's records, in job order; returns the batch's base offset and time.
+fn append_merged(partition: &Partition, jobs: &[Job]) -> log_store::Result<(u64, u64)> {
+    // Every record's headers: the share's marker on its first record, then the event's own.
     let headers: Vec<Vec<(&str, &[u8])>> = jobs
         .iter()
-        .map(|j| {
-            j.share
-                .first_headers
-                .iter()
-                .map(|(n, v)| (*n, v.as_slice()))
-                .collect()
+        .flat_map(|j| {
+            let s = &j.share;
+            (0..s.events.len()).map(move |i| {
+                let mut h: Vec<(&str, &[u8])> = Vec::new();
+                if i == 0 {
+                    h.extend(s.first_headers.iter().map(|(n, v)| (*n, v.as_slice())));
+                }
+                if let Some(own) = s.headers.get(i) {
+                    h.extend(own.iter().map(|(n, v)| (n.as_str(), &v[..])));
+                }
+                h
+            })
         })
         .collect();
-    let mut records = Vec::with_capacity(jobs.iter().map(|j| j.share.events.len()).sum());
+    let mut records = Vec::with_capacity(headers.len());
     let mut runs = Vec::with_capacity(jobs.len());
-    for (job, first_headers) in jobs.iter().zip(&headers) {
+    let mut record_headers = headers.iter();
+    for job in jobs {
         let s = &job.share;
-        for (i, (range, key)) in s.events.iter().zip(&s.keys).enumerate() {
+        for (range, key) in s.events.iter().zip(&s.keys) {
             records.push(AppendRecord {
                 key: key.as_deref(),
-                headers: if i == 0 { first_headers } else { &[] },
+                headers: record_headers.next().expect("one header list per record"),
                 value: &s.body[range.clone()],
             });
         }
@@ -221,5 +268,6 @@ fn append_merged(partition: &Partition, jobs: &[Job]) -> log_store::Result<u64> 
             ts: s.timestamp_ms,
         });
     }
-    Ok(partition.append_stamped(&records, &runs)?.base_offset.0)
+    let appended = partition.append_stamped(&records, &runs)?;
+    Ok((appended.base_offset.0, appended.timestamp_ms))
 }

@@ -99,6 +99,26 @@ impl Groups {
         write_atomically(&path, &serde_json::to_vec(&list)?)
     }
 
+    /// Deletes a group and its file (issue 10: groups could not be deleted, so the GROUPS_MAX
+    /// cap was permanent). `Ok(false)` if there is no such group.
+    pub fn delete(&self, group: &str) -> anyhow::Result<bool> {
+        let mut groups = self.groups.lock().expect("groups lock is never poisoned");
+        if !groups.contains_key(group) {
+            return Ok(false);
+        }
+        let path = self.dir.join(format!("{group}.json"));
+        match std::fs::remove_file(&path) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e).with_context(|| format!("removing {}", path.display())),
+        }
+        std::fs::File::open(&self.dir)
+            .and_then(|d| d.sync_all())
+            .with_context(|| format!("fsync {}", self.dir.display()))?;
+        groups.remove(group);
+        Ok(true)
+    }
+
     pub fn names(&self) -> Vec<String> {
         self.groups
             .lock()

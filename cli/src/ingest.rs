@@ -7,6 +7,15 @@ use serde_json::value::RawValue;
 
 use crate::http::error::{ApiError, ApiResult};
 
+/// Marks a record whose value is not JSON (produced over Kafka, where values are bytes): the HTTP
+/// API renders it as `value_b64` (DESIGN.md §8). Set at produce time so reads need not re-parse.
+pub const HEADER_VALUE_BYTES: &str = "kappa-value-bytes";
+
+/// Whether `value` is one JSON value (what HTTP can show as `value`).
+pub fn is_json(value: &[u8]) -> bool {
+    serde_json::from_slice::<serde::de::IgnoredAny>(value).is_ok()
+}
+
 /// How the body's events are framed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Framing {
@@ -24,6 +33,7 @@ pub struct EventLimits {
 /// Splits `body` into its events. Bad JSON is an error naming line and column; nothing of the
 /// request is accepted then.
 pub fn parse_events(body: &[u8], framing: Framing, limits: EventLimits) -> ApiResult<Vec<&[u8]>> {
+    check_utf8(body)?;
     let first = body.iter().position(|b| !b.is_ascii_whitespace());
     let events = match (framing, first.map(|i| body[i])) {
         (_, None) => {
@@ -53,6 +63,29 @@ pub fn parse_events(body: &[u8], framing: Framing, limits: EventLimits) -> ApiRe
         )));
     }
     Ok(events)
+}
+
+/// JSON text is UTF-8; serde_json skips over the strings of values it ignores without checking
+/// them, so invalid bytes inside an event were accepted and served raw (issue 10). One pass over
+/// the whole body (SIMD in std) refuses them with the line and column of the first bad byte.
+fn check_utf8(body: &[u8]) -> ApiResult<()> {
+    let Err(e) = std::str::from_utf8(body) else {
+        return Ok(());
+    };
+    let at = e.valid_up_to();
+    let line_start = body[..at]
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(0, |i| i + 1);
+    let line = body[..at].iter().filter(|&&b| b == b'\n').count() + 1;
+    let column = String::from_utf8_lossy(&body[line_start..at])
+        .chars()
+        .count()
+        + 1;
+    Err(ApiError::bad_request(
+        "bad_json",
+        format!("invalid UTF-8 at line {line} column {column}; nothing was appended"),
+    ))
 }
 
 fn ndjson(body: &[u8], limits: EventLimits) -> ApiResult<Vec<&[u8]>> {
@@ -202,6 +235,23 @@ mod tests {
             2,
             "NDJSON without its content type"
         );
+    }
+
+    /// Issue 10: invalid UTF-8 inside a string of an event was accepted and served raw.
+    #[test]
+    fn invalid_utf8_inside_an_event_is_refused_with_line_and_column() {
+        let body = b"{\"a\":\"ok\"}\n{\"b\":\"\xc3\xa9\xff\"}\n";
+        for framing in [Framing::Ndjson, Framing::Json] {
+            let e = parse_events(body, framing, LIMITS).unwrap_err();
+            assert_eq!(e.code, "bad_json");
+            assert!(
+                e.message.contains("UTF-8 at line 2 column 8"),
+                "{}",
+                e.message
+            );
+        }
+        let e = parse_events(b"[\"\xfe\"]", Framing::Json, LIMITS).unwrap_err();
+        assert!(e.message.contains("line 1 column 3"), "{}", e.message);
     }
 
     #[test]

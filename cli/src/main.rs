@@ -8,6 +8,7 @@ mod groups;
 mod http;
 mod idempotency;
 mod ingest;
+mod kafka;
 mod limits;
 mod logging;
 mod metrics;

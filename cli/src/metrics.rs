@@ -42,6 +42,8 @@ pub const FAMILIES: &[(&str, Kind, &str)] = &[
     ("kappa_partition_start_offset", Kind::Gauge, "First offset still stored in the partition (retention moves it)."),
     ("kappa_partition_end_offset", Kind::Gauge, "Next offset to be written in the partition (the published end)."),
     ("kappa_partition_bytes", Kind::Gauge, "Bytes of records stored in the partition."),
+    ("kappa_partition_failed", Kind::Gauge, "1 while a failed flush makes the partition refuse appends (until a restart)."),
+    ("kappa_partition_damaged_ranges", Kind::Gauge, "Damaged log ranges found at startup in the partition (reads of them fail)."),
     ("kappa_group_offset", Kind::Gauge, "The consumer group's committed offset (the next offset to read)."),
     ("kappa_group_lag", Kind::Gauge, "Records between the group's committed offset and the partition's end."),
     ("kappa_processor_records_in_total", Kind::Counter, "Input records the processor version has read."),

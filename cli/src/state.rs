@@ -20,6 +20,10 @@ pub struct Limits {
     pub events_max: usize,
     pub consume_limit_max: usize,
     pub header_read_timeout_ms: u64,
+    pub connections_max: usize,
+    pub body_read_grace_ms: u64,
+    pub body_bytes_in_flight_max: usize,
+    pub topics_max: usize,
 }
 
 pub struct AppState {
@@ -32,6 +36,8 @@ pub struct AppState {
     pub limits: Limits,
     pub tokens: Vec<String>,
     pub shutdown: CancellationToken,
+    /// Request body bytes buffered now, in KiB permits (`Limits::body_bytes_in_flight_max`).
+    pub body_budget: Arc<tokio::sync::Semaphore>,
     round_robin: Mutex<HashMap<String, u32>>,
 }
 
@@ -53,6 +59,9 @@ impl AppState {
             idempotency,
             metrics: Metrics::default(),
             appenders: Appenders::default(),
+            body_budget: Arc::new(tokio::sync::Semaphore::new(
+                limits.body_bytes_in_flight_max.div_ceil(1024),
+            )),
             limits,
             tokens,
             shutdown,

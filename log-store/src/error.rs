@@ -40,6 +40,8 @@ pub enum Error {
     },
     #[error("topic {topic:?} already exists")]
     TopicExists { topic: String },
+    #[error("the store holds {max} topics, its limit (TOPICS_MAX); delete one first")]
+    TooManyTopics { max: usize },
     #[error("invalid name {name:?}: {reason}")]
     InvalidName { name: String, reason: &'static str },
     #[error("invalid config: {reason}")]

@@ -16,6 +16,11 @@ pub trait FaultInjector: Send + Sync + Debug {
         let _ = (path, bytes);
         Ok(())
     }
+    /// Called before writing a topic's config file at `path` (a full disk fails it).
+    fn before_write_config(&self, path: &Path) -> io::Result<()> {
+        let _ = path;
+        Ok(())
+    }
     /// Called before flushing (msync) written bytes of the segment at `path`.
     fn before_flush(&self, path: &Path) -> io::Result<()> {
         let _ = path;

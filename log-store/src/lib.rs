@@ -16,6 +16,7 @@ mod error;
 mod fault;
 mod index;
 mod limits;
+mod map_cache;
 mod mmap;
 mod names;
 mod partition;

@@ -10,8 +10,20 @@ pub const SEGMENT_BYTES_MAX: u64 = 1 << 31;
 pub const SEGMENT_BYTES_MIN: u64 = 4 << 20;
 /// Default segment size for new topics.
 pub const SEGMENT_BYTES_DEFAULT: u64 = 128 << 20;
+/// Disk reserved (fallocate) for an active segment's log at a time, ahead of the write position
+/// (DESIGN.md §2): a full disk is an error when reserving, never a SIGBUS while writing through
+/// the map, and an empty or quiet partition costs one step, not a whole segment (issue 10: four
+/// 2-byte events reserved 8.1 GB).
+pub const RESERVE_STEP_BYTES: u64 = 4 << 20;
+/// Sealed segments kept mapped at once, store-wide (`MapCache`): three maps each, well under
+/// the kernel's default of 65,530 maps per process; the least recently read are unmapped first.
+pub const SEALED_SEGMENTS_MAPPED_MAX: usize = 4_096;
 /// Most partitions in one topic: one directory and one writer each.
 pub const PARTITIONS_MAX: u32 = 1024;
+/// Most topics in one store (issue 10: there was no ceiling). Each costs a directory, a
+/// config, per-partition state and a line in every topic listing; processors add two or
+/// more each (output, `.late`, versions).
+pub const TOPICS_MAX: usize = 10_000;
 /// Most headers on one record.
 pub const HEADERS_MAX: usize = 64;
 /// Longest header name (stored as a u16 length; a header name is a label, not data).
@@ -33,3 +45,4 @@ pub const NAME_BYTES_MAX: usize = 200;
 
 const _: () = assert!(SEGMENT_BYTES_MAX <= u32::MAX as u64);
 const _: () = assert!(SEGMENT_BYTES_MIN > RECORD_BYTES_MAX as u64 * 2);
+const _: () = assert!(RESERVE_STEP_BYTES <= SEGMENT_BYTES_MIN);

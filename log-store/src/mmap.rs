@@ -2,8 +2,8 @@
 //!
 //! Two kinds of map:
 //! - [`ReadMap`]: a read-only map of a sealed file. Sealed files never change again.
-//! - [`MapWriter`] / [`SharedMap`]: a writable shared map of a pre-sized file (the active
-//!   segment and its indexes). One `MapWriter` (unique, `&mut self` to write) and any number of
+//! - [`MapWriter`] / [`SharedMap`]: a writable shared map of the active segment and its
+//!   indexes (the indexes pre-sized; the log reserved in steps, see below). One `MapWriter` (unique, `&mut self` to write) and any number of
 //!   `Arc<SharedMap>` readers.
 //!
 //! The invariant that makes the writable map sound: the map tracks two watermarks,
@@ -23,7 +23,10 @@
 //! zero the page one fault at a time; copying zeros in with one `pwrite` per window is several
 //! times cheaper, and the faults that remain find the page already there. The file-level half of the invariant (SIGBUS safety) is the
 //! crate's: while a file is mapped, only this process changes it (the data directory lock), the
-//! active segment's space is reserved with fallocate before it is mapped, a file is only trimmed
+//! active segment's map may span past the end of its file, but every byte is reserved with
+//! fallocate (the file extended to cover it) before it is written or read through the map
+//! (`Active::reserve_for`, in RESERVE_STEP_BYTES steps; readers stop at the published end, below
+//! the written end; `prefill` stops at the reserved length), a file is only trimmed
 //! to a length at or above every position still readable through a live map, and sealed files
 //! are mapped read-only. An outside process that truncates a mapped file can still crash us with
 //! SIGBUS; that is the documented cost of mmap (ARCHITECTURE.md).
@@ -191,11 +194,12 @@ impl MapWriter {
     ///
     /// The bytes at or past `committed` must be zero (the reserved tail of a created segment, or
     /// the tail recovery zeroed); they stay zero.
-    pub(crate) fn prefill(&mut self, file: &File, end: usize) {
+    pub(crate) fn prefill(&mut self, file: &File, end: usize, reserved: usize) {
         if end <= self.prefilled {
             return;
         }
-        let len = self.len();
+        // Never past the file's reserved length: that is reserved in steps, not by this hint.
+        let len = self.len().min(reserved);
         let from = self
             .prefilled
             .max(self.committed())
@@ -278,6 +282,31 @@ pub(crate) fn reserve(file: &File, len: u64) -> io::Result<()> {
     }
 }
 
+/// Raises this process's soft limit of open files to its hard limit (issue 10: at the common
+/// soft limit of 1,024 a store with a few hundred partitions ran out). Returns the (old, new)
+/// soft limit. Here because this is log-store's one module allowed `unsafe`, and segment files
+/// are what needs the descriptors.
+pub fn raise_open_files_limit() -> io::Result<(u64, u64)> {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit writes one `rlimit` through the pointer, which points at a live, owned,
+    // properly aligned local for the duration of the call.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let old = lim.rlim_cur;
+    if lim.rlim_cur < lim.rlim_max {
+        lim.rlim_cur = lim.rlim_max;
+        // SAFETY: setrlimit only reads the `rlimit` behind the pointer, a live local.
+        if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &lim) } != 0 {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    Ok((old, lim.rlim_cur))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -302,7 +331,7 @@ mod tests {
         w.commit(data.len());
         w.freeze(data.len());
         for end in [data.len() + 10, 2 * PREFILL_WINDOW_BYTES, len] {
-            w.prefill(&file, end);
+            w.prefill(&file, end, len);
             assert_eq!(&w.shared().frozen()[..data.len()], &data[..]);
         }
         let at = data.len();

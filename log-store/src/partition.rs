@@ -57,6 +57,7 @@ pub(crate) struct PartitionContext {
     pub clock: Arc<Clock>,
     pub faults: Arc<dyn FaultInjector>,
     pub flush_stats: Arc<crate::stats::FlushStats>,
+    pub maps: Arc<crate::map_cache::MapCache>,
 }
 
 #[derive(Debug)]
@@ -96,6 +97,9 @@ struct Writer {
     /// Set when a flush failed: what was written can no longer be trusted to be durable, so
     /// the partition refuses appends until the store is reopened (and recovers).
     failed: Option<String>,
+    /// Set when the topic is deleted: an append that still holds this partition must fail
+    /// rather than be acknowledged into files that are gone (issue 10).
+    deleted: bool,
     last_flush: Instant,
     /// The newest timestamp written (0 for an empty partition).
     last_ts: u64,
@@ -167,13 +171,18 @@ impl Partition {
                 // Cheap to notice (no read); rebuilt now so the report names it.
                 let maps = s.load(&id)?;
                 drop(maps);
+                s.unload(); // mapped again (through the map cache) when read
                 report.indexes_rebuilt.push(segment::index_path(dir, base));
             }
             sealed.push(Arc::new(s));
         }
         let newest_ts = match (&active, &last_sealed) {
             (Some(a), _) => a.last_ts,
-            (None, Some(s)) => Some(s.load(&id)?.max_ts),
+            (None, Some(s)) => {
+                let ts = s.load(&id)?.max_ts;
+                s.unload(); // mapped again (through the map cache) when read
+                Some(ts)
+            }
             (None, None) => None,
         };
         if let Some(ts) = newest_ts {
@@ -215,6 +224,7 @@ impl Partition {
                 next_offset,
                 in_flight: VecDeque::new(),
                 failed: None,
+                deleted: false,
                 last_flush: Instant::now(),
                 last_ts: newest_ts.unwrap_or(0),
             }),
@@ -244,6 +254,13 @@ impl Partition {
 
     fn set_view(&self, view: View) {
         *self.view.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(view);
+    }
+
+    /// Marks the partition deleted (its topic is being removed): every later append fails with
+    /// `UnknownTopic`. Taken under the writer lock, so an append either finished writing before
+    /// this or writes nothing.
+    pub(crate) fn mark_deleted(&self) {
+        lock(&self.writer).deleted = true;
     }
 
     /// Appends the batch atomically (all visible or none) and returns once durable. The batch
@@ -298,6 +315,11 @@ impl Partition {
                 timestamp_ms: self.ctx.clock.now_ms(),
             });
         }
+        if w.deleted {
+            return Err(Error::UnknownTopic {
+                topic: self.id.topic.to_string(),
+            });
+        }
         if let Some(reason) = &w.failed {
             return Err(Error::Io {
                 op: "append after a failed flush (reopen the store)",
@@ -308,6 +330,10 @@ impl Partition {
         if w.active.as_ref().is_none_or(|a| a.room() < total) {
             self.roll(&mut w)?;
         }
+        w.active
+            .as_mut()
+            .expect("roll leaves an active segment")
+            .reserve_for(total, &*self.ctx.faults)?;
         let runs: Vec<StampRun> = match stamped {
             None => vec![StampRun {
                 end: records.len(),
@@ -409,6 +435,17 @@ impl Partition {
         woken
     }
 
+    /// After a failed flush: the written, unpublished batches will never be published (their
+    /// appenders get the error; nothing of them was acknowledged), so their timestamps leave the
+    /// clock's in-flight set. Otherwise the store's safe time would stay below them until a
+    /// restart and every processor, of every topic, would stop (issue 10). After a restart,
+    /// recovery may find those bytes intact and keep them: unacknowledged, not lost.
+    fn abandon_in_flight(&self, w: &mut Writer) {
+        for f in w.in_flight.drain(..) {
+            self.ctx.clock.release(f.ts);
+        }
+    }
+
     /// Group commit: wait until `end` is published; if nobody is flushing, become the leader and
     /// flush everything written so far, for every waiter at once.
     fn wait_published(&self, end: u64) -> Result<()> {
@@ -469,6 +506,7 @@ impl Partition {
         let mut w = lock(&self.writer);
         if let Err(source) = flushed {
             w.failed = Some(source.to_string());
+            self.abandon_in_flight(&mut w);
             tracing::error!(topic = %self.id.topic, partition = self.id.partition, path = %path.display(), error = %source, "flush failed; refusing appends until the store is reopened");
             return Err(Error::Io {
                 op: "flush segment",
@@ -500,6 +538,7 @@ impl Partition {
                 }
                 Err(e) => {
                     w.failed = Some(e.to_string());
+                    self.abandon_in_flight(w);
                     return Err(e);
                 }
             };
@@ -569,7 +608,7 @@ impl Partition {
         }
         let first = view.sealed.partition_point(|s| s.end_offset <= from);
         for s in &view.sealed[first..] {
-            let maps = s.load(&self.id).map_err(|e| self.gone_or(e, from))?;
+            let maps = self.maps(s).map_err(|e| self.gone_or(e, from))?;
             if !maps.view(s).read(
                 &self.id,
                 (from, end),
@@ -594,6 +633,34 @@ impl Partition {
         Ok(out)
     }
 
+    /// One past the last offset of the segment that holds `offset` (the next segment's base),
+    /// or the published end if it is in the active segment: where a scan that met damage in
+    /// that segment can resume (the idempotency recovery skips a damaged segment's rest).
+    pub fn segment_end(&self, offset: Offset) -> Offset {
+        let view = self.view();
+        let end = self.end.load(Ordering::Acquire);
+        let i = view.sealed.partition_point(|s| s.end_offset <= offset.0);
+        Offset(view.sealed.get(i).map_or(end, |s| s.end_offset.min(end)))
+    }
+
+    /// How many sealed segments hold their maps now (tests).
+    #[cfg(test)]
+    pub(crate) fn sealed_mapped(&self) -> (usize, usize) {
+        let view = self.view();
+        let mapped = view.sealed.iter().filter(|s| s.is_mapped()).count();
+        (mapped, view.sealed.len())
+    }
+
+    /// A sealed segment's maps, mapping it if needed and noting that in the store's map cache
+    /// (which may unmap the least recently used others).
+    fn maps(&self, s: &Arc<Sealed>) -> Result<Arc<segment::SealedMaps>> {
+        let (maps, fresh) = s.load_noting(&self.id)?;
+        if fresh {
+            self.ctx.maps.mapped(s);
+        }
+        Ok(maps)
+    }
+
     /// A segment that fails to load because retention deleted it meanwhile: out of range.
     fn gone_or(&self, e: Error, from: u64) -> Error {
         let start = self.view().start;
@@ -612,15 +679,15 @@ impl Partition {
         let (mut lo, mut hi) = (0usize, view.sealed.len());
         while lo < hi {
             let mid = lo + (hi - lo) / 2;
-            if view.sealed[mid].load(&self.id)?.max_ts < timestamp_ms {
+            if self.maps(&view.sealed[mid])?.max_ts < timestamp_ms {
                 lo = mid + 1;
             } else {
                 hi = mid;
             }
         }
         for s in &view.sealed[lo..] {
-            if let Some(o) = s
-                .load(&self.id)?
+            if let Some(o) = self
+                .maps(s)?
                 .view(s)
                 .offset_for_timestamp(&self.id, timestamp_ms)?
             {
@@ -653,6 +720,12 @@ impl Partition {
     pub fn listen(&self) -> event_listener::EventListener {
         self.event.listen()
     }
+    /// Why the partition refuses appends until the store is reopened (a failed flush), if it
+    /// does: shown in topic describe and /metrics.
+    pub fn failed(&self) -> Option<String> {
+        lock(&self.writer).failed.clone()
+    }
+
     pub fn stats(&self) -> PartitionStats {
         let view = self.view();
         let active_bytes = view

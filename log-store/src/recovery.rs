@@ -146,7 +146,6 @@ pub(crate) fn recover_last(
         .metadata()
         .map_err(io_err("stat segment", &path))?
         .len();
-    let presized = len == segment_bytes;
     let map = ReadMap::open(&file, len as usize).map_err(io_err("map segment", &path))?;
     let data = map.as_slice();
     let bounds = Bounds {
@@ -167,7 +166,11 @@ pub(crate) fn recover_last(
         }
     }
     let found = scan_from_index(data, base, &offsets, &times);
-    let dropped = match presized {
+    // An active segment has reserved space past its last batch (zeros, or a torn tail); a
+    // sealed one was trimmed to it. (Reserved in steps, an active file is shorter than the
+    // segment; one whose last batch ends exactly at its reserved end is sealed here, early.)
+    let active = (found.scan.valid_end as u64) < len && len <= segment_bytes;
+    let dropped = match active {
         true => garbage_after(data, found.scan.valid_end, found.scan.stop_pos),
         false => len - found.scan.valid_end as u64,
     };
@@ -196,7 +199,7 @@ pub(crate) fn recover_last(
         times: times_all,
         rule: scan.rule,
     };
-    if presized {
+    if active {
         if dropped > 0 {
             zero_tail(&file, &path, len as usize, scan.valid_end)?;
         }

@@ -18,7 +18,7 @@ use crate::fault::FaultInjector;
 use crate::index::{
     self, Bounds, IndexEntry, IndexKind, SparseRule, INDEX_ENTRY_BYTES, INDEX_HEADER_BYTES,
 };
-use crate::limits::INDEX_INTERVAL_BYTES;
+use crate::limits::{INDEX_INTERVAL_BYTES, RESERVE_STEP_BYTES};
 use crate::mmap::{self, FrozenOwner, MapWriter, ReadMap, SharedMap};
 use crate::record::{decode_frame, encode_frame, AppendRecord, FrameError, Record};
 use crate::recovery;
@@ -149,9 +149,15 @@ pub(crate) struct Active {
     pub base: u64,
     pub path: PathBuf,
     dir: PathBuf,
-    log_file: File,
-    index_file: File,
-    time_file: File,
+    /// The log file, opened on the first prefill (`fsync never` only). Otherwise an active
+    /// segment holds no file descriptor: its maps do not need one, and sealing reopens the
+    /// files by path (issue 10: three descriptors per written partition ran a server with a
+    /// few hundred partitions out of them).
+    prefill_file: Option<File>,
+    /// The log file's reserved (fallocated) length: the writer never writes at or past it; it
+    /// is raised in RESERVE_STEP_BYTES steps before an append that needs more (`reserve_for`).
+    /// The map spans the whole segment; the pages past this are never touched.
+    reserved: usize,
     log: MapWriter,
     index: MapWriter,
     time: MapWriter,
@@ -191,7 +197,7 @@ impl Active {
         faults: &dyn FaultInjector,
     ) -> Result<Active> {
         let path = log_path(dir, base);
-        let log_file = create_reserved(&path, segment_bytes, faults)?;
+        let log_file = create_reserved(&path, RESERVE_STEP_BYTES.min(segment_bytes), faults)?;
         let index_bytes = index_file_bytes(segment_bytes);
         let made = create_reserved(&index_path(dir, base), index_bytes, faults).and_then(|i| {
             Ok((
@@ -232,6 +238,15 @@ impl Active {
     ) -> Result<Active> {
         let path = log_path(dir, base);
         let (log_file, index_file, time_file) = files;
+        let reserved = log_file
+            .metadata()
+            .map_err(io_err("stat segment", &path))?
+            .len()
+            .min(segment_bytes) as usize;
+        assert!(
+            reserved >= resume.write_pos,
+            "recovery resumes inside the reserved length"
+        );
         let index_bytes = index_file_bytes(segment_bytes) as usize;
         let log = MapWriter::open(&log_file, segment_bytes as usize, resume.write_pos)
             .map_err(io_err("map segment", &path))?;
@@ -258,9 +273,8 @@ impl Active {
             base,
             path,
             dir: dir.to_path_buf(),
-            log_file,
-            index_file,
-            time_file,
+            prefill_file: None,
+            reserved,
             log,
             index,
             time,
@@ -284,6 +298,40 @@ impl Active {
             index: self.index.shared().clone(),
             time: self.time.shared().clone(),
         }
+    }
+
+    /// Makes sure the next `frame_total` bytes are reserved on disk before they are written
+    /// through the map: raises the file's reserved length to the step past them (at most the
+    /// segment). A full disk is this `Err` (nothing written), never a SIGBUS later.
+    pub(crate) fn reserve_for(
+        &mut self,
+        frame_total: usize,
+        faults: &dyn FaultInjector,
+    ) -> Result<()> {
+        let end = self.write_pos + frame_total;
+        if end <= self.reserved {
+            return Ok(());
+        }
+        let step = RESERVE_STEP_BYTES as usize;
+        let target = (end.next_multiple_of(step) + step).min(self.log.len());
+        assert!(
+            target >= end,
+            "a batch that fits the segment fits its reservation"
+        );
+        let reserved = File::options()
+            .write(true)
+            .open(&self.path)
+            .and_then(|file| {
+                faults.before_reserve(&self.path, target as u64)?;
+                mmap::reserve(&file, target as u64)
+            });
+        reserved.map_err(|source| Error::Io {
+            op: "reserve space for segment file",
+            path: self.path.clone(),
+            source,
+        })?;
+        self.reserved = target;
+        Ok(())
     }
 
     pub(crate) fn room(&self) -> usize {
@@ -314,10 +362,20 @@ impl Active {
             self.last_ts.is_none_or(|t| t <= runs[0].ts),
             "timestamps decrease within a partition"
         );
+        assert!(
+            self.write_pos + frame_total <= self.reserved,
+            "writing past the reserved length (reserve_for first)"
+        );
         let start = self.write_pos;
         let (base, first) = (self.base, self.next_offset);
         if self.prefill {
-            self.log.prefill(&self.log_file, start + frame_total);
+            if self.prefill_file.is_none() {
+                // A hint only (see MapWriter::prefill): without the file there is no prefill.
+                self.prefill_file = File::options().write(true).open(&self.path).ok();
+            }
+            if let Some(file) = &self.prefill_file {
+                self.log.prefill(file, start + frame_total, self.reserved);
+            }
         }
         let buf = self.log.tail_mut(start, frame_total);
         let mut at = 0;
@@ -413,26 +471,15 @@ impl Active {
         }
         let ipath = index_path(&self.dir, self.base);
         let tpath = time_index_path(&self.dir, self.base);
-        for (map, file, path, len) in [
-            (
-                self.index.shared(),
-                &self.index_file,
-                &ipath,
-                self.index.committed(),
-            ),
-            (
-                self.time.shared(),
-                &self.time_file,
-                &tpath,
-                self.time.committed(),
-            ),
-            (
-                self.log.shared(),
-                &self.log_file,
-                &self.path,
-                self.write_pos,
-            ),
+        for (map, path, len) in [
+            (self.index.shared(), &ipath, self.index.committed()),
+            (self.time.shared(), &tpath, self.time.committed()),
+            (self.log.shared(), &self.path, self.write_pos),
         ] {
+            let file = File::options()
+                .write(true)
+                .open(path)
+                .map_err(io_err("open segment to seal", path))?;
             if durable {
                 map.flush_range(0, len)
                     .map_err(io_err("flush segment", path))?;
@@ -505,6 +552,8 @@ pub(crate) struct Sealed {
     maps: Mutex<Option<Arc<SealedMaps>>>,
     /// Sealed without waiting for the disk (`fsync never`); the next flush syncs it.
     needs_sync: std::sync::atomic::AtomicBool,
+    /// Read since the map cache last swept past it (`MapCache`'s second chance).
+    pub(crate) referenced: std::sync::atomic::AtomicBool,
 }
 
 #[derive(Debug)]
@@ -541,6 +590,7 @@ impl Sealed {
             bytes,
             maps: Mutex::new(None),
             needs_sync: Default::default(),
+            referenced: Default::default(),
         }
     }
 
@@ -579,13 +629,30 @@ impl Sealed {
 
     /// The segment's maps, opening them (and rebuilding a missing or damaged index) on first use.
     pub(crate) fn load(&self, id: &Ident) -> Result<Arc<SealedMaps>> {
+        self.load_noting(id).map(|(maps, _)| maps)
+    }
+
+    /// [`load`](Self::load), also saying whether this call mapped the segment (so the caller
+    /// notes it in the map cache, after this segment's slot is released).
+    pub(crate) fn load_noting(&self, id: &Ident) -> Result<(Arc<SealedMaps>, bool)> {
+        self.referenced
+            .store(true, std::sync::atomic::Ordering::Release);
         let mut slot = self.maps.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(maps) = slot.as_ref() {
-            return Ok(maps.clone());
+            return Ok((maps.clone(), false));
         }
         let maps = Arc::new(self.open_maps(id)?);
         *slot = Some(maps.clone());
-        Ok(maps)
+        Ok((maps, true))
+    }
+
+    /// Whether the segment holds its maps now (tests).
+    #[cfg(test)]
+    pub(crate) fn is_mapped(&self) -> bool {
+        self.maps
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .is_some()
     }
 
     /// Drops this segment's own maps (retention, before deleting the files). Readers holding

@@ -14,6 +14,8 @@ use std::time::Duration;
 use crate::clock::{Clock, Stamp};
 use crate::error::{Error, Result};
 use crate::fault::{FaultInjector, NoFaults};
+use crate::limits::{SEALED_SEGMENTS_MAPPED_MAX, TOPICS_MAX};
+use crate::map_cache::MapCache;
 use crate::names::validate_name;
 use crate::partition::PartitionContext;
 use crate::segment::{io_err, sync_dir};
@@ -96,6 +98,8 @@ pub struct LogStore {
     clock: Arc<Clock>,
     faults: Arc<dyn FaultInjector>,
     flush_stats: Arc<FlushStats>,
+    /// Which sealed segments stay mapped (store-wide ceiling).
+    pub(crate) maps: Arc<MapCache>,
     topics: RwLock<BTreeMap<String, Arc<Topic>>>,
     report: RecoveryReport,
 }
@@ -113,6 +117,28 @@ impl LogStore {
         config: StoreConfig,
         faults: Arc<dyn FaultInjector>,
     ) -> Result<LogStore> {
+        LogStore::open_inner(dir, config, faults, SEALED_SEGMENTS_MAPPED_MAX)
+    }
+
+    /// [`open_with_faults`](Self::open_with_faults) with a lower ceiling of mapped sealed
+    /// segments (tests of the map cache).
+    pub(crate) fn open_inner(
+        dir: &Path,
+        config: StoreConfig,
+        faults: Arc<dyn FaultInjector>,
+        sealed_mapped_max: usize,
+    ) -> Result<LogStore> {
+        match crate::mmap::raise_open_files_limit() {
+            Ok((old, new)) if new > old => {
+                tracing::info!(
+                    old,
+                    new,
+                    "raised the soft limit of open files to the hard limit"
+                )
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "cannot raise the limit of open files"),
+        }
         fs::create_dir_all(dir.join("topics")).map_err(io_err("create data directory", dir))?;
         let lock_path = dir.join("LOCK");
         let lock = File::options()
@@ -139,12 +165,14 @@ impl LogStore {
         }
         let clock = Arc::new(Clock::default());
         let flush_stats = Arc::new(FlushStats::default());
+        let maps = Arc::new(MapCache::new(sealed_mapped_max));
         let ctx = PartitionContext {
             segment_bytes: 0,
             policy: config.fsync,
             clock: clock.clone(),
             faults: faults.clone(),
             flush_stats: flush_stats.clone(),
+            maps: maps.clone(),
         };
         let mut report = RecoveryReport::default();
         let mut topics = BTreeMap::new();
@@ -175,6 +203,7 @@ impl LogStore {
             clock,
             faults,
             flush_stats,
+            maps,
             topics: RwLock::new(topics),
             report,
         })
@@ -222,6 +251,7 @@ impl LogStore {
             clock: self.clock.clone(),
             faults: self.faults.clone(),
             flush_stats: self.flush_stats.clone(),
+            maps: self.maps.clone(),
         }
     }
 
@@ -237,6 +267,9 @@ impl LogStore {
             return Err(Error::TopicExists {
                 topic: name.to_string(),
             });
+        }
+        if topics.len() >= TOPICS_MAX {
+            return Err(Error::TooManyTopics { max: TOPICS_MAX });
         }
         let topic = Arc::new(Topic::create(
             &self.dir.join("topics").join(name),
@@ -265,7 +298,8 @@ impl LogStore {
         self.read_topics().values().cloned().collect()
     }
     /// Removes the topic and its directory. Holders of its partitions keep reading what they
-    /// have mapped; new appends to them fail once the files are gone.
+    /// have mapped; appends to them fail with `UnknownTopic` from here on, so none is
+    /// acknowledged into the deleted files (a topic re-created under the name is a new one).
     pub fn delete_topic(&self, name: &str) -> Result<()> {
         validate_name(name)?;
         let topic = self
@@ -276,6 +310,9 @@ impl LogStore {
             .ok_or_else(|| Error::UnknownTopic {
                 topic: name.to_string(),
             })?;
+        for p in topic.partitions() {
+            p.mark_deleted();
+        }
         fs::remove_dir_all(topic.dir()).map_err(io_err("delete topic", topic.dir()))?;
         sync_dir(&self.dir.join("topics"))?;
         tracing::info!(topic = name, "deleted topic");

@@ -11,6 +11,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::fault::FaultInjector;
 use crate::limits::{PARTITIONS_MAX, SEGMENT_BYTES_MAX, SEGMENT_BYTES_MIN};
 use crate::partition::{Partition, PartitionContext};
 use crate::segment::{io_err, sync_dir};
@@ -76,6 +77,10 @@ fn config_path(dir: &Path) -> PathBuf {
 
 impl Topic {
     /// Creates the topic directory and its config, then opens the (empty) partitions.
+    ///
+    /// A failure part-way (a full disk writing the config) removes what was made, and a
+    /// directory left without its `topic.json` by a crash mid-create is replaced: either used
+    /// to leave a name that could never be created again (issue 10).
     pub(crate) fn create(
         dir: &Path,
         name: &str,
@@ -83,6 +88,10 @@ impl Topic {
         ctx: &PartitionContext,
     ) -> Result<Topic> {
         config.validate()?;
+        if dir.is_dir() && !config_path(dir).exists() {
+            tracing::warn!(topic = name, path = %dir.display(), "removing the leftover of an unfinished topic create");
+            fs::remove_dir_all(dir).map_err(io_err("remove unfinished topic directory", dir))?;
+        }
         fs::create_dir(dir).map_err(|source| match source.kind() {
             std::io::ErrorKind::AlreadyExists => Error::TopicExists {
                 topic: name.to_string(),
@@ -93,11 +102,22 @@ impl Topic {
                 source,
             },
         })?;
+        let made = Topic::write_config(dir, &config, ctx.faults.as_ref())
+            .and_then(|()| Topic::open(dir, name, ctx, &mut RecoveryReport::default()));
+        if made.is_err() {
+            // Best effort: what is left (no topic.json) is replaced by the next create anyway.
+            let _ = fs::remove_dir_all(dir);
+        }
+        made
+    }
+
+    fn write_config(dir: &Path, config: &TopicConfig, faults: &dyn FaultInjector) -> Result<()> {
         let path = config_path(dir);
-        let json = serde_json::to_vec_pretty(&config).expect("a TopicConfig always serializes");
+        let json = serde_json::to_vec_pretty(config).expect("a TopicConfig always serializes");
         let tmp = path.with_extension("json.tmp");
         let write = || -> std::io::Result<()> {
             use std::io::Write;
+            faults.before_write_config(&path)?;
             let mut f = fs::File::create(&tmp)?;
             f.write_all(&json)?;
             f.sync_all()?;
@@ -108,7 +128,7 @@ impl Topic {
         if let Some(parent) = dir.parent() {
             sync_dir(parent)?;
         }
-        Topic::open(dir, name, ctx, &mut RecoveryReport::default())
+        Ok(())
     }
 
     /// Opens an existing topic: reads its config and recovers each partition.

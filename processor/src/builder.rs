@@ -367,6 +367,12 @@ impl<T: 'static> Operator for AggOp<T> {
                     .sessions
                     .add(&key, ts, gap_ms, (0, wm), &specs, update)?
             }
+            Some(WindowSpec::Cumulate { step_ms, size_ms }) => {
+                let windows = crate::window::aligned::cumulate_windows_of(ts, step_ms, size_ms);
+                self.state
+                    .aligned
+                    .add_to(&key, windows, (0, wm), new, update)?
+            }
             None => {
                 let result = self.state.table.upsert(&key, new, update)?[0].result();
                 self.row(&key_text, &result, None, out);

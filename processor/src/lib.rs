@@ -9,6 +9,7 @@
 #![forbid(unsafe_code)]
 
 pub mod builder;
+pub mod calendar;
 pub mod checkpoint;
 pub mod custom;
 pub mod definition;

@@ -2,6 +2,15 @@
 
 /// Longest SQL text accepted for one processor: a definition is a screenful, not a program.
 pub const SQL_TEXT_BYTES_MAX: usize = 64 << 10;
+/// Deepest expression tree (and parser recursion) accepted in processor SQL. The compiler,
+/// the evaluator and sqlparser recurse once per level, and a left-deep `a+a+...+a` of ~880
+/// terms overflowed a thread's stack and aborted the server (issue 10). 256 levels is far past
+/// anything written by hand (a 200-way OR chain still fits) and a few MiB of stack at most.
+pub const SQL_EXPR_DEPTH_MAX: usize = 256;
+/// Stack of the thread that parses and compiles SQL: room for SQL_EXPR_DEPTH_MAX levels of the
+/// compiler in a debug build, and for dropping the deepest tree that SQL_TEXT_BYTES_MAX allows
+/// (~32k levels) after it is refused. Only touched pages are ever committed.
+pub const SQL_COMPILE_STACK_BYTES: usize = 64 << 20;
 /// Most (window, key) groups held open at once by one windowed aggregate; past it the processor
 /// fails with `Error::Limit` instead of growing without bound.
 pub const WINDOW_KEYS_MAX: usize = 1_000_000;
@@ -33,6 +42,14 @@ pub const CHECKPOINT_BYTES_MAX: u64 = 1 << 30;
 /// `'scan.watermark.idle-timeout'` when a table does not set it: an input partition that has not
 /// been read for this long in log time stops holding the watermark back (DESIGN.md §3).
 pub const WATERMARK_IDLE_TIMEOUT_MS_DEFAULT: u64 = 10_000;
+/// Compiled size of one regular expression (`REGEXP_EXTRACT`): a pattern cannot make the
+/// compiler or the matcher use more memory than this.
+pub const REGEX_BYTES_MAX: usize = 1 << 20;
+/// Rows of an OVER aggregate waiting for the watermark (rows above it: about the watermark
+/// delay's worth of input), and rows one OVER RANGE frame may hold; past either the processor
+/// fails with a limit error instead of growing without bound.
+pub const OVER_PENDING_ROWS_MAX: usize = 1_000_000;
+pub const OVER_FRAME_ROWS_MAX: usize = 100_000;
 /// Records read to infer the column types of an input without `CREATE TABLE`.
 pub const SCHEMA_SAMPLE_RECORDS_MAX: usize = 1_000;
 /// Most input partitions one processor reads.

@@ -132,6 +132,8 @@ pub struct Task {
     /// When set, `step` processes only records with timestamps at or below it (a pause point
     /// shared by two versions at promotion; never persisted).
     barrier_ms: Option<u64>,
+    /// The (timestamp, input) of the last record merged, to assert the merge order.
+    last_merged: Option<(u64, usize)>,
 }
 
 impl Task {
@@ -216,6 +218,7 @@ impl Task {
             idle_steps: 0,
             state_bytes: 0,
             barrier_ms: None,
+            last_merged: None,
             cp,
         };
         if fresh {
@@ -312,6 +315,15 @@ impl Task {
                     break 'merge;
                 }
                 let record = self.buffers[i].pop_front().expect("the loop saw a front");
+                // The property the rest stands on (DESIGN.md §3): records are taken in
+                // (timestamp, topic, partition) order, whatever the fetch sizes.
+                assert!(
+                    self.last_merged.is_none_or(|last| last <= (ts, i)),
+                    "the merge went back: {:?} after {:?}",
+                    (ts, i),
+                    self.last_merged
+                );
+                self.last_merged = Some((ts, i));
                 self.process_one(i, &record)?;
                 processed += 1;
                 if self.pending_out.len() + self.pending_late.len() >= OUTPUT_BATCH_RECORDS_MAX {

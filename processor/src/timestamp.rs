@@ -181,9 +181,82 @@ pub fn parse_bytes_cached(b: &[u8], cache: &mut DayCache) -> Option<i64> {
     }
 }
 
+/// Flink's `TO_TIMESTAMP` text: `yyyy-[M]M-[d]d`, optionally followed by a space and
+/// `[H]H:[m]m:[s]s` with an optional fraction of up to 9 digits (kept to the millisecond), all
+/// UTC. No `T`, no zone, no surrounding spaces. This is Flink's default timestamp format and
+/// the `java.sql.Timestamp`/`Date.valueOf` fallback it tries when a pattern does not match.
+pub fn parse_flink(text: &str) -> Option<i64> {
+    fn number(part: &str, min: usize, max: usize) -> Option<i64> {
+        if part.len() < min || part.len() > max || !part.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        part.parse().ok()
+    }
+    let (date, time) = match text.split_once(' ') {
+        Some((d, t)) => (d, Some(t)),
+        None => (text, None),
+    };
+    let mut ymd = date.split('-');
+    let y = number(ymd.next()?, 4, 4)?;
+    let m = number(ymd.next()?, 1, 2)?;
+    let d = number(ymd.next()?, 1, 2)?;
+    if ymd.next().is_some() || !(1..=12).contains(&m) || !(1..=31).contains(&d) {
+        return None;
+    }
+    let mut ms = days_from_civil(y, m as u32, d as u32) * MS_PER_DAY;
+    if let Some(time) = time {
+        let (hms, fraction) = match time.split_once('.') {
+            Some((hms, f)) => (hms, Some(f)),
+            None => (time, None),
+        };
+        let mut parts = hms.split(':');
+        let h = number(parts.next()?, 1, 2)?;
+        let mi = number(parts.next()?, 1, 2)?;
+        let sec = number(parts.next()?, 1, 2)?;
+        if parts.next().is_some() || h > 23 || mi > 59 || sec > 59 {
+            return None;
+        }
+        ms += h * 3_600_000 + mi * 60_000 + sec * 1_000;
+        if let Some(f) = fraction {
+            if f.len() > 9 || !f.bytes().all(|b| b.is_ascii_digit()) {
+                return None;
+            }
+            ms += format!("{:0<3}", &f[..f.len().min(3)])
+                .parse::<i64>()
+                .ok()?;
+        }
+    }
+    Some(ms)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// TO_TIMESTAMP's text as Flink reads it (found by processor/tests/flink/
+    /// to_timestamp_fallback; issue 14).
+    #[test]
+    fn flink_timestamp_text() {
+        let base = parse("2026-03-05T07:08:09Z").unwrap();
+        assert_eq!(parse_flink("2026-3-5 7:8:9"), Some(base));
+        assert_eq!(parse_flink("2026-03-05 07:08:09.5"), Some(base + 500));
+        assert_eq!(
+            parse_flink("2026-03-05 07:08:09.123456789"),
+            Some(base + 123)
+        );
+        assert_eq!(parse_flink("2026-03-05"), Some(base - 25_689_000));
+        for refused in [
+            "2026-03-05T07:08:09",
+            "2026-03-05 07:08",
+            "2026-03-05 07:08:09Z",
+            " 2026-03-05",
+            "2026-13-05",
+            "26-03-05",
+            "2026-03-05 07:08:09.1234567890",
+        ] {
+            assert_eq!(parse_flink(refused), None, "{refused}");
+        }
+    }
 
     #[test]
     fn formats_rfc3339_with_milliseconds() {

@@ -99,6 +99,29 @@ pub fn write_float(f: f64, out: &mut String) {
     }
 }
 
+/// A DOUBLE as `CAST(x AS STRING)` writes it in Flink: Java's `Double.toString` (shortest
+/// round-trip digits; plain between 10^-3 and 10^7, else `d.dddE<n>`; always a fraction digit).
+pub fn java_double_string(f: f64) -> String {
+    if f.is_nan() {
+        return "NaN".into();
+    }
+    if f.is_infinite() {
+        return if f > 0.0 { "Infinity" } else { "-Infinity" }.into();
+    }
+    let abs = f.abs();
+    if abs == 0.0 || (1e-3..1e7).contains(&abs) {
+        let s = format!("{f}");
+        return if s.contains('.') { s } else { s + ".0" };
+    }
+    let s = format!("{f:e}");
+    let (mantissa, exponent) = s.split_once('e').expect("{:e} writes an exponent");
+    if mantissa.contains('.') {
+        format!("{mantissa}E{exponent}")
+    } else {
+        format!("{mantissa}.0E{exponent}")
+    }
+}
+
 pub fn write_json_string(s: &str, out: &mut String) {
     if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
         out.push('"');
@@ -224,6 +247,23 @@ mod tests {
         assert_eq!(round_half_away(9.995, 2), 10.0);
         assert_eq!(round_half_away(1.2, 3), 1.2);
         assert_eq!(round_half_away(1234.5, -2), 1200.0);
+    }
+
+    /// CAST(DOUBLE AS STRING) as Flink writes it (found by the Flink differential suite,
+    /// processor/tests/flink/cast_format; issue 14).
+    #[test]
+    fn doubles_cast_to_string_as_java_writes_them() {
+        assert_eq!(java_double_string(0.1), "0.1");
+        assert_eq!(java_double_string(3.0), "3.0");
+        assert_eq!(java_double_string(-0.0), "-0.0");
+        assert_eq!(java_double_string(0.001), "0.001");
+        assert_eq!(java_double_string(9_999_999.5), "9999999.5");
+        assert_eq!(java_double_string(1e7), "1.0E7");
+        assert_eq!(java_double_string(123_456_789.125), "1.23456789125E8");
+        assert_eq!(java_double_string(1e20), "1.0E20");
+        assert_eq!(java_double_string(1e-7), "1.0E-7");
+        assert_eq!(java_double_string(-2.5e-4), "-2.5E-4");
+        assert_eq!(java_double_string(f64::NEG_INFINITY), "-Infinity");
     }
 
     #[test]

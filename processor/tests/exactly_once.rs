@@ -15,6 +15,16 @@ use rand::{Rng, SeedableRng};
 
 const FILTER_SQL: &str = "SELECT order_id, total FROM `order-events` WHERE total > 50";
 
+/// An OVER aggregate (issue 14): its waiting rows and frames are checkpointed state too.
+const OVER_SQL: &str = "CREATE TABLE orders (
+  order_id STRING, user_id STRING, total DOUBLE, category STRING, ts TIMESTAMP(3),
+  WATERMARK FOR ts AS ts - INTERVAL '5' SECOND
+) WITH ('connector' = 'kappa', 'topic' = 'order-events', 'format' = 'json');
+SELECT order_id, category,
+       AVG(total) OVER (PARTITION BY category ORDER BY ts
+         RANGE BETWEEN INTERVAL '30' SECOND PRECEDING AND CURRENT ROW) AS avg_30s
+FROM orders";
+
 fn clean_run(sql: &str, orders: &[common::Order]) -> (Vec<String>, Vec<String>) {
     let log = MemoryLog::new();
     load(&log, orders, 4);
@@ -75,7 +85,7 @@ fn crashing_run(sql: &str, orders: &[common::Order], seed: u64) -> (Vec<String>,
 fn output_after_repeated_crashes_equals_an_uninterrupted_run() {
     for seed in 0..4u64 {
         let orders = orders(100 + seed, 1_500, 4);
-        for sql in [SEED_SQL, FILTER_SQL] {
+        for sql in [SEED_SQL, FILTER_SQL, OVER_SQL] {
             let clean = clean_run(sql, &orders);
             assert!(!clean.0.is_empty());
             let crashed = crashing_run(sql, &orders, seed);

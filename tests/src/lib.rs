@@ -7,6 +7,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
+pub mod kafka;
+
 /// The kappa binary: `KAPPA_BIN`, or `target/<profile>/kappa` beside this test binary.
 pub fn kappa_bin() -> PathBuf {
     if let Some(p) = std::env::var_os("KAPPA_BIN") {
@@ -34,6 +36,8 @@ pub fn kappa() -> Command {
 pub struct Server {
     pub child: Child,
     pub addr: String,
+    /// The Kafka listener's address, when started with `--kafka-listen` (the second stdout line).
+    pub kafka: Option<String>,
     pub data: PathBuf,
     pub log: PathBuf,
 }
@@ -60,11 +64,13 @@ impl Server {
             .spawn()
             .expect("spawn kappa serve");
         let stdout = child.stdout.take().expect("piped stdout");
-        let (tx, rx) = std::sync::mpsc::channel();
+        let (tx, rx) = std::sync::mpsc::sync_channel(2);
         std::thread::spawn(move || {
             let mut lines = BufReader::new(stdout).lines();
-            if let Some(Ok(first)) = lines.next() {
-                let _ = tx.send(first);
+            for _ in 0..2 {
+                if let Some(Ok(line)) = lines.next() {
+                    let _ = tx.send(line);
+                }
             }
             for _ in lines {} // keep draining so the server never blocks on stdout
         });
@@ -82,9 +88,19 @@ impl Server {
             .strip_prefix("listening on http://")
             .unwrap_or_else(|| panic!("first line: {first:?}"))
             .to_string();
+        let kafka = extra.contains(&"--kafka-listen").then(|| {
+            let second = rx
+                .recv_timeout(Duration::from_secs(60))
+                .expect("a second stdout line naming the Kafka listener");
+            second
+                .strip_prefix("kafka listening on ")
+                .unwrap_or_else(|| panic!("second line: {second:?}"))
+                .to_string()
+        });
         Server {
             child,
             addr,
+            kafka,
             data: data.to_path_buf(),
             log,
         }

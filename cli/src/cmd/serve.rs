@@ -26,8 +26,9 @@ pub struct Args {
     /// always (acknowledge after flush, group commit), interval:<ms>, or never.
     #[arg(long, default_value = "always")]
     pub fsync: String,
-    /// Bearer token required on every request but /healthz (repeatable).
-    #[arg(long = "token", env = "KAPPA_TOKEN", value_delimiter = ',')]
+    /// Bearer token required on every request but /healthz (repeatable; KAPPA_TOKEN holds one
+    /// token, commas included).
+    #[arg(long = "token", env = "KAPPA_TOKEN", hide_env_values = true)]
     pub tokens: Vec<String>,
     /// Largest request body in bytes (at most 64 MiB).
     #[arg(long, default_value_t = limits::HTTP_BODY_BYTES_MAX)]
@@ -44,9 +45,37 @@ pub struct Args {
     /// How long a client may take to send its request headers, in ms (slowloris defence).
     #[arg(long, default_value_t = limits::HEADER_READ_TIMEOUT_MS)]
     pub header_read_timeout_ms: u64,
+    /// Most connections served normally (at most 4,096); past it, /healthz is still answered
+    /// and other requests get 503 with Retry-After.
+    #[arg(long, default_value_t = limits::CONNECTIONS_MAX)]
+    pub max_connections: usize,
+    /// How long a request body may take to arrive, in ms, on top of its length at 1 KiB/s
+    /// (slow-body defence; at most 10,000).
+    #[arg(long, default_value_t = limits::BODY_READ_GRACE_MS)]
+    pub body_read_timeout_ms: u64,
+    /// Request body bytes buffered at once across all requests (at most 512 MiB); past it a
+    /// request waits, then gets 503 with Retry-After.
+    #[arg(long, default_value_t = limits::BODY_BYTES_IN_FLIGHT_MAX)]
+    pub max_body_bytes_in_flight: usize,
+    /// Most topics created over HTTP (at most 10,000, the store's TOPICS_MAX).
+    #[arg(long, default_value_t = log_store::TOPICS_MAX)]
+    pub max_topics: usize,
     /// How long an Idempotency-Key is remembered, in ms.
     #[arg(long, default_value_t = limits::IDEMPOTENCY_WINDOW_MS_DEFAULT)]
     pub idempotency_window_ms: u64,
+    /// Serve the Kafka wire protocol on this address too (off by default); port 0 lets the OS
+    /// pick (the second stdout line names it).
+    #[arg(long)]
+    pub kafka_listen: Option<SocketAddr>,
+    /// HOST:PORT given to Kafka clients in Metadata (default: the Kafka listen address).
+    #[arg(long)]
+    pub kafka_advertise: Option<String>,
+    /// Create unknown topics when Kafka clients ask for them (Metadata, Produce).
+    #[arg(long)]
+    pub kafka_auto_create: bool,
+    /// Partitions of a topic created over Kafka without a count (auto-create, or -1).
+    #[arg(long, default_value_t = 1)]
+    pub default_partitions: u32,
 }
 
 impl Args {
@@ -71,6 +100,13 @@ impl Args {
             }
             Ok(v)
         };
+        if self.max_body_bytes_in_flight < self.max_body_bytes {
+            anyhow::bail!(
+                "--max-body-bytes-in-flight ({}) must be at least --max-body-bytes ({})",
+                self.max_body_bytes_in_flight,
+                self.max_body_bytes
+            );
+        }
         Ok(Limits {
             body_bytes_max: check(
                 "max-body-bytes",
@@ -97,8 +133,43 @@ impl Args {
                 self.header_read_timeout_ms as usize,
                 limits::HEADER_READ_TIMEOUT_MS as usize,
             )? as u64,
+            connections_max: check(
+                "max-connections",
+                self.max_connections,
+                limits::CONNECTIONS_MAX,
+            )?,
+            body_read_grace_ms: check(
+                "body-read-timeout-ms",
+                self.body_read_timeout_ms as usize,
+                limits::BODY_READ_GRACE_MS as usize,
+            )? as u64,
+            body_bytes_in_flight_max: check(
+                "max-body-bytes-in-flight",
+                self.max_body_bytes_in_flight,
+                limits::BODY_BYTES_IN_FLIGHT_MAX,
+            )?,
+            topics_max: check("max-topics", self.max_topics, log_store::TOPICS_MAX)?,
         })
     }
+}
+
+/// The tokens as given, refusing an empty or blank one: it used to be dropped silently, so
+/// `--token ""` (or an unset variable in a script) started a server with auth off (issue 10).
+fn check_tokens(tokens: &[String]) -> anyhow::Result<Vec<String>> {
+    for t in tokens {
+        if t.trim().is_empty() {
+            anyhow::bail!(
+                "--token / KAPPA_TOKEN is empty or blank: refusing to start with auth silently off \
+                 (leave the flag and the variable out to run without auth)"
+            );
+        }
+        if t.trim() != t || t.chars().any(char::is_control) {
+            anyhow::bail!(
+                "--token / KAPPA_TOKEN must not have surrounding whitespace or control characters"
+            );
+        }
+    }
+    Ok(tokens.to_vec())
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
@@ -123,13 +194,10 @@ pub async fn serve(
 ) -> anyhow::Result<()> {
     let limits = args.limits()?;
     let fsync: FsyncPolicy = args.fsync.parse().context("--fsync")?;
-    let tokens: Vec<String> = args
-        .tokens
-        .iter()
-        .map(|t| t.trim().to_string())
-        .filter(|t| !t.is_empty())
-        .collect();
+    let tokens = check_tokens(&args.tokens)?;
     let (data, window_ms) = (args.data.clone(), args.idempotency_window_ms);
+    let producers = Arc::new(crate::kafka::Producers::new(crate::time::now_ms()));
+    let recovering = producers.clone();
     let (store, processors, idempotency, keys) =
         tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
             let store = LogStore::open(&data, StoreConfig { fsync })
@@ -138,6 +206,14 @@ pub async fn serve(
             let keys = idempotency
                 .recover(&store, crate::time::now_ms())
                 .context("recovering idempotency keys from the log")?;
+            let since = crate::time::now_ms().saturating_sub(window_ms);
+            let found = recovering
+                .recover(&store, since)
+                .context("recovering Kafka producer sequences from the log")?;
+            tracing::info!(
+                batches = found,
+                "kafka producer sequences recovered from the log"
+            );
             let store = Arc::new(store);
             let processors = processor::Manager::open(store.clone(), &data.join("processors"))
                 .context("starting processors")?;
@@ -166,6 +242,23 @@ pub async fn serve(
         writeln!(out, "listening on http://{addr}")?;
         out.flush()?;
     }
+    let kafka = match args.kafka_listen {
+        None => None,
+        Some(at) => {
+            let listener = crate::kafka::bind(at).await?;
+            let kafka_addr = listener.local_addr()?;
+            let config = kafka_config(&args, kafka_addr)?;
+            {
+                use std::io::Write;
+                let mut out = std::io::stdout().lock();
+                writeln!(out, "kafka listening on {kafka_addr}")?;
+                out.flush()?;
+            }
+            tracing::info!(%kafka_addr, advertised = %format!("{}:{}", config.advertise_host, config.advertise_port), "kafka listener serving");
+            let broker = Arc::new(crate::kafka::Broker::new(state.clone(), config, producers));
+            Some(tokio::spawn(crate::kafka::serve(broker, listener)))
+        }
+    };
     tracing::info!(%addr, data = %args.data.display(), fsync = %args.fsync, "kappa serving");
     if let Some(ready) = ready {
         let _ = ready.send(Started {
@@ -176,6 +269,9 @@ pub async fn serve(
     let background = tokio::spawn(housekeeping(store.clone(), fsync, shutdown.clone()));
     let signals = tokio::spawn(wait_for_signal(shutdown.clone()));
     crate::http::serve(state.clone(), listener).await;
+    if let Some(kafka) = kafka {
+        let _ = kafka.await;
+    }
     signals.abort();
     let _ = background.await;
     tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
@@ -186,6 +282,34 @@ pub async fn serve(
     .await??;
     tracing::info!("kappa stopped cleanly");
     Ok(())
+}
+
+/// The Kafka listener's settings from the flags.
+fn kafka_config(args: &Args, bound: SocketAddr) -> anyhow::Result<crate::kafka::KafkaConfig> {
+    let (host, port) = match &args.kafka_advertise {
+        None => (bound.ip().to_string(), i32::from(bound.port())),
+        Some(a) => {
+            let (h, p) = a
+                .rsplit_once(':')
+                .with_context(|| format!("--kafka-advertise {a:?}: expected HOST:PORT"))?;
+            let port: u16 = p
+                .parse()
+                .with_context(|| format!("--kafka-advertise {a:?}: bad port"))?;
+            (h.to_string(), i32::from(port))
+        }
+    };
+    if args.default_partitions == 0 || args.default_partitions > log_store::PARTITIONS_MAX {
+        anyhow::bail!(
+            "--default-partitions must be between 1 and {}",
+            log_store::PARTITIONS_MAX
+        );
+    }
+    Ok(crate::kafka::KafkaConfig {
+        advertise_host: host,
+        advertise_port: port,
+        auto_create: args.kafka_auto_create,
+        default_partitions: args.default_partitions,
+    })
 }
 
 async fn wait_for_signal(shutdown: CancellationToken) {

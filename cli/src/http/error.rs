@@ -55,6 +55,9 @@ impl From<log_store::Error> for ApiError {
                 Self::new(StatusCode::NOT_FOUND, "unknown_partition", message)
             }
             E::TopicExists { .. } => Self::new(StatusCode::CONFLICT, "topic_exists", message),
+            E::TooManyTopics { .. } => {
+                Self::new(StatusCode::TOO_MANY_REQUESTS, "too_many", message)
+            }
             E::InvalidName { .. } => Self::bad_request("invalid_name", message),
             E::InvalidConfig { .. } => Self::bad_request("invalid_config", message),
             E::RecordTooLarge { .. } | E::BatchTooLarge { .. } | E::BatchBytesTooLarge { .. } => {

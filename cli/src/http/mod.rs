@@ -2,6 +2,7 @@
 
 pub mod error;
 pub mod handlers;
+pub mod json_io;
 pub mod openapi;
 pub mod request;
 pub mod response;
@@ -17,7 +18,7 @@ use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
-use crate::limits::CONNECTIONS_MAX;
+use crate::limits::{CONNECTIONS_OVERFLOW_MAX, OVERFLOW_HEADER_TIMEOUT_MS};
 use crate::state::AppState;
 
 /// How long shutdown waits for in-flight requests before giving up on them.
@@ -27,12 +28,16 @@ const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
 /// in-flight requests to finish.
 pub async fn serve(state: Arc<AppState>, listener: TcpListener) {
     let graceful = GracefulShutdown::new();
-    let connections = Arc::new(Semaphore::new(CONNECTIONS_MAX));
+    let connections = Arc::new(Semaphore::new(state.limits.connections_max));
+    let overflow = Arc::new(Semaphore::new(CONNECTIONS_OVERFLOW_MAX));
     loop {
-        let permit = tokio::select! {
+        // Wait for a slot of either kind; a connection that comes when both are full is
+        // accepted and closed at once (bounded: no fd is kept for it).
+        tokio::select! {
             _ = state.shutdown.cancelled() => break,
-            p = connections.clone().acquire_owned() => p.expect("the semaphore is never closed"),
-        };
+            p = connections.clone().acquire_owned() => drop(p),
+            p = overflow.clone().acquire_owned() => drop(p),
+        }
         let (stream, peer) = tokio::select! {
             _ = state.shutdown.cancelled() => break,
             accepted = listener.accept() => match accepted {
@@ -46,14 +51,36 @@ pub async fn serve(state: Arc<AppState>, listener: TcpListener) {
                 }
             },
         };
+        let (permit, is_overflow) = match connections.clone().try_acquire_owned() {
+            Ok(p) => (p, false),
+            Err(_) => match overflow.clone().try_acquire_owned() {
+                Ok(p) => (p, true),
+                Err(_) => {
+                    state
+                        .metrics
+                        .add("kappa_http_connections_refused_total", &[], 1);
+                    continue; // both full: `stream` drops, the connection closes
+                }
+            },
+        };
+        if is_overflow {
+            state
+                .metrics
+                .add("kappa_http_connections_overflow_total", &[], 1);
+        }
         let _ = stream.set_nodelay(true);
-        let timeout_ms = state.limits.header_read_timeout_ms;
+        let timeout_ms = if is_overflow {
+            OVERFLOW_HEADER_TIMEOUT_MS.min(state.limits.header_read_timeout_ms)
+        } else {
+            state.limits.header_read_timeout_ms
+        };
         let state = state.clone();
-        let service = service_fn(move |req| router::handle(state.clone(), req, peer));
+        let service = service_fn(move |req| router::handle(state.clone(), req, peer, is_overflow));
         let conn = http1::Builder::new()
             .timer(TokioTimer::new())
             .header_read_timeout(Duration::from_millis(timeout_ms))
-            .serve_connection(TokioIo::new(stream), service);
+            .keep_alive(!is_overflow)
+            .serve_connection(json_io::JsonErrorsIo::new(TokioIo::new(stream)), service);
         let conn = graceful.watch(conn);
         tokio::spawn(async move {
             if let Err(e) = conn.await {

@@ -160,8 +160,9 @@ fn components() -> Value {
                 "properties": {"name": {"type": "string"}, "partition_count": uint(),
                     "partitions": {"type": "array", "items": counts(&["partition", "start_offset", "end_offset", "bytes", "segments"])},
                     "retention_ms": nullable(uint()), "retention_bytes": nullable(uint()), "segment_bytes": uint()}},
-            "TopicList": {"type": "object", "required": ["topics"],
-                "properties": {"topics": {"type": "array", "items": schema("Topic")}}},
+            "TopicList": {"type": "object", "required": ["topics", "next"],
+                "properties": {"topics": {"type": "array", "items": schema("Topic")},
+                               "next": nullable(json!({"type": "string"}))}},
             "Deleted": {"type": "object", "required": ["deleted"], "properties": {"deleted": {"type": "string"}}},
             "Produced": {"type": "object", "required": ["count", "partitions"], "properties": {
                 "count": uint(),
@@ -244,10 +245,14 @@ pub fn document() -> Value {
             "/openapi.json": {"get": Op::new("this document")
                 .ok("200", "OpenAPI 3.1", json_body(json!({"type": "object"}))).build()},
             "/v1/topics": {
-                "get": Op::new("list topics").ok("200", "the topics", json_body(schema("TopicList"))).build(),
+                "get": Op::new("list topics, one page in name order; `next` is the `after` of the next page")
+                    .query("limit", json!({"type": "integer", "minimum": 1, "maximum": limits::TOPICS_PAGE_MAX}), "topics per page")
+                    .query("after", json!({"type": "string"}), "list names after this one")
+                    .ok("200", "one page of topics", json_body(schema("TopicList"))).err("400", "bad parameter").build(),
                 "post": Op::new("create a topic").body(json_body(schema("CreateTopic")))
                     .ok("201", "created", json_body(schema("Topic")))
-                    .err("400", "bad body, name or config").err("409", "topic_exists").err("413", "body too large").build()
+                    .err("400", "bad body, name or config").err("409", "topic_exists").err("413", "body too large")
+                    .err("429", "at the topic limit").build()
             },
             "/v1/topics/{t}": {
                 "get": Op::new("describe a topic").path(t, topic)
@@ -284,8 +289,12 @@ pub fn document() -> Value {
                 .ok("200", "text/event-stream", text("text/event-stream"))
                 .err("400", "bad parameter").err("404", "unknown topic").build()},
             "/v1/groups": {"get": Op::new("list consumer groups").ok("200", "the groups", json_body(schema("GroupList"))).build()},
-            "/v1/groups/{g}": {"get": Op::new("describe a consumer group with lag per partition").path(g, "the group")
-                .ok("200", "the group", json_body(schema("Group"))).err("400", "bad name").err("404", "unknown group").build()},
+            "/v1/groups/{g}": {
+                "get": Op::new("describe a consumer group with lag per partition").path(g, "the group")
+                    .ok("200", "the group", json_body(schema("Group"))).err("400", "bad name").err("404", "unknown group").build(),
+                "delete": Op::new("delete a consumer group and its committed offsets").path(g, "the group")
+                    .ok("200", "deleted", json_body(schema("Deleted"))).err("400", "bad name").err("404", "unknown group").build()
+            },
             "/v1/groups/{g}/offsets": {"post": Op::new("commit the next offset to read").path(g, "the group")
                 .body(json_body(schema("Commit")))
                 .ok("200", "committed", json_body(schema("Committed")))

@@ -35,8 +35,16 @@ pub fn ok_json(value: serde_json::Value) -> Response<Body> {
     json(StatusCode::OK, &value)
 }
 
+/// An error's JSON response; a 503 (busy, overloaded) says when to retry.
 pub fn error(e: &ApiError) -> Response<Body> {
-    with_type(e.status, "application/json", e.body())
+    let mut resp = with_type(e.status, "application/json", e.body());
+    if e.status == StatusCode::SERVICE_UNAVAILABLE {
+        resp.headers_mut().insert(
+            hyper::header::RETRY_AFTER,
+            hyper::header::HeaderValue::from_static("1"),
+        );
+    }
+    resp
 }
 
 /// A body fed by a bounded channel: the producer waits when the client reads slowly.

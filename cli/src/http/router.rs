@@ -3,7 +3,7 @@
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use hyper::body::Incoming;
 use hyper::{Method, Request, Response};
@@ -11,21 +11,35 @@ use tracing::Instrument;
 
 use super::error::{ApiError, ApiResult};
 use super::handlers::{events, groups, meta, processors, stream, topics};
-use super::request::{percent_decode, Query};
+use super::request::{percent_decode, BodyRules, Query, BODY_RULES};
 use super::response::{self, Body};
 use crate::state::AppState;
 
+/// Serves one request. `overflow` is set on connections accepted past `--max-connections`:
+/// they get /healthz and a 503 with Retry-After for anything else, their bodies never read.
 pub async fn handle(
     state: Arc<AppState>,
     req: Request<Incoming>,
     peer: SocketAddr,
+    overflow: bool,
 ) -> Result<Response<Body>, Infallible> {
     let started = Instant::now();
     let method = req.method().clone();
     let path = req.uri().path().to_string();
     let request_id = next_request_id();
     let span = tracing::info_span!("request", %method, %path, request_id, %peer);
-    let (route, result) = dispatch(&state, req).instrument(span.clone()).await;
+    let (route, result) = if overflow {
+        overloaded(&req)
+    } else {
+        let rules = BodyRules {
+            grace: Duration::from_millis(state.limits.body_read_grace_ms),
+            budget: Some(state.body_budget.clone()),
+        };
+        BODY_RULES
+            .scope(rules, dispatch(&state, req))
+            .instrument(span.clone())
+            .await
+    };
     let resp = result.unwrap_or_else(|e| {
         span.in_scope(|| tracing::debug!(status = %e.status, code = e.code, message = %e.message, "request failed"));
         response::error(&e)
@@ -68,6 +82,19 @@ pub async fn handle(
     Ok(resp)
 }
 
+/// The answer on an overflow connection: liveness, or "come back later".
+fn overloaded(req: &Request<Incoming>) -> (&'static str, ApiResult<Response<Body>>) {
+    if req.method() == Method::GET && req.uri().path() == "/healthz" {
+        return ("/healthz", Ok(meta::healthz()));
+    }
+    let e = ApiError::new(
+        hyper::StatusCode::SERVICE_UNAVAILABLE,
+        "overloaded",
+        "every connection slot is taken (--max-connections); retry later",
+    );
+    ("overloaded", Err(e))
+}
+
 fn next_request_id() -> u64 {
     use std::sync::atomic::{AtomicU64, Ordering};
     static NEXT: AtomicU64 = AtomicU64::new(1);
@@ -85,9 +112,25 @@ fn authorized(state: &AppState, req: &Request<Incoming>) -> bool {
     else {
         return false;
     };
-    value
-        .strip_prefix("Bearer ")
-        .is_some_and(|t| state.tokens.iter().any(|ok| ok == t.trim()))
+    let Some(given) = value.strip_prefix("Bearer ") else {
+        return false;
+    };
+    let given = given.trim().as_bytes();
+    // Every token is compared, each in constant time: no early exit tells how much matched.
+    state
+        .tokens
+        .iter()
+        .fold(false, |ok, t| ok | constant_time_eq(t.as_bytes(), given))
+}
+
+/// Compares without an early exit on the first differing byte, so response timing does not
+/// tell an attacker how much of a guessed token is right (issue 10). The length is not secret.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let diff = a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y));
+    std::hint::black_box(diff) == 0
 }
 
 /// Routes a request; returns the route's template (a metrics label) and the response.
@@ -124,7 +167,7 @@ async fn dispatch(
         (Method::GET, ["openapi.json"]) => ("/openapi.json", Ok(meta::openapi())),
         (Method::GET, seg) if meta::is_console(seg) => ("/", meta::console(seg)),
         (Method::POST, ["v1", "topics"]) => ("/v1/topics", topics::create(s, req).await),
-        (Method::GET, ["v1", "topics"]) => ("/v1/topics", topics::list(&s)),
+        (Method::GET, ["v1", "topics"]) => ("/v1/topics", topics::list(&s, &query)),
         (Method::GET, ["v1", "topics", t]) => ("/v1/topics/{t}", topics::describe(&s, t)),
         (Method::DELETE, ["v1", "topics", t]) => {
             ("/v1/topics/{t}", topics::delete(s.clone(), t).await)
@@ -143,6 +186,9 @@ async fn dispatch(
         ),
         (Method::GET, ["v1", "groups"]) => ("/v1/groups", Ok(groups::list(&s))),
         (Method::GET, ["v1", "groups", g]) => ("/v1/groups/{g}", groups::describe(&s, g)),
+        (Method::DELETE, ["v1", "groups", g]) => {
+            ("/v1/groups/{g}", groups::delete(s.clone(), g).await)
+        }
         (Method::POST, ["v1", "groups", g, "offsets"]) => (
             "/v1/groups/{g}/offsets",
             groups::commit(s.clone(), g, req).await,
@@ -186,9 +232,11 @@ fn known_parameters(m: &Method, seg: &[&str], query: &Query) -> ApiResult<()> {
         }
         (&Method::GET, ["v1", "processors", _, "diff"]) => &["version"],
         (&Method::DELETE, ["v1", "processors", _]) => &["version"],
+        (&Method::GET, ["v1", "topics"]) => &["limit", "after"],
         (&Method::GET | &Method::POST, ["v1", "topics" | "processors"])
         | (&Method::GET | &Method::DELETE, ["v1", "topics" | "processors", _])
-        | (&Method::GET, ["v1", "groups"] | ["v1", "groups", _])
+        | (&Method::GET, ["v1", "groups"])
+        | (&Method::GET | &Method::DELETE, ["v1", "groups", _])
         | (&Method::POST, ["v1", "groups", _, "offsets"])
         | (&Method::POST, ["v1", "processors", _, "replay" | "promote"])
         | (&Method::GET, ["healthz" | "metrics" | "openapi.json"]) => &[],
@@ -219,7 +267,8 @@ fn allowed_methods(seg: &[&str]) -> Option<&'static str> {
         ["v1", "topics", _] => "GET, DELETE",
         ["v1", "topics", _, "events"] => "GET, POST",
         ["v1", "topics", _, "stream"] => "GET",
-        ["v1", "groups"] | ["v1", "groups", _] => "GET",
+        ["v1", "groups"] => "GET",
+        ["v1", "groups", _] => "GET, DELETE",
         ["v1", "groups", _, "offsets"] => "POST",
         ["v1", "processors"] => "GET, POST",
         ["v1", "processors", _] => "GET, DELETE",
@@ -271,5 +320,14 @@ mod tests {
             Some("POST")
         );
         assert_eq!(allowed_methods(&["nope"]), None);
+    }
+
+    #[test]
+    fn constant_time_eq_is_equality() {
+        assert!(constant_time_eq(b"s3cret", b"s3cret"));
+        assert!(!constant_time_eq(b"s3cret", b"s3creT"));
+        assert!(!constant_time_eq(b"s3cret", b"s3cre"));
+        assert!(!constant_time_eq(b"", b"x"));
+        assert!(constant_time_eq(b"", b""));
     }
 }

@@ -1,6 +1,10 @@
 //! Aggregate functions and their accumulators. SUM of DOUBLE adds in input order (so results
 //! are reproducible bit for bit), AVG is SUM / COUNT with Flink's typing (BIGINT AVG truncates),
-//! COUNT(DISTINCT) keeps an ordered set bounded by `DISTINCT_VALUES_MAX`.
+//! COUNT(DISTINCT) keeps an ordered set bounded by `DISTINCT_VALUES_MAX`. VAR_POP, VAR_SAMP,
+//! STDDEV_POP and STDDEV_SAMP are computed as Flink's planner rewrites them (Calcite's
+//! `AggregateReduceFunctionsRule`): `(SUM(x*x) - SUM(x)*SUM(x)/COUNT(x)) / COUNT(x)` (or
+//! `COUNT(x) - 1`), `POWER(.., 0.5)` for the deviations, in the argument's type — so a BIGINT
+//! argument gives a truncated BIGINT, as in Flink.
 
 use std::collections::BTreeSet;
 
@@ -20,6 +24,10 @@ pub enum AggKind {
     Avg,
     Min,
     Max,
+    VarPop,
+    VarSamp,
+    StddevPop,
+    StddevSamp,
 }
 
 /// One aggregate call of a query: its function and argument (None for COUNT(*)).
@@ -33,10 +41,21 @@ pub struct AggSpec {
 pub enum Acc {
     Count(i64),
     Sum(Value),
-    Avg { sum: Value, count: i64 },
+    Avg {
+        sum: Value,
+        count: i64,
+    },
     Min(Value),
     Max(Value),
     Distinct(BTreeSet<Value>),
+    /// The sums behind the variance family (`sample`: divide by n - 1; `sqrt`: deviation).
+    Var {
+        sum: Value,
+        sum_sq: Value,
+        count: i64,
+        sample: bool,
+        sqrt: bool,
+    },
 }
 
 impl Acc {
@@ -51,6 +70,15 @@ impl Acc {
             },
             AggKind::Min => Acc::Min(Value::Null),
             AggKind::Max => Acc::Max(Value::Null),
+            AggKind::VarPop | AggKind::VarSamp | AggKind::StddevPop | AggKind::StddevSamp => {
+                Acc::Var {
+                    sum: Value::Null,
+                    sum_sq: Value::Null,
+                    count: 0,
+                    sample: matches!(kind, AggKind::VarSamp | AggKind::StddevSamp),
+                    sqrt: matches!(kind, AggKind::StddevPop | AggKind::StddevSamp),
+                }
+            }
         }
     }
 
@@ -64,6 +92,13 @@ impl Acc {
             Acc::Sum(s) => *s = add(s, v),
             Acc::Avg { sum, count } => {
                 *sum = add(sum, v);
+                *count += 1;
+            }
+            Acc::Var {
+                sum, sum_sq, count, ..
+            } => {
+                *sum = add(sum, v);
+                *sum_sq = add(sum_sq, &apply(BinOp::Mul, v, v));
                 *count += 1;
             }
             Acc::Min(m) => {
@@ -102,6 +137,21 @@ impl Acc {
                 *count += c2;
             }
             (me @ (Acc::Min(_) | Acc::Max(_)), Acc::Min(b) | Acc::Max(b)) => me.update(&b)?,
+            (
+                Acc::Var {
+                    sum, sum_sq, count, ..
+                },
+                Acc::Var {
+                    sum: s2,
+                    sum_sq: q2,
+                    count: c2,
+                    ..
+                },
+            ) => {
+                *sum = add(sum, &s2);
+                *sum_sq = add(sum_sq, &q2);
+                *count += c2;
+            }
             (me @ Acc::Distinct(_), Acc::Distinct(b)) => {
                 for v in b {
                     me.update(&v)?;
@@ -120,7 +170,34 @@ impl Acc {
             Acc::Avg { sum, count } => apply(BinOp::Div, sum, &Value::Int(*count)),
             Acc::Min(m) | Acc::Max(m) => m.clone(),
             Acc::Distinct(set) => Value::Int(set.len() as i64),
+            Acc::Var {
+                sum,
+                sum_sq,
+                count,
+                sample,
+                sqrt,
+            } => variance(sum, sum_sq, *count, *sample, *sqrt),
         }
+    }
+}
+
+/// Calcite's reduction of the variance family, in the argument's type.
+fn variance(sum: &Value, sum_sq: &Value, count: i64, sample: bool, sqrt: bool) -> Value {
+    let denominator = if sample { count - 1 } else { count };
+    if count == 0 || denominator == 0 {
+        return Value::Null;
+    }
+    let n = Value::Int(count);
+    let mean_sq = apply(BinOp::Div, &apply(BinOp::Mul, sum, sum), &n);
+    let diff = apply(BinOp::Sub, sum_sq, &mean_sq);
+    let var = apply(BinOp::Div, &diff, &Value::Int(denominator));
+    if !sqrt {
+        return var;
+    }
+    match var {
+        Value::Float(x) => Value::Float(x.powf(0.5)),
+        Value::Int(i) => Value::Int((i as f64).powf(0.5) as i64),
+        other => other,
     }
 }
 
@@ -176,6 +253,32 @@ mod tests {
         }
         assert_eq!(a.result(), Value::Float(1.5));
         assert_eq!(Acc::new(AggKind::Sum).result(), Value::Null);
+    }
+
+    #[test]
+    fn variance_family_follows_flinks_reduction() {
+        let run = |kind, vals: &[Value]| {
+            let mut a = Acc::new(kind);
+            vals.iter().for_each(|v| a.update(v).unwrap());
+            a.result()
+        };
+        let xs = [
+            Value::Float(2.0),
+            Value::Float(4.0),
+            Value::Null,
+            Value::Float(9.0),
+        ];
+        assert_eq!(run(AggKind::VarPop, &xs), Value::Float(26.0 / 3.0));
+        assert_eq!(run(AggKind::VarSamp, &xs), Value::Float(13.0));
+        assert_eq!(
+            run(AggKind::StddevPop, &xs),
+            Value::Float((26.0f64 / 3.0).powf(0.5))
+        );
+        // BIGINT stays BIGINT, with integer division: (1 + 4) - 9 / 2 = 1, / 2 = 0.
+        let ints = [Value::Int(1), Value::Int(2)];
+        assert_eq!(run(AggKind::VarPop, &ints), Value::Int(0));
+        assert_eq!(run(AggKind::VarSamp, &[Value::Int(5)]), Value::Null);
+        assert_eq!(run(AggKind::VarPop, &[]), Value::Null);
     }
 
     #[test]

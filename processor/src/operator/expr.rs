@@ -5,8 +5,10 @@ use std::cmp::Ordering;
 
 use serde::{Deserialize, Serialize};
 
+use crate::operator::func::call;
+pub use crate::operator::func::Func;
 use crate::timestamp;
-use crate::value::{round_half_away, Value};
+use crate::value::Value;
 
 /// A static SQL type; `Any` for columns inferred from JSON without a declaration.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -53,17 +55,6 @@ pub enum BinOp {
     Concat,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Func {
-    Round,
-    Lower,
-    Upper,
-    Coalesce,
-    Date,
-    Abs,
-    CharLength,
-}
-
 #[derive(Debug, Clone)]
 pub enum Expr {
     Slot(usize),
@@ -87,6 +78,15 @@ pub enum Expr {
     },
     Cast(Box<Expr>, Type),
     Call(Func, Vec<Expr>),
+    /// `CASE [operand] WHEN .. THEN .. ELSE .. END` (and `IF`): with an operand, each WHEN is a
+    /// value compared to it; without, a condition.
+    Case {
+        operand: Option<Box<Expr>>,
+        whens: Vec<(Expr, Expr)>,
+        otherwise: Option<Box<Expr>>,
+    },
+    /// `REGEXP_EXTRACT(s, regex[, group])` with the regex compiled once: args are (s, group).
+    RegexpExtract(Box<regex::Regex>, Vec<Expr>),
 }
 
 /// A LIKE pattern, pre-split: `%` any run, `_` any one character, the rest literal.
@@ -116,13 +116,43 @@ pub fn compile_like(pattern: &str, escape: Option<char>) -> Vec<LikeToken> {
     out
 }
 
+/// SQL LIKE by the greedy wildcard algorithm: iterative, so a long pattern cannot overflow the
+/// stack, and O(pattern x text) at worst (on a mismatch it resumes after the last `%` one
+/// character further instead of trying every split again), so `%a%a%a%b` cannot take
+/// exponential time (issue 10).
 fn like_match(p: &[LikeToken], s: &[char]) -> bool {
-    match p.first() {
-        None => s.is_empty(),
-        Some(LikeToken::Any) => (0..=s.len()).any(|i| like_match(&p[1..], &s[i..])),
-        Some(LikeToken::One) => !s.is_empty() && like_match(&p[1..], &s[1..]),
-        Some(LikeToken::Lit(c)) => s.first() == Some(c) && like_match(&p[1..], &s[1..]),
+    let (mut pi, mut si) = (0, 0);
+    // The position after the last `%` seen and the text position it is currently matched up to.
+    let mut star: Option<(usize, usize)> = None;
+    while si < s.len() {
+        match p.get(pi) {
+            Some(LikeToken::Any) => {
+                star = Some((pi + 1, si));
+                pi += 1;
+                continue;
+            }
+            Some(LikeToken::One) => {
+                pi += 1;
+                si += 1;
+                continue;
+            }
+            Some(LikeToken::Lit(c)) if *c == s[si] => {
+                pi += 1;
+                si += 1;
+                continue;
+            }
+            _ => {}
+        }
+        match star {
+            Some((after, matched)) => {
+                pi = after;
+                si = matched + 1;
+                star = Some((after, matched + 1));
+            }
+            None => return false,
+        }
     }
+    p[pi..].iter().all(|t| matches!(t, LikeToken::Any))
 }
 
 impl Expr {
@@ -141,7 +171,58 @@ impl Expr {
                 expr.slots(out);
                 list.iter().for_each(|e| e.slots(out));
             }
-            Expr::Call(_, args) => args.iter().for_each(|e| e.slots(out)),
+            Expr::Call(_, args) | Expr::RegexpExtract(_, args) => {
+                args.iter().for_each(|e| e.slots(out))
+            }
+            Expr::Case {
+                operand,
+                whens,
+                otherwise,
+            } => {
+                operand
+                    .iter()
+                    .chain(otherwise.iter())
+                    .for_each(|e| e.slots(out));
+                for (w, t) in whens {
+                    w.slots(out);
+                    t.slots(out);
+                }
+            }
+        }
+    }
+
+    /// Renumbers every slot this expression reads.
+    pub fn map_slots(&mut self, f: &impl Fn(usize) -> usize) {
+        match self {
+            Expr::Slot(i) => *i = f(*i),
+            Expr::Lit(_) => {}
+            Expr::Binary(_, a, b) => {
+                a.map_slots(f);
+                b.map_slots(f);
+            }
+            Expr::Not(e) | Expr::Neg(e) | Expr::Cast(e, _) => e.map_slots(f),
+            Expr::IsNull { expr, .. } | Expr::Like { expr, .. } => expr.map_slots(f),
+            Expr::InList { expr, list, .. } => {
+                expr.map_slots(f);
+                list.iter_mut().for_each(|e| e.map_slots(f));
+            }
+            Expr::Call(_, args) | Expr::RegexpExtract(_, args) => {
+                args.iter_mut().for_each(|e| e.map_slots(f))
+            }
+            Expr::Case {
+                operand,
+                whens,
+                otherwise,
+            } => {
+                operand
+                    .iter_mut()
+                    .chain(otherwise.iter_mut())
+                    .for_each(|e| e.map_slots(f));
+                for (w, t) in whens {
+                    w.map_slots(f);
+                    t.map_slots(f);
+                }
+            }
         }
     }
 
@@ -201,6 +282,38 @@ impl Expr {
             },
             Expr::Cast(e, t) => cast(e.eval(row), *t),
             Expr::Call(f, args) => call(*f, args, row),
+            Expr::Case {
+                operand,
+                whens,
+                otherwise,
+            } => {
+                let subject = operand.as_ref().map(|o| o.eval(row));
+                for (when, then) in whens {
+                    let w = when.eval(row);
+                    let hit = match &subject {
+                        Some(v) => compare(v, &w) == Some(Ordering::Equal),
+                        None => w.is_true(),
+                    };
+                    if hit {
+                        return then.eval(row);
+                    }
+                }
+                otherwise.as_ref().map_or(Value::Null, |o| o.eval(row))
+            }
+            Expr::RegexpExtract(re, args) => {
+                let s = args[0].eval(row);
+                let group = match args.get(1).map(|g| g.eval(row)) {
+                    None => 0,
+                    Some(Value::Int(g)) if g >= 0 => g as usize,
+                    Some(_) => return Value::Null,
+                };
+                if s.is_null() {
+                    return Value::Null;
+                }
+                re.captures(&s.to_text())
+                    .and_then(|c| c.get(group))
+                    .map_or(Value::Null, |m| Value::Str(m.as_str().to_string()))
+            }
         }
     }
 }
@@ -296,6 +409,15 @@ fn arithmetic(op: BinOp, x: &Value, y: &Value) -> Value {
     }
 }
 
+/// A JSON value read into a column of type `t`: as CAST, except that a STRING column keeps a
+/// boolean or number as its JSON text (`true`, `1.5`), as Flink's json format reads it.
+pub fn coerce(v: Value, t: Type) -> Value {
+    match (v, t) {
+        (v @ (Value::Bool(_) | Value::Float(_)), Type::Str) => Value::Str(v.to_text()),
+        (v, t) => cast(v, t),
+    }
+}
+
 /// CAST; a value that does not convert is NULL (Flink's TRY_CAST behaviour, never a failure).
 pub fn cast(v: Value, t: Type) -> Value {
     match (v, t) {
@@ -330,53 +452,12 @@ pub fn cast(v: Value, t: Type) -> Value {
         (Value::Ts(ms), Type::Int) => Value::Int(ms),
         (Value::Ts(ms), Type::Str) => Value::Str(timestamp::format_sql(ms)),
         (v @ Value::Str(_), Type::Str) => v,
+        (Value::Bool(b), Type::Str) => Value::Str(if b { "TRUE" } else { "FALSE" }.into()),
+        (Value::Float(f), Type::Str) => Value::Str(crate::value::java_double_string(f)),
         (v, Type::Str) => Value::Str(v.to_text()),
         (v @ Value::Int(_), Type::Int) | (v @ Value::Float(_), Type::Double) => v,
         (v @ Value::Bool(_), Type::Bool) | (v @ Value::Ts(_), Type::Ts) => v,
         _ => Value::Null,
-    }
-}
-
-fn call(f: Func, args: &[Expr], row: &[Value]) -> Value {
-    match f {
-        Func::Coalesce => args
-            .iter()
-            .map(|a| a.eval(row))
-            .find(|v| !v.is_null())
-            .unwrap_or(Value::Null),
-        Func::Round => {
-            let digits = match args.get(1).map(|a| a.eval(row)) {
-                None => 0,
-                Some(Value::Int(d)) => d.clamp(-30, 30) as i32,
-                Some(_) => return Value::Null,
-            };
-            match args[0].eval(row) {
-                Value::Float(x) => Value::Float(round_half_away(x, digits)),
-                Value::Int(i) if digits < 0 => Value::Int(round_half_away(i as f64, digits) as i64),
-                v @ Value::Int(_) => v,
-                _ => Value::Null,
-            }
-        }
-        Func::Abs => match args[0].eval(row) {
-            Value::Int(i) => Value::Int(i.wrapping_abs()),
-            Value::Float(x) => Value::Float(x.abs()),
-            _ => Value::Null,
-        },
-        Func::Lower | Func::Upper | Func::CharLength => match args[0].eval(row) {
-            Value::Null => Value::Null,
-            v => {
-                let s = v.to_text();
-                match f {
-                    Func::Lower => Value::Str(s.to_lowercase()),
-                    Func::Upper => Value::Str(s.to_uppercase()),
-                    _ => Value::Int(s.chars().count() as i64),
-                }
-            }
-        },
-        Func::Date => match cast(args[0].eval(row), Type::Ts) {
-            Value::Ts(ms) => Value::Str(timestamp::format_date(ms)),
-            _ => Value::Null,
-        },
     }
 }
 
@@ -403,6 +484,39 @@ mod tests {
             negated: false,
         };
         assert!(!e.eval(&[]).is_true());
+    }
+
+    /// The recursive definition of LIKE, as the reference for the iterative matcher.
+    fn like_reference(p: &[LikeToken], s: &[char]) -> bool {
+        match p.first() {
+            None => s.is_empty(),
+            Some(LikeToken::Any) => (0..=s.len()).any(|i| like_reference(&p[1..], &s[i..])),
+            Some(LikeToken::One) => !s.is_empty() && like_reference(&p[1..], &s[1..]),
+            Some(LikeToken::Lit(c)) => s.first() == Some(c) && like_reference(&p[1..], &s[1..]),
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn like_agrees_with_the_recursive_definition(
+            pattern in "[ab%_]{0,8}",
+            text in "[ab]{0,10}",
+        ) {
+            let p = compile_like(&pattern, None);
+            let chars: Vec<char> = text.chars().collect();
+            proptest::prop_assert_eq!(like_match(&p, &chars), like_reference(&p, &chars));
+        }
+    }
+
+    /// Issue 10: a 60,000-character pattern matched recursively overflowed the processor's
+    /// stack, and `%a%a%...%b` took exponential time; both finish at once now.
+    #[test]
+    fn like_with_a_huge_pattern_neither_overflows_nor_explodes() {
+        let long = "a".repeat(60_000);
+        let chars: Vec<char> = long.chars().collect();
+        assert!(like_match(&compile_like(&long, None), &chars));
+        let explosive = compile_like(&format!("{}%b", "%a".repeat(30)), None);
+        assert!(!like_match(&explosive, &chars[..2_000]));
     }
 
     #[test]

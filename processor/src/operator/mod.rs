@@ -4,6 +4,8 @@
 
 pub mod aggregate;
 pub mod expr;
+pub mod func;
+pub mod over;
 pub mod sql;
 
 use serde::{Deserialize, Serialize};

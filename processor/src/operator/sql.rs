@@ -8,14 +8,15 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::operator::aggregate::{new_accs, update_accs, Acc};
-use crate::operator::expr::{cast, Expr, Type};
+use crate::operator::expr::{coerce, Expr, Type};
+use crate::operator::over::OverState;
 use crate::operator::{Emit, EventRange, InputRecord, Operator, Outcome, ResultRow, ResultsFilter};
 use crate::sql::plan::{Aggregate, Body, EventTime, Plan};
 use crate::state::results::Results;
 use crate::state::table::Table;
 use crate::timestamp::DayCache;
 use crate::value::{key_bytes, write_json_string, Value};
-use crate::window::aligned::AlignedWindows;
+use crate::window::aligned::{cumulate_windows_of, AlignedWindows};
 use crate::window::session::SessionWindows;
 use crate::window::{Fired, Key, WindowSpec};
 
@@ -26,6 +27,17 @@ struct SqlState {
     table: Table,
     results: Results,
     /// Rows of a bounded run with ORDER BY / LIMIT, held until the end: (key, row).
+    held: Vec<(Option<Vec<u8>>, Vec<Value>)>,
+    over: OverState,
+}
+
+/// The state's layout before OVER aggregates, still read from older checkpoints.
+#[derive(Deserialize)]
+struct SqlStateV1 {
+    aligned: AlignedWindows,
+    sessions: SessionWindows,
+    table: Table,
+    results: Results,
     held: Vec<(Option<Vec<u8>>, Vec<Value>)>,
 }
 
@@ -147,6 +159,23 @@ impl SqlOperator {
         Some(agg.outputs.iter().map(|e| e.eval(group)).collect())
     }
 
+    /// OVER rows the watermark has passed, in order, each rendered with its aggregates.
+    fn advance_over(&mut self, watermark_ms: i64, out: &mut Emit) -> Result<()> {
+        let plan = Arc::clone(&self.plan);
+        let Body::Over(over) = &plan.body else {
+            return Ok(());
+        };
+        let mut rows = Vec::new();
+        self.state
+            .over
+            .advance(over, watermark_ms, |row| rows.push(row))?;
+        for row in rows {
+            let values = over.outputs.iter().map(|e| e.eval(&row)).collect();
+            self.output_row(None, None, values, out);
+        }
+        Ok(())
+    }
+
     fn emit_fired(&mut self, fired: Vec<Fired>, out: &mut Emit) {
         let plan = Arc::clone(&self.plan);
         let Body::Aggregate(agg) = &plan.body else {
@@ -219,9 +248,22 @@ impl SqlOperator {
             Some(WindowSpec::Session { gap_ms }) => {
                 self.state.sessions.add(key, t, gap_ms, lw, specs, update)
             }
+            Some(WindowSpec::Cumulate { step_ms, size_ms }) => {
+                let windows = cumulate_windows_of(t, step_ms, size_ms);
+                self.state.aligned.add_to(key, windows, lw, new, update)
+            }
             None => {
+                // As Flink's GroupAggFunction: a record that leaves the group's aggregates as
+                // they were emits nothing (SELECT DISTINCT emits a row only when first seen).
+                let before: Option<Vec<Value>> = self
+                    .state
+                    .table
+                    .get(key)
+                    .map(|accs| accs.iter().map(Acc::result).collect());
                 let accs = self.state.table.upsert(key, new, update)?.to_vec();
-                if !self.bounded {
+                let unchanged =
+                    before.is_some_and(|b| b.into_iter().eq(accs.iter().map(Acc::result)));
+                if !self.bounded && !unchanged {
                     let group = Self::group_row(agg, key, &accs, None);
                     if let Some(values) = Self::project_group(agg, &group) {
                         self.output_row(key_bytes(key), None, values, out);
@@ -292,7 +334,7 @@ impl Operator for SqlOperator {
         for (slot, (v, t)) in self.row.iter_mut().zip(&self.plan.slot_types).enumerate() {
             if *t != Type::Any && !v.is_null() && !has_type(v, *t) {
                 let original = std::mem::take(v);
-                *v = cast(original.clone(), *t);
+                *v = coerce(original.clone(), *t);
                 if v.is_null() {
                     // A value that does not convert is never a null row: the record is invalid.
                     let field = self.plan.fields.path_of(slot).unwrap_or_default();
@@ -341,6 +383,14 @@ impl Operator for SqlOperator {
                     return Ok(Outcome::Late { event_time_ms: t });
                 }
             }
+            Body::Over(over) => {
+                let key: Key = over.partition.iter().map(|e| e.eval(&self.row)).collect();
+                // The slots the SELECT list and the aggregates read; the aggregate results follow.
+                let row = self.row[..over.input_slots].to_vec();
+                if !self.state.over.add(key, t, row)? {
+                    return Ok(Outcome::Late { event_time_ms: t });
+                }
+            }
         }
         Ok(Outcome::Accepted { event_time_ms: t })
     }
@@ -361,10 +411,11 @@ impl Operator for SqlOperator {
         if !fired.is_empty() {
             self.emit_fired(fired, out);
         }
-        Ok(())
+        self.advance_over(watermark_ms, out)
     }
 
     fn finish(&mut self, out: &mut Emit) -> Result<()> {
+        self.advance_over(i64::MAX, out)?;
         let mut fired = Vec::new();
         self.state.aligned.take_all(&mut fired);
         self.state.sessions.take_all(&mut fired);
@@ -417,10 +468,24 @@ impl Operator for SqlOperator {
     }
 
     fn restore(&mut self, snapshot: &[u8]) -> Result<()> {
-        self.state = bincode::deserialize(snapshot).map_err(|e| Error::Checkpoint {
-            path: "<sql state>".into(),
-            reason: e.to_string(),
-        })?;
+        self.state = match bincode::deserialize(snapshot) {
+            Ok(state) => state,
+            Err(e) => {
+                let v1: SqlStateV1 =
+                    bincode::deserialize(snapshot).map_err(|_| Error::Checkpoint {
+                        path: "<sql state>".into(),
+                        reason: e.to_string(),
+                    })?;
+                SqlState {
+                    aligned: v1.aligned,
+                    sessions: v1.sessions,
+                    table: v1.table,
+                    results: v1.results,
+                    held: v1.held,
+                    over: OverState::default(),
+                }
+            }
+        };
         Ok(())
     }
 

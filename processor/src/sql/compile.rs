@@ -2,18 +2,24 @@
 //! checks it against kappa's subset (DESIGN.md §4) and refuses everything else with the
 //! construct's name and its line/column. Scalar expressions are compiled in `scalar.rs`.
 
-use sqlparser::ast::{self, GroupByExpr, SelectItem, SetExpr, Spanned, Statement, TableFactor};
+use std::ops::ControlFlow;
+
+use sqlparser::ast::{
+    self, GroupByExpr, SelectItem, SetExpr, Spanned, Statement, TableFactor, Visit, Visitor,
+};
 use sqlparser::parser::{Parser, ParserError};
 use sqlparser::tokenizer::Span;
 
 use crate::error::{Error, Result};
 use crate::extract::FieldSet;
-use crate::limits::SQL_TEXT_BYTES_MAX;
+use crate::limits::{SQL_COMPILE_STACK_BYTES, SQL_EXPR_DEPTH_MAX, SQL_TEXT_BYTES_MAX};
 use crate::operator::aggregate::AggSpec;
 use crate::operator::expr::{Expr, Type};
 use crate::sql::dialect::KappaDialect;
+use crate::sql::over::{self, OverCtx};
 use crate::sql::plan::{Aggregate, Body, EventTime, Plan};
 use crate::sql::table::{self, Hints, TableDef};
+use crate::sql::tvf::{self, WindowTvf};
 use crate::window::WindowSpec;
 
 /// An error at `span`, naming the refused construct.
@@ -24,7 +30,14 @@ pub fn err_at(span: Span, construct: impl Into<String>, message: impl Into<Strin
 fn parse_error(e: ParserError) -> Error {
     let text = match e {
         ParserError::TokenizerError(s) | ParserError::ParserError(s) => s,
-        ParserError::RecursionLimitExceeded => "the SQL is nested too deeply".to_string(),
+        ParserError::RecursionLimitExceeded => {
+            return Error::sql(
+                0,
+                0,
+                "nesting depth",
+                format!("the SQL is nested deeper than SQL_EXPR_DEPTH_MAX ({SQL_EXPR_DEPTH_MAX})"),
+            )
+        }
     };
     // sqlparser appends " at Line: L, Column: C" to its messages.
     let (mut line, mut column) = (0, 0);
@@ -120,6 +133,10 @@ pub(crate) struct Compiler {
     pub group: Option<Group>,
     /// The event-time column chosen by a window over a column without a declared watermark.
     pub window_time: Option<EventTime>,
+    /// `FROM TABLE(TUMBLE(...))`: the window table function read.
+    pub tvf: Option<WindowTvf>,
+    /// The OVER window of a query with OVER aggregates, while its SELECT list is compiled.
+    pub(crate) over: Option<OverCtx>,
 }
 
 pub(crate) struct Group {
@@ -140,6 +157,10 @@ pub const TIMESTAMP_COLUMN: &str = "_timestamp";
 
 /// Compiles a processor's SQL. `bounded` is true for a backfill with an end (ORDER BY and LIMIT
 /// are allowed there only).
+///
+/// Runs on a thread of its own with a known, generous stack (`SQL_COMPILE_STACK_BYTES`), whoever
+/// calls it: sqlparser, the depth check and the compiler all recurse, and a tokio worker's or a
+/// blocking pool's stack (2 MiB) is no place to find out how deep (issue 10).
 pub fn compile(sql: &str, bounded: bool) -> Result<Plan> {
     compile_with_hints(sql, bounded, &Hints::new())
 }
@@ -154,12 +175,34 @@ pub fn compile_with_hints(sql: &str, bounded: bool, hints: &Hints) -> Result<Pla
             what: "SQL text".into(),
         });
     }
+    std::thread::scope(|scope| {
+        let compiler = std::thread::Builder::new()
+            .name("sql-compile".into())
+            .stack_size(SQL_COMPILE_STACK_BYTES)
+            .spawn_scoped(scope, || compile_here(sql, bounded, hints))
+            .map_err(|e| Error::io("spawning the SQL compiler thread", "sql-compile", e))?;
+        match compiler.join() {
+            Ok(result) => result,
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
+    })
+}
+
+fn compile_here(sql: &str, bounded: bool, hints: &Hints) -> Result<Plan> {
     let dialect = KappaDialect::default();
-    let statements = Parser::new(&dialect)
+    let mut parser = Parser::new(&dialect)
+        .with_recursion_limit(SQL_EXPR_DEPTH_MAX)
         .try_with_sql(sql)
-        .map_err(parse_error)?
-        .parse_statements()
         .map_err(parse_error)?;
+    let statements = match parser.parse_statements() {
+        Ok(s) => s,
+        Err(ParserError::RecursionLimitExceeded) => {
+            let at = parser.peek_token().span;
+            return Err(too_deep(at));
+        }
+        Err(e) => return Err(parse_error(e)),
+    };
+    check_depth(&statements)?;
     let watermarks = dialect.watermarks();
     let mut tables: Vec<TableDef> = Vec::new();
     let mut query: Option<(&ast::Query, InsertTarget)> = None;
@@ -238,6 +281,71 @@ pub fn compile_with_hints(sql: &str, bounded: bool, hints: &Hints) -> Result<Pla
     Ok(plan)
 }
 
+/// The refusal of an expression nested past `SQL_EXPR_DEPTH_MAX`, at `span`.
+fn too_deep(span: Span) -> Error {
+    err_at(
+        span,
+        "nesting depth",
+        format!(
+            "the expression is nested deeper than SQL_EXPR_DEPTH_MAX ({SQL_EXPR_DEPTH_MAX} levels); \
+             split it or use IN (...)"
+        ),
+    )
+}
+
+/// Refuses any expression tree deeper than `SQL_EXPR_DEPTH_MAX`, before anything else walks it.
+/// sqlparser parses a left-deep chain (`a+a+...+a`, `x AND y AND ...`, `s || s || ...`) in a
+/// loop, so its recursion limit does not see it; this walk stops at the limit, so it recurses at
+/// most that deep itself.
+fn check_depth(statements: &[Statement]) -> Result<()> {
+    struct Depth(usize);
+    impl Visitor for Depth {
+        type Break = Span;
+        fn pre_visit_expr(&mut self, e: &ast::Expr) -> ControlFlow<Span> {
+            self.0 += 1;
+            if self.0 > SQL_EXPR_DEPTH_MAX {
+                return ControlFlow::Break(leftmost_span(e));
+            }
+            ControlFlow::Continue(())
+        }
+        fn post_visit_expr(&mut self, _: &ast::Expr) -> ControlFlow<Span> {
+            self.0 -= 1;
+            ControlFlow::Continue(())
+        }
+    }
+    for s in statements {
+        if let ControlFlow::Break(at) = s.visit(&mut Depth(0)) {
+            return Err(too_deep(at));
+        }
+    }
+    Ok(())
+}
+
+/// Where a too-deep expression starts: its leftmost leaf's position, found by a loop (asking the
+/// deep node itself for its span would recurse through the whole tree). Unknown shapes give no
+/// position rather than risk that.
+fn leftmost_span(mut e: &ast::Expr) -> Span {
+    use ast::Expr as E;
+    loop {
+        e = match e {
+            E::BinaryOp { left, .. } => left,
+            E::UnaryOp { expr, .. }
+            | E::Nested(expr)
+            | E::Cast { expr, .. }
+            | E::IsNull(expr)
+            | E::IsNotNull(expr)
+            | E::IsTrue(expr)
+            | E::IsFalse(expr)
+            | E::Like { expr, .. }
+            | E::ILike { expr, .. }
+            | E::InList { expr, .. }
+            | E::Between { expr, .. } => expr,
+            E::Identifier(_) | E::CompoundIdentifier(_) | E::Value(_) => return e.span(),
+            _ => return Span::empty(),
+        };
+    }
+}
+
 fn compile_query(
     q: &ast::Query,
     tables: &[TableDef],
@@ -263,11 +371,14 @@ fn compile_query(
     };
     check_select_clauses(select)?;
     let mut c = Compiler::new(select, tables, hints)?;
+    if let Some(w) = c.tvf.clone() {
+        c.time_attribute(&w.time_column, &w.name)?;
+    }
     let filter = match &select.selection {
         Some(w) => Some(c.boolean(w, false, "WHERE")?),
         None => None,
     };
-    let group_exprs = match &select.group_by {
+    let mut group_exprs = match &select.group_by {
         GroupByExpr::Expressions(exprs, mods) if mods.is_empty() => exprs.clone(),
         other => {
             return Err(err_at(
@@ -278,12 +389,53 @@ fn compile_query(
         }
     };
     let has_aggs = select.projection.iter().any(|i| matches!(i, SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. } if contains_aggregate(e)));
-    let (body, columns, item_asts) =
-        if group_exprs.is_empty() && !has_aggs && select.having.is_none() {
-            c.map_body(select)?
-        } else {
-            c.aggregate_body(select, &group_exprs)?
-        };
+    if select.distinct.is_some() {
+        // SELECT DISTINCT a, b is GROUP BY a, b without aggregates, as Flink plans it: a row is
+        // emitted when it is first seen.
+        if !group_exprs.is_empty() || has_aggs || select.having.is_some() {
+            return Err(err_at(
+                select.select_token.0.span,
+                "SELECT DISTINCT",
+                "SELECT DISTINCT with GROUP BY, HAVING or aggregates is not supported",
+            ));
+        }
+        for item in &select.projection {
+            match item {
+                SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. } => {
+                    group_exprs.push(e.clone())
+                }
+                other => {
+                    return Err(err_at(
+                        other.span(),
+                        "SELECT DISTINCT",
+                        "SELECT DISTINCT needs named columns, not *",
+                    ))
+                }
+            }
+        }
+    }
+    if c.tvf.is_some() && group_exprs.is_empty() {
+        return Err(err_at(
+            select.span(),
+            "window table function",
+            "a window table function needs a window aggregation: GROUP BY window_start, window_end, ...",
+        ));
+    }
+    let over = over::over_spec(select);
+    if over.is_some() && (!group_exprs.is_empty() || select.having.is_some()) {
+        return Err(err_at(
+            select.select_token.0.span,
+            "OVER",
+            "OVER aggregates cannot be combined with GROUP BY or HAVING",
+        ));
+    }
+    let (body, columns, item_asts) = if let Some((spec, at)) = over {
+        c.over_body(select, spec, at)?
+    } else if group_exprs.is_empty() && !has_aggs && select.having.is_none() {
+        c.map_body(select)?
+    } else {
+        c.aggregate_body(select, &group_exprs)?
+    };
     let (order_by, limit) = c.order_and_limit(q, &columns, &item_asts, bounded)?;
     let event_time = match (c.table.watermark.clone(), c.window_time) {
         (_, Some(et)) => et,
@@ -328,8 +480,8 @@ fn set_kind(s: &SetExpr) -> &'static str {
 fn check_select_clauses(s: &ast::Select) -> Result<()> {
     let refuse =
         |span: Span, what: &str| Err(err_at(span, what, format!("{what} is not supported")));
-    if s.distinct.is_some() {
-        return refuse(s.select_token.0.span, "SELECT DISTINCT");
+    if matches!(s.distinct, Some(ast::Distinct::On(_))) {
+        return refuse(s.select_token.0.span, "SELECT DISTINCT ON");
     }
     if s.top.is_some() {
         return refuse(s.span(), "TOP");
@@ -346,22 +498,6 @@ fn check_select_clauses(s: &ast::Select) -> Result<()> {
     if s.into.is_some() {
         return refuse(s.span(), "SELECT INTO");
     }
-    for item in &s.projection {
-        if let SelectItem::UnnamedExpr(ast::Expr::Function(f))
-        | SelectItem::ExprWithAlias {
-            expr: ast::Expr::Function(f),
-            ..
-        } = item
-        {
-            if f.over.is_some() {
-                return Err(err_at(
-                    item.span(),
-                    "OVER",
-                    format!("OVER windows ({}(...) OVER ...) are not supported", f.name),
-                ));
-            }
-        }
-    }
     Ok(())
 }
 
@@ -371,7 +507,7 @@ pub(crate) fn contains_aggregate(e: &ast::Expr) -> bool {
     match e {
         E::Function(f) => {
             let name = f.name.to_string().to_ascii_uppercase();
-            if ["COUNT", "SUM", "AVG", "MIN", "MAX"].contains(&name.as_str()) {
+            if f.over.is_none() && crate::sql::scalar::aggregate_kind(&name).is_some() {
                 return true;
             }
             match &f.args {
@@ -437,19 +573,24 @@ impl Compiler {
         if let Some(j) = from.joins.first() {
             return Err(err_at(j.relation.span(), "JOIN", "joins are not supported"));
         }
-        let TableFactor::Table {
-            name,
-            alias,
-            args: None,
-            ..
-        } = &from.relation
-        else {
-            return Err(err_at(
-                from.relation.span(),
+        let (name, alias, tvf) = match &from.relation {
+            TableFactor::Table {
+                name,
+                alias,
+                args: None,
+                ..
+            } => (name.clone(), alias, None),
+            TableFactor::TableFunction { expr, alias } => {
+                let (name, tvf) = tvf::parse(expr)?;
+                (name, alias, Some(tvf))
+            }
+            other => return Err(err_at(
+                other.span(),
                 "FROM",
-                "FROM must name a topic or a CREATE TABLE table",
-            ));
+                "FROM must name a topic, a CREATE TABLE table or TABLE(TUMBLE|HOP|CUMULATE(...))",
+            )),
         };
+        let name = &name;
         let name_text = table::object_name(name);
         let table = match tables.iter().find(|t| t.name == name_text) {
             Some(t) => t.clone(),
@@ -474,6 +615,8 @@ impl Compiler {
             timestamp_slot: None,
             group: None,
             window_time: None,
+            tvf,
+            over: None,
         })
     }
 
@@ -503,6 +646,15 @@ impl Compiler {
                 }
             };
         }
+        let (exprs, names, asts) = self.select_list(select)?;
+        Ok((Body::Map { exprs }, names, asts))
+    }
+
+    /// The SELECT list of an ungrouped query: expressions, column names and the items' ASTs.
+    pub(crate) fn select_list(
+        &mut self,
+        select: &ast::Select,
+    ) -> Result<(Vec<Expr>, Vec<String>, Vec<ast::Expr>)> {
         let mut exprs = Vec::new();
         let mut names = Vec::new();
         let mut asts = Vec::new();
@@ -512,7 +664,7 @@ impl Compiler {
             push_name(&mut names, item_name(e, alias, i), e.span())?;
             asts.push(e.clone());
         }
-        Ok((Body::Map { exprs }, names, asts))
+        Ok((exprs, names, asts))
     }
 
     fn select_item<'a>(
@@ -538,8 +690,13 @@ impl Compiler {
         let mut keys = Vec::new();
         let mut key_exprs = Vec::new();
         let mut window = None;
+        let mut window_columns = Vec::new();
         for g in group_exprs {
             let g = self.positional(g, select)?;
+            if let Some(col) = self.tvf.as_ref().and_then(|_| tvf::window_column(&g)) {
+                window_columns.push(col);
+                continue;
+            }
             if let Some(w) = self.window_call(&g)? {
                 if window.is_some() {
                     return Err(err_at(
@@ -554,6 +711,25 @@ impl Compiler {
             let (e, t) = self.expr(&g, false)?;
             key_exprs.push(e);
             keys.push((g.clone(), t));
+        }
+        if let Some(w) = &self.tvf {
+            if window.is_some()
+                || !window_columns.contains(&tvf::WINDOW_START)
+                || !window_columns.contains(&tvf::WINDOW_END)
+            {
+                let at = group_exprs
+                    .first()
+                    .map_or(select.select_token.0.span, |g| g.span());
+                return Err(err_at(
+                    at,
+                    "GROUP BY",
+                    format!(
+                        "a {} window table function is grouped by window_start, window_end (and no other window)",
+                        w.name
+                    ),
+                ));
+            }
+            window = Some((w.name.clone(), w.spec));
         }
         self.group = Some(Group {
             keys,
@@ -662,7 +838,7 @@ impl Compiler {
     }
 
     /// Checks a window's time column and makes it the event time.
-    fn time_attribute(&mut self, arg: &ast::Expr, func: &str) -> Result<()> {
+    pub(crate) fn time_attribute(&mut self, arg: &ast::Expr, func: &str) -> Result<()> {
         let path = match arg {
             ast::Expr::Identifier(i) => vec![i.value.clone()],
             ast::Expr::CompoundIdentifier(p) => self.strip_qualifier(p),
@@ -830,4 +1006,69 @@ fn push_name(names: &mut Vec<String>, name: String, span: Span) -> Result<()> {
     }
     names.push(name);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refusal(sql: &str) -> (u64, u64, String, String) {
+        match compile(sql, false) {
+            Err(Error::Sql {
+                line,
+                column,
+                construct,
+                message,
+            }) => (line, column, construct, message),
+            other => panic!("expected an SQL error, got {other:?}"),
+        }
+    }
+
+    fn chain(op: &str, terms: usize) -> String {
+        vec!["a"; terms].join(op)
+    }
+
+    /// Issue 10: `a+a+...+a` of ~880 terms (and AND / || chains) overflowed the stack and aborted
+    /// the process; each is refused by name now, with a position, however long.
+    #[test]
+    fn deep_chains_are_refused_naming_the_limit_and_position() {
+        for op in ["+", " AND ", " || "] {
+            // The longest chain that fits SQL_TEXT_BYTES_MAX: the deepest tree a caller can send.
+            let longest = (SQL_TEXT_BYTES_MAX - 30) / (op.len() + 1);
+            for terms in [880, 5_000, longest] {
+                let sql = format!("SELECT {} AS x FROM t", chain(op, terms));
+                let (line, column, construct, message) = refusal(&sql);
+                assert_eq!(construct, "nesting depth", "{op} x {terms}");
+                assert!(message.contains("SQL_EXPR_DEPTH_MAX"), "{message}");
+                assert_eq!((line, column), (1, 8), "the chain starts at column 8");
+            }
+        }
+        let (_, _, _, message) =
+            refusal(&format!("SELECT a FROM t WHERE {}", chain(" OR ", 3_000)));
+        assert!(message.contains("SQL_EXPR_DEPTH_MAX"), "{message}");
+    }
+
+    #[test]
+    fn nesting_past_the_parser_limit_is_refused_naming_it() {
+        let sql = format!(
+            "SELECT {}a{} FROM t",
+            "(".repeat(SQL_EXPR_DEPTH_MAX + 10),
+            ")".repeat(SQL_EXPR_DEPTH_MAX + 10)
+        );
+        let (_, _, construct, message) = refusal(&sql);
+        assert_eq!(construct, "nesting depth");
+        assert!(message.contains("SQL_EXPR_DEPTH_MAX"), "{message}");
+    }
+
+    #[test]
+    fn a_chain_within_the_limit_compiles_and_evaluates() {
+        let terms = SQL_EXPR_DEPTH_MAX - 10;
+        let plan = compile(&format!("SELECT {} AS x FROM t", chain("+", terms)), false)
+            .expect("a chain under the limit compiles");
+        let Body::Map { exprs } = &plan.body else {
+            panic!("a projection compiles to a map body");
+        };
+        let row = vec![crate::value::Value::Int(1); plan.slot_types.len().max(3)];
+        assert_eq!(exprs[0].eval(&row), crate::value::Value::Int(terms as i64));
+    }
 }

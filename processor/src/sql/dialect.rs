@@ -9,11 +9,14 @@ use std::cell::RefCell;
 use sqlparser::ast::helpers::stmt_create_table::CreateTableBuilder;
 use sqlparser::ast::{
     ColumnDef, CreateTableOptions, DataType, Expr, Ident, ObjectName, SqlOption, Statement,
+    TrimWhereField,
 };
 use sqlparser::dialect::Dialect;
 use sqlparser::keywords::Keyword;
 use sqlparser::parser::{Parser, ParserError};
 use sqlparser::tokenizer::Token;
+
+use crate::sql::tvf::TABLE_REF;
 
 /// A `WATERMARK FOR <column> AS <expr>` clause of the CREATE TABLE named `table`.
 #[derive(Debug, Clone)]
@@ -125,6 +128,38 @@ fn nested_type_column(parser: &mut Parser) -> Result<Option<ColumnDef>, ParserEr
     }))
 }
 
+/// `TRIM(LEADING FROM s)` (and TRAILING, BOTH): Flink's form without the characters, which
+/// trims spaces; sqlparser expects the characters there.
+fn trim_without_characters(parser: &mut Parser) -> Option<Result<Expr, ParserError>> {
+    let word = |n: usize, k: Keyword| matches!(&parser.peek_nth_token(n).token, Token::Word(w) if w.keyword == k);
+    let side = [
+        (Keyword::LEADING, TrimWhereField::Leading),
+        (Keyword::TRAILING, TrimWhereField::Trailing),
+        (Keyword::BOTH, TrimWhereField::Both),
+    ]
+    .into_iter()
+    .find(|(k, _)| word(2, *k))
+    .map(|(_, side)| side)?;
+    if !(word(0, Keyword::TRIM)
+        && parser.peek_nth_token(1).token == Token::LParen
+        && word(3, Keyword::FROM))
+    {
+        return None;
+    }
+    for _ in 0..4 {
+        parser.next_token();
+    }
+    Some(parser.parse_expr().and_then(|expr| {
+        parser.expect_token(&Token::RParen)?;
+        Ok(Expr::Trim {
+            expr: Box::new(expr),
+            trim_where: Some(side),
+            trim_what: None,
+            trim_characters: None,
+        })
+    }))
+}
+
 fn string_literal(parser: &mut Parser) -> Result<String, ParserError> {
     let t = parser.next_token();
     match t.token {
@@ -154,6 +189,24 @@ impl Dialect for KappaDialect {
     }
     fn supports_group_by_expr(&self) -> bool {
         true
+    }
+    /// `TABLE orders` as an argument of a window table function (`TUMBLE(TABLE orders, ...)`)
+    /// reads as the call `__TABLE_REF(orders)`, which `sql::tvf` takes apart.
+    fn parse_prefix(&self, parser: &mut Parser) -> Option<Result<Expr, ParserError>> {
+        if let Some(trim) = trim_without_characters(parser) {
+            return Some(trim);
+        }
+        let is_table_ref = parser.peek_keyword(Keyword::TABLE)
+            && matches!(&parser.peek_nth_token(1).token, Token::Word(_));
+        if !is_table_ref {
+            return None;
+        }
+        parser.next_token();
+        Some(parser.parse_object_name(false).and_then(|name| {
+            Parser::new(self)
+                .try_with_sql(&format!("{TABLE_REF}({name})"))?
+                .parse_expr()
+        }))
     }
     fn parse_statement(&self, parser: &mut Parser) -> Option<Result<Statement, ParserError>> {
         if parser.peek_keyword(Keyword::CREATE)

@@ -3,9 +3,12 @@
 
 pub mod compile;
 pub mod dialect;
+mod functions;
 pub mod infer;
+mod over;
 pub mod plan;
 mod scalar;
 pub mod table;
+pub mod tvf;
 
 pub use compile::{compile, compile_with_hints};

@@ -61,6 +61,34 @@ pub enum Body {
         exprs: Vec<Expr>,
     },
     Aggregate(Aggregate),
+    /// Aggregates `OVER (PARTITION BY .. ORDER BY <event time> <frame>)`: one output row per
+    /// input row, when the watermark passes it.
+    Over(Over),
+}
+
+#[derive(Debug, Clone)]
+pub struct Over {
+    /// PARTITION BY expressions, over the input slots.
+    pub partition: Vec<Expr>,
+    pub frame: Frame,
+    pub aggs: Vec<AggSpec>,
+    /// One expression per output column over `[input slots.., aggregate results..]`.
+    pub outputs: Vec<Expr>,
+    /// The number of input slots (aggregate results follow them in the output row).
+    pub input_slots: usize,
+}
+
+/// The rows an OVER aggregate covers, ending at the current row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Frame {
+    /// `ROWS BETWEEN n PRECEDING AND CURRENT ROW`.
+    Rows(u64),
+    /// `RANGE BETWEEN INTERVAL .. PRECEDING AND CURRENT ROW`: event times in `[t - ms, t]`.
+    Range(i64),
+    /// `ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW`.
+    RowsUnbounded,
+    /// `RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW` (the default).
+    RangeUnbounded,
 }
 
 #[derive(Debug, Clone)]

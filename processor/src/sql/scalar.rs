@@ -14,13 +14,17 @@ use crate::window::WindowSpec;
 
 type Typed = (Expr, Type);
 
-fn aggregate_kind(name: &str) -> Option<AggKind> {
+pub(crate) fn aggregate_kind(name: &str) -> Option<AggKind> {
     Some(match name {
         "COUNT" => AggKind::Count,
         "SUM" => AggKind::Sum,
         "AVG" => AggKind::Avg,
         "MIN" => AggKind::Min,
         "MAX" => AggKind::Max,
+        "VAR_POP" => AggKind::VarPop,
+        "VAR_SAMP" | "VARIANCE" => AggKind::VarSamp,
+        "STDDEV_POP" => AggKind::StddevPop,
+        "STDDEV_SAMP" | "STDDEV" => AggKind::StddevSamp,
         _ => return None,
     })
 }
@@ -91,6 +95,22 @@ impl Compiler {
             {
                 let t = self.group.as_ref().expect("checked").keys[i].1;
                 return Ok((Expr::Slot(2 + i), t));
+            }
+        }
+        if group && self.tvf.is_some() {
+            match crate::sql::tvf::window_column(e) {
+                Some(crate::sql::tvf::WINDOW_START) => return Ok((Expr::Slot(0), Type::Ts)),
+                Some(crate::sql::tvf::WINDOW_END) => return Ok((Expr::Slot(1), Type::Ts)),
+                // Flink's window_time: the window's last millisecond.
+                Some(_) => {
+                    let last = Expr::Binary(
+                        BinOp::Sub,
+                        Box::new(Expr::Slot(1)),
+                        Box::new(Expr::Lit(Value::Int(1))),
+                    );
+                    return Ok((last, Type::Ts));
+                }
+                None => {}
             }
         }
         match e {
@@ -205,6 +225,14 @@ impl Compiler {
                 Ok((Expr::Cast(Box::new(x), t), t))
             }
             ast::Expr::Function(f) => self.function(f, e, group),
+            ast::Expr::Case { .. }
+            | ast::Expr::Substring { .. }
+            | ast::Expr::Trim { .. }
+            | ast::Expr::Extract { .. }
+            | ast::Expr::Floor { .. }
+            | ast::Expr::Ceil { .. } => Ok(self
+                .special_form(e, group)?
+                .expect("special_form handles these forms")),
             ast::Expr::Between {
                 expr,
                 negated,
@@ -337,11 +365,14 @@ impl Compiler {
     fn function(&mut self, f: &ast::Function, e: &ast::Expr, group: bool) -> Result<Typed> {
         let name = f.name.to_string().to_ascii_uppercase();
         if f.over.is_some() {
-            return Err(err_at(
-                e.span(),
-                "OVER",
-                format!("OVER windows ({name}(...) OVER ...) are not supported"),
-            ));
+            return match aggregate_kind(&name) {
+                Some(kind) => self.over_call(f, kind, &name, e),
+                None => Err(err_at(
+                    e.span(),
+                    format!("{name} OVER"),
+                    format!("{name}(...) OVER (...) is not supported; OVER takes the aggregates COUNT, SUM, AVG, MIN, MAX, VAR_*, STDDEV_*"),
+                )),
+            };
         }
         if f.filter.is_some() || !f.within_group.is_empty() {
             return Err(err_at(
@@ -364,6 +395,10 @@ impl Compiler {
             ));
         }
         let Some((func, min, max)) = scalar_func(&name) else {
+            let args = self.function_args(f)?;
+            if let Some(typed) = self.named_function(&name, &args, e, group)? {
+                return Ok(typed);
+            }
             return Err(err_at(
                 e.span(),
                 format!("function {name}"),
@@ -394,6 +429,15 @@ impl Compiler {
                         format!("{name} needs a number, got {}", ts[0].name()),
                     ));
                 }
+                // A negative digits literal (`ROUND(x, -1)`, Flink rounds to tens) is
+                // parsed as a negation: fold it into the literal.
+                if func == Func::Round && args.len() == 2 {
+                    if let Expr::Neg(inner) = &xs[1] {
+                        if let Expr::Lit(Value::Int(d)) = **inner {
+                            xs[1] = Expr::Lit(Value::Int(-d));
+                        }
+                    }
+                }
                 if func == Func::Round
                     && args.len() == 2
                     && !matches!(xs[1], Expr::Lit(Value::Int(_)))
@@ -413,6 +457,7 @@ impl Compiler {
                 .copied()
                 .find(|t| *t != Type::Any)
                 .unwrap_or(Type::Any),
+            other => unreachable!("{other:?} is compiled by named_function"),
         };
         Ok((Expr::Call(func, xs), t))
     }
@@ -432,6 +477,20 @@ impl Compiler {
                 format!("aggregate {name} is not allowed here"),
             ));
         }
+        let (spec, t) = self.agg_spec(f, kind, name, e)?;
+        let g = self.group.as_mut().expect("checked above");
+        g.aggs.push(spec);
+        Ok((Expr::Slot(2 + g.keys.len() + g.aggs.len() - 1), t))
+    }
+
+    /// An aggregate call's function, argument and result type.
+    pub(crate) fn agg_spec(
+        &mut self,
+        f: &ast::Function,
+        kind: AggKind,
+        name: &str,
+        e: &ast::Expr,
+    ) -> Result<(AggSpec, Type)> {
         let distinct = matches!(&f.args, ast::FunctionArguments::List(l) if l.duplicate_treatment == Some(ast::DuplicateTreatment::Distinct));
         let star = matches!(&f.args, ast::FunctionArguments::List(l) if matches!(l.args.as_slice(), [ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Wildcard)]));
         let (kind, arg, t) = if star {
@@ -462,7 +521,14 @@ impl Compiler {
             };
             let out = match kind {
                 AggKind::Count | AggKind::CountDistinct => Type::Int,
-                AggKind::Sum | AggKind::Avg if !t.is_numeric() => {
+                AggKind::Sum
+                | AggKind::Avg
+                | AggKind::VarPop
+                | AggKind::VarSamp
+                | AggKind::StddevPop
+                | AggKind::StddevSamp
+                    if !t.is_numeric() =>
+                {
                     return Err(err_at(
                         a.span(),
                         name,
@@ -473,9 +539,7 @@ impl Compiler {
             };
             (kind, Some(x), out)
         };
-        let g = self.group.as_mut().expect("checked above");
-        g.aggs.push(AggSpec { kind, arg });
-        Ok((Expr::Slot(2 + g.keys.len() + g.aggs.len() - 1), t))
+        Ok((AggSpec { kind, arg }, t))
     }
 
     fn window_bound(
@@ -500,6 +564,7 @@ impl Compiler {
                 let matches_window = match spec {
                     WindowSpec::Tumble { .. } | WindowSpec::Session { .. } => args.len() == 2,
                     WindowSpec::Hop { .. } => args.len() == 3,
+                    WindowSpec::Cumulate { .. } => false,
                 };
                 if !matches_window {
                     return Err(err_at(

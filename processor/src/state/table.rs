@@ -44,6 +44,11 @@ impl Table {
         Ok(accs)
     }
 
+    /// The accumulators of `key`, if it has a row.
+    pub fn get(&self, key: &Key) -> Option<&[Acc]> {
+        self.rows.get(key).map(Vec::as_slice)
+    }
+
     pub fn iter(&self) -> impl Iterator<Item = (&Key, &Vec<Acc>)> {
         self.rows.iter()
     }

@@ -1,5 +1,6 @@
-//! Tumbling and hopping windows: every `[k·slide, k·slide + size)` containing the event (a
-//! tumbling window is a hop whose slide equals its size). State is ordered by (end, start) so
+//! Tumbling, hopping and cumulating windows: every `[k·slide, k·slide + size)` containing the
+//! event (a tumbling window is a hop whose slide equals its size); a cumulating window of step
+//! s and size z is every `[start, start + k·s)` containing the event, `start` aligned to z. State is ordered by (end, start) so
 //! complete windows are always a prefix; groups inside a window are ordered by key.
 
 use std::collections::BTreeMap;
@@ -27,6 +28,17 @@ pub fn windows_of(t: i64, slide_ms: i64, size_ms: i64) -> impl Iterator<Item = (
         .map(move |s| (s, s + size_ms))
 }
 
+/// The cumulating windows containing `t`, latest end first (Flink's `CUMULATE`).
+pub fn cumulate_windows_of(t: i64, step_ms: i64, size_ms: i64) -> impl Iterator<Item = (i64, i64)> {
+    let start = t - t.rem_euclid(size_ms);
+    let first_end = start + (t - start) / step_ms * step_ms + step_ms;
+    let last_end = start + size_ms;
+    (0..)
+        .map(move |k| last_end - k * step_ms)
+        .take_while(move |e| *e >= first_end)
+        .map(move |e| (start, e))
+}
+
 impl AlignedWindows {
     pub fn groups(&self) -> usize {
         self.groups
@@ -39,12 +51,25 @@ impl AlignedWindows {
         key: &Key,
         t: i64,
         (slide_ms, size_ms): (i64, i64),
+        lateness_watermark: (i64, i64),
+        new: impl Fn() -> Vec<Acc>,
+        update: impl FnMut(&mut [Acc]) -> Result<()>,
+    ) -> Result<bool> {
+        let windows = windows_of(t, slide_ms, size_ms);
+        self.add_to(key, windows, lateness_watermark, new, update)
+    }
+
+    /// `add`, for the given windows of the record, latest end first.
+    pub fn add_to(
+        &mut self,
+        key: &Key,
+        windows: impl Iterator<Item = (i64, i64)>,
         (lateness_ms, watermark_ms): (i64, i64),
         new: impl Fn() -> Vec<Acc>,
         mut update: impl FnMut(&mut [Acc]) -> Result<()>,
     ) -> Result<bool> {
         let mut joined = false;
-        for (start, end) in windows_of(t, slide_ms, size_ms) {
+        for (start, end) in windows {
             if is_complete(end, lateness_ms, watermark_ms) {
                 // Earlier windows end earlier still: all complete.
                 break;
@@ -107,5 +132,18 @@ mod tests {
         assert_eq!(w, vec![(-60_000, 0)]);
         let w: Vec<_> = windows_of(60_000, 60_000, 60_000).collect();
         assert_eq!(w, vec![(60_000, 120_000)]);
+    }
+
+    #[test]
+    fn cumulating_windows_share_a_start_and_grow_by_steps() {
+        let w: Vec<_> = cumulate_windows_of(65_000, 60_000, 180_000).collect();
+        assert_eq!(w, vec![(0, 180_000), (0, 120_000)]);
+        let w: Vec<_> = cumulate_windows_of(180_000, 60_000, 180_000).collect();
+        assert_eq!(
+            w,
+            vec![(180_000, 360_000), (180_000, 300_000), (180_000, 240_000)]
+        );
+        let w: Vec<_> = cumulate_windows_of(179_999, 60_000, 180_000).collect();
+        assert_eq!(w, vec![(0, 180_000)]);
     }
 }

@@ -16,9 +16,21 @@ pub type Key = Vec<Value>;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum WindowSpec {
-    Tumble { size_ms: i64 },
-    Hop { slide_ms: i64, size_ms: i64 },
-    Session { gap_ms: i64 },
+    Tumble {
+        size_ms: i64,
+    },
+    Hop {
+        slide_ms: i64,
+        size_ms: i64,
+    },
+    Session {
+        gap_ms: i64,
+    },
+    /// Flink's `CUMULATE(step, size)`: windows `[start, start + k·step)`, start aligned to size.
+    Cumulate {
+        step_ms: i64,
+        size_ms: i64,
+    },
 }
 
 /// True when the window ending at `end_ms` is complete at `watermark_ms`.

@@ -202,6 +202,7 @@ impl ProduceJob<'_> {
                 events: s.events,
                 keys: s.keys,
                 first_headers,
+                headers: Vec::new(),
                 timestamp_ms: stamp.timestamp_ms(),
             };
             let appenders = &self.state.appenders;
@@ -286,7 +287,7 @@ impl ProduceJob<'_> {
 }
 
 /// Awaits every future, concurrently, keeping their order.
-async fn join_all<F: std::future::Future>(futures: Vec<F>) -> Vec<F::Output> {
+pub async fn join_all<F: std::future::Future>(futures: Vec<F>) -> Vec<F::Output> {
     let mut handles: Vec<_> = futures.into_iter().map(Box::pin).collect();
     let mut out: Vec<Option<F::Output>> = handles.iter().map(|_| None).collect();
     std::future::poll_fn(|cx| {
@@ -350,23 +351,44 @@ fn start_offset(
 }
 
 pub fn record_line(partition: u32, r: &Record, out: &mut Vec<u8>) {
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::STANDARD;
     out.extend_from_slice(b"{\"partition\":");
     out.extend_from_slice(partition.to_string().as_bytes());
     out.extend_from_slice(b",\"offset\":");
     out.extend_from_slice(r.offset.to_string().as_bytes());
     out.extend_from_slice(b",\"timestamp\":");
     out.extend_from_slice(r.timestamp_ms.to_string().as_bytes());
-    out.extend_from_slice(b",\"key\":");
-    match &r.key {
-        Some(k) => out.extend_from_slice(
-            serde_json::to_string(&String::from_utf8_lossy(k))
-                .expect("strings serialize")
-                .as_bytes(),
-        ),
-        None => out.extend_from_slice(b"null"),
+    // Keys and values are bytes (DESIGN.md §8): a key that is not UTF-8 is shown as `key_b64`,
+    // a value marked as not JSON (produced over Kafka) as `value_b64`.
+    match r.key.as_deref().map(std::str::from_utf8) {
+        Some(Ok(k)) => {
+            out.extend_from_slice(b",\"key\":");
+            out.extend_from_slice(
+                serde_json::to_string(k)
+                    .expect("strings serialize")
+                    .as_bytes(),
+            );
+        }
+        Some(Err(_)) => {
+            out.extend_from_slice(b",\"key_b64\":\"");
+            out.extend_from_slice(b64.encode(r.key.as_deref().unwrap_or_default()).as_bytes());
+            out.push(b'"');
+        }
+        None => out.extend_from_slice(b",\"key\":null"),
+    }
+    if r.headers
+        .iter()
+        .any(|(n, _)| n == ingest::HEADER_VALUE_BYTES)
+    {
+        out.extend_from_slice(b",\"value_b64\":\"");
+        out.extend_from_slice(b64.encode(&r.value).as_bytes());
+        out.extend_from_slice(b"\"}\n");
+        return;
     }
     out.extend_from_slice(b",\"value\":");
-    // Values were validated as JSON when produced; a processor's output is JSON too.
+    // Values were validated as JSON when produced (over HTTP, by processors, or checked and
+    // left unmarked over Kafka).
     out.extend_from_slice(&r.value);
     out.extend_from_slice(b"}\n");
 }
@@ -398,11 +420,8 @@ pub async fn consume(
         Some(n) => n as usize,
     };
     let wait_ms = query.parse_u64("wait_ms")?.unwrap_or(0).min(WAIT_MS_MAX);
-    let partitions: Vec<Arc<Partition>> = match query.parse_u64("partition")? {
-        // A number past u32 names no partition (it used to wrap round to partition 0).
-        Some(p) => vec![topic
-            .partition(PartitionId(u32::try_from(p).unwrap_or(u32::MAX)))?
-            .clone()],
+    let partitions: Vec<Arc<Partition>> = match query.parse_u32("partition")? {
+        Some(p) => vec![topic.partition(PartitionId(p))?.clone()],
         None => topic.partitions().to_vec(),
     };
     let mut positions = Vec::with_capacity(partitions.len());

@@ -50,6 +50,28 @@ pub async fn commit(
     Ok(response::ok_json(reply))
 }
 
+/// `DELETE /v1/groups/{g}`: forget a group's committed offsets.
+pub async fn delete(state: Arc<AppState>, group: &str) -> ApiResult<Response<Body>> {
+    validate_name(group)?;
+    let name = group.to_string();
+    let deleted = tokio::task::spawn_blocking(move || state.groups.delete(&name))
+        .await
+        .map_err(|e| ApiError::internal(e.to_string()))?
+        .map_err(|e| {
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "io_error",
+                format!("{e:#}"),
+            )
+        })?;
+    if !deleted {
+        return Err(ApiError::not_found(format!(
+            "unknown consumer group {group:?}"
+        )));
+    }
+    Ok(response::ok_json(json!({ "deleted": group })))
+}
+
 pub fn list(state: &AppState) -> Response<Body> {
     response::ok_json(json!({ "groups": state.groups.names() }))
 }

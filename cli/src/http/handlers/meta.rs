@@ -45,6 +45,9 @@ pub fn metrics(state: &AppState) -> Response<Body> {
                 s.start_offset as f64,
             ));
             samples.push(Sample::new("kappa_partition_bytes", &l, s.bytes as f64));
+            // 1 while a failed flush makes the partition refuse appends (until a restart).
+            let failed = f64::from(u8::from(p.failed().is_some()));
+            samples.push(Sample::new("kappa_partition_failed", &l, failed));
         }
         let l = [("topic", topic.name())];
         samples.push(Sample::new(
@@ -57,6 +60,15 @@ pub fn metrics(state: &AppState) -> Response<Body> {
             &l,
             read_bytes as f64,
         ));
+    }
+    let mut damaged: std::collections::BTreeMap<(String, u32), u64> = Default::default();
+    for d in state.idempotency.damage() {
+        *damaged.entry((d.topic, d.partition)).or_default() += 1;
+    }
+    for ((topic, partition), n) in damaged {
+        let part = partition.to_string();
+        let l = [("topic", topic.as_str()), ("partition", part.as_str())];
+        samples.push(Sample::new("kappa_partition_damaged_ranges", &l, n as f64));
     }
     samples.extend(group_samples(state));
     samples.extend(crate::http::handlers::processors::samples(state));

@@ -36,7 +36,7 @@ pub async fn route(
         (Method::POST, []) => ("/v1/processors", create(state, req).await),
         (Method::GET, []) => ("/v1/processors", Ok(list(&state))),
         (Method::GET, [p]) => ("/v1/processors/{p}", describe(&state, p)),
-        (Method::DELETE, [p]) => match query.parse_u64("version") {
+        (Method::DELETE, [p]) => match query.parse_u32("version") {
             Ok(Some(v)) => (
                 "/v1/processors/{p}",
                 super::replay::delete_version(state.clone(), p, v).await,

@@ -124,10 +124,10 @@ pub async fn promote(
 
 pub async fn diff(state: Arc<AppState>, name: &str, query: &Query) -> ApiResult<Response<Body>> {
     let version = query
-        .parse_u64("version")?
+        .parse_u32("version")?
         .ok_or_else(|| ApiError::bad_request("bad_parameter", "version=N is required"))?;
     let name = name.to_string();
-    let d = blocking(move || Ok(state.processors.diff(&name, version as u32)?)).await?;
+    let d = blocking(move || Ok(state.processors.diff(&name, version)?)).await?;
     Ok(response::ok_json(d))
 }
 
@@ -135,11 +135,10 @@ pub async fn diff(state: Arc<AppState>, name: &str, query: &Query) -> ApiResult<
 pub async fn delete_version(
     state: Arc<AppState>,
     name: &str,
-    version: u64,
+    version: u32,
 ) -> ApiResult<Response<Body>> {
     let name = name.to_string();
-    let status =
-        blocking(move || Ok(state.processors.delete_version(&name, version as u32)?)).await?;
+    let status = blocking(move || Ok(state.processors.delete_version(&name, version)?)).await?;
     Ok(response::ok_json(
         serde_json::to_value(status).expect("status serializes"),
     ))

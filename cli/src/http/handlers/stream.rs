@@ -14,7 +14,7 @@ use super::events::{record_line, wait_any};
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::request::Query;
 use crate::http::response::{self, Body};
-use crate::limits::SSE_BUFFER_RECORDS;
+use crate::limits::{SSE_BUFFER_RECORDS, SSE_READ_BYTES_MAX};
 use crate::state::AppState;
 
 const KEEP_ALIVE: Duration = Duration::from_secs(15);
@@ -28,11 +28,8 @@ pub fn sse(
 ) -> ApiResult<Response<Body>> {
     validate_name(topic)?;
     let topic = state.store.topic(topic)?;
-    let partitions: Vec<Arc<Partition>> = match query.parse_u64("partition")? {
-        // A number past u32 names no partition (it used to wrap round to partition 0).
-        Some(p) => vec![topic
-            .partition(PartitionId(u32::try_from(p).unwrap_or(u32::MAX)))?
-            .clone()],
+    let partitions: Vec<Arc<Partition>> = match query.parse_u32("partition")? {
+        Some(p) => vec![topic.partition(PartitionId(p))?.clone()],
         None => topic.partitions().to_vec(),
     };
     let last_id = req
@@ -97,6 +94,20 @@ fn resume_after(
     Ok(())
 }
 
+/// The partitions (indexes into `partitions`) with records past their position, starting the
+/// round at `first` so every partition gets its turn.
+fn ready(partitions: &[Arc<Partition>], positions: &[Offset], first: usize) -> Vec<usize> {
+    let n = partitions.len();
+    (0..n)
+        .map(|k| (first + k) % n)
+        .filter(|&i| partitions[i].end_offset() > positions[i])
+        .collect()
+}
+
+/// Tails `partitions` into `tx`. Only partitions with new records are read, all of them in one
+/// blocking call of at most `SSE_READ_BYTES_MAX`, and listeners are registered only when there
+/// is nothing to read (issue 10: every wakeup used to register 1,024 listeners and hand 1,024
+/// reads to the blocking pool, so 50 tails of a 1,024-partition topic saturated both cores).
 async fn tail(
     state: Arc<AppState>,
     partitions: Vec<Arc<Partition>>,
@@ -110,18 +121,38 @@ async fn tail(
     {
         return;
     }
+    let mut round = 0usize;
     loop {
-        let listeners: Vec<_> = partitions.iter().map(|p| p.listen()).collect();
-        let mut sent_any = false;
-        for (p, pos) in partitions.iter().zip(positions.iter_mut()) {
-            let (part, from) = (p.clone(), *pos);
-            let records = match tokio::task::spawn_blocking(move || {
-                part.read(from, READ_RECORDS_MAX, 4 << 20)
-            })
-            .await
-            {
-                Ok(Ok(r)) => r,
-                Ok(Err(e)) => {
+        round = round.wrapping_add(1);
+        let first = round % partitions.len().max(1);
+        let mut todo = ready(&partitions, &positions, first);
+        if todo.is_empty() {
+            // Register first, then look again: a record appended in between wakes us.
+            let listeners: Vec<_> = partitions.iter().map(|p| p.listen()).collect();
+            todo = ready(&partitions, &positions, first);
+            if todo.is_empty() {
+                tokio::select! {
+                    _ = wait_any(listeners) => {}
+                    _ = tokio::time::sleep(KEEP_ALIVE) => {
+                        if tx.send(Bytes::from_static(b": keep-alive\n\n")).await.is_err() { return; }
+                    }
+                    _ = tx.closed() => return,
+                    _ = state.shutdown.cancelled() => return,
+                }
+                continue;
+            }
+        }
+        let reads: Vec<(usize, Arc<Partition>, Offset)> = todo
+            .into_iter()
+            .map(|i| (i, partitions[i].clone(), positions[i]))
+            .collect();
+        let Ok(batches) = tokio::task::spawn_blocking(move || read_round(reads)).await else {
+            return;
+        };
+        for (i, result) in batches {
+            let records = match result {
+                Ok(r) => r,
+                Err(e) => {
                     let _ = tx
                         .send(Bytes::from(format!(
                             "event: error\ndata: {}\n\n",
@@ -130,8 +161,8 @@ async fn tail(
                         .await;
                     return;
                 }
-                Err(_) => return,
             };
+            let p = &partitions[i];
             for r in &records {
                 let mut line = Vec::new();
                 record_line(p.id().0, r, &mut line);
@@ -142,20 +173,32 @@ async fn tail(
                 if tx.send(Bytes::from(frame)).await.is_err() {
                     return;
                 }
-                *pos = Offset(r.offset + 1);
-                sent_any = true;
+                positions[i] = Offset(r.offset + 1);
             }
-        }
-        if sent_any {
-            continue;
-        }
-        tokio::select! {
-            _ = wait_any(listeners) => {}
-            _ = tokio::time::sleep(KEEP_ALIVE) => {
-                if tx.send(Bytes::from_static(b": keep-alive\n\n")).await.is_err() { return; }
-            }
-            _ = tx.closed() => return,
-            _ = state.shutdown.cancelled() => return,
         }
     }
+}
+
+type Batch = (usize, log_store::Result<Vec<log_store::Record>>);
+
+/// Reads each partition from its position until `SSE_READ_BYTES_MAX` bytes are gathered; the
+/// partitions not reached are read in the next round.
+fn read_round(reads: Vec<(usize, Arc<Partition>, Offset)>) -> Vec<Batch> {
+    let mut out = Vec::new();
+    let mut bytes = 0usize;
+    for (i, p, from) in reads {
+        if bytes >= SSE_READ_BYTES_MAX {
+            break;
+        }
+        let result = p.read(from, READ_RECORDS_MAX, SSE_READ_BYTES_MAX - bytes);
+        if let Ok(records) = &result {
+            bytes += records.iter().map(|r| r.value.len()).sum::<usize>();
+        }
+        let failed = result.is_err();
+        out.push((i, result));
+        if failed {
+            break;
+        }
+    }
+    out
 }

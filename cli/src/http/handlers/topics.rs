@@ -10,8 +10,9 @@ use serde_json::json;
 
 use super::blocking;
 use crate::http::error::{ApiError, ApiResult};
-use crate::http::request::{body_json, whole, whole_opt};
+use crate::http::request::{body_json, whole, whole_opt, Query};
 use crate::http::response::{self, Body};
+use crate::limits::{TOPICS_PAGE_DEFAULT, TOPICS_PAGE_MAX};
 use crate::state::AppState;
 
 #[derive(Deserialize)]
@@ -52,6 +53,16 @@ pub async fn create(state: Arc<AppState>, req: Request<Incoming>) -> ApiResult<R
         retention_ms: body.retention_ms,
         retention_bytes: body.retention_bytes,
     };
+    let topics_max = state.limits.topics_max;
+    if state.store.topics().len() >= topics_max {
+        return Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too_many",
+            format!(
+                "the server holds {topics_max} topics, its limit (--max-topics); delete one first"
+            ),
+        ));
+    }
     let topic = blocking(move || Ok(state.store.create_topic(&body.name, config)?)).await?;
     Ok(response::json(StatusCode::CREATED, &describe_json(&topic)))
 }
@@ -64,26 +75,63 @@ pub fn describe_json(topic: &Topic) -> serde_json::Value {
         .map(|p| {
             let s = p.stats();
             json!({"partition": p.id().0, "start_offset": s.start_offset, "end_offset": s.end_offset,
-                   "bytes": s.bytes, "segments": s.segments})
+                   "bytes": s.bytes, "segments": s.segments, "failed": p.failed()})
         })
         .collect();
     json!({"name": topic.name(), "partition_count": c.partitions, "segment_bytes": c.segment_bytes,
            "retention_ms": c.retention_ms, "retention_bytes": c.retention_bytes, "partitions": partitions})
 }
 
-pub fn list(state: &AppState) -> ApiResult<Response<Body>> {
-    let topics: Vec<_> = state
-        .store
-        .topics()
-        .iter()
-        .map(|t| describe_json(t))
+/// The damaged ranges of `topic` found at startup (issue 10): the server serves the rest; a
+/// read of one of these fails naming the file.
+fn damaged_ranges(state: &AppState, topic: &str) -> serde_json::Value {
+    let ranges: Vec<_> = state
+        .idempotency
+        .damage()
+        .into_iter()
+        .filter(|d| d.topic == topic)
+        .map(|d| {
+            json!({"partition": d.partition, "from_offset": d.from_offset,
+                   "to_offset": d.to_offset, "error": d.error})
+        })
         .collect();
-    Ok(response::ok_json(json!({ "topics": topics })))
+    serde_json::Value::Array(ranges)
+}
+
+/// `GET /v1/topics[?limit=N][&after=name]`: one page of topics in name order; `next` is the
+/// `after` of the next page, null on the last (issue 10: the listing was unbounded).
+pub fn list(state: &AppState, query: &Query) -> ApiResult<Response<Body>> {
+    let limit = query
+        .parse_u64("limit")?
+        .unwrap_or(TOPICS_PAGE_DEFAULT as u64);
+    if limit == 0 || limit > TOPICS_PAGE_MAX as u64 {
+        return Err(ApiError::bad_request(
+            "bad_parameter",
+            format!("limit={limit} must be between 1 and {TOPICS_PAGE_MAX} (TOPICS_PAGE_MAX)"),
+        ));
+    }
+    let after = query.get("after").unwrap_or("");
+    let all = state.store.topics();
+    let page: Vec<_> = all
+        .iter()
+        .filter(|t| t.name() > after)
+        .take(limit as usize + 1)
+        .collect();
+    let more = page.len() > limit as usize;
+    let page = &page[..page.len().min(limit as usize)];
+    let next = match (more, page.last()) {
+        (true, Some(t)) => json!(t.name()),
+        _ => serde_json::Value::Null,
+    };
+    let topics: Vec<_> = page.iter().map(|t| describe_json(t)).collect();
+    Ok(response::ok_json(json!({ "topics": topics, "next": next })))
 }
 
 pub fn describe(state: &AppState, name: &str) -> ApiResult<Response<Body>> {
     validate_name(name)?;
-    Ok(response::ok_json(describe_json(&*state.store.topic(name)?)))
+    let mut out = describe_json(&*state.store.topic(name)?);
+    out["damaged_ranges"] = damaged_ranges(state, name);
+    Ok(response::ok_json(out))
 }
 
 pub async fn delete(state: Arc<AppState>, name: &str) -> ApiResult<Response<Body>> {

@@ -1,0 +1,97 @@
+//! The crate boundaries of ARCHITECTURE.md and STYLE.md, checked from `cargo metadata` so they
+//! cannot drift: `log-store` knows nothing of HTTP, async runtimes or SQL; `processor` knows no
+//! HTTP; the end-to-end tests use none of the workspace's crates (they spawn the binary).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::process::Command;
+
+use serde_json::Value;
+
+/// Every package each workspace member depends on, directly or not (normal dependencies).
+fn closures() -> BTreeMap<String, BTreeSet<String>> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let out = Command::new(cargo)
+        .args(["metadata", "--format-version", "1", "--offline"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("cargo metadata runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let meta: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let name_of: BTreeMap<String, String> = meta["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["id"].as_str().unwrap().into(),
+                p["name"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    let nodes: BTreeMap<String, Vec<String>> = meta["resolve"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| {
+            let deps = n["deps"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|d| {
+                    d["dep_kinds"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .any(|k| k["kind"].is_null())
+                })
+                .map(|d| d["pkg"].as_str().unwrap().to_string())
+                .collect();
+            (n["id"].as_str().unwrap().to_string(), deps)
+        })
+        .collect();
+    let mut out = BTreeMap::new();
+    for member in meta["workspace_members"].as_array().unwrap() {
+        let member = member.as_str().unwrap();
+        let mut seen = BTreeSet::new();
+        let mut todo = vec![member.to_string()];
+        while let Some(id) = todo.pop() {
+            for d in &nodes[&id] {
+                if seen.insert(d.clone()) {
+                    todo.push(d.clone());
+                }
+            }
+        }
+        let names = seen.iter().map(|id| name_of[id].clone()).collect();
+        out.insert(name_of[member].clone(), names);
+    }
+    out
+}
+
+#[test]
+fn crate_boundaries_hold() {
+    let deps = closures();
+    for banned in ["hyper", "tokio", "sqlparser", "kafka-protocol"] {
+        assert!(
+            !deps["log-store"].contains(banned),
+            "log-store must not depend on {banned}"
+        );
+    }
+    for banned in ["hyper", "kafka-protocol"] {
+        assert!(
+            !deps["processor"].contains(banned),
+            "processor must not depend on {banned}"
+        );
+    }
+    for member in ["log-store", "processor", "kappa"] {
+        assert!(
+            !deps["kappa-tests"].contains(member),
+            "the end-to-end tests must not use {member}: they spawn the binary"
+        );
+    }
+    assert!(deps["processor"].contains("log-store"));
+    assert!(deps["kappa"].contains("processor"));
+}
