@@ -24,7 +24,8 @@ use serde_json::{json, Value};
 
 const TOKEN: &str = "console-secret";
 const CHROMIUM: &str = "/usr/bin/chromium";
-const SCREENSHOT: &str = "/tmp/console.png";
+const SCREENSHOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../target/console.png");
+const SCREENSHOT_NARROW: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../target/console-700px.png");
 /// How long the page may take to show something: a few of its 2 s polls, on a busy CI box.
 const WAIT: Duration = Duration::from_secs(30);
 /// The W3C name of an element reference in a WebDriver response.
@@ -137,6 +138,22 @@ fn console_shows_topics_records_and_processors_in_a_real_browser() {
     std::fs::write(SCREENSHOT, &png).expect("write the screenshot");
     assert!(png.starts_with(b"\x89PNG"), "the screenshot is a PNG");
     eprintln!("console screenshot: {SCREENSHOT} ({} bytes)", png.len());
+    // At 700 px nothing pushes the page sideways: wide tables scroll inside themselves.
+    browser.cmd(
+        "POST",
+        "/window/rect",
+        Some(json!({"width": 700, "height": 1000})),
+    );
+    let overflow = browser.execute(
+        "return document.documentElement.scrollWidth - document.documentElement.clientWidth;",
+        json!([]),
+    );
+    let png = browser.screenshot();
+    std::fs::write(SCREENSHOT_NARROW, &png).expect("write the screenshot");
+    assert!(
+        overflow.as_i64().is_some_and(|o| o <= 0),
+        "the page overflows at 700 px by {overflow} px"
+    );
 }
 
 /// A processor's row (status, lag) and its live results — when this server has processors.
@@ -185,6 +202,17 @@ fn check_processors(server: &Server, browser: &Session, auth: &str) {
         (rows.len() == 3).then_some(rows)
     });
     let all = rows.join("\n");
+    // Issue 15: columns in SELECT order (they were alphabetical), numbers formatted for people.
+    let columns = browser.texts("[data-testid=result-column]");
+    assert_eq!(columns, ["category", "order_count", "revenue"], "{all}");
+    for word in all.split_whitespace() {
+        if let Some((_, decimals)) = word.split_once('.') {
+            assert!(
+                decimals.len() <= 2,
+                "a raw float in the results: {word}\n{all}"
+            );
+        }
+    }
     for (category, count) in [("books", "10"), ("games", "10"), ("music", "10")] {
         assert!(
             rows.iter()
@@ -224,6 +252,16 @@ fn check_replay_and_promote(browser: &Session, row: &str) {
     });
     let msg = browser.text("#replay-msg");
     assert!(msg.starts_with("OK"), "promote message: {msg}");
+    // One line, not the status JSON (issue 15: ~2 KB of it pushed the page apart).
+    assert!(
+        msg.contains("now runs version 2") && msg.len() < 120,
+        "promote message: {msg}"
+    );
+    // The old version reads as demoted, not as a stalled replay.
+    let v1 = "[data-testid=version-row][data-processor=by-category][data-version='1']";
+    browser.wait_for("version 1 shown as demoted", || {
+        (browser.text(&format!("{v1} [data-testid=version-status]")) == "demoted").then_some(())
+    });
 }
 
 /// `n` orders as NDJSON, one second apart in event time.
