@@ -220,13 +220,48 @@ fn check_processors(server: &Server, browser: &Session, auth: &str) {
             "results lack {category} {count}:\n{all}"
         );
     }
+    // Consumer groups with lag per partition (issue 15).
+    let commit = json!({"topic": "orders", "partition": 0, "offset": 12}).to_string();
+    let r = server.request(
+        "POST",
+        "/v1/groups/dashboard/offsets",
+        &[
+            ("authorization", auth),
+            ("content-type", "application/json"),
+        ],
+        commit.as_bytes(),
+    );
+    assert_eq!(r.status, 200, "commit: {}", r.text());
+    let lag = browser.wait_for("the group's lag", || {
+        Some(browser.text("[data-testid=group-row][data-group=dashboard] [data-testid=group-lag]"))
+            .filter(|l| !l.is_empty())
+    });
+    assert_eq!(lag, "18", "30 records, committed 12");
     check_replay_and_promote(browser, row);
 }
 
 /// Replay from the processor's row, watch the new version's progress, promote it.
 fn check_replay_and_promote(browser: &Session, row: &str) {
+    // Replay opens the SQL to edit (issue 15: it started at once, with no way to change it).
     browser.click(&format!("{row} [data-testid=processor-replay]"));
-    // The page shows the API's answer: "OK: {...}" or "<status> <code>: <message>".
+    let sql = browser.wait_for("the replay form with the SQL", || {
+        Some(browser.execute(
+            "return document.getElementById('replay-sql').value;",
+            json!([]),
+        ))
+        .and_then(|v| v.as_str().map(str::to_string))
+        .filter(|v| v.contains("SUM(total) AS revenue"))
+    });
+    let edited = sql.replace(
+        "SUM(total) AS revenue",
+        "SUM(total) AS revenue, MAX(total) AS biggest",
+    );
+    browser.execute(
+        "document.getElementById('replay-sql').value = arguments[0]; return null;",
+        json!([edited]),
+    );
+    browser.click("[data-testid=replay-start]");
+    // The page shows the API's answer: "OK: ..." or "<status> <code>: <message>".
     let answer = browser.wait_for("the replay button's answer", || {
         let msg = browser.text("#replay-msg");
         let status = msg.split(' ').next().unwrap_or_default();
@@ -244,6 +279,16 @@ fn check_replay_and_promote(browser: &Session, row: &str) {
         (lag == "0").then_some(progress)
     });
     assert!(progress.contains("100%"), "replay progress: {progress}");
+    // The diff before Promote: every row changed (a new column), none added or removed.
+    browser.click(&format!("{version} [data-testid=version-diff]"));
+    let summary = browser.wait_for("the diff", || {
+        Some(browser.text("[data-testid=diff-summary]")).filter(|t| t.contains("changed"))
+    });
+    assert!(
+        summary.starts_with("0 added, 0 removed, 3 changed"),
+        "diff summary: {summary}"
+    );
+    assert_eq!(browser.count("[data-testid=diff-row]"), 3);
     browser.click(&format!("{version} [data-testid=version-promote]"));
     browser.accept_alert();
     browser.wait_for("the promoted version live", || {
