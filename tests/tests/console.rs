@@ -196,6 +196,21 @@ fn check_processors(server: &Server, browser: &Session, auth: &str) {
         (lag == "0" && (status == "running" || status == "caught_up")).then_some((status, lag))
     });
     eprintln!("processor row: status {status}, lag {lag}");
+    // Live rate and lag as small charts (issue 15), one point per poll.
+    browser.wait_for("the rate and lag charts", || {
+        let points = browser.execute(
+            &format!(
+                "const r = document.querySelector('{row} [data-testid=processor-rate-chart] polyline'); \
+                 const l = document.querySelector('{row} [data-testid=processor-lag-chart] polyline'); \
+                 return r && l ? r.getAttribute('points').split(' ').length : 0;"
+            ),
+            json!([]),
+        );
+        (points.as_u64().unwrap_or(0) >= 2).then_some(())
+    });
+    assert!(browser
+        .text(&format!("{row} [data-testid=processor-rate]"))
+        .ends_with("/s"));
     browser.click(&format!("{row} [data-testid=processor-results]"));
     let rows = browser.wait_for("the processor's results", || {
         let rows = browser.texts("[data-testid=result-row]");
