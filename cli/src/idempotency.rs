@@ -172,7 +172,10 @@ impl Idempotency {
         let mut damage = Vec::new();
         for topic in store.topics() {
             for partition in topic.partitions() {
-                scan_partition(topic.name(), partition, since, &mut found, &mut damage)?;
+                let (name, id) = (topic.name(), partition.id().0);
+                damage.extend(scan_since(name, partition, since, |r| {
+                    collect(name, id, r, &mut found)
+                })?);
             }
         }
         for d in &damage {
@@ -220,28 +223,18 @@ pub struct Damage {
     pub error: String,
 }
 
-/// Scans one partition's records from `since` on, collecting idempotency headers into `found`;
-/// a corrupt record is noted in `damage` and the rest of its segment skipped.
-fn scan_partition(
+/// Reads `partition`'s records from `since` on (by timestamp) and hands each to `each`. Damage
+/// does not stop it: a corrupt record ends the scan of its segment, the range skipped (from the
+/// damaged offset to the segment's end) is returned, and the scan resumes at the next segment; a
+/// damaged segment met by the time lookup makes it scan from the start instead. The startup
+/// recoveries (idempotency keys, Kafka producer sequences) all read the log this way (issue 10).
+pub fn scan_since(
     topic: &str,
     partition: &Partition,
     since: u64,
-    found: &mut HashMap<String, Found>,
-    damage: &mut Vec<Damage>,
-) -> log_store::Result<()> {
-    let note = |from: u64, e: &log_store::Error, damage: &mut Vec<Damage>| -> Offset {
-        let to = partition.segment_end(Offset(from));
-        damage.push(Damage {
-            topic: topic.to_string(),
-            partition: partition.id().0,
-            from_offset: from,
-            to_offset: to.0,
-            error: e.to_string(),
-        });
-        to
-    };
-    // The time lookup reads the segment it lands in: if that is damaged, scan from the start
-    // (records older than the window are skipped by their timestamps below).
+    mut each: impl FnMut(&log_store::Record),
+) -> log_store::Result<Vec<Damage>> {
+    let mut damage = Vec::new();
     let mut next = match partition.offset_for_timestamp(since) {
         Ok(o) => o,
         Err(log_store::Error::Corrupt { .. }) => partition.start_offset(),
@@ -251,7 +244,15 @@ fn scan_partition(
         let batch = match partition.read(next, 10_000, 16 << 20) {
             Ok(b) => b,
             Err(e @ log_store::Error::Corrupt { offset, .. }) => {
-                let to = note(offset.max(next.0), &e, damage);
+                let from = offset.max(next.0);
+                let to = partition.segment_end(Offset(from));
+                damage.push(Damage {
+                    topic: topic.to_string(),
+                    partition: partition.id().0,
+                    from_offset: from,
+                    to_offset: to.0,
+                    error: e.to_string(),
+                });
                 if to <= next {
                     break; // nothing further to read
                 }
@@ -262,11 +263,12 @@ fn scan_partition(
         };
         let Some(last) = batch.last() else { break };
         next = Offset(last.offset + 1);
-        for r in batch.iter().filter(|r| r.timestamp_ms >= since) {
-            collect(topic, partition.id().0, r, found);
-        }
+        batch
+            .iter()
+            .filter(|r| r.timestamp_ms >= since)
+            .for_each(&mut each);
     }
-    Ok(())
+    Ok(damage)
 }
 
 /// Adds `r`'s idempotency headers, if it has them, to `found`.
@@ -292,11 +294,11 @@ fn collect(topic: &str, partition: u32, r: &log_store::Record, found: &mut HashM
         return;
     };
     let k = slot_key(topic, &String::from_utf8_lossy(&key));
-    let body = header(HEADER_BODY)
-        .and_then(|b| u64::from_str_radix(std::str::from_utf8(&b).ok()?, 16).ok());
     let entry = found
         .entry(k)
         .or_insert((r.timestamp_ms, Vec::new(), expected, None));
+    let body = header(HEADER_BODY)
+        .and_then(|b| u64::from_str_radix(std::str::from_utf8(&b).ok()?, 16).ok());
     entry.3 = entry.3.or(body);
     entry.1.push(PartResult {
         partition,

@@ -15,6 +15,10 @@ pub const CONSUME_BYTES_MAX: usize = 64 << 20;
 pub const WAIT_MS_MAX: u64 = 60_000;
 /// Open connections served normally (`--max-connections` may lower it).
 pub const CONNECTIONS_MAX: usize = 4_096;
+/// Normal connection slots one client address may hold (`--max-connections-per-ip` lowers it):
+/// a quarter, so one client (or one NAT) cannot hold every slot; past it, its connections take
+/// the overflow lane below.
+pub const CONNECTIONS_PER_IP_MAX: usize = CONNECTIONS_MAX / 4;
 /// Connections accepted past CONNECTIONS_MAX: each gets OVERFLOW_HEADER_TIMEOUT_MS for its
 /// headers, /healthz is answered and anything else is 503 with Retry-After, never reading a
 /// body; so slow clients holding every normal slot cannot take /healthz down (issue 10).

@@ -21,6 +21,7 @@ pub struct Limits {
     pub consume_limit_max: usize,
     pub header_read_timeout_ms: u64,
     pub connections_max: usize,
+    pub connections_per_ip_max: usize,
     pub body_read_grace_ms: u64,
     pub body_bytes_in_flight_max: usize,
     pub topics_max: usize,

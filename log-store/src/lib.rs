@@ -14,6 +14,9 @@ mod clock;
 mod commit;
 mod error;
 mod fault;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 mod index;
 mod limits;
 mod map_cache;

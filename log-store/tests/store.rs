@@ -352,6 +352,8 @@ fn retention_by_bytes_deletes_whole_segments_from_the_front() {
     );
 }
 
+/// Retention of 2 s, not 200 ms: on a loaded machine (tests in parallel, 2 cores) writing the
+/// segments took longer than 200 ms, and the first was already old at the first check.
 #[test]
 fn retention_by_age_deletes_old_segments_but_never_the_last() {
     let dir = tempfile::tempdir().unwrap();
@@ -362,7 +364,7 @@ fn retention_by_age_deletes_old_segments_but_never_the_last() {
             TopicConfig {
                 partitions: 1,
                 segment_bytes: SEGMENT_BYTES_MIN,
-                retention_ms: Some(200),
+                retention_ms: Some(2_000),
                 retention_bytes: None,
             },
         )
@@ -374,7 +376,7 @@ fn retention_by_age_deletes_old_segments_but_never_the_last() {
     let segments = p.stats().segments;
     assert!(segments >= 3);
     assert_eq!(store.apply_retention().unwrap(), 0, "nothing is old yet");
-    std::thread::sleep(Duration::from_millis(300));
+    std::thread::sleep(Duration::from_millis(2_100));
     append_range(&p, 9000, 1, 10);
     assert_eq!(store.apply_retention().unwrap() as u32, segments - 1);
     let stats = p.stats();

@@ -40,11 +40,6 @@ const KNOWN_DIFFERENCES: &[(&str, &str)] = &[
          and its later record is late; Flink without idleness waits for it (with \
          'scan.watermark.idle-timeout' Flink decides on the wall clock, not reproducibly)",
     ),
-    (
-        "trim_no_chars",
-        "kappa's parser refuses TRIM(LEADING|TRAILING|BOTH FROM s) without the characters \
-         (a syntax error at creation); Flink trims spaces",
-    ),
 ];
 
 /// The bounded run's end: far past every event time of the cases (2100-01-01).

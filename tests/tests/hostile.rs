@@ -756,3 +756,39 @@ fn sse_tails_of_many_partitions_deliver_every_event_once() {
         assert_eq!(ids.len(), 300, "no event twice");
     }
 }
+
+/// Issue 10, high 4 (the reserve): one client address holds at most `--max-connections-per-ip`
+/// normal slots, so it cannot hold every slot; its further connections get /healthz and 503
+/// with Retry-After, like everyone's past `--max-connections`.
+#[test]
+fn one_address_cannot_hold_every_slot() {
+    use std::time::Duration;
+    let dir = temp();
+    let s = Server::start(
+        &dir.path().join("data"),
+        &[
+            "--max-connections-per-ip",
+            "4",
+            "--body-read-timeout-ms",
+            "2000",
+        ],
+    );
+    s.create_topic("t", 1);
+    let slow: Vec<_> = (0..4)
+        .map(|_| {
+            let addr = s.addr.clone();
+            std::thread::spawn(move || slow_client(&addr, 1_000, Some(Duration::from_millis(300))))
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(500));
+    let r = s.post_json("/v1/topics/t/events", &json!({"a": 1}));
+    assert_eq!(r.status, 503, "{}", r.text());
+    assert_eq!(r.error_code(), "overloaded");
+    assert_eq!(r.header("retry-after"), Some("1"));
+    assert_eq!(s.get("/healthz").status, 200);
+    for c in slow {
+        assert_eq!(c.join().unwrap().status, 408);
+    }
+    let r = s.post_json("/v1/topics/t/events", &json!({"a": 1}));
+    assert_eq!(r.status, 200, "{}", r.text());
+}

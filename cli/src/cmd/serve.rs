@@ -49,6 +49,10 @@ pub struct Args {
     /// and other requests get 503 with Retry-After.
     #[arg(long, default_value_t = limits::CONNECTIONS_MAX)]
     pub max_connections: usize,
+    /// Most normal connections from one client address (at most 1,024); past it, as past
+    /// --max-connections.
+    #[arg(long, default_value_t = limits::CONNECTIONS_PER_IP_MAX)]
+    pub max_connections_per_ip: usize,
     /// How long a request body may take to arrive, in ms, on top of its length at 1 KiB/s
     /// (slow-body defence; at most 10,000).
     #[arg(long, default_value_t = limits::BODY_READ_GRACE_MS)]
@@ -137,6 +141,11 @@ impl Args {
                 "max-connections",
                 self.max_connections,
                 limits::CONNECTIONS_MAX,
+            )?,
+            connections_per_ip_max: check(
+                "max-connections-per-ip",
+                self.max_connections_per_ip,
+                limits::CONNECTIONS_PER_IP_MAX,
             )?,
             body_read_grace_ms: check(
                 "body-read-timeout-ms",

@@ -8,7 +8,9 @@ pub mod request;
 pub mod response;
 pub mod router;
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use hyper::server::conn::http1;
@@ -21,6 +23,48 @@ use tokio::sync::Semaphore;
 use crate::limits::{CONNECTIONS_OVERFLOW_MAX, OVERFLOW_HEADER_TIMEOUT_MS};
 use crate::state::AppState;
 
+/// Normal connection slots held per client address. Bounded: an entry exists only while its
+/// address holds a slot, so there are at most `--max-connections` of them.
+#[derive(Default, Clone)]
+struct PerIp(Arc<Mutex<HashMap<IpAddr, usize>>>);
+
+/// One slot of an address, given back when dropped.
+struct IpSlot {
+    owner: PerIp,
+    ip: IpAddr,
+}
+
+impl PerIp {
+    /// A slot for `ip`, or None if it already holds `max`.
+    fn take(&self, ip: IpAddr, max: usize) -> Option<IpSlot> {
+        let mut held = self.0.lock().expect("per-ip lock is never poisoned");
+        let n = held.entry(ip).or_insert(0);
+        if *n >= max {
+            if *n == 0 {
+                held.remove(&ip);
+            }
+            return None;
+        }
+        *n += 1;
+        Some(IpSlot {
+            owner: self.clone(),
+            ip,
+        })
+    }
+}
+
+impl Drop for IpSlot {
+    fn drop(&mut self) {
+        let mut held = self.owner.0.lock().expect("per-ip lock is never poisoned");
+        if let Some(n) = held.get_mut(&self.ip) {
+            *n -= 1;
+            if *n == 0 {
+                held.remove(&self.ip);
+            }
+        }
+    }
+}
+
 /// How long shutdown waits for in-flight requests before giving up on them.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -30,6 +74,7 @@ pub async fn serve(state: Arc<AppState>, listener: TcpListener) {
     let graceful = GracefulShutdown::new();
     let connections = Arc::new(Semaphore::new(state.limits.connections_max));
     let overflow = Arc::new(Semaphore::new(CONNECTIONS_OVERFLOW_MAX));
+    let per_ip_slots = PerIp::default();
     loop {
         // Wait for a slot of either kind; a connection that comes when both are full is
         // accepted and closed at once (bounded: no fd is kept for it).
@@ -51,9 +96,16 @@ pub async fn serve(state: Arc<AppState>, listener: TcpListener) {
                 }
             },
         };
-        let (permit, is_overflow) = match connections.clone().try_acquire_owned() {
-            Ok(p) => (p, false),
-            Err(_) => match overflow.clone().try_acquire_owned() {
+        // One address holds at most `--max-connections-per-ip` normal slots; past it, its
+        // connections take the overflow lane like everyone's past `--max-connections`.
+        let per_ip = per_ip_slots.take(peer.ip(), state.limits.connections_per_ip_max);
+        let normal = per_ip
+            .is_some()
+            .then(|| connections.clone().try_acquire_owned().ok())
+            .flatten();
+        let (permit, is_overflow) = match normal {
+            Some(p) => (p, false),
+            None => match overflow.clone().try_acquire_owned() {
                 Ok(p) => (p, true),
                 Err(_) => {
                     state
@@ -82,11 +134,13 @@ pub async fn serve(state: Arc<AppState>, listener: TcpListener) {
             .keep_alive(!is_overflow)
             .serve_connection(json_io::JsonErrorsIo::new(TokioIo::new(stream)), service);
         let conn = graceful.watch(conn);
+        let per_ip = if is_overflow { None } else { per_ip };
         tokio::spawn(async move {
             if let Err(e) = conn.await {
                 tracing::debug!(error = %e, %peer, "connection ended with an error");
             }
             drop(permit);
+            drop(per_ip);
         });
     }
     drop(listener);

@@ -534,3 +534,144 @@ pub fn list(b: &Broker) -> ListGroupsResponse {
         .collect();
     resp
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kafka_protocol::messages::join_group_request::JoinGroupRequestProtocol;
+    use kafka_protocol::messages::sync_group_request::SyncGroupRequestAssignment;
+
+    fn join_request(member_id: &str) -> JoinGroupRequest {
+        let mut r = JoinGroupRequest::default();
+        r.group_id = GroupId(kstr("g"));
+        r.member_id = kstr(member_id);
+        r.session_timeout_ms = 10_000;
+        r.rebalance_timeout_ms = 10_000;
+        r.protocol_type = kstr("consumer");
+        let mut p = JoinGroupRequestProtocol::default();
+        p.name = kstr("range");
+        p.metadata = Bytes::from_static(b"meta");
+        r.protocols = vec![p];
+        r
+    }
+
+    fn heartbeat(c: &Coordinator, member: &StrBytes, generation: i32) -> i16 {
+        let mut r = HeartbeatRequest::default();
+        r.group_id = GroupId(kstr("g"));
+        r.member_id = member.clone();
+        r.generation_id = generation;
+        c.heartbeat(r).error_code
+    }
+
+    fn sync_request(
+        member: &StrBytes,
+        generation: i32,
+        assign: &[(&StrBytes, &'static [u8])],
+    ) -> SyncGroupRequest {
+        let mut r = SyncGroupRequest::default();
+        r.group_id = GroupId(kstr("g"));
+        r.member_id = member.clone();
+        r.generation_id = generation;
+        r.assignments = assign
+            .iter()
+            .map(|(m, a)| {
+                let mut x = SyncGroupRequestAssignment::default();
+                x.member_id = (*m).clone();
+                x.assignment = Bytes::from_static(a);
+                x
+            })
+            .collect();
+        r
+    }
+
+    #[tokio::test]
+    async fn a_rebalance_completes_when_every_known_member_has_rejoined() {
+        let c = Arc::new(Coordinator::default());
+        let a = c.join(join_request(""), 5).await;
+        assert_eq!((a.error_code, a.generation_id), (0, 1));
+        assert_eq!(a.leader, a.member_id, "a lone member leads");
+        let c2 = c.clone();
+        let b = tokio::spawn(async move { c2.join(join_request(""), 5).await });
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(!b.is_finished(), "b waits for a to rejoin");
+        assert_eq!(
+            heartbeat(&c, &a.member_id, 1),
+            ResponseError::RebalanceInProgress.code()
+        );
+        let a2 = c.join(join_request(&a.member_id), 5).await;
+        let b = b.await.expect("b's join");
+        assert_eq!((a2.generation_id, b.generation_id), (2, 2));
+        assert_eq!(
+            a2.members.len(),
+            2,
+            "the leader gets every member's metadata"
+        );
+        assert!(b.members.is_empty());
+        let c3 = c.clone();
+        let b_id = b.member_id.clone();
+        let follower = tokio::spawn(async move { c3.sync(sync_request(&b_id, 2, &[])).await });
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(
+            !follower.is_finished(),
+            "a follower waits for the leader's assignments"
+        );
+        let leader = c
+            .sync(sync_request(
+                &a.member_id,
+                2,
+                &[(&a.member_id, b"p0"), (&b.member_id, b"p1")],
+            ))
+            .await;
+        assert_eq!(&leader.assignment[..], b"p0");
+        assert_eq!(&follower.await.expect("sync").assignment[..], b"p1");
+        assert_eq!(heartbeat(&c, &b.member_id, 2), 0);
+        assert_eq!(
+            heartbeat(&c, &b.member_id, 1),
+            ResponseError::IllegalGeneration.code()
+        );
+        assert_eq!(c.check_commit("g", 2, a.member_id.as_str()), None);
+        assert_eq!(
+            c.check_commit("g", -1, ""),
+            Some(ResponseError::UnknownMemberId.code())
+        );
+        assert_eq!(
+            c.check_commit("other", -1, ""),
+            None,
+            "assign()-style commits to a memberless group"
+        );
+    }
+
+    #[test]
+    fn members_that_stop_heartbeating_are_dropped_and_the_rest_rebalance() {
+        let c = Coordinator::default();
+        {
+            let mut groups = c.lock();
+            let g = groups.entry("g".into()).or_insert_with(Group::new);
+            let now = Instant::now();
+            for id in ["a", "b"] {
+                g.members.insert(
+                    id.to_string(),
+                    Member {
+                        client_id: String::new(),
+                        protocols: vec![("range".into(), Bytes::new())],
+                        session_timeout: Duration::from_millis(10),
+                        rebalance_timeout: Duration::from_millis(10),
+                        last_seen: now,
+                        joined: true,
+                        join_waiter: None,
+                        sync_waiter: None,
+                        assignment: Bytes::new(),
+                    },
+                );
+            }
+            g.phase = Phase::Stable;
+            g.generation = 3;
+            g.members.get_mut("a").expect("a").last_seen = now + Duration::from_secs(1);
+        }
+        c.sweep_once(Instant::now() + Duration::from_millis(500));
+        let groups = c.lock();
+        let g = &groups["g"];
+        assert_eq!(g.members.keys().collect::<Vec<_>>(), vec!["a"]);
+        assert_eq!(g.phase, Phase::Preparing, "the survivor must rejoin");
+    }
+}

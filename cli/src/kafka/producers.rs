@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex};
 
 use kafka_protocol::messages::{InitProducerIdRequest, InitProducerIdResponse, ProducerId};
 use kafka_protocol::ResponseError;
-use log_store::{LogStore, Offset};
+use log_store::LogStore;
 
 use crate::limits::{KAFKA_PRODUCERS_MAX, KAFKA_PRODUCER_BATCHES_KEPT};
 
@@ -152,18 +152,16 @@ impl Producers {
         let mut found = 0;
         for topic in store.topics() {
             for partition in topic.partitions() {
-                let mut next = partition.offset_for_timestamp(since_ms)?;
-                loop {
-                    let batch = partition.read(next, 10_000, 16 << 20)?;
-                    let Some(last) = batch.last() else { break };
-                    next = Offset(last.offset + 1);
-                    for r in &batch {
+                // A damaged range is skipped, not fatal (issue 10); the idempotency recovery
+                // reports the same ranges in topic describe and /metrics.
+                let damage =
+                    crate::idempotency::scan_since(topic.name(), partition, since_ms, |r| {
                         let Some((_, v)) = r.headers.iter().find(|(n, _)| n == HEADER_PRODUCER)
                         else {
-                            continue;
+                            return;
                         };
                         let Some((id, epoch, first, last)) = parse_header(v) else {
-                            continue;
+                            return;
                         };
                         if let Some(s) = self.sequences(id, topic.name(), partition.id().0) {
                             let mut s = s.try_lock().expect("nothing else holds it at start");
@@ -180,7 +178,9 @@ impl Producers {
                             found += 1;
                         }
                         self.next_id.fetch_max(id + 1, Ordering::Relaxed);
-                    }
+                    })?;
+                for d in damage {
+                    tracing::warn!(topic = %d.topic, partition = d.partition, offset = d.from_offset, to_offset = d.to_offset, error = %d.error, "damaged log range skipped while recovering Kafka producer sequences");
                 }
             }
         }

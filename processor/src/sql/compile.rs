@@ -817,23 +817,7 @@ impl Compiler {
                 ));
             }
         }
-        let spec = match name.as_str() {
-            "TUMBLE" => WindowSpec::Tumble { size_ms: ms[0] },
-            "HOP" => {
-                if ms[1] / ms[0] > crate::limits::HOP_WINDOWS_PER_RECORD_MAX as i64 {
-                    return Err(err_at(
-                        g.span(),
-                        "HOP",
-                        "HOP size / slide exceeds HOP_WINDOWS_PER_RECORD_MAX",
-                    ));
-                }
-                WindowSpec::Hop {
-                    slide_ms: ms[0],
-                    size_ms: ms[1],
-                }
-            }
-            _ => WindowSpec::Session { gap_ms: ms[0] },
-        };
+        let spec = tvf::window_spec(&name, &ms, g)?;
         Ok(Some((name, spec)))
     }
 

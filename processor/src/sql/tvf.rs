@@ -145,39 +145,7 @@ pub fn parse(expr: &ast::Expr) -> Result<(ast::ObjectName, WindowTvf)> {
         }
         ms.push(v);
     }
-    let spec = match name.as_str() {
-        "TUMBLE" => WindowSpec::Tumble { size_ms: ms[0] },
-        "HOP" => {
-            if ms[1] / ms[0] > HOP_WINDOWS_PER_RECORD_MAX as i64 {
-                return Err(refuse(
-                    expr,
-                    "HOP size / slide exceeds HOP_WINDOWS_PER_RECORD_MAX",
-                ));
-            }
-            WindowSpec::Hop {
-                slide_ms: ms[0],
-                size_ms: ms[1],
-            }
-        }
-        _ => {
-            if ms[1] % ms[0] != 0 {
-                return Err(refuse(
-                    expr,
-                    "CUMULATE's size must be a whole number of steps",
-                ));
-            }
-            if ms[1] / ms[0] > HOP_WINDOWS_PER_RECORD_MAX as i64 {
-                return Err(refuse(
-                    expr,
-                    "CUMULATE size / step exceeds HOP_WINDOWS_PER_RECORD_MAX",
-                ));
-            }
-            WindowSpec::Cumulate {
-                step_ms: ms[0],
-                size_ms: ms[1],
-            }
-        }
-    };
+    let spec = window_spec(&name, &ms, expr)?;
     Ok((
         table,
         WindowTvf {
@@ -186,6 +154,41 @@ pub fn parse(expr: &ast::Expr) -> Result<(ast::ObjectName, WindowTvf)> {
             time_column,
         },
     ))
+}
+
+/// The window a TUMBLE / HOP / SESSION / CUMULATE call with these sizes (ms, positive, in the
+/// call's order) describes; shared by the window table functions and `GROUP BY TUMBLE(...)`.
+pub(crate) fn window_spec(name: &str, ms: &[i64], at: &dyn Spanned) -> Result<WindowSpec> {
+    let refuse = |m: &str| err_at(at.span(), name.to_string(), m.to_string());
+    let per_record = |step: i64, size: i64, what: &str| {
+        if size / step > HOP_WINDOWS_PER_RECORD_MAX as i64 {
+            return Err(refuse(&format!(
+                "{what} exceeds HOP_WINDOWS_PER_RECORD_MAX"
+            )));
+        }
+        Ok(())
+    };
+    Ok(match name {
+        "TUMBLE" => WindowSpec::Tumble { size_ms: ms[0] },
+        "SESSION" => WindowSpec::Session { gap_ms: ms[0] },
+        "HOP" => {
+            per_record(ms[0], ms[1], "HOP size / slide")?;
+            WindowSpec::Hop {
+                slide_ms: ms[0],
+                size_ms: ms[1],
+            }
+        }
+        _ => {
+            if ms[1] % ms[0] != 0 {
+                return Err(refuse("CUMULATE's size must be a whole number of steps"));
+            }
+            per_record(ms[0], ms[1], "CUMULATE size / step")?;
+            WindowSpec::Cumulate {
+                step_ms: ms[0],
+                size_ms: ms[1],
+            }
+        }
+    })
 }
 
 fn object_name(e: &ast::Expr) -> Result<ast::ObjectName> {

@@ -25,7 +25,7 @@ pub struct Options {
     /// Partitions of the generated order topic.
     #[arg(long, default_value_t = 4)]
     pub replay_partitions: u32,
-    /// Cases to run (read, parse, tumbling, filter); default all. The ratio needs `parse`.
+    /// Cases to run (read, parse, tumbling, over, filter); default all. The ratio needs `parse`.
     #[arg(long, value_delimiter = ',')]
     pub replay_cases: Vec<String>,
 }
@@ -88,6 +88,17 @@ impl Report {
 
 /// The seed's revenue query, as the demo runs it.
 const TUMBLING_SQL: &str = crate::cmd::demo::REVENUE_SQL;
+
+/// A rolling average per category over the last minute of event time (issue 14's OVER case).
+const OVER_SQL: &str = "CREATE TABLE orders (
+  order_id STRING, user_id STRING, total DOUBLE, category STRING, ts TIMESTAMP(3),
+  WATERMARK FOR ts AS ts - INTERVAL '5' SECOND
+) WITH ('connector' = 'kappa', 'topic' = 'order-events', 'format' = 'json');
+INSERT INTO `bench-rolling`
+SELECT order_id, category, total,
+       AVG(total) OVER (PARTITION BY category ORDER BY ts
+         RANGE BETWEEN INTERVAL '1' MINUTE PRECEDING AND CURRENT ROW) AS avg_1m
+FROM orders";
 
 const FILTER_MAP_SQL: &str = "INSERT INTO `completed-orders`
 SELECT order_id, UPPER(category) AS category, total * 1.25 AS total_with_tax
@@ -262,6 +273,11 @@ pub fn run(opts: &Options, dir: &Path) -> anyhow::Result<Report> {
     if wants("tumbling") {
         cases.push(measure("tumbling (seed query)", &|| {
             run_query(&store, TUMBLING_SQL, "bench-revenue")
+        })?);
+    }
+    if wants("over") {
+        cases.push(measure("OVER rolling average", &|| {
+            run_query(&store, OVER_SQL, "bench-rolling")
         })?);
     }
     if wants("filter") {
