@@ -399,6 +399,12 @@ pub async fn consume(
     query: &Query,
 ) -> ApiResult<Response<Body>> {
     validate_name(topic)?;
+    // A bad group name is refused whether or not an offset is given (it used to be checked
+    // only when the group picks the start).
+    if let Some(group) = query.get("group") {
+        validate_name(group)
+            .map_err(|e| ApiError::bad_request("invalid_name", format!("group {group:?}: {e}")))?;
+    }
     let topic = state.store.topic(topic)?;
     let limit = match query.parse_u64("limit")? {
         None => CONSUME_LIMIT_DEFAULT,
