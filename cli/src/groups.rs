@@ -13,7 +13,9 @@ use crate::limits::{GROUPS_MAX, GROUP_OFFSETS_MAX};
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
 pub struct Committed {
     pub topic: String,
+    #[serde(deserialize_with = "crate::http::request::whole")]
     pub partition: u32,
+    #[serde(deserialize_with = "crate::http::request::whole")]
     pub offset: u64,
 }
 

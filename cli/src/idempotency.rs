@@ -18,6 +18,21 @@ use crate::limits::{DAMAGE_REPORTS_MAX, IDEMPOTENCY_KEYS_MAX};
 pub const HEADER_KEY: &str = "kappa-idempotency-key";
 pub const HEADER_PARTS: &str = "kappa-idempotency-parts";
 pub const HEADER_COUNT: &str = "kappa-idempotency-count";
+/// The request's fingerprint (`fingerprint`, hex): a reused key with another body is refused.
+pub const HEADER_BODY: &str = "kappa-idempotency-body";
+
+/// FNV-1a (64 bit) over the parts of a request that decide what it appends: stable across
+/// builds and restarts, which `std`'s hashers do not promise.
+pub fn fingerprint(parts: &[&[u8]]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for part in parts {
+        for b in part.iter().chain(&[0xff]) {
+            h ^= u64::from(*b);
+            h = h.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+    h
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PartResult {
@@ -56,8 +71,13 @@ pub struct Idempotency {
 #[derive(Default)]
 struct Inner {
     slots: HashMap<String, Slot>,
+    /// The fingerprint of the request that first used a key (issue 15).
+    bodies: HashMap<String, u64>,
     order: VecDeque<(u64, String)>,
 }
+
+/// What recovery finds of one key: first timestamp, parts, expected parts, body fingerprint.
+type Found = (u64, Vec<PartResult>, u32, Option<u64>);
 
 fn slot_key(topic: &str, key: &str) -> String {
     format!("{topic}\u{0}{key}")
@@ -111,12 +131,24 @@ impl Idempotency {
         self.damage.lock().expect("idempotency lock").clone()
     }
 
+    /// Whether `fingerprint` may use this key: the first request's fingerprint is kept, and
+    /// a different one is refused (422) for as long as the key is remembered.
+    pub fn same_body(&self, topic: &str, key: &str, fingerprint: u64) -> bool {
+        let mut inner = self.inner.lock().expect("idempotency lock");
+        *inner
+            .bodies
+            .entry(slot_key(topic, key))
+            .or_insert(fingerprint)
+            == fingerprint
+    }
+
     /// Records what the request appended (all of it, or the part done before an error).
     pub fn finish(&self, topic: &str, key: &str, parts: Vec<PartResult>, expected_parts: u32) {
         let mut inner = self.inner.lock().expect("idempotency lock");
         let k = slot_key(topic, key);
         if parts.is_empty() {
             inner.slots.remove(&k);
+            inner.bodies.remove(&k);
         } else {
             inner.slots.insert(
                 k,
@@ -136,7 +168,7 @@ impl Idempotency {
     /// resumes at the next segment. Keys of batches in a skipped range are not remembered.
     pub fn recover(&self, store: &LogStore, now_ms: u64) -> log_store::Result<usize> {
         let since = now_ms.saturating_sub(self.window_ms);
-        let mut found: HashMap<String, (u64, Vec<PartResult>, u32)> = HashMap::new();
+        let mut found: HashMap<String, Found> = HashMap::new();
         let mut damage = Vec::new();
         for topic in store.topics() {
             for partition in topic.partitions() {
@@ -160,10 +192,13 @@ impl Idempotency {
         *self.damage.lock().expect("idempotency lock") = damage;
         let mut inner = self.inner.lock().expect("idempotency lock");
         let mut entries: Vec<_> = found.into_iter().collect();
-        entries.sort_by_key(|(_, (ts, _, _))| *ts);
+        entries.sort_by_key(|(_, (ts, _, _, _))| *ts);
         let n = entries.len();
-        for (k, (ts, mut parts, expected_parts)) in entries {
+        for (k, (ts, mut parts, expected_parts, body)) in entries {
             parts.sort_by_key(|p| p.partition);
+            if let Some(body) = body {
+                inner.bodies.insert(k.clone(), body);
+            }
             inner.order.push_back((ts, k.clone()));
             inner.slots.insert(
                 k,
@@ -237,12 +272,7 @@ pub fn scan_since(
 }
 
 /// Adds `r`'s idempotency headers, if it has them, to `found`.
-fn collect(
-    topic: &str,
-    partition: u32,
-    r: &log_store::Record,
-    found: &mut HashMap<String, (u64, Vec<PartResult>, u32)>,
-) {
+fn collect(topic: &str, partition: u32, r: &log_store::Record, found: &mut HashMap<String, Found>) {
     let header = |name: &str| {
         r.headers
             .iter()
@@ -266,7 +296,10 @@ fn collect(
     let k = slot_key(topic, &String::from_utf8_lossy(&key));
     let entry = found
         .entry(k)
-        .or_insert((r.timestamp_ms, Vec::new(), expected));
+        .or_insert((r.timestamp_ms, Vec::new(), expected, None));
+    let body = header(HEADER_BODY)
+        .and_then(|b| u64::from_str_radix(std::str::from_utf8(&b).ok()?, 16).ok());
+    entry.3 = entry.3.or(body);
     entry.1.push(PartResult {
         partition,
         base_offset: r.offset,
@@ -283,6 +316,7 @@ impl Inner {
             let (_, k) = self.order.pop_front().expect("front exists");
             if matches!(self.slots.get(&k), Some(Slot::Done { .. })) {
                 self.slots.remove(&k);
+                self.bodies.remove(&k);
             }
         }
     }
@@ -291,6 +325,18 @@ impl Inner {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_reused_key_with_another_body_is_told_apart() {
+        let idem = Idempotency::new(1_000);
+        let (a, b) = (fingerprint(&[b"[1]"]), fingerprint(&[b"[2]"]));
+        assert_ne!(a, b);
+        assert_ne!(fingerprint(&[b"ab", b"c"]), fingerprint(&[b"a", b"bc"]));
+        assert!(idem.same_body("t", "k", a));
+        assert!(idem.same_body("t", "k", a));
+        assert!(!idem.same_body("t", "k", b));
+        assert!(idem.same_body("u", "k", b), "keys are per topic");
+    }
 
     #[test]
     fn a_key_is_fresh_then_busy_then_replayed_then_forgotten() {

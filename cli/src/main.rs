@@ -12,7 +12,10 @@ mod kafka;
 mod limits;
 mod logging;
 mod metrics;
+mod output;
+mod process_metrics;
 mod state;
+mod table;
 mod time;
 
 use clap::{Parser, Subcommand};
@@ -50,9 +53,9 @@ enum Command {
     Bench(cmd::bench::Args),
 }
 
-fn main() -> anyhow::Result<()> {
+fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    match cli.command {
+    output::exit_code(match cli.command {
         Command::Serve(args) => cmd::serve::run(args),
         Command::Demo(args) => cmd::demo::run(args),
         Command::Topics(args) => cmd::topics::run(args),
@@ -62,5 +65,5 @@ fn main() -> anyhow::Result<()> {
         Command::Replay(args) => cmd::replay::run(args),
         Command::Verify(args) => cmd::verify::run(args),
         Command::Bench(args) => cmd::bench::run(args),
-    }
+    })
 }

@@ -43,6 +43,10 @@ pub struct PartitionStats {
     pub end_offset: u64,
     pub bytes: u64,
     pub segments: u32,
+    /// Records handed out by `read` since open (every reader: consumers, processors), and
+    /// their frame bytes: what a broker's bytes-out counts.
+    pub read_records: u64,
+    pub read_bytes: u64,
 }
 
 /// The partition's shared context: who it is and what it needs from the store.
@@ -69,6 +73,9 @@ pub struct Partition {
     end: AtomicU64,
     /// Flushes (msync calls) done by `flush`, for group-commit statistics.
     flushes: AtomicU64,
+    /// Records and frame bytes handed out by `read` since open (for metrics).
+    read_records: AtomicU64,
+    read_bytes: AtomicU64,
     event: Event,
 }
 
@@ -225,6 +232,8 @@ impl Partition {
             view: RwLock::new(Arc::new(view)),
             end: AtomicU64::new(next_offset),
             flushes: AtomicU64::new(0),
+            read_records: AtomicU64::new(0),
+            read_bytes: AtomicU64::new(0),
             event: Event::new(),
         })
     }
@@ -572,6 +581,21 @@ impl Partition {
     /// Up to `max_records` / about `max_bytes` published records from `from`. Empty at the end;
     /// `Error::OffsetOutOfRange` below the start offset (retention) or past the end.
     pub fn read(&self, from: Offset, max_records: usize, max_bytes: usize) -> Result<Vec<Record>> {
+        let mut bytes = 0usize;
+        let out = self.read_counting(from, max_records, max_bytes, &mut bytes)?;
+        self.read_records
+            .fetch_add(out.len() as u64, Ordering::Relaxed);
+        self.read_bytes.fetch_add(bytes as u64, Ordering::Relaxed);
+        Ok(out)
+    }
+
+    fn read_counting(
+        &self,
+        from: Offset,
+        max_records: usize,
+        max_bytes: usize,
+        bytes: &mut usize,
+    ) -> Result<Vec<Record>> {
         let view = self.view();
         let end = self.end.load(Ordering::Acquire);
         let from = from.0;
@@ -582,7 +606,6 @@ impl Partition {
         if from == end || max_records == 0 {
             return Ok(out);
         }
-        let mut bytes = 0usize;
         let first = view.sealed.partition_point(|s| s.end_offset <= from);
         for s in &view.sealed[first..] {
             let maps = self.maps(s).map_err(|e| self.gone_or(e, from))?;
@@ -592,7 +615,7 @@ impl Partition {
                 max_records,
                 max_bytes,
                 &mut out,
-                &mut bytes,
+                bytes,
             )? {
                 return Ok(out);
             }
@@ -604,7 +627,7 @@ impl Partition {
                 max_records,
                 max_bytes,
                 &mut out,
-                &mut bytes,
+                bytes,
             )?;
         }
         Ok(out)
@@ -714,6 +737,8 @@ impl Partition {
             end_offset: self.end.load(Ordering::Acquire),
             bytes: view.sealed.iter().map(|s| s.bytes).sum::<u64>() + active_bytes,
             segments: (view.sealed.len() + view.active.is_some() as usize) as u32,
+            read_records: self.read_records.load(Ordering::Relaxed),
+            read_bytes: self.read_bytes.load(Ordering::Relaxed),
         }
     }
     /// Checks every frame's CRC; returns the number of records checked.

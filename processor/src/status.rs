@@ -59,8 +59,14 @@ pub struct VersionStatus {
     /// A bounded run that reached its end.
     pub finished: bool,
     pub lag: u64,
+    /// This version's watermark (RFC 3339), null before its first event time.
+    pub watermark: Option<String>,
+    /// This version's input positions, with each partition's watermark.
+    pub inputs: Vec<InputStatus>,
     pub records_in: u64,
     pub records_out: u64,
+    pub late_records: u64,
+    pub invalid_records: u64,
     /// Input records processed per second, over the last few seconds of running.
     pub events_per_s: f64,
     /// Seconds until caught up at that rate; null when idle or caught up.

@@ -24,7 +24,8 @@ use serde_json::{json, Value};
 
 const TOKEN: &str = "console-secret";
 const CHROMIUM: &str = "/usr/bin/chromium";
-const SCREENSHOT: &str = "/tmp/console.png";
+const SCREENSHOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../target/console.png");
+const SCREENSHOT_NARROW: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../target/console-700px.png");
 /// How long the page may take to show something: a few of its 2 s polls, on a busy CI box.
 const WAIT: Duration = Duration::from_secs(30);
 /// The W3C name of an element reference in a WebDriver response.
@@ -137,6 +138,22 @@ fn console_shows_topics_records_and_processors_in_a_real_browser() {
     std::fs::write(SCREENSHOT, &png).expect("write the screenshot");
     assert!(png.starts_with(b"\x89PNG"), "the screenshot is a PNG");
     eprintln!("console screenshot: {SCREENSHOT} ({} bytes)", png.len());
+    // At 700 px nothing pushes the page sideways: wide tables scroll inside themselves.
+    browser.cmd(
+        "POST",
+        "/window/rect",
+        Some(json!({"width": 700, "height": 1000})),
+    );
+    let overflow = browser.execute(
+        "return document.documentElement.scrollWidth - document.documentElement.clientWidth;",
+        json!([]),
+    );
+    let png = browser.screenshot();
+    std::fs::write(SCREENSHOT_NARROW, &png).expect("write the screenshot");
+    assert!(
+        overflow.as_i64().is_some_and(|o| o <= 0),
+        "the page overflows at 700 px by {overflow} px"
+    );
 }
 
 /// A processor's row (status, lag) and its live results — when this server has processors.
@@ -179,12 +196,38 @@ fn check_processors(server: &Server, browser: &Session, auth: &str) {
         (lag == "0" && (status == "running" || status == "caught_up")).then_some((status, lag))
     });
     eprintln!("processor row: status {status}, lag {lag}");
+    // Live rate and lag as small charts (issue 15), one point per poll.
+    browser.wait_for("the rate and lag charts", || {
+        let points = browser.execute(
+            &format!(
+                "const r = document.querySelector('{row} [data-testid=processor-rate-chart] polyline'); \
+                 const l = document.querySelector('{row} [data-testid=processor-lag-chart] polyline'); \
+                 return r && l ? r.getAttribute('points').split(' ').length : 0;"
+            ),
+            json!([]),
+        );
+        (points.as_u64().unwrap_or(0) >= 2).then_some(())
+    });
+    assert!(browser
+        .text(&format!("{row} [data-testid=processor-rate]"))
+        .ends_with("/s"));
     browser.click(&format!("{row} [data-testid=processor-results]"));
     let rows = browser.wait_for("the processor's results", || {
         let rows = browser.texts("[data-testid=result-row]");
         (rows.len() == 3).then_some(rows)
     });
     let all = rows.join("\n");
+    // Issue 15: columns in SELECT order (they were alphabetical), numbers formatted for people.
+    let columns = browser.texts("[data-testid=result-column]");
+    assert_eq!(columns, ["category", "order_count", "revenue"], "{all}");
+    for word in all.split_whitespace() {
+        if let Some((_, decimals)) = word.split_once('.') {
+            assert!(
+                decimals.len() <= 2,
+                "a raw float in the results: {word}\n{all}"
+            );
+        }
+    }
     for (category, count) in [("books", "10"), ("games", "10"), ("music", "10")] {
         assert!(
             rows.iter()
@@ -192,13 +235,48 @@ fn check_processors(server: &Server, browser: &Session, auth: &str) {
             "results lack {category} {count}:\n{all}"
         );
     }
+    // Consumer groups with lag per partition (issue 15).
+    let commit = json!({"topic": "orders", "partition": 0, "offset": 12}).to_string();
+    let r = server.request(
+        "POST",
+        "/v1/groups/dashboard/offsets",
+        &[
+            ("authorization", auth),
+            ("content-type", "application/json"),
+        ],
+        commit.as_bytes(),
+    );
+    assert_eq!(r.status, 200, "commit: {}", r.text());
+    let lag = browser.wait_for("the group's lag", || {
+        Some(browser.text("[data-testid=group-row][data-group=dashboard] [data-testid=group-lag]"))
+            .filter(|l| !l.is_empty())
+    });
+    assert_eq!(lag, "18", "30 records, committed 12");
     check_replay_and_promote(browser, row);
 }
 
 /// Replay from the processor's row, watch the new version's progress, promote it.
 fn check_replay_and_promote(browser: &Session, row: &str) {
+    // Replay opens the SQL to edit (issue 15: it started at once, with no way to change it).
     browser.click(&format!("{row} [data-testid=processor-replay]"));
-    // The page shows the API's answer: "OK: {...}" or "<status> <code>: <message>".
+    let sql = browser.wait_for("the replay form with the SQL", || {
+        Some(browser.execute(
+            "return document.getElementById('replay-sql').value;",
+            json!([]),
+        ))
+        .and_then(|v| v.as_str().map(str::to_string))
+        .filter(|v| v.contains("SUM(total) AS revenue"))
+    });
+    let edited = sql.replace(
+        "SUM(total) AS revenue",
+        "SUM(total) AS revenue, MAX(total) AS biggest",
+    );
+    browser.execute(
+        "document.getElementById('replay-sql').value = arguments[0]; return null;",
+        json!([edited]),
+    );
+    browser.click("[data-testid=replay-start]");
+    // The page shows the API's answer: "OK: ..." or "<status> <code>: <message>".
     let answer = browser.wait_for("the replay button's answer", || {
         let msg = browser.text("#replay-msg");
         let status = msg.split(' ').next().unwrap_or_default();
@@ -216,6 +294,16 @@ fn check_replay_and_promote(browser: &Session, row: &str) {
         (lag == "0").then_some(progress)
     });
     assert!(progress.contains("100%"), "replay progress: {progress}");
+    // The diff before Promote: every row changed (a new column), none added or removed.
+    browser.click(&format!("{version} [data-testid=version-diff]"));
+    let summary = browser.wait_for("the diff", || {
+        Some(browser.text("[data-testid=diff-summary]")).filter(|t| t.contains("changed"))
+    });
+    assert!(
+        summary.starts_with("0 added, 0 removed, 3 changed"),
+        "diff summary: {summary}"
+    );
+    assert_eq!(browser.count("[data-testid=diff-row]"), 3);
     browser.click(&format!("{version} [data-testid=version-promote]"));
     browser.accept_alert();
     browser.wait_for("the promoted version live", || {
@@ -224,6 +312,16 @@ fn check_replay_and_promote(browser: &Session, row: &str) {
     });
     let msg = browser.text("#replay-msg");
     assert!(msg.starts_with("OK"), "promote message: {msg}");
+    // One line, not the status JSON (issue 15: ~2 KB of it pushed the page apart).
+    assert!(
+        msg.contains("now runs version 2") && msg.len() < 120,
+        "promote message: {msg}"
+    );
+    // The old version reads as demoted, not as a stalled replay.
+    let v1 = "[data-testid=version-row][data-processor=by-category][data-version='1']";
+    browser.wait_for("version 1 shown as demoted", || {
+        (browser.text(&format!("{v1} [data-testid=version-status]")) == "demoted").then_some(())
+    });
 }
 
 /// `n` orders as NDJSON, one second apart in event time.

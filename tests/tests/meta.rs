@@ -18,7 +18,7 @@ fn metrics_expose_traffic_latency_and_offsets() {
         "kappa_topic_bytes_in_total{topic=\"m\"}",
         "kappa_topic_bytes_out_total{topic=\"m\"}",
         "kappa_http_requests_total{route=\"/v1/topics/{t}/events\",method=\"POST\",status=\"200\"} 1",
-        "kappa_http_request_duration_seconds_bucket{route=\"/v1/topics/{t}/events\",le=\"+Inf\"}",
+        "kappa_http_request_duration_seconds_bucket{route=\"/v1/topics/{t}/events\",method=\"POST\",le=\"+Inf\"}",
         "kappa_partition_end_offset{topic=\"m\",partition=\"0\"} 3",
         "kappa_fsync_duration_seconds_count",
     ] {

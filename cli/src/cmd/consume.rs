@@ -27,6 +27,10 @@ pub struct Args {
     /// Stop after this many records.
     #[arg(long)]
     pub limit: Option<u64>,
+    /// Consume as this consumer group (as `kcat -G`): start at the group's committed offsets
+    /// (`--from` where it has none) and commit the next offset after each batch printed.
+    #[arg(long, value_name = "GROUP", conflicts_with = "data")]
+    pub group: Option<String>,
     #[command(flatten)]
     pub server: ServerArgs,
     /// Read directly from this data dir (when no server holds it).
@@ -105,6 +109,9 @@ async fn remote(
                 .unwrap_or(end)
             }
         };
+        let next = committed(&mut c, args.group.as_deref(), &args.topic, id)
+            .await?
+            .map_or(next, |o| o.max(start));
         parts.push((id, next));
     }
     if args.partition.is_some() && parts.is_empty() {
@@ -124,6 +131,7 @@ async fn remote(
             let body = c
                 .call(hyper::Method::GET, &path, "", Default::default())
                 .await?;
+            let before = *next;
             for line in body.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
                 let v: serde_json::Value = serde_json::from_slice(line)?;
                 *next = v["offset"].as_u64().unwrap_or(*next) + 1;
@@ -132,8 +140,16 @@ async fn remote(
                 got_any = true;
                 *left -= 1;
                 if *left == 0 {
-                    return Ok(out.flush()?);
+                    break;
                 }
+            }
+            if *next != before {
+                // Printed (and flushed) first, committed after: at-least-once, as kcat -G.
+                out.flush()?;
+                commit(&mut c, args.group.as_deref(), &args.topic, *id, *next).await?;
+            }
+            if *left == 0 {
+                return Ok(());
             }
         }
         out.flush()?;
@@ -141,6 +157,53 @@ async fn remote(
             return Ok(());
         }
     }
+}
+
+/// The group's committed offset for one partition, if the group has one.
+async fn committed(
+    c: &mut Client,
+    group: Option<&str>,
+    topic: &str,
+    partition: u64,
+) -> anyhow::Result<Option<u64>> {
+    let Some(group) = group else { return Ok(None) };
+    let path = format!("/v1/groups/{}", encode(group));
+    let (status, body) = c
+        .send(hyper::Method::GET, &path, "", Default::default())
+        .await?;
+    // A group that has never committed does not exist yet: start at --from.
+    if status == hyper::StatusCode::NOT_FOUND {
+        return Ok(None);
+    }
+    anyhow::ensure!(status.is_success(), "GET {path}: {status}");
+    let described: serde_json::Value = serde_json::from_slice(&body)?;
+    Ok(described["offsets"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|o| o["topic"] == topic && o["partition"].as_u64() == Some(partition))
+        .and_then(|o| o["offset"].as_u64()))
+}
+
+async fn commit(
+    c: &mut Client,
+    group: Option<&str>,
+    topic: &str,
+    partition: u64,
+    next: u64,
+) -> anyhow::Result<()> {
+    let Some(group) = group else { return Ok(()) };
+    let body = serde_json::json!({"topic": topic, "partition": partition, "offset": next});
+    c.send_json(
+        hyper::Method::POST,
+        &format!("/v1/groups/{}/offsets", encode(group)),
+        &body,
+    )
+    .await
+    .with_context(|| {
+        format!("committing offset {next} of {topic}/{partition} for group {group}")
+    })?;
+    Ok(())
 }
 
 fn embedded(

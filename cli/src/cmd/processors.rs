@@ -1,6 +1,6 @@
 //! `kappa processors create|list|describe|delete|results`: processors on a running server.
 
-use std::io::Read;
+use std::io::{Read, Write};
 use std::path::PathBuf;
 
 use anyhow::Context;
@@ -8,6 +8,8 @@ use hyper::Method;
 use serde_json::{json, Value};
 
 use crate::client::{encode, runtime, Client, ServerArgs};
+use crate::output::outln;
+use crate::table::{cell, Table};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -15,9 +17,6 @@ pub struct Args {
     pub action: Action,
     #[command(flatten)]
     pub server: ServerArgs,
-    /// Print JSON instead of a table.
-    #[arg(long, global = true)]
-    pub json: bool,
 }
 
 #[derive(clap::Subcommand, Debug)]
@@ -36,19 +35,29 @@ pub enum Action {
         #[arg(long)]
         to: Option<String>,
     },
-    /// List processors with status, lag and watermark.
-    List,
+    /// List processors: a table with status, lag and watermark.
+    List {
+        /// Print the JSON the server answers instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
     /// One processor's full status.
     Describe { name: String },
     /// Delete a processor (its output topic stays).
     Delete { name: String },
-    /// The processor's current materialized results.
+    /// The processor's current materialized results, one JSON row per line, columns in
+    /// SELECT order.
     Results {
         name: String,
+        /// Only rows with this group key.
         #[arg(long)]
         key: Option<String>,
+        /// Only rows of the window starting at this time.
         #[arg(long)]
         window_start: Option<String>,
+        /// Read this version's results (default: the live one).
+        #[arg(long)]
+        version: Option<u64>,
     },
 }
 
@@ -86,7 +95,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 }
                 c.send_json(Method::POST, "/v1/processors", &body).await
             }
-            Action::List => c.get_json("/v1/processors").await,
+            Action::List { .. } => c.get_json("/v1/processors").await,
             Action::Describe { name } => {
                 c.get_json(&format!("/v1/processors/{}", encode(name)))
                     .await
@@ -106,6 +115,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 name,
                 key,
                 window_start,
+                version,
             } => {
                 let mut path = format!("/v1/processors/{}/results?", encode(name));
                 if let Some(k) = key {
@@ -114,46 +124,76 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 if let Some(w) = window_start {
                     path.push_str(&format!("window_start={}&", encode(w)));
                 }
-                c.get_json(path.trim_end_matches(['?', '&'])).await
+                if let Some(v) = version {
+                    path.push_str(&format!("version={v}&"));
+                }
+                let path = path.trim_end_matches(['?', '&']);
+                let body = c.call(Method::GET, path, "", Default::default()).await?;
+                print_results(&body)?;
+                Ok(Value::Null)
             }
         }
     })?;
-    match (&args.action, args.json) {
-        (Action::List, false) => print_table(
+    match &args.action {
+        Action::List { json: false } => print_table(
             out["processors"]
                 .as_array()
                 .map(Vec::as_slice)
                 .unwrap_or(&[]),
-        ),
-        (Action::Results { .. }, false) => {
-            for row in out["results"].as_array().into_iter().flatten() {
-                println!("{row}");
-            }
-        }
-        _ => println!("{}", serde_json::to_string_pretty(&out)?),
+        )?,
+        Action::Results { .. } => {}
+        _ => outln!("{}", serde_json::to_string_pretty(&out)?)?,
     }
     Ok(())
 }
 
-fn print_table(processors: &[Value]) {
-    println!(
-        "{:<24} {:>3} {:<10} {:>10} {:<26} {:>12} {:>12} {:>6}",
-        "PROCESSOR", "V", "STATUS", "LAG", "WATERMARK", "IN", "OUT", "LATE"
-    );
+/// Prints result rows as the server wrote them: columns in SELECT order (a parsed `Value`
+/// would sort them).
+fn print_results(body: &[u8]) -> anyhow::Result<()> {
+    #[derive(serde::Deserialize)]
+    struct Results {
+        results: Vec<Box<serde_json::value::RawValue>>,
+    }
+    let results: Results =
+        serde_json::from_slice(body).context("reading the server's results answer")?;
+    let mut out = std::io::stdout().lock();
+    for row in results.results {
+        writeln!(out, "{}", row.get())?;
+    }
+    out.flush()?;
+    Ok(())
+}
+
+fn print_table(processors: &[Value]) -> std::io::Result<()> {
+    let mut table = Table::new(&[
+        ("PROCESSOR", false),
+        ("V", true),
+        ("STATUS", false),
+        ("LAG", true),
+        ("WATERMARK", false),
+        ("IN", true),
+        ("OUT", true),
+        ("LATE", true),
+    ]);
+    let mut errors = Vec::new();
     for p in processors {
-        println!(
-            "{:<24} {:>3} {:<10} {:>10} {:<26} {:>12} {:>12} {:>6}",
-            p["name"].as_str().unwrap_or(""),
-            p["version"],
-            p["status"].as_str().unwrap_or(""),
-            p["lag"],
-            p["watermark"].as_str().unwrap_or("-"),
-            p["records_in"],
-            p["records_out"],
-            p["late_records"]
-        );
+        table.row(vec![
+            cell(&p["name"]),
+            cell(&p["version"]),
+            cell(&p["status"]),
+            cell(&p["lag"]),
+            cell(&p["watermark"]),
+            cell(&p["records_in"]),
+            cell(&p["records_out"]),
+            cell(&p["late_records"]),
+        ]);
         if let Some(e) = p["error"].as_str() {
-            println!("    error: {e}");
+            errors.push(format!("{}: {e}", cell(&p["name"])));
         }
     }
+    table.print()?;
+    for e in errors {
+        outln!("error in {e}")?;
+    }
+    Ok(())
 }

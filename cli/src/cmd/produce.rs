@@ -10,6 +10,7 @@ use hyper::Method;
 use log_store::{AppendRecord, LogStore, PartitionId, StampRun, StoreConfig};
 
 use crate::client::{encode, runtime, Client, ServerArgs};
+use crate::output::outln;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -32,6 +33,10 @@ pub struct Args {
 /// Largest batch a request carries, in bytes (under the server's default body limit).
 const BATCH_BYTES_MAX: usize = 16 << 20;
 
+/// At most 75 columns: bar 24, `1023.99 MiB/1023.99 MiB 1023.99 MiB/s eta 00:00:00`.
+const PROGRESS_TEMPLATE: &str =
+    "{bar:24} {bytes}/{total_bytes} {binary_bytes_per_sec} eta {eta_precise}";
+
 pub fn run(args: Args) -> anyhow::Result<()> {
     let (input, len): (Box<dyn Read>, Option<u64>) = match &args.file {
         Some(f) => {
@@ -45,10 +50,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let bar = len.map(|n| {
         let bar = indicatif::ProgressBar::new(n);
         bar.set_style(
-            indicatif::ProgressStyle::with_template(
-                "{bar:40} {bytes}/{total_bytes} {binary_bytes_per_sec} eta {eta}",
-            )
-            .expect("the template is valid"),
+            indicatif::ProgressStyle::with_template(PROGRESS_TEMPLATE)
+                .expect("the template is valid"),
         );
         bar
     });
@@ -94,10 +97,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
-    println!(
+    outln!(
         "{}",
         serde_json::json!({"topic": args.topic, "count": count})
-    );
+    )?;
     Ok(())
 }
 
@@ -202,5 +205,24 @@ impl Sink {
                 Ok(lines.len())
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Issue 15: the progress line wrapped at 80 columns. indicatif's widest renderings:
+    /// byte counts `1023.99 MiB` (11), a rate `1023.99 MiB/s` (13), a precise eta `00:00:00`.
+    #[test]
+    fn the_progress_line_fits_80_columns() {
+        let widest = PROGRESS_TEMPLATE
+            .replace("{bar:24}", &"#".repeat(24))
+            .replace("{bytes}", "1023.99 MiB")
+            .replace("{total_bytes}", "1023.99 MiB")
+            .replace("{binary_bytes_per_sec}", "1023.99 MiB/s")
+            .replace("{eta_precise}", "00:00:00");
+        assert!(!widest.contains('{'), "{widest}");
+        assert!(widest.len() <= 80, "{widest:?} is {} columns", widest.len());
     }
 }

@@ -10,6 +10,7 @@ use hyper::Method;
 use serde_json::{json, Value};
 
 use crate::client::{encode, runtime, Client, ServerArgs};
+use crate::output::outln;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -81,7 +82,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 c.get_json(&format!("/v1/processors/{name}/diff?version={version}"))
                     .await?
             };
-            println!("{}", serde_json::to_string_pretty(&out)?);
+            outln!("{}", serde_json::to_string_pretty(&out)?)?;
             return Ok(());
         }
         let mut body = json!({});
@@ -101,7 +102,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 &body,
             )
             .await?;
-        println!("{started}");
+        outln!("{started}")?;
         let version = started["version"].as_u64().unwrap_or(0);
         if args.no_wait {
             return Ok(());
@@ -110,12 +111,62 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     })
 }
 
+/// A bar of 16 and a message of at most 63 characters: one line of an 80-column terminal.
+const PROGRESS_TEMPLATE: &str = "{bar:16} {msg}";
+#[cfg(test)]
+const PROGRESS_BAR_COLUMNS: usize = 16;
+
+/// `1.2M/3.4M 56.7k/s lag 2.2M eta 39s running`: counts shortened so the line stays short.
+fn progress_message(done: u64, lag: u64, rate: f64, eta_s: Option<f64>, status: &str) -> String {
+    let eta = match eta_s {
+        None => "-".to_string(),
+        Some(s) if s >= 100.0 * 3600.0 => ">99h".to_string(),
+        Some(s) if s >= 3600.0 => format!("{}h{:02}m", s as u64 / 3600, s as u64 % 3600 / 60),
+        Some(s) if s >= 60.0 => format!("{}m{:02}s", s as u64 / 60, s as u64 % 60),
+        Some(s) => format!("{s:.0}s"),
+    };
+    let status: String = status.chars().take(12).collect();
+    format!(
+        "{}/{} {}/s lag {} eta {eta} {status}",
+        short(done as f64),
+        short(done.saturating_add(lag) as f64),
+        short(rate),
+        short(lag as f64)
+    )
+}
+
+/// A count in at most 6 characters: 999, 12.3k, 4.6M, 7.8G, 9.1T, 1.0P.
+fn short(n: f64) -> String {
+    let units = [
+        ("", 1.0),
+        ("k", 1e3),
+        ("M", 1e6),
+        ("G", 1e9),
+        ("T", 1e12),
+        ("P", 1e15),
+    ];
+    let n = n.max(0.0);
+    for (i, (unit, scale)) in units.iter().enumerate() {
+        let v = n / scale;
+        let last = i + 1 == units.len();
+        if v < 999.95 || last {
+            return if unit.is_empty() {
+                format!("{v:.0}")
+            } else if v >= 1000.0 {
+                format!(">999{unit}")
+            } else {
+                format!("{v:.1}{unit}")
+            };
+        }
+    }
+    unreachable!("the last unit returns")
+}
+
 /// Polls the version's status and draws a progress bar until it has caught up (or finished).
 async fn follow(c: &mut Client, name: &str, version: u64) -> anyhow::Result<()> {
     let bar = indicatif::ProgressBar::new(0);
     bar.set_style(
-        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} events  {msg}")
-            .expect("the template is valid"),
+        indicatif::ProgressStyle::with_template(PROGRESS_TEMPLATE).expect("the template is valid"),
     );
     let mut last: Option<(Instant, u64)> = None;
     loop {
@@ -142,23 +193,22 @@ async fn follow(c: &mut Client, name: &str, version: u64) -> anyhow::Result<()> 
         let eta = v["eta_s"]
             .as_f64()
             .or_else(|| rate.filter(|r| *r > 0.0).map(|r| lag as f64 / r));
-        let eta = eta
-            .map(|s| format!("{s:.0}s"))
-            .unwrap_or_else(|| "-".into());
-        bar.set_message(format!(
-            "{:.0} events/s, lag {lag}, eta {eta}, {}",
+        bar.set_message(progress_message(
+            done_events,
+            lag,
             rate.unwrap_or(0.0),
-            v["status"].as_str().unwrap_or("?")
+            eta,
+            v["status"].as_str().unwrap_or("?"),
         ));
         match v["status"].as_str() {
             Some("caught_up") | Some("finished") | Some("stopped") => {
                 bar.finish();
-                println!(
+                outln!(
                     "version {version} is {}: {} events in, {} out",
                     v["status"].as_str().unwrap_or(""),
                     v["records_in"],
                     v["records_out"]
-                );
+                )?;
                 return Ok(());
             }
             Some("failed") => {
@@ -167,5 +217,34 @@ async fn follow(c: &mut Client, name: &str, version: u64) -> anyhow::Result<()> 
             }
             _ => tokio::time::sleep(Duration::from_millis(500)).await,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Issue 15: progress lines wrapped at 80 columns.
+    #[test]
+    fn a_progress_line_fits_80_columns_whatever_the_figures() {
+        for (done, lag, rate, eta) in [
+            (0, 0, 0.0, None),
+            (u64::MAX / 2, u64::MAX / 2, 1e18, Some(1e12)),
+            (999_949, 123_456_789_012, 987_654.3, Some(3599.0)),
+            (12, 7, 3.5, Some(59.4)),
+        ] {
+            let line = progress_message(done, lag, rate, eta, "caught_up");
+            assert!(
+                PROGRESS_BAR_COLUMNS + 1 + line.chars().count() <= 80,
+                "{line:?} is {} columns",
+                line.len()
+            );
+        }
+        assert_eq!(
+            progress_message(1_200_000, 2_200_000, 56_700.0, Some(39.0), "running"),
+            "1.2M/3.4M 56.7k/s lag 2.2M eta 39s running"
+        );
+        assert_eq!(short(999.0), "999");
+        assert_eq!(short(999_960.0), "1.0M");
     }
 }

@@ -21,7 +21,7 @@ pub struct Args {
     #[arg(long, default_value = "./kappa-data")]
     pub data: PathBuf,
     /// Address to listen on; port 0 lets the OS pick (the first stdout line names it).
-    #[arg(long, default_value = "127.0.0.1:7070")]
+    #[arg(long, env = "KAPPA_LISTEN", default_value = "127.0.0.1:7070")]
     pub listen: SocketAddr,
     /// always (acknowledge after flush, group commit), interval:<ms>, or never.
     #[arg(long, default_value = "always")]

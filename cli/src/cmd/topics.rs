@@ -8,6 +8,8 @@ use log_store::{LogStore, StoreConfig, TopicConfig};
 use serde_json::{json, Value};
 
 use crate::client::{encode, runtime, Client, ServerArgs};
+use crate::output::outln;
+use crate::table::{cell, Table};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -18,9 +20,6 @@ pub struct Args {
     /// Work directly on this data dir (when no server holds it) instead of a server.
     #[arg(long, global = true)]
     pub data: Option<PathBuf>,
-    /// Print JSON instead of a table.
-    #[arg(long, global = true)]
-    pub json: bool,
 }
 
 #[derive(clap::Subcommand, Debug)]
@@ -28,19 +27,35 @@ pub enum Action {
     /// Create a topic.
     Create {
         name: String,
+        /// Number of partitions (1 to 1024).
         #[arg(long, default_value_t = 1)]
         partitions: u32,
-        #[arg(long)]
+        /// Delete whole old segments once their newest record is older than this, in
+        /// milliseconds (604800000 = 7 days). Default: keep forever.
+        #[arg(long, value_name = "MS")]
         retention_ms: Option<u64>,
-        #[arg(long)]
+        /// Delete whole old segments while a partition is larger than this, in bytes.
+        /// Default: keep forever.
+        #[arg(long, value_name = "BYTES")]
         retention_bytes: Option<u64>,
-        #[arg(long)]
+        /// Size of one segment file, in bytes (4 MiB to 2 GiB; default 134217728 = 128 MiB).
+        /// The active segment of each partition reserves this much disk.
+        #[arg(long, value_name = "BYTES")]
         segment_bytes: Option<u64>,
     },
-    /// List topics.
-    List,
+    /// List topics: a table of partitions with offsets, bytes and segments.
+    List {
+        /// Print the JSON the server answers instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
     /// Show a topic's partitions: offsets, bytes, segments.
-    Describe { name: String },
+    Describe {
+        name: String,
+        /// Print the JSON the server answers instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
     /// Delete a topic and its data.
     Delete { name: String },
 }
@@ -50,12 +65,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         Some(dir) => embedded(&args.action, dir)?,
         None => runtime()?.block_on(remote(&args.action, &args.server))?,
     };
-    if args.json || matches!(args.action, Action::Create { .. } | Action::Delete { .. }) {
-        println!("{out}");
-    } else if let Some(topics) = out["topics"].as_array() {
-        print_table(topics);
-    } else {
-        print_table(std::slice::from_ref(&out));
+    match &args.action {
+        Action::List { json: false } => {
+            print_table(out["topics"].as_array().map(Vec::as_slice).unwrap_or(&[]))?
+        }
+        Action::Describe { json: false, .. } => print_table(std::slice::from_ref(&out))?,
+        _ => outln!("{out}")?,
     }
     Ok(())
 }
@@ -74,8 +89,8 @@ async fn remote(action: &Action, server: &ServerArgs) -> anyhow::Result<Value> {
                               "retention_bytes": retention_bytes, "segment_bytes": segment_bytes});
             c.send_json(Method::POST, "/v1/topics", &body).await
         }
-        Action::List => c.get_json("/v1/topics").await,
-        Action::Describe { name } => c.get_json(&format!("/v1/topics/{}", encode(name))).await,
+        Action::List { .. } => c.get_json("/v1/topics").await,
+        Action::Describe { name, .. } => c.get_json(&format!("/v1/topics/{}", encode(name))).await,
         Action::Delete { name } => {
             let body = c
                 .call(
@@ -114,10 +129,10 @@ fn embedded(action: &Action, dir: &std::path::Path) -> anyhow::Result<Value> {
             );
             describe(&*store.create_topic(name, config)?)
         }
-        Action::List => {
+        Action::List { .. } => {
             json!({"topics": store.topics().iter().map(|t| describe(t)).collect::<Vec<_>>()})
         }
-        Action::Describe { name } => describe(&*store.topic(name)?),
+        Action::Describe { name, .. } => describe(&*store.topic(name)?),
         Action::Delete { name } => {
             store.delete_topic(name)?;
             json!({"deleted": name})
@@ -125,22 +140,26 @@ fn embedded(action: &Action, dir: &std::path::Path) -> anyhow::Result<Value> {
     })
 }
 
-fn print_table(topics: &[Value]) {
-    println!(
-        "{:<32} {:>10} {:>14} {:>14} {:>12} {:>9}",
-        "TOPIC", "PARTITION", "START", "END", "BYTES", "SEGMENTS"
-    );
+fn print_table(topics: &[Value]) -> std::io::Result<()> {
+    let mut table = Table::new(&[
+        ("TOPIC", false),
+        ("PARTITION", true),
+        ("START", true),
+        ("END", true),
+        ("BYTES", true),
+        ("SEGMENTS", true),
+    ]);
     for t in topics {
         for p in t["partitions"].as_array().into_iter().flatten() {
-            println!(
-                "{:<32} {:>10} {:>14} {:>14} {:>12} {:>9}",
-                t["name"].as_str().unwrap_or(""),
-                p["partition"],
-                p["start_offset"],
-                p["end_offset"],
-                p["bytes"],
-                p["segments"]
-            );
+            table.row(vec![
+                cell(&t["name"]),
+                cell(&p["partition"]),
+                cell(&p["start_offset"]),
+                cell(&p["end_offset"]),
+                cell(&p["bytes"]),
+                cell(&p["segments"]),
+            ]);
         }
     }
+    table.print()
 }

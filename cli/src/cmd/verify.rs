@@ -6,6 +6,8 @@ use std::path::PathBuf;
 use anyhow::Context;
 use log_store::{LogStore, StoreConfig};
 
+use crate::output::outln;
+
 #[derive(clap::Args, Debug)]
 pub struct Args {
     /// The data directory to check (it must not be held by a running server).
@@ -17,10 +19,13 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let store = LogStore::open(&args.data, StoreConfig::default())
         .with_context(|| format!("opening {}", args.data.display()))?;
     for t in &store.recovery_report().truncated {
-        println!(
+        outln!(
             "recovered: truncated {} bytes of a torn tail in topic {} partition {} at offset {}",
-            t.bytes, t.topic, t.partition, t.offset
-        );
+            t.bytes,
+            t.topic,
+            t.partition,
+            t.offset
+        )?;
     }
     let mut failures = 0;
     let mut records = 0u64;
@@ -29,11 +34,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             match p.verify() {
                 Ok(n) => {
                     records += n;
-                    println!("ok      {} partition {}: {n} records", topic.name(), p.id());
+                    outln!("ok      {} partition {}: {n} records", topic.name(), p.id())?;
                 }
                 Err(e) => {
                     failures += 1;
-                    println!("CORRUPT {e}");
+                    outln!("CORRUPT {e}")?;
                 }
             }
         }
@@ -41,6 +46,6 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     if failures > 0 {
         anyhow::bail!("{failures} partition(s) hold corrupt records");
     }
-    println!("verified {records} records: all CRCs match");
+    outln!("verified {records} records: all CRCs match")?;
     Ok(())
 }

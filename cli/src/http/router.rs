@@ -44,6 +44,17 @@ pub async fn handle(
         span.in_scope(|| tracing::debug!(status = %e.status, code = e.code, message = %e.message, "request failed"));
         response::error(&e)
     });
+    let mut resp = resp;
+    if resp.status() == hyper::StatusCode::METHOD_NOT_ALLOWED {
+        // RFC 9110: a 405 names the methods the path does take.
+        let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+        if let Some(allow) = allowed_methods(&segments) {
+            resp.headers_mut().insert(
+                hyper::header::ALLOW,
+                hyper::header::HeaderValue::from_static(allow),
+            );
+        }
+    }
     let status = resp.status().as_u16().to_string();
     state.metrics.add(
         "kappa_http_requests_total",
@@ -54,11 +65,20 @@ pub async fn handle(
         ],
         1,
     );
+    let elapsed = started.elapsed();
     state.metrics.observe(
         "kappa_http_request_duration_seconds",
-        &[("route", route)],
-        started.elapsed(),
+        &[("route", route), ("method", method.as_str())],
+        elapsed,
     );
+    if route == "/v1/topics/{t}/events" && resp.status().is_success() {
+        let family = if method == Method::POST {
+            "kappa_produce_duration_seconds"
+        } else {
+            "kappa_consume_duration_seconds"
+        };
+        state.metrics.observe(family, &[], elapsed);
+    }
     Ok(resp)
 }
 
@@ -137,6 +157,9 @@ async fn dispatch(
         );
         return ("unauthorized", Err(e));
     }
+    if let Err(e) = known_parameters(&m, &seg, &query) {
+        return ("bad_parameter", Err(e));
+    }
     let s = state.clone();
     match (m, seg.as_slice()) {
         (Method::GET, ["healthz"]) => ("/healthz", Ok(meta::healthz())),
@@ -190,6 +213,71 @@ async fn dispatch(
     }
 }
 
+/// The query parameters an operation takes (as /openapi.json lists them). Any other is a 400:
+/// a typo such as `?limt=10` is answered, not silently ignored.
+fn known_parameters(m: &Method, seg: &[&str], query: &Query) -> ApiResult<()> {
+    let allowed: &[&str] = match (m, seg) {
+        (&Method::GET, ["v1", "topics", _, "events"]) => &[
+            "partition",
+            "offset",
+            "from_time",
+            "limit",
+            "wait_ms",
+            "group",
+        ],
+        (&Method::POST, ["v1", "topics", _, "events"]) => &["key"],
+        (&Method::GET, ["v1", "topics", _, "stream"]) => &["offset", "partition"],
+        (&Method::GET, ["v1", "processors", _, "results"]) => {
+            &["key", "window_start", "window", "version", "limit"]
+        }
+        (&Method::GET, ["v1", "processors", _, "diff"]) => &["version"],
+        (&Method::DELETE, ["v1", "processors", _]) => &["version"],
+        (&Method::GET, ["v1", "topics"]) => &["limit", "after"],
+        (&Method::GET | &Method::POST, ["v1", "topics" | "processors"])
+        | (&Method::GET | &Method::DELETE, ["v1", "topics" | "processors", _])
+        | (&Method::GET, ["v1", "groups"])
+        | (&Method::GET | &Method::DELETE, ["v1", "groups", _])
+        | (&Method::POST, ["v1", "groups", _, "offsets"])
+        | (&Method::POST, ["v1", "processors", _, "replay" | "promote"])
+        | (&Method::GET, ["healthz" | "metrics" | "openapi.json"]) => &[],
+        // Not an operation (the console's page, a 404 or a 405): nothing to check.
+        _ => return Ok(()),
+    };
+    match query.names().find(|n| !allowed.contains(n)) {
+        None => Ok(()),
+        Some(unknown) if allowed.is_empty() => Err(ApiError::bad_request(
+            "bad_parameter",
+            format!("unknown query parameter {unknown:?}: this operation takes none"),
+        )),
+        Some(unknown) => Err(ApiError::bad_request(
+            "bad_parameter",
+            format!(
+                "unknown query parameter {unknown:?}: this operation takes {}",
+                allowed.join(", ")
+            ),
+        )),
+    }
+}
+
+/// The methods a known path takes (the `Allow` header of a 405), None for unknown paths.
+fn allowed_methods(seg: &[&str]) -> Option<&'static str> {
+    Some(match seg {
+        ["healthz"] | ["metrics"] | ["openapi.json"] => "GET",
+        ["v1", "topics"] => "GET, POST",
+        ["v1", "topics", _] => "GET, DELETE",
+        ["v1", "topics", _, "events"] => "GET, POST",
+        ["v1", "topics", _, "stream"] => "GET",
+        ["v1", "groups"] => "GET",
+        ["v1", "groups", _] => "GET, DELETE",
+        ["v1", "groups", _, "offsets"] => "POST",
+        ["v1", "processors"] => "GET, POST",
+        ["v1", "processors", _] => "GET, DELETE",
+        ["v1", "processors", _, "results" | "diff"] => "GET",
+        ["v1", "processors", _, "replay" | "promote"] => "POST",
+        _ => return None,
+    })
+}
+
 fn known_path(seg: &[&str]) -> bool {
     matches!(
         seg,
@@ -208,6 +296,31 @@ fn known_path(seg: &[&str]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_known_path_has_an_allow_list() {
+        for path in [
+            "healthz",
+            "metrics",
+            "openapi.json",
+            "v1/topics",
+            "v1/topics/t",
+            "v1/topics/t/events",
+            "v1/topics/t/stream",
+            "v1/groups",
+            "v1/groups/g",
+            "v1/groups/g/offsets",
+        ] {
+            let seg: Vec<&str> = path.split('/').collect();
+            assert!(known_path(&seg), "{path}");
+            assert!(allowed_methods(&seg).is_some(), "{path}");
+        }
+        assert_eq!(
+            allowed_methods(&["v1", "processors", "p", "promote"]),
+            Some("POST")
+        );
+        assert_eq!(allowed_methods(&["nope"]), None);
+    }
 
     #[test]
     fn constant_time_eq_is_equality() {

@@ -16,7 +16,9 @@ use crate::appender::Share;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::request::{body_bytes, Query};
 use crate::http::response::{self, Body};
-use crate::idempotency::{Begin, PartResult, HEADER_COUNT, HEADER_KEY, HEADER_PARTS};
+use crate::idempotency::{
+    fingerprint, Begin, PartResult, HEADER_BODY, HEADER_COUNT, HEADER_KEY, HEADER_PARTS,
+};
 use crate::ingest::{self, EventLimits, Framing};
 use crate::limits::{
     CONSUME_BYTES_MAX, CONSUME_LIMIT_DEFAULT, IDEMPOTENCY_KEY_BYTES_MAX, INLINE_PARSE_BYTES_MAX,
@@ -57,6 +59,15 @@ pub async fn produce(
     };
     let key_field = query.get("key").map(str::to_string);
     let body = body_bytes(req.into_body(), state.limits.body_bytes_max).await?;
+    let body_fingerprint = idempotency_key.as_ref().map(|_| {
+        let framing_tag: &[u8] = if framing == Framing::Ndjson {
+            b"ndjson"
+        } else {
+            b"json"
+        };
+        let key_tag = key_field.as_deref().unwrap_or("").as_bytes();
+        fingerprint(&[framing_tag, key_tag, &body])
+    });
     // Validating and splitting is CPU work: big bodies go off the async workers, small ones are
     // cheaper to do in place than to hand to another thread.
     let split = if body.len() <= INLINE_PARSE_BYTES_MAX {
@@ -69,9 +80,9 @@ pub async fn produce(
         state: &state,
         topic: &topic,
     };
-    let parts = match idempotency_key {
-        None => job.append_all(split).await?,
-        Some(k) => job.idempotent(split, &k).await?,
+    let parts = match (idempotency_key, body_fingerprint) {
+        (Some(k), Some(f)) => job.idempotent(split, &k, f).await?,
+        _ => job.append_all(split).await?,
     };
     let count: u64 = parts.iter().map(|p| u64::from(p.count)).sum();
     let parts: Vec<_> = parts
@@ -160,7 +171,7 @@ impl ProduceJob<'_> {
     async fn append_some(
         &self,
         shares: Vec<Split>,
-        idem: Option<&str>,
+        idem: Option<(&str, u64)>,
         done: &[PartResult],
     ) -> (Vec<PartResult>, ApiResult<()>) {
         let expected = shares.len();
@@ -177,10 +188,11 @@ impl ProduceJob<'_> {
                 Err(e) => return (done.to_vec(), Err(e.into())),
             };
             let first_headers = match idem {
-                Some(k) => vec![
+                Some((k, body)) => vec![
                     (HEADER_KEY, k.as_bytes().to_vec()),
                     (HEADER_PARTS, expected.to_string().into_bytes()),
                     (HEADER_COUNT, s.events.len().to_string().into_bytes()),
+                    (HEADER_BODY, format!("{body:x}").into_bytes()),
                 ],
                 None => Vec::new(),
             };
@@ -230,8 +242,23 @@ impl ProduceJob<'_> {
         (parts, result)
     }
 
-    async fn idempotent(&self, shares: Vec<Split>, key: &str) -> ApiResult<Vec<PartResult>> {
+    async fn idempotent(
+        &self,
+        shares: Vec<Split>,
+        key: &str,
+        body: u64,
+    ) -> ApiResult<Vec<PartResult>> {
         let name = self.topic.name();
+        if !self.state.idempotency.same_body(name, key, body) {
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "idempotency_key_reused",
+                format!(
+                    "Idempotency-Key {key:?} was used for a different request on topic {name}: \
+                     a retry must repeat the same body and key parameter (use a new key for new events)"
+                ),
+            ));
+        }
         let done = match self.state.idempotency.begin(name, key, now_ms()) {
             Begin::Busy => {
                 return Err(ApiError::new(
@@ -251,7 +278,7 @@ impl ProduceJob<'_> {
             Begin::Fresh => Vec::new(),
         };
         let expected = shares.len() as u32;
-        let (parts, result) = self.append_some(shares, Some(key), &done).await;
+        let (parts, result) = self.append_some(shares, Some((key, body)), &done).await;
         self.state
             .idempotency
             .finish(name, key, parts.clone(), expected);
@@ -314,6 +341,8 @@ fn start_offset(
         return Ok(p.offset_for_timestamp(ms)?);
     }
     if let Some(group) = query.get("group") {
+        validate_name(group)
+            .map_err(|e| ApiError::bad_request("invalid_name", format!("group {group:?}: {e}")))?;
         if let Some(o) = state.groups.committed(group, topic.name(), p.id().0) {
             return Ok(Offset(o.max(p.start_offset().0)));
         }
@@ -370,6 +399,12 @@ pub async fn consume(
     query: &Query,
 ) -> ApiResult<Response<Body>> {
     validate_name(topic)?;
+    // A bad group name is refused whether or not an offset is given (it used to be checked
+    // only when the group picks the start).
+    if let Some(group) = query.get("group") {
+        validate_name(group)
+            .map_err(|e| ApiError::bad_request("invalid_name", format!("group {group:?}: {e}")))?;
+    }
     let topic = state.store.topic(topic)?;
     let limit = match query.parse_u64("limit")? {
         None => CONSUME_LIMIT_DEFAULT,
@@ -405,11 +440,6 @@ pub async fn consume(
         let (ps, pos) = (partitions.clone(), positions.clone());
         let body = blocking(move || read_lines(&ps, &pos, limit)).await?;
         if !body.is_empty() || tokio::time::Instant::now() >= deadline {
-            state.metrics.add(
-                "kappa_topic_bytes_out_total",
-                &[("topic", topic.name())],
-                body.len() as u64,
-            );
             return Ok(response::with_type(
                 StatusCode::OK,
                 "application/x-ndjson",

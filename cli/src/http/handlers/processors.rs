@@ -12,7 +12,7 @@ use crate::http::error::{ApiError, ApiResult};
 use crate::http::request::{body_json, Query};
 use crate::http::response::{self, Body};
 use crate::limits::SQL_BODY_BYTES_MAX;
-use crate::metrics::Metrics;
+use crate::metrics::Sample;
 use crate::state::AppState;
 
 #[derive(Deserialize)]
@@ -127,7 +127,11 @@ fn results(state: &AppState, name: &str, query: &Query) -> ApiResult<Response<Bo
     let version = match query.parse_u64("version")? {
         None => None,
         Some(v) => Some(u32::try_from(v).map_err(|_| {
-            ApiError::bad_request("bad_parameter", format!("version={v}: no such version"))
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                "unknown_version",
+                format!("processor {name} has no version {v}"),
+            )
         })?),
     };
     let rows = state.processors.results(name, version, &filter)?;
@@ -149,34 +153,81 @@ fn results(state: &AppState, name: &str, query: &Query) -> ApiResult<Response<Bo
     ))
 }
 
-/// Per-processor gauges for /metrics.
-pub fn gauges(state: &AppState) -> Vec<(&'static str, String, f64)> {
+/// Per processor version: counters (they never go back: each version has its own series, so a
+/// promote starts none from zero), lag and watermarks overall and per input partition.
+pub fn samples(state: &AppState) -> Vec<Sample> {
     let mut out = Vec::new();
     for s in state.processors.list() {
-        let l = Metrics::gauge_labels(&[("processor", &s.name)]);
-        out.push(("kappa_processor_lag_records", l.clone(), s.lag as f64));
-        out.push(("kappa_processor_records_in", l.clone(), s.records_in as f64));
-        out.push((
-            "kappa_processor_records_out",
-            l.clone(),
-            s.records_out as f64,
-        ));
-        out.push((
-            "kappa_processor_late_records",
-            l.clone(),
-            s.late_records as f64,
-        ));
-        out.push((
-            "kappa_processor_state_bytes",
-            l.clone(),
-            s.state_bytes as f64,
-        ));
-        out.push((
-            "kappa_processor_failed",
-            l,
-            f64::from(u8::from(s.error.is_some())),
-        ));
+        for v in &s.versions {
+            let version = v.version.to_string();
+            let l = [
+                ("processor", s.name.as_str()),
+                ("version", version.as_str()),
+            ];
+            out.push(Sample::new(
+                "kappa_processor_records_in_total",
+                &l,
+                v.records_in as f64,
+            ));
+            out.push(Sample::new(
+                "kappa_processor_records_out_total",
+                &l,
+                v.records_out as f64,
+            ));
+            out.push(Sample::new(
+                "kappa_processor_late_records_total",
+                &l,
+                v.late_records as f64,
+            ));
+            out.push(Sample::new(
+                "kappa_processor_invalid_records_total",
+                &l,
+                v.invalid_records as f64,
+            ));
+            out.push(Sample::new("kappa_processor_lag", &l, v.lag as f64));
+            if let Some(ms) = v.watermark.as_deref().and_then(crate::time::parse_time_ms) {
+                out.push(Sample::new(
+                    "kappa_processor_watermark_seconds",
+                    &l,
+                    ms as f64 / 1000.0,
+                ));
+            }
+            if v.current {
+                out.push(Sample::new(
+                    "kappa_processor_state_bytes",
+                    &l,
+                    s.state_bytes as f64,
+                ));
+            }
+            let status = serde_json::to_value(v.status)
+                .ok()
+                .and_then(|x| x.as_str().map(str::to_string))
+                .unwrap_or_default();
+            let mut up = l.to_vec();
+            up.push(("status", status.as_str()));
+            out.push(Sample::new("kappa_processor_up", &up, 1.0));
+            for i in &v.inputs {
+                let part = i.partition.to_string();
+                let il = [
+                    ("processor", s.name.as_str()),
+                    ("version", version.as_str()),
+                    ("topic", i.topic.as_str()),
+                    ("partition", part.as_str()),
+                ];
+                out.push(Sample::new(
+                    "kappa_processor_input_lag",
+                    &il,
+                    i.end_offset.saturating_sub(i.next_offset) as f64,
+                ));
+                if let Some(ms) = i.watermark.as_deref().and_then(crate::time::parse_time_ms) {
+                    out.push(Sample::new(
+                        "kappa_processor_input_watermark_seconds",
+                        &il,
+                        ms as f64 / 1000.0,
+                    ));
+                }
+            }
+        }
     }
-    out.sort_by(|a, b| a.0.cmp(b.0));
     out
 }

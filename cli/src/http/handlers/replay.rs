@@ -33,7 +33,7 @@ pub(super) fn time_ms(v: &Value, what: &str) -> ApiResult<i64> {
         )
     };
     let ms = match v {
-        Value::Number(n) => n.as_u64().ok_or_else(bad)?,
+        Value::Number(_) => crate::http::request::whole_u64(v).ok_or_else(bad)?,
         Value::String(s) => crate::time::parse_time_ms(s).ok_or_else(bad)?,
         _ => return Err(bad()),
     };
@@ -49,7 +49,7 @@ pub(super) fn start(from: Option<&Value>) -> ApiResult<(Start, Option<i64>)> {
         Some(Value::String(s)) if s == "earliest" => (Start::Earliest, None),
         Some(Value::String(s)) if s == "latest" => (Start::Latest, None),
         Some(Value::Object(o)) if o.len() == 1 && o.contains_key("offset") => {
-            match o["offset"].as_u64() {
+            match crate::http::request::whole_u64(&o["offset"]) {
                 Some(n) => (Start::Offset(n), None),
                 None => {
                     return Err(ApiError::bad_request(
@@ -105,6 +105,7 @@ pub async fn replay(
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Promote {
+    #[serde(deserialize_with = "crate::http::request::whole")]
     version: u32,
 }
 

@@ -36,6 +36,7 @@ pub fn sse(
         .headers()
         .get("last-event-id")
         .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.trim().is_empty()) // an empty id is no id (as EventSource sends none)
         .map(str::to_string);
     let mut positions: Vec<Offset> = Vec::new();
     for p in &partitions {

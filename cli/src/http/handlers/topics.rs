@@ -10,7 +10,7 @@ use serde_json::json;
 
 use super::blocking;
 use crate::http::error::{ApiError, ApiResult};
-use crate::http::request::{body_json, Query};
+use crate::http::request::{body_json, whole, whole_opt, Query};
 use crate::http::response::{self, Body};
 use crate::limits::{TOPICS_PAGE_DEFAULT, TOPICS_PAGE_MAX};
 use crate::state::AppState;
@@ -19,10 +19,13 @@ use crate::state::AppState;
 #[serde(deny_unknown_fields)]
 struct CreateTopic {
     name: String,
-    #[serde(default = "one")]
+    #[serde(default = "one", deserialize_with = "whole")]
     partitions: u32,
+    #[serde(default, deserialize_with = "whole_opt")]
     retention_ms: Option<u64>,
+    #[serde(default, deserialize_with = "whole_opt")]
     retention_bytes: Option<u64>,
+    #[serde(default, deserialize_with = "whole_opt")]
     segment_bytes: Option<u64>,
 }
 
