@@ -2,6 +2,7 @@
 
 mod append;
 mod http;
+mod kafka;
 mod latency;
 mod replay;
 
@@ -18,7 +19,8 @@ pub struct Args {
     /// Tiny sizes (for CI: checks that every figure is produced, measures nothing useful).
     #[arg(long)]
     pub tiny: bool,
-    /// Run only these sections (append, http, replay, latency); default all.
+    /// Run only these sections (append, http, replay, latency, kafka); default all but kafka,
+    /// which needs the Kafka clients and Apache Kafka (see tests/kafka/run.sh).
     #[arg(long, value_delimiter = ',')]
     pub only: Vec<String>,
     #[command(flatten)]
@@ -29,6 +31,8 @@ pub struct Args {
     pub replay: replay::Options,
     #[command(flatten)]
     pub latency: latency::Options,
+    #[command(flatten)]
+    pub kafka: kafka::Options,
 }
 
 /// One section: runs in its directory, returns its JSON and how to print its table.
@@ -99,6 +103,16 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         )?;
         Ok((serde_json::to_value(&r)?, Box::new(move || r.print_table())))
     })?;
+    if args.only.iter().any(|o| o == "kafka") {
+        let value = kafka::run(&args.kafka, &dir.join("kafka"))?;
+        if !args.json {
+            println!(
+                "kafka (librdkafka, acks=all):\n{}",
+                serde_json::to_string_pretty(&value)?
+            );
+        }
+        report.insert("kafka".to_string(), value);
+    }
     if args.json {
         println!("{}", serde_json::Value::Object(report));
     }
