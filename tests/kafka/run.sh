@@ -12,7 +12,7 @@ python3 -c 'import confluent_kafka, kafka, aiokafka' || {
     exit 1
 }
 if [ -z "${KAPPA_BIN:-}" ]; then
-    cargo build -p kappa
+    cargo build --workspace --bins  # the workspace's features, as `cargo test --workspace` built them
     export KAPPA_BIN="$PWD/target/debug/kappa"
 fi
 command -v java >/dev/null && command -v mvn >/dev/null || {
