@@ -158,37 +158,14 @@ fn like_match(p: &[LikeToken], s: &[char]) -> bool {
 impl Expr {
     /// Every slot this expression reads.
     pub fn slots(&self, out: &mut Vec<usize>) {
-        match self {
-            Expr::Slot(i) => out.push(*i),
-            Expr::Lit(_) => {}
-            Expr::Binary(_, a, b) => {
-                a.slots(out);
-                b.slots(out);
-            }
-            Expr::Not(e) | Expr::Neg(e) | Expr::Cast(e, _) => e.slots(out),
-            Expr::IsNull { expr, .. } | Expr::Like { expr, .. } => expr.slots(out),
-            Expr::InList { expr, list, .. } => {
-                expr.slots(out);
-                list.iter().for_each(|e| e.slots(out));
-            }
-            Expr::Call(_, args) | Expr::RegexpExtract(_, args) => {
-                args.iter().for_each(|e| e.slots(out))
-            }
-            Expr::Case {
-                operand,
-                whens,
-                otherwise,
-            } => {
-                operand
-                    .iter()
-                    .chain(otherwise.iter())
-                    .for_each(|e| e.slots(out));
-                for (w, t) in whens {
-                    w.slots(out);
-                    t.slots(out);
-                }
-            }
-        }
+        // One walk of the tree (`map_slots`), on a copy: this runs when a plan is built, never
+        // per record.
+        let seen = std::cell::RefCell::new(Vec::new());
+        self.clone().map_slots(&|i| {
+            seen.borrow_mut().push(i);
+            i
+        });
+        out.extend(seen.into_inner());
     }
 
     /// Renumbers every slot this expression reads.
