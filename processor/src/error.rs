@@ -56,6 +56,9 @@ pub enum Error {
         max: u64,
         what: String,
     },
+    /// A Kafka cluster (`'connector' = 'kafka'`) could not be reached or refused a request.
+    #[error("kafka cluster at {servers}: {what}")]
+    Kafka { servers: String, what: String },
     /// A user-supplied Rust processor failed.
     #[error("processor failed: {message}")]
     User { message: String },

@@ -1,14 +1,19 @@
 //! The source/sink boundary: the only way the runtime reaches a log. `Source` fetches bounded
 //! batches of owned records from a position and answers the safe time; `Sink` appends a batch
 //! to one output partition (durable when it returns) and reads back what is stored, which the
-//! exactly-once writer compares against. `log_store` implements both over kappa's log;
-//! `memory` is the deterministic in-memory log that tests script. A Kafka source/sink would be
-//! a third implementation behind a cargo feature, without touching operators.
+//! exactly-once writer compares against. A `Log` opens both for topic names. `log_store`
+//! implements them over kappa's log; `memory` is the deterministic in-memory log that tests
+//! script; `kafka` (cargo feature `kafka`) reads and writes an Apache Kafka cluster.
 
+#[cfg(feature = "kafka")]
+pub mod kafka;
 pub mod log_store;
 pub mod memory;
 
+use std::sync::Arc;
 use std::time::Duration;
+
+use serde::Serialize;
 
 use bytes::Bytes;
 
@@ -38,6 +43,91 @@ pub struct StoredRecord {
     pub value: Bytes,
 }
 
+/// A log a processor's topics live on: opens sources and sinks by topic name.
+pub trait Log: Send + Sync {
+    /// A source over every partition of `topics`; an unknown topic is `InvalidDefinition`.
+    fn source(&self, topics: &[&str]) -> Result<Box<dyn Source>>;
+    /// A sink into `topic`, created (one partition) if it does not exist.
+    fn sink(&self, topic: &str) -> Result<Box<dyn Sink>>;
+    /// A wait for new records in `topic` (or the timeout) that holds no lock on a source.
+    fn waiter(&self, topic: &str) -> Box<dyn Fn(Duration) + Send + Sync>;
+}
+
+/// The log of a processor's tables: kappa's own (`store`) unless the SQL names another
+/// connector.
+pub fn log_for(
+    store: &Arc<::log_store::LogStore>,
+    connector: &crate::sql::plan::Connector,
+) -> Result<Arc<dyn Log>> {
+    use crate::sql::plan::Connector;
+    match connector {
+        Connector::Kappa => Ok(Arc::new(log_store::StoreLog(Arc::clone(store)))),
+        #[cfg(feature = "kafka")]
+        Connector::Kafka { bootstrap_servers } => {
+            Ok(Arc::new(kafka::KafkaLog::new(bootstrap_servers)))
+        }
+        #[cfg(not(feature = "kafka"))]
+        Connector::Kafka { .. } => Err(crate::Error::InvalidDefinition {
+            message: "'connector' = 'kafka': this build has no Kafka connector (cargo feature \
+                      `kafka` of the processor crate)"
+                .into(),
+        }),
+    }
+}
+
+/// How the timestamps of a source's records were assigned, as far as it has read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Timestamps {
+    /// Nothing read yet.
+    #[default]
+    Unknown,
+    /// Stamped by the log when appended: never decreasing per partition (kappa's own log
+    /// always; Kafka with `message.timestamp.type=LogAppendTime`).
+    LogAppendTime,
+    /// Set by producers (Kafka's default `CreateTime`).
+    CreateTime,
+    /// Both kinds were read.
+    Mixed,
+}
+
+impl Timestamps {
+    pub fn and(self, other: Timestamps) -> Timestamps {
+        match (self, other) {
+            (Timestamps::Unknown, t) | (t, Timestamps::Unknown) => t,
+            (a, b) if a == b => a,
+            _ => Timestamps::Mixed,
+        }
+    }
+}
+
+/// Which log a processor reads and what its guarantees rest on (the processor status' `log`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LogInfo {
+    /// `kappa` or `kafka`.
+    pub connector: &'static str,
+    pub bootstrap_servers: Option<String>,
+    pub timestamps: Timestamps,
+    /// The deterministic merge holds (live output equals a replay's, byte for byte): the
+    /// record timestamps are append times.
+    pub deterministic: bool,
+}
+
+impl LogInfo {
+    pub fn new(
+        connector: &'static str,
+        bootstrap_servers: Option<String>,
+        timestamps: Timestamps,
+    ) -> LogInfo {
+        LogInfo {
+            connector,
+            bootstrap_servers,
+            timestamps,
+            deterministic: matches!(timestamps, Timestamps::Unknown | Timestamps::LogAppendTime),
+        }
+    }
+}
+
 pub trait Source: Send {
     /// The input partitions, in (topic, partition) order; indexes below refer to this list.
     fn inputs(&self) -> &[InputPartition];
@@ -51,6 +141,10 @@ pub trait Source: Send {
     fn offset_for_timestamp(&self, input: usize, timestamp_ms: u64) -> Result<u64>;
     /// Blocks until an input may have new records, or `timeout` passes.
     fn wait(&self, timeout: Duration);
+    /// Which log this is and how its timestamps are assigned.
+    fn log(&self) -> LogInfo {
+        LogInfo::new("kappa", None, Timestamps::LogAppendTime)
+    }
 }
 
 pub trait Sink: Send {

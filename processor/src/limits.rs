@@ -66,3 +66,18 @@ const _: () = assert!(FETCH_RECORDS_MAX <= OUTPUT_BATCH_RECORDS_MAX);
 pub const VERSIONS_MAX: usize = 16;
 /// Output records read per side when diffing two versions.
 pub const DIFF_RECORDS_MAX: usize = 200_000;
+
+/// The Kafka connector (`'connector' = 'kafka'`): a request to a broker is abandoned after this
+/// long (connect, send, and its response).
+pub const KAFKA_REQUEST_TIMEOUT_MS: u64 = 30_000;
+/// Largest response read from a broker (fetches ask for about FETCH_BYTES_MAX).
+pub const KAFKA_RESPONSE_BYTES_MAX: usize = 64 << 20;
+/// A Kafka record stamped this long ago (by the broker's clock, read on this machine's) is taken
+/// as readable: what lets a quiet partition's safe time advance (`io::kafka::source`). It must
+/// exceed the clocks' disagreement plus the time a record takes to reach the high watermark.
+pub const KAFKA_SAFE_TIME_DELAY_MS: u64 = 2_000;
+/// The Kafka safe time is asked of the brokers at most this often.
+pub const KAFKA_SAFE_TIME_REFRESH_MS: u64 = 20;
+/// Largest batch the Kafka connector produces in one request: below a broker's default
+/// `message.max.bytes` (1 MiB); larger outputs go in several requests.
+pub const KAFKA_PRODUCE_BATCH_BYTES_MAX: usize = 512 << 10;

@@ -18,8 +18,7 @@ use crate::definition::{
     is_reserved_name, start_of, topics_of, CreateOptions, Definition, VersionDef,
 };
 use crate::error::{Error, Result};
-use crate::io::log_store::{waiter, LogSink, LogSource};
-use crate::io::Source;
+use crate::io::{log_for, Source};
 use crate::limits::{DISK_FULL_RETRY_MS, IDLE_WAIT_MS, PROCESSORS_MAX, SCHEMA_SAMPLE_RECORDS_MAX};
 use crate::operator::{ResultRow, ResultsFilter};
 use crate::sql::plan::Plan;
@@ -174,8 +173,11 @@ impl Manager {
             }
         };
         let last = task.as_ref().map(Task::status);
-        let wait: Box<dyn Fn(Duration) + Send + Sync> = match waiter(&self.store, &input) {
-            Ok(w) => Box::new(w),
+        let wait: Box<dyn Fn(Duration) + Send + Sync> = match v
+            .compile()
+            .and_then(|(plan, _)| log_for(&self.store, &plan.connector))
+        {
+            Ok(log) => log.waiter(&input),
             Err(_) => Box::new(std::thread::sleep),
         };
         let shared = Arc::new(Shared {
@@ -218,7 +220,8 @@ impl Manager {
     /// `CREATE TABLE` gets the column types of the records present now (`sql::infer`).
     pub(crate) fn plan(&self, sql: &str, bounded: bool) -> Result<(Plan, Hints)> {
         let plan = crate::sql::compile(sql, bounded)?;
-        let source = match LogSource::open(Arc::clone(&self.store), &[plan.input.as_str()]) {
+        let log = log_for(&self.store, &plan.connector)?;
+        let source = match log.source(&[plan.input.as_str()]) {
             Ok(s) => s,
             Err(Error::Log(log_store::Error::UnknownTopic { .. })) => {
                 return Err(Error::InvalidDefinition {
@@ -280,7 +283,9 @@ impl Manager {
         if plan.output.is_none() {
             owned.push(output.clone());
         }
-        for topic in self.store.topics() {
+        // (On a Kafka cluster the processor's own topics are created when it starts.)
+        let own_log = plan.connector == crate::sql::plan::Connector::Kappa;
+        for topic in self.store.topics().into_iter().filter(|_| own_log) {
             let t = topic.name();
             let version_topic = t
                 .strip_prefix(name)
@@ -516,9 +521,10 @@ fn run_loop(shared: Arc<Shared>, label: String) {
 /// Opens a version's task in `dir` (its checkpoint's folder); returns it and its input topic.
 fn open_task(store: &Arc<LogStore>, dir: &Path, v: &VersionDef) -> Result<(Task, String)> {
     let (plan, op) = v.compile()?;
-    let source = LogSource::open(Arc::clone(store), &[plan.input.as_str()])?;
-    let output = LogSink::open(store, &v.output)?;
-    let late = LogSink::open(store, &v.late_topic)?;
+    let log = log_for(store, &plan.connector)?;
+    let source = log.source(&[plan.input.as_str()])?;
+    let output = log.sink(&v.output)?;
+    let late = log.sink(&v.late_topic)?;
     let spec = TaskSpec {
         start: v.start,
         end_ms: v.end_ms,
@@ -528,13 +534,7 @@ fn open_task(store: &Arc<LogStore>, dir: &Path, v: &VersionDef) -> Result<(Task,
         checkpoint_path: Some(dir.join(v.checkpoint_file())),
         ..TaskSpec::default()
     };
-    let task = Task::open(
-        Box::new(source),
-        Box::new(output),
-        Box::new(late),
-        Box::new(op),
-        spec,
-    )?;
+    let task = Task::open(source, output, late, Box::new(op), spec)?;
     Ok((task, plan.input))
 }
 
@@ -660,6 +660,7 @@ fn status_of(e: &Entry) -> Status {
         versions.push(vs);
     }
     let (v, vs, ts) = current.expect("the current version exists");
+    let log = ts.as_ref().map(|t| t.log.clone());
     let ts = ts.unwrap_or(TaskStatus {
         inputs: vec![],
         lag: 0,
@@ -671,6 +672,7 @@ fn status_of(e: &Entry) -> Status {
         state_bytes: 0,
         caught_up: false,
         finished: false,
+        log: crate::io::LogInfo::new("kappa", None, crate::io::Timestamps::Unknown),
     });
     Status {
         name: e.def.name.clone(),
@@ -690,11 +692,12 @@ fn status_of(e: &Entry) -> Status {
         state_bytes: ts.state_bytes,
         error: vs.error,
         versions,
+        log,
     }
 }
 
 /// Up to `max` record values from the start of every input partition, spread evenly.
-fn sample(mut source: LogSource, max: usize) -> Result<Vec<bytes::Bytes>> {
+fn sample(mut source: Box<dyn Source>, max: usize) -> Result<Vec<bytes::Bytes>> {
     let n = source.inputs().len().max(1);
     let per = (max / n).max(1);
     let mut values = Vec::new();

@@ -2,6 +2,7 @@
 
 use serde::Serialize;
 
+use crate::io::LogInfo;
 use crate::task::{InputStatus, Start};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -41,6 +42,9 @@ pub struct Status {
     pub state_bytes: u64,
     pub error: Option<String>,
     pub versions: Vec<VersionStatus>,
+    /// The log the processor reads and writes (`connector`: kappa or kafka) and whether its
+    /// guarantees hold there (`deterministic`); null until the current version has started.
+    pub log: Option<LogInfo>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::checkpoint::{self, Checkpoint};
 use crate::error::{Error, Result};
-use crate::io::{Sink, Source, SourceRecord};
+use crate::io::{LogInfo, Sink, Source, SourceRecord};
 use crate::limits::{
     CHECKPOINT_IDLE_STEPS, CHECKPOINT_INTERVAL_RECORDS, FETCH_RECORDS_MAX,
     OUTPUT_BATCH_RECORDS_MAX, WATERMARK_IDLE_TIMEOUT_MS_DEFAULT,
@@ -107,6 +107,8 @@ pub struct TaskStatus {
     pub state_bytes: u64,
     pub caught_up: bool,
     pub finished: bool,
+    /// The log the inputs are read from, and whether the deterministic merge holds on it.
+    pub log: LogInfo,
 }
 
 pub struct Task {
@@ -494,6 +496,7 @@ impl Task {
             state_bytes: self.state_bytes,
             caught_up: lag == 0 || self.cp.finished,
             finished: self.cp.finished,
+            log: self.source.log(),
         }
     }
 }

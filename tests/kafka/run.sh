@@ -34,3 +34,7 @@ fi
 timeout 600 python3 tests/kafka/clients.py --apache "$@"
 
 timeout 600 python3 tests/kafka/streams_app.py
+
+# Processors on Apache Kafka ('connector' = 'kafka'): the seed's queries read and write the
+# broker and give the rows they give on kappa's own log, exactly once across kill -9.
+timeout 600 python3 tests/kafka/processors.py

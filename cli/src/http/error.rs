@@ -87,6 +87,7 @@ impl From<processor::Error> for ApiError {
             E::Conflict { .. } => Self::new(StatusCode::CONFLICT, "conflict", message),
             E::Limit { .. } => Self::new(StatusCode::TOO_MANY_REQUESTS, "limit", message),
             E::Log(e) => Self::from(e),
+            E::Kafka { .. } => Self::new(StatusCode::BAD_GATEWAY, "kafka_unavailable", message),
             _ => Self::internal(message),
         }
     }

@@ -9,9 +9,27 @@ use event_listener::Listener;
 use log_store::{AppendRecord, LogStore, Offset, Partition, Topic, TopicConfig};
 
 use crate::error::{Error, Result};
-use crate::io::{InputPartition, Sink, Source, SourceRecord, StoredRecord};
+use crate::io::{InputPartition, Log, Sink, Source, SourceRecord, StoredRecord};
 use crate::limits::FETCH_BYTES_MAX;
 use crate::operator::OutRecord;
+
+/// kappa's own log as a processor's `Log`.
+pub struct StoreLog(pub Arc<LogStore>);
+
+impl Log for StoreLog {
+    fn source(&self, topics: &[&str]) -> Result<Box<dyn Source>> {
+        Ok(Box::new(LogSource::open(Arc::clone(&self.0), topics)?))
+    }
+    fn sink(&self, topic: &str) -> Result<Box<dyn Sink>> {
+        Ok(Box::new(LogSink::open(&self.0, topic)?))
+    }
+    fn waiter(&self, topic: &str) -> Box<dyn Fn(Duration) + Send + Sync> {
+        match waiter(&self.0, topic) {
+            Ok(w) => Box::new(w),
+            Err(_) => Box::new(std::thread::sleep),
+        }
+    }
+}
 
 /// Reads every partition of the given topics.
 pub struct LogSource {

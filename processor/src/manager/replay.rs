@@ -214,6 +214,18 @@ impl Manager {
                 message: format!("version {version} of {name} is already live"),
             });
         }
+        if entry.def.versions.iter().any(|v| {
+            v.compile()
+                .is_ok_and(|(plan, _)| plan.connector != crate::sql::plan::Connector::Kappa)
+        }) {
+            return Err(Error::Conflict {
+                message: format!(
+                    "{name} runs on a Kafka cluster, where promote (an alias fed from the new \
+                     version's topic) is not supported: point consumers at {name}.v{version}, or \
+                     create the processor again with the new SQL"
+                ),
+            });
+        }
         let v = entry
             .def
             .versions
@@ -341,11 +353,18 @@ impl Manager {
 
     /// How `version`'s output differs from the live version's (see `crate::diff`).
     pub fn diff(&self, name: &str, version: u32) -> Result<serde_json::Value> {
-        let (live, other) = {
+        let (live, other, log) = {
             let entries = lock(&self.entries);
             let entry = entries.get(name).ok_or_else(|| Error::NotFound {
                 name: name.to_string(),
             })?;
+            let live = entry
+                .def
+                .versions
+                .iter()
+                .find(|v| v.version == entry.def.current)
+                .expect("the current version exists");
+            let log = crate::io::log_for(&self.store, &live.compile()?.0.connector)?;
             let output = |n: u32| {
                 entry
                     .def
@@ -360,10 +379,11 @@ impl Manager {
             (
                 (entry.def.current, output(entry.def.current)?),
                 (version, output(version)?),
+                log,
             )
         };
         let read = |topic: &str| -> Result<(Vec<crate::diff::Row>, bool)> {
-            let sink = LogSink::open(&self.store, topic)?;
+            let sink = log.sink(topic)?;
             let mut rows = Vec::new();
             for p in 0..sink.partitions() {
                 let mut next = 0;

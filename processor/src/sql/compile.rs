@@ -17,7 +17,7 @@ use crate::operator::aggregate::AggSpec;
 use crate::operator::expr::{Expr, Type};
 use crate::sql::dialect::KappaDialect;
 use crate::sql::over::{self, OverCtx};
-use crate::sql::plan::{Aggregate, Body, EventTime, Plan};
+use crate::sql::plan::{Aggregate, Body, Connector, EventTime, Plan};
 use crate::sql::table::{self, Hints, TableDef};
 use crate::sql::tvf::{self, WindowTvf};
 use crate::window::WindowSpec;
@@ -148,7 +148,13 @@ pub(crate) struct Group {
 }
 
 /// `INSERT INTO <topic> [(columns)]`, if the statement is an INSERT.
-type InsertTarget = Option<(String, Vec<String>)>;
+/// `INSERT INTO <table> [(columns)]`: the topic, and the log of a declared sink table.
+struct InsertTarget {
+    topic: String,
+    connector: Option<Connector>,
+    at: Span,
+    columns: Vec<String>,
+}
 /// ORDER BY (output column, descending) and LIMIT.
 type OrderLimit = (Vec<(usize, bool)>, Option<u64>);
 
@@ -205,7 +211,7 @@ fn compile_here(sql: &str, bounded: bool, hints: &Hints) -> Result<Plan> {
     check_depth(&statements)?;
     let watermarks = dialect.watermarks();
     let mut tables: Vec<TableDef> = Vec::new();
-    let mut query: Option<(&ast::Query, InsertTarget)> = None;
+    let mut query: Option<(&ast::Query, Option<InsertTarget>)> = None;
     for s in &statements {
         if query.is_some() {
             return Err(err_at(
@@ -237,9 +243,20 @@ fn compile_here(sql: &str, bounded: bool, hints: &Hints) -> Result<Plan> {
                 }
                 let columns = ins.columns.iter().map(|c| c.value.clone()).collect();
                 let target = table::object_name(name);
-                log_store::validate_name(&target)
+                // A declared sink table (as Flink scripts write them) names its topic and log.
+                let (topic, connector) = match tables.iter().find(|t| t.name == target) {
+                    Some(t) => (t.topic.clone(), Some(t.connector.clone())),
+                    None => (target, None),
+                };
+                log_store::validate_name(&topic)
                     .map_err(|e| err_at(name.span(), "INSERT INTO", e.to_string()))?;
-                query = Some((source, Some((target, columns))));
+                let target = InsertTarget {
+                    topic,
+                    connector,
+                    at: name.span(),
+                    columns,
+                };
+                query = Some((source, Some(target)));
             }
             other => {
                 let kind = other
@@ -265,7 +282,16 @@ fn compile_here(sql: &str, bounded: bool, hints: &Hints) -> Result<Plan> {
         ));
     };
     let mut plan = compile_query(q, &tables, bounded, hints)?;
-    if let Some((target, columns)) = insert {
+    if let Some(target) = insert {
+        if target.connector.is_some_and(|c| c != plan.connector) {
+            return Err(err_at(
+                target.at,
+                "INSERT INTO",
+                "the sink table and the source table are on different connectors: a processor \
+                 reads and writes one log (kappa's, or one Kafka cluster)",
+            ));
+        }
+        let columns = target.columns;
         if !columns.is_empty() {
             if columns.len() != plan.columns.len() {
                 return Err(err_at(
@@ -276,7 +302,7 @@ fn compile_here(sql: &str, bounded: bool, hints: &Hints) -> Result<Plan> {
             }
             plan.columns = columns;
         }
-        plan.output = Some(target);
+        plan.output = Some(target.topic);
     }
     Ok(plan)
 }
@@ -463,6 +489,7 @@ fn compile_query(
         limit,
         startup: c.table.startup,
         timestamp_slot: c.timestamp_slot,
+        connector: c.table.connector.clone(),
         fields: c.fields,
         slot_types: c.slot_types,
     })

@@ -34,6 +34,18 @@ pub struct Plan {
     pub startup: Option<Startup>,
     /// The slot to fill with the record timestamp, when the query reads `_timestamp`.
     pub timestamp_slot: Option<usize>,
+    /// The log the input table lives on (its `'connector'`); the output, late and version
+    /// topics live on the same one.
+    pub connector: Connector,
+}
+
+/// The log a table lives on: `'connector' = 'kappa'` (the default) or `'kafka'` with
+/// `'properties.bootstrap.servers'`, as Flink's Kafka connector writes them.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Connector {
+    #[default]
+    Kappa,
+    Kafka { bootstrap_servers: String },
 }
 
 /// Where event time comes from.

@@ -8,7 +8,7 @@ use crate::limits::WATERMARK_IDLE_TIMEOUT_MS_DEFAULT;
 use crate::operator::expr::Type;
 use crate::sql::compile::{err_at, interval_ms, literal_string};
 use crate::sql::dialect::WatermarkClause;
-use crate::sql::plan::Startup;
+use crate::sql::plan::{Connector, Startup};
 
 #[derive(Debug, Clone)]
 pub struct TableDef {
@@ -25,6 +25,7 @@ pub struct TableDef {
     /// For an inferred table: the types inferred from the records present when the processor
     /// was created (`sql::infer`); a column not among them has no static type.
     pub hints: Hints,
+    pub connector: Connector,
 }
 
 /// Column types inferred for a table without `CREATE TABLE`, by top-level field name.
@@ -41,6 +42,7 @@ impl TableDef {
             allowed_lateness_ms: 0,
             idle_timeout_ms: WATERMARK_IDLE_TIMEOUT_MS_DEFAULT,
             hints: Hints::new(),
+            connector: Connector::Kappa,
         }
     }
 
@@ -140,6 +142,8 @@ pub fn from_create(ct: &ast::CreateTable, watermarks: &[WatermarkClause]) -> Res
     };
     let mut startup_mode = None;
     let mut startup_ts = None;
+    let mut kafka = None;
+    let mut bootstrap_servers = None;
     for o in options {
         let SqlOption::KeyValue { key, value } = o else {
             return Err(err_at(
@@ -151,13 +155,15 @@ pub fn from_create(ct: &ast::CreateTable, watermarks: &[WatermarkClause]) -> Res
         let v = literal_string(value)?;
         match key.value.as_str() {
             "connector" if v == "kappa" => {}
+            "connector" if v == "kafka" => kafka = Some(value.span()),
             "connector" => {
                 return Err(err_at(
                     value.span(),
                     "connector",
-                    format!("connector {v:?} is not supported; use 'kappa'"),
+                    format!("connector {v:?} is not supported; use 'kappa' or 'kafka'"),
                 ));
             }
+            "properties.bootstrap.servers" => bootstrap_servers = Some(v),
             "format" if v == "json" => {}
             "format" => {
                 return Err(err_at(
@@ -209,6 +215,16 @@ pub fn from_create(ct: &ast::CreateTable, watermarks: &[WatermarkClause]) -> Res
     }
     if t.topic.is_empty() {
         t.topic = name.clone();
+    }
+    if let Some(at) = kafka {
+        let bootstrap_servers = bootstrap_servers.filter(|s| !s.trim().is_empty()).ok_or_else(|| {
+            err_at(
+                at,
+                "connector",
+                "'connector' = 'kafka' needs 'properties.bootstrap.servers'",
+            )
+        })?;
+        t.connector = Connector::Kafka { bootstrap_servers };
     }
     t.startup = match startup_mode {
         None => None,
