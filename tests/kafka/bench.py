@@ -6,7 +6,10 @@ kappa runs with --fsync always (acknowledged = flushed); Apache Kafka once with 
 flushing (acknowledged = in the page cache) and once with log.flush.interval.messages=1 (the
 equal-durability setting). Reported: events/s, produce latency p50/p99 (send to delivery
 report), consume events/s and server CPU-seconds, and kappa's ratios to each Kafka run.
-Usage: KAPPA_BIN=target/release/kappa python3 tests/kafka/bench.py [--records N] [--json]
+Then the seed's tumbling query as a kappa processor over the same generated orders read from
+Apache Kafka ('connector' = 'kafka') and from kappa's own log: input events per CPU-second of
+the kappa process (and, for Kafka, of the broker too), in the same run.
+Usage: KAPPA_BIN=target/release/kappa python3 tests/kafka/bench.py [--records N] [--orders N] [--json]
 Figures, not assertions: this is a benchmark, never a test.
 """
 import json
@@ -75,8 +78,58 @@ def run(server, label, records):
             "consume_server_cpu_s": consume_cpu}
 
 
+def processor_run(server, label, name, sql, orders, broker=None):
+    """CPU-seconds of the kappa process (and of the broker) while `sql` processes every order."""
+    import processors
+    cpu0 = cpu_seconds(server.proc.pid)
+    b0 = cpu_seconds(broker.proc.pid) if broker else 0.0
+    t0 = time.perf_counter()
+    processors.create(server, name, sql)
+    deadline = time.time() + 600
+    while True:
+        st = processors.status(server, name)
+        assert st["status"] != "failed", st
+        if st["records_in"] >= orders and st["lag"] == 0:
+            break
+        assert time.time() < deadline, st
+        time.sleep(0.05)
+    wall = time.perf_counter() - t0
+    cpu = cpu_seconds(server.proc.pid) - cpu0
+    out = {"log": label, "events": orders, "wall_s": wall, "kappa_cpu_s": cpu,
+           "events_per_kappa_cpu_s": orders / max(cpu, 1e-9)}
+    if broker:
+        bcpu = cpu_seconds(broker.proc.pid) - b0
+        out["broker_cpu_s"] = bcpu
+        out["events_per_cpu_s_with_broker"] = orders / max(cpu + bcpu, 1e-9)
+    return out
+
+
+def processor_bench(n):
+    """The seed query over n orders, from Apache Kafka and from kappa's own log."""
+    import processors
+    lines = processors.orders(n)[-n:]
+    kafka, server = ApacheKafka(), Server(["--fsync", "always"])
+    try:
+        kafka.create_topic("order-events", 3)
+        server.create_topic("order-events", 3)
+        processors.produce_kafka(kafka.bootstrap, "order-events", lines)
+        processors.produce_kappa(server, "order-events", lines)
+        local = processor_run(server, "kappa's own log", "seed_local", processors.REVENUE, len(lines))
+        remote = processor_run(server, "Apache Kafka", "seed_kafka",
+                               processors.on_kafka(processors.REVENUE, kafka.bootstrap), len(lines), kafka)
+    finally:
+        server.stop()
+        kafka.stop()
+        import shutil
+        for d in (server.dir, kafka.dir):
+            shutil.rmtree(d, ignore_errors=True)
+    return {"results": [local, remote],
+            "kafka_vs_own_log": remote["events_per_kappa_cpu_s"] / local["events_per_kappa_cpu_s"]}
+
+
 def main():
     records = int(sys.argv[sys.argv.index("--records") + 1]) if "--records" in sys.argv else 200_000
+    orders = int(sys.argv[sys.argv.index("--orders") + 1]) if "--orders" in sys.argv else 200_000
     results = []
     kappa = Server(["--fsync", "always"])
     try:
@@ -96,8 +149,9 @@ def main():
         "produce_p99_ms (kafka/kappa)": r["produce_p99_ms"] / k["produce_p99_ms"],
         "produce_server_cpu_s (kafka/kappa)": r["produce_server_cpu_s"] / max(k["produce_server_cpu_s"], 1e-9),
         "consume_events_per_s": k["consume_events_per_s"] / r["consume_events_per_s"]} for r in results[1:]}
+    proc = processor_bench(orders)
     if "--json" in sys.argv:
-        print(json.dumps({"results": results, "kappa_ratios": ratios}, indent=1))
+        print(json.dumps({"results": results, "kappa_ratios": ratios, "processor": proc}, indent=1))
         return
     for r in results:
         print(f"{r['server']:34} produce {r['produce_events_per_s']:>10,.0f} ev/s  p50 {r['produce_p50_ms']:7.2f} ms"
@@ -105,6 +159,11 @@ def main():
               f"{r['consume_events_per_s']:>10,.0f} ev/s  cpu {r['consume_server_cpu_s']:5.2f} s")
     for name, ratio in ratios.items():
         print(f"kappa vs {name}: " + ", ".join(f"{k} {v:.2f}x" for k, v in ratio.items()))
+    for r in proc["results"]:
+        extra = f"  ({r['events_per_cpu_s_with_broker']:,.0f} counting the broker's CPU)" if "broker_cpu_s" in r else ""
+        print(f"seed query reading {r['log']:16} {r['events']:>8,} events  {r['events_per_kappa_cpu_s']:>10,.0f} "
+              f"events per kappa CPU-s{extra}")
+    print(f"processor on Kafka vs on kappa's own log: {proc['kafka_vs_own_log']:.2f}x")
 
 
 if __name__ == "__main__":
