@@ -426,3 +426,120 @@ fn kafka_produce_request_has_one_append_time_across_partitions() {
         .iter()
         .all(|l| l["timestamp"].as_i64() == Some(times[0])));
 }
+
+/// Every record value of `topic`, partition by partition, as served over HTTP.
+fn values_of(s: &Server, topic: &str) -> Vec<String> {
+    let partitions = s.get(&format!("/v1/topics/{topic}")).json()["partitions"]
+        .as_array()
+        .expect("partitions")
+        .len();
+    (0..partitions)
+        .flat_map(|p| {
+            s.get(&format!(
+                "/v1/topics/{topic}/events?partition={p}&offset=0&limit=100000"
+            ))
+            .ndjson()
+            .into_iter()
+            .map(|l| l["value"].to_string())
+        })
+        .collect()
+}
+
+fn wait_processed(s: &Server, name: &str, records: u64) -> serde_json::Value {
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let st = s.get(&format!("/v1/processors/{name}")).json();
+        assert_ne!(st["status"], "failed", "{st}");
+        if st["records_in"] == records && st["lag"] == 0 {
+            return st;
+        }
+        assert!(std::time::Instant::now() < deadline, "{name}: {st}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// The Kafka connector against kappa's own listener (Apache Kafka itself: tests/kafka/
+/// processors.py): the seed query reading `order-events` and writing its output through the
+/// Kafka protocol gives, byte for byte, the rows it gives on the log directly — the append
+/// times are the same records' either way, so the merge is the same.
+#[test]
+fn a_processor_on_the_kafka_connector_gives_the_rows_of_the_log_itself() {
+    let dir = temp();
+    let (server, kafka) = start(&dir.path().join("data"), &[]);
+    server.create_topic("order-events", 3);
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let orders = std::fs::read(root.join("examples/orders.ndjson")).unwrap();
+    let r = server.request(
+        "POST",
+        "/v1/topics/order-events/events?key=user_id",
+        &[("content-type", "application/x-ndjson")],
+        &orders,
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    let sql = std::fs::read_to_string(root.join("examples/revenue.sql")).unwrap();
+    let on_kafka = sql.replace(
+        "'connector' = 'kappa'",
+        &format!("'connector' = 'kafka', 'properties.bootstrap.servers' = '{kafka}'"),
+    );
+    assert_ne!(sql, on_kafka);
+    for (name, sql) in [("native", &sql), ("via_kafka", &on_kafka)] {
+        let r = server.post_json(
+            "/v1/processors",
+            &serde_json::json!({"name": name, "sql": sql}),
+        );
+        assert_eq!(r.status, 201, "{}", r.text());
+    }
+    let native = wait_processed(&server, "native", 2400);
+    let remote = wait_processed(&server, "via_kafka", 2400);
+    assert_eq!(native["log"]["connector"], "kappa", "{native}");
+    assert_eq!(remote["log"]["connector"], "kafka", "{remote}");
+    assert_eq!(remote["log"]["bootstrap_servers"], kafka.as_str());
+    assert_eq!(remote["log"]["timestamps"], "log_append_time", "{remote}");
+    assert_eq!(remote["log"]["deterministic"], true);
+    let (a, b) = (
+        values_of(&server, "native"),
+        values_of(&server, "via_kafka"),
+    );
+    assert!(a.len() > 100, "{} rows", a.len());
+    assert_eq!(a, b);
+    assert_eq!(native["late_records"], remote["late_records"]);
+}
+
+#[test]
+fn the_kafka_connector_is_refused_without_servers_and_reports_an_unreachable_cluster() {
+    let dir = temp();
+    let (server, _kafka) = start(&dir.path().join("data"), &[]);
+    let sql = |with: &str| {
+        format!(
+            "CREATE TABLE orders (total DOUBLE, ts TIMESTAMP(3)) WITH ({with});\n\
+             SELECT total FROM orders"
+        )
+    };
+    let r = server.post_json(
+        "/v1/processors",
+        &serde_json::json!({"name": "p", "sql": sql("'connector' = 'kafka', 'topic' = 'o'")}),
+    );
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert!(
+        r.text().contains("properties.bootstrap.servers"),
+        "{}",
+        r.text()
+    );
+    // A port nothing listens on: the create fails at once, naming the cluster.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = closed.local_addr().unwrap();
+    drop(closed);
+    let r = server.post_json(
+        "/v1/processors",
+        &serde_json::json!({"name": "p", "sql": sql(&format!(
+            "'connector' = 'kafka', 'topic' = 'o', 'properties.bootstrap.servers' = '{addr}'"
+        ))}),
+    );
+    assert_eq!(r.status, 502, "{}", r.text());
+    assert_eq!(r.error_code(), "kafka_unavailable");
+    assert!(r.text().contains(&addr.to_string()), "{}", r.text());
+    assert_eq!(
+        server.get("/v1/processors").json()["processors"],
+        serde_json::json!([])
+    );
+}

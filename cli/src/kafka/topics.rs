@@ -39,14 +39,12 @@ pub async fn create(b: &Broker, r: CreateTopicsRequest) -> CreateTopicsResponse 
                 let store = b.state.store.clone();
                 let validate_only = r.validate_only;
                 let (n, c) = (name.clone(), config.clone());
+                // Reserved names (`p.late`, `p.v2`) are not refused here, unlike over HTTP: they
+                // are how a processor elsewhere (kappa's Kafka connector pointed at this
+                // listener) creates its own topics, and a local processor `p` still cannot be
+                // created over a topic it does not own (409 topic_exists).
                 let created = blocking(move || {
                     log_store::validate_name(&n)?;
-                    if processor::definition::is_reserved_name(&n) {
-                        return Err(log_store::Error::InvalidName {
-                            name: n,
-                            reason: "names ending in .late or .v<digits> are reserved for processors' own topics",
-                        });
-                    }
                     c.validate()?;
                     if validate_only {
                         return match store.topic(&n) {

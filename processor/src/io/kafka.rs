@@ -35,7 +35,10 @@ impl Log for KafkaLog {
     }
 
     fn sink(&self, topic: &str) -> Result<Box<dyn Sink>> {
-        Ok(Box::new(sink::KafkaSink::open(&self.bootstrap_servers, topic)?))
+        Ok(Box::new(sink::KafkaSink::open(
+            &self.bootstrap_servers,
+            topic,
+        )?))
     }
 
     fn waiter(&self, _topic: &str) -> Box<dyn Fn(Duration) + Send + Sync> {

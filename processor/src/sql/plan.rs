@@ -45,7 +45,9 @@ pub struct Plan {
 pub enum Connector {
     #[default]
     Kappa,
-    Kafka { bootstrap_servers: String },
+    Kafka {
+        bootstrap_servers: String,
+    },
 }
 
 /// Where event time comes from.

@@ -217,13 +217,15 @@ pub fn from_create(ct: &ast::CreateTable, watermarks: &[WatermarkClause]) -> Res
         t.topic = name.clone();
     }
     if let Some(at) = kafka {
-        let bootstrap_servers = bootstrap_servers.filter(|s| !s.trim().is_empty()).ok_or_else(|| {
-            err_at(
-                at,
-                "connector",
-                "'connector' = 'kafka' needs 'properties.bootstrap.servers'",
-            )
-        })?;
+        let bootstrap_servers = bootstrap_servers
+            .filter(|s| !s.trim().is_empty())
+            .ok_or_else(|| {
+                err_at(
+                    at,
+                    "connector",
+                    "'connector' = 'kafka' needs 'properties.bootstrap.servers'",
+                )
+            })?;
         t.connector = Connector::Kafka { bootstrap_servers };
     }
     t.startup = match startup_mode {

@@ -142,16 +142,21 @@ impl Client {
                 response_header.correlation_id, self.correlation
             )));
         }
-        R::Response::decode(&mut frame, version)
-            .map_err(|e| self.error(format!("broker {addr}: bad response to API {}: {e}", R::KEY)))
+        R::Response::decode(&mut frame, version).map_err(|e| {
+            self.error(format!(
+                "broker {addr}: bad response to API {}: {e}",
+                R::KEY
+            ))
+        })
     }
 
     fn exchange(&mut self, addr: &str, request: &[u8]) -> std::io::Result<Bytes> {
         if !self.conns.contains_key(addr) {
             let timeout = Duration::from_millis(KAFKA_REQUEST_TIMEOUT_MS);
-            let sock = addr.to_socket_addrs()?.next().ok_or_else(|| {
-                std::io::Error::new(std::io::ErrorKind::NotFound, "no address")
-            })?;
+            let sock = addr
+                .to_socket_addrs()?
+                .next()
+                .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::NotFound, "no address"))?;
             let stream = TcpStream::connect_timeout(&sock, timeout)?;
             stream.set_read_timeout(Some(timeout))?;
             stream.set_write_timeout(Some(timeout))?;
@@ -266,8 +271,8 @@ impl Client {
                 Err(e) if tries >= 3 => return Err(e),
                 Err(_) => 0,
             };
-            let retriable = code == 0
-                || ResponseError::try_from_code(code).is_some_and(|e| e.is_retriable());
+            let retriable =
+                code == 0 || ResponseError::try_from_code(code).is_some_and(|e| e.is_retriable());
             if !retriable || tries >= 3 {
                 let what = ResponseError::try_from_code(code)
                     .map_or_else(|| format!("error code {code}"), |e| format!("{e:?}"));
@@ -280,7 +285,12 @@ impl Client {
 
     /// ListOffsets of one partition at `timestamp` (or LATEST/EARLIEST/MAX_TIMESTAMP):
     /// (offset, timestamp); offset -1 when no record qualifies.
-    pub fn list_offset(&mut self, topic: &str, partition: u32, timestamp: i64) -> Result<(i64, i64)> {
+    pub fn list_offset(
+        &mut self,
+        topic: &str,
+        partition: u32,
+        timestamp: i64,
+    ) -> Result<(i64, i64)> {
         let mut request = ListOffsetsRequest::default();
         request.replica_id = BrokerId(-1);
         // READ_COMMITTED would stop at the last stable offset; a processor reads what is
@@ -418,8 +428,10 @@ impl Client {
             .and_then(|t| t.partition_responses.first())
             .ok_or_else(|| self.error("Produce answered no partition"))?;
         if p.error_code != 0 {
-            let what = ResponseError::try_from_code(p.error_code)
-                .map_or_else(|| format!("error code {}", p.error_code), |e| format!("{e:?}"));
+            let what = ResponseError::try_from_code(p.error_code).map_or_else(
+                || format!("error code {}", p.error_code),
+                |e| format!("{e:?}"),
+            );
             // The leader may have moved: learn it for the retry after the restart.
             let _ = self.refresh(&[topic]);
             return Err(self.error(format!("producing to {topic}/{partition}: {what}")));
@@ -448,7 +460,9 @@ impl Client {
                             .first()
                             .and_then(|t| t.error_message.as_ref())
                             .map_or_else(String::new, |m| m.to_string());
-                        return Err(self.error(format!("creating topic {topic}: error code {code} {msg}")));
+                        return Err(
+                            self.error(format!("creating topic {topic}: error code {code} {msg}"))
+                        );
                     }
                     // The new topic's leaders.
                     for _ in 0..50 {
@@ -477,14 +491,18 @@ fn topic_name(t: &str) -> TopicName {
 pub fn decode_batches(mut bytes: Bytes, from: u64) -> std::result::Result<Vec<Fetched>, String> {
     let mut out = Vec::new();
     while bytes.len() >= BATCH_HEADER_BYTES {
-        let length = i32::from_be_bytes(bytes[LENGTH_AT..LENGTH_AT + 4].try_into().expect("4 bytes"));
+        let length =
+            i32::from_be_bytes(bytes[LENGTH_AT..LENGTH_AT + 4].try_into().expect("4 bytes"));
         let total = 12 + length.max(0) as usize;
         if length < 0 || total > bytes.len() {
             break;
         }
         let mut batch = bytes.split_to(total);
         if batch[MAGIC_AT] != 2 {
-            return Err(format!("record batch magic {} (only v2 is read)", batch[MAGIC_AT]));
+            return Err(format!(
+                "record batch magic {} (only v2 is read)",
+                batch[MAGIC_AT]
+            ));
         }
         let attributes = u16::from_be_bytes([batch[ATTRIBUTES_AT], batch[ATTRIBUTES_AT + 1]]);
         if attributes & ATTRIBUTE_COMPRESSION != 0 {
@@ -495,14 +513,19 @@ pub fn decode_batches(mut bytes: Bytes, from: u64) -> std::result::Result<Vec<Fe
         }
         let log_append_time = attributes & ATTRIBUTE_LOG_APPEND_TIME != 0;
         let max_timestamp = (&batch[MAX_TIMESTAMP_AT..MAX_TIMESTAMP_AT + 8]).get_i64();
-        let set = RecordBatchDecoder::decode(&mut batch).map_err(|e| format!("bad record batch: {e}"))?;
+        let set =
+            RecordBatchDecoder::decode(&mut batch).map_err(|e| format!("bad record batch: {e}"))?;
         for r in set.records {
             if r.control || r.offset < from as i64 {
                 continue;
             }
             out.push(Fetched {
                 offset: r.offset as u64,
-                timestamp_ms: if log_append_time { max_timestamp } else { r.timestamp },
+                timestamp_ms: if log_append_time {
+                    max_timestamp
+                } else {
+                    r.timestamp
+                },
                 log_append_time,
                 key: r.key,
                 value: r.value,
@@ -510,4 +533,59 @@ pub fn decode_batches(mut bytes: Bytes, from: u64) -> std::result::Result<Vec<Fe
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn batch(first_offset: i64, values: &[&str]) -> BytesMut {
+        let records: Vec<KRecord> = values
+            .iter()
+            .enumerate()
+            .map(|(i, v)| KRecord {
+                transactional: false,
+                control: false,
+                delete_horizon: false,
+                partition_leader_epoch: -1,
+                producer_id: -1,
+                producer_epoch: -1,
+                timestamp_type: TimestampType::Creation,
+                offset: first_offset + i as i64,
+                sequence: i as i32 - 1,
+                timestamp: 1_000 + i as i64,
+                key: None,
+                value: Some(Bytes::copy_from_slice(v.as_bytes())),
+                headers: Default::default(),
+            })
+            .collect();
+        let mut out = BytesMut::new();
+        let options = RecordEncodeOptions {
+            version: 2,
+            compression: Compression::None,
+        };
+        RecordBatchEncoder::encode(&mut out, &records, &options).unwrap();
+        out
+    }
+
+    #[test]
+    fn records_before_the_offset_asked_for_and_a_cut_off_batch_are_left_out() {
+        let mut bytes = batch(10, &["a", "b", "c"]);
+        let second = batch(13, &["d", "e"]);
+        bytes.extend_from_slice(&second[..second.len() - 3]);
+        let got = decode_batches(bytes.freeze(), 11).unwrap();
+        let offsets: Vec<u64> = got.iter().map(|r| r.offset).collect();
+        assert_eq!(offsets, [11, 12]);
+        assert_eq!(got[0].value.as_deref(), Some(&b"b"[..]));
+        assert_eq!(got[0].timestamp_ms, 1_001);
+        assert!(!got[0].log_append_time);
+    }
+
+    #[test]
+    fn a_compressed_batch_is_refused_naming_its_codec() {
+        let mut bytes = batch(0, &["a"]);
+        bytes[ATTRIBUTES_AT + 1] |= 1; // gzip
+        let e = decode_batches(bytes.freeze(), 0).unwrap_err();
+        assert!(e.contains("compressed record batch (codec 1)"), "{e}");
+    }
 }

@@ -42,10 +42,7 @@ impl KafkaSink {
     /// One produce request: lands at the partition's end, or the processor stops.
     fn append_batch(&self, partition: u32, records: &[OutRecord]) -> Result<()> {
         let mut client = self.client();
-        let expected = client
-            .list_offset(&self.topic, partition, LATEST)?
-            .0
-            .max(0) as u64;
+        let expected = client.list_offset(&self.topic, partition, LATEST)?.0.max(0) as u64;
         let batch: Vec<(Option<&[u8]>, &[u8])> = records
             .iter()
             .map(|r| (r.key.as_deref(), r.value.as_slice()))
@@ -82,11 +79,17 @@ impl Sink for KafkaSink {
     }
 
     fn end_offset(&self, partition: u32) -> Result<u64> {
-        Ok(self.client().list_offset(&self.topic, partition, LATEST)?.0.max(0) as u64)
+        Ok(self
+            .client()
+            .list_offset(&self.topic, partition, LATEST)?
+            .0
+            .max(0) as u64)
     }
 
     fn read(&self, partition: u32, from: u64, max_records: usize) -> Result<Vec<StoredRecord>> {
-        let fetched = self.client().fetch(&self.topic, partition, from, FETCH_BYTES_MAX)?;
+        let fetched = self
+            .client()
+            .fetch(&self.topic, partition, from, FETCH_BYTES_MAX)?;
         Ok(fetched
             .records
             .into_iter()
@@ -108,7 +111,8 @@ impl Sink for KafkaSink {
             let mut end = start;
             while end < records.len() {
                 let r = &records[end];
-                let size = r.value.len() + r.key.as_ref().map_or(0, Vec::len) + RECORD_OVERHEAD_BYTES;
+                let size =
+                    r.value.len() + r.key.as_ref().map_or(0, Vec::len) + RECORD_OVERHEAD_BYTES;
                 if end > start && bytes + size > KAFKA_PRODUCE_BATCH_BYTES_MAX {
                     break;
                 }

@@ -52,9 +52,13 @@ impl KafkaSource {
         let mut client = Client::connect(bootstrap)?;
         let mut inputs = Vec::new();
         for t in topics {
-            let n = client.partitions(t)?.ok_or_else(|| crate::Error::InvalidDefinition {
-                message: format!("input topic {t:?} does not exist on the Kafka cluster at {bootstrap}"),
-            })?;
+            let n = client
+                .partitions(t)?
+                .ok_or_else(|| crate::Error::InvalidDefinition {
+                    message: format!(
+                        "input topic {t:?} does not exist on the Kafka cluster at {bootstrap}"
+                    ),
+                })?;
             inputs.extend((0..n).map(|partition| InputPartition {
                 topic: t.to_string(),
                 partition,
@@ -139,7 +143,9 @@ impl Source for KafkaSource {
 
     fn fetch(&mut self, input: usize, from: u64, max_records: usize) -> Result<Vec<SourceRecord>> {
         let InputPartition { topic, partition } = self.inputs[input].clone();
-        let fetched = self.client().fetch(&topic, partition, from, FETCH_BYTES_MAX)?;
+        let fetched = self
+            .client()
+            .fetch(&topic, partition, from, FETCH_BYTES_MAX)?;
         let mut state = self.state();
         let floor = state.value + 1;
         let mut out = Vec::with_capacity(fetched.records.len().min(max_records));
@@ -167,12 +173,20 @@ impl Source for KafkaSource {
 
     fn start_offset(&self, input: usize) -> Result<u64> {
         let InputPartition { topic, partition } = &self.inputs[input];
-        Ok(self.client().list_offset(topic, *partition, EARLIEST)?.0.max(0) as u64)
+        Ok(self
+            .client()
+            .list_offset(topic, *partition, EARLIEST)?
+            .0
+            .max(0) as u64)
     }
 
     fn end_offset(&self, input: usize) -> Result<u64> {
         let InputPartition { topic, partition } = &self.inputs[input];
-        Ok(self.client().list_offset(topic, *partition, LATEST)?.0.max(0) as u64)
+        Ok(self
+            .client()
+            .list_offset(topic, *partition, LATEST)?
+            .0
+            .max(0) as u64)
     }
 
     fn offset_for_timestamp(&self, input: usize, timestamp_ms: u64) -> Result<u64> {
