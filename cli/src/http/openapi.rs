@@ -139,6 +139,12 @@ fn components() -> Value {
     let input = json!({"type": "object", "required": ["topic", "partition", "next_offset", "end_offset", "watermark"],
         "properties": {"topic": {"type": "string"}, "partition": uint(), "next_offset": uint(),
                        "end_offset": uint(), "watermark": nullable(json!({"type": "string"}))}});
+    let log = nullable(json!({"type": "object",
+        "required": ["connector", "bootstrap_servers", "timestamps", "deterministic"],
+        "properties": {"connector": {"enum": ["kappa", "kafka"]},
+            "bootstrap_servers": nullable(json!({"type": "string"})),
+            "timestamps": {"enum": ["unknown", "log_append_time", "create_time", "mixed"]},
+            "deterministic": {"type": "boolean"}}}));
     let run_status = json!({"type": "string", "enum": ["running", "caught_up", "finished", "failed", "stopped"]});
     json!({
         "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
@@ -201,12 +207,7 @@ fn components() -> Value {
                     "late_records": uint(), "invalid_records": uint(), "state_bytes": uint(),
                     "error": nullable(json!({"type": "string"})),
                     "versions": {"type": "array", "items": schema("Version")},
-                    "log": nullable(json!({"type": "object",
-                        "required": ["connector", "bootstrap_servers", "timestamps", "deterministic"],
-                        "properties": {"connector": {"enum": ["kappa", "kafka"]},
-                            "bootstrap_servers": nullable(json!({"type": "string"})),
-                            "timestamps": {"enum": ["unknown", "log_append_time", "create_time", "mixed"]},
-                            "deterministic": {"type": "boolean"}}}))}},
+                    "log": log}},
             "ProcessorList": {"type": "object", "required": ["processors"],
                 "properties": {"processors": {"type": "array", "items": schema("Processor")}}},
             "Results": {"type": "object", "required": ["processor", "results"], "properties": {
