@@ -10,6 +10,7 @@
 //!   `KAFKA_SAFE_TIME_DELAY_MS`: a record stamped that long ago is assumed readable (the
 //!   broker's clock and this machine's agree to within that, and replication to the high
 //!   watermark takes less).
+//!
 //! The processor's safe time is the minimum over its partitions, never going back. With
 //! `CreateTime` records the first rule does not hold: timestamps are then raised to keep each
 //! partition's order and the safe time's promise, the run is not reproducible, and the
