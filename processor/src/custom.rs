@@ -179,14 +179,8 @@ mod tests {
             ..TaskSpec::default()
         };
         let op = ProcessorOperator::new(CountPerKey);
-        Task::open(
-            Box::new(log.source(&["in"])),
-            Box::new(log.sink("out", 1)),
-            Box::new(log.sink("out.late", 1)),
-            Box::new(op),
-            spec,
-        )
-        .unwrap()
+        log.create_topic("in", 1);
+        Task::open_on(log, "in", "out", "out.late", Box::new(op), spec).unwrap()
     }
 
     #[test]

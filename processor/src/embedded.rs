@@ -12,7 +12,7 @@ use log_store::{LogStore, StoreConfig};
 
 use crate::builder::Topology;
 use crate::error::{Error, Result};
-use crate::io::log_store::{LogSink, LogSource};
+use crate::io::log_store::StoreLog;
 use crate::limits::IDLE_WAIT_MS;
 use crate::task::{Task, TaskSpec, TaskStatus};
 
@@ -46,16 +46,16 @@ impl Embedded {
         } else {
             topology.output.as_str()
         };
-        let source = LogSource::open(Arc::clone(&self.store), &[topology.input.as_str()])?;
         let spec = TaskSpec {
             watermark_delay_ms: topology.watermark_delay_ms,
             checkpoint_path: Some(self.dir.join(format!("{name}.checkpoint"))),
             ..TaskSpec::default()
         };
-        Task::open(
-            Box::new(source),
-            Box::new(LogSink::open(&self.store, output)?),
-            Box::new(LogSink::open(&self.store, &format!("{name}.late"))?),
+        Task::open_on(
+            &StoreLog(Arc::clone(&self.store)),
+            &topology.input,
+            output,
+            &format!("{name}.late"),
             topology.operator(),
             spec,
         )

@@ -51,17 +51,24 @@ pub trait Log: Send + Sync {
     fn sink(&self, topic: &str) -> Result<Box<dyn Sink>>;
     /// A wait for new records in `topic` (or the timeout) that holds no lock on a source.
     fn waiter(&self, topic: &str) -> Box<dyn Fn(Duration) + Send + Sync>;
+    /// The names of the topics that exist.
+    fn topics(&self) -> Result<Vec<String>>;
+    fn has_topic(&self, topic: &str) -> Result<bool> {
+        Ok(self.topics()?.iter().any(|t| t == topic))
+    }
+    /// Every record stamped at or below this is readable, in every topic (`Source::safe_time_ms`).
+    fn safe_time_ms(&self) -> u64;
 }
 
-/// The log of a processor's tables: kappa's own (`store`) unless the SQL names another
-/// connector.
+/// The log of a processor's tables: `own` (the log the processors' manager runs on) unless the
+/// SQL names another connector.
 pub fn log_for(
-    store: &Arc<::log_store::LogStore>,
+    own: &Arc<dyn Log>,
     connector: &crate::sql::plan::Connector,
 ) -> Result<Arc<dyn Log>> {
     use crate::sql::plan::Connector;
     match connector {
-        Connector::Kappa => Ok(Arc::new(log_store::StoreLog(Arc::clone(store)))),
+        Connector::Kappa => Ok(Arc::clone(own)),
         #[cfg(feature = "kafka")]
         Connector::Kafka { bootstrap_servers } => {
             Ok(Arc::new(kafka::KafkaLog::new(bootstrap_servers)))

@@ -18,7 +18,8 @@ use crate::definition::{
     is_reserved_name, start_of, topics_of, CreateOptions, Definition, VersionDef,
 };
 use crate::error::{Error, Result};
-use crate::io::{log_for, Source};
+use crate::io::log_store::StoreLog;
+use crate::io::{log_for, Log, Source};
 use crate::limits::{DISK_FULL_RETRY_MS, IDLE_WAIT_MS, PROCESSORS_MAX, SCHEMA_SAMPLE_RECORDS_MAX};
 use crate::operator::{ResultRow, ResultsFilter};
 use crate::sql::plan::Plan;
@@ -73,7 +74,8 @@ struct Entry {
 }
 
 pub struct Manager {
-    store: Arc<LogStore>,
+    /// The log processors run on unless their SQL names another connector.
+    log: Arc<dyn Log>,
     dir: PathBuf,
     entries: Mutex<BTreeMap<String, Entry>>,
 }
@@ -82,9 +84,14 @@ impl Manager {
     /// Opens `dir` (`<data>/processors`), loading every saved processor and restarting its live
     /// versions from their checkpoints. A version that cannot restart is listed as failed.
     pub fn open(store: Arc<LogStore>, dir: &Path) -> Result<Manager> {
+        Manager::on_log(Arc::new(StoreLog(store)), dir)
+    }
+
+    /// The same on any `Log` (the in-memory log in tests).
+    pub fn on_log(log: Arc<dyn Log>, dir: &Path) -> Result<Manager> {
         fs::create_dir_all(dir).map_err(|e| Error::io("create dir", dir, e))?;
         let manager = Manager {
-            store,
+            log,
             dir: dir.to_path_buf(),
             entries: Mutex::new(BTreeMap::new()),
         };
@@ -112,7 +119,7 @@ impl Manager {
             }
             if let Some(alias) = &def.alias {
                 if let Some(run) = runs.get(&alias.version) {
-                    if let Err(e) = replay::attach(&manager.store, run, alias) {
+                    if let Err(e) = replay::attach(&*manager.log, run, alias) {
                         tracing::error!(pipeline = %name, error = %e, "output alias cannot be fed");
                     }
                 }
@@ -152,7 +159,7 @@ impl Manager {
 
     /// Opens the task of a version; errors become a failed run rather than failing `open`.
     fn open_task(&self, name: &str, v: &VersionDef) -> Result<(Task, String)> {
-        open_task(&self.store, &self.dir.join(name), v)
+        open_task(&self.log, &self.dir.join(name), v)
     }
 
     fn start_run(&self, name: &str, v: &VersionDef) -> Run {
@@ -175,7 +182,7 @@ impl Manager {
         let last = task.as_ref().map(Task::status);
         let wait: Box<dyn Fn(Duration) + Send + Sync> = match v
             .compile()
-            .and_then(|(plan, _)| log_for(&self.store, &plan.connector))
+            .and_then(|(plan, _)| log_for(&self.log, &plan.connector))
         {
             Ok(log) => log.waiter(&input),
             Err(_) => Box::new(std::thread::sleep),
@@ -189,8 +196,8 @@ impl Manager {
             forward: Mutex::new(None),
             rate: Mutex::new(Rate::default()),
             reopen: {
-                let (store, dir, v) = (Arc::clone(&self.store), self.dir.join(name), v.clone());
-                Box::new(move || open_task(&store, &dir, &v).map(|(t, _)| t))
+                let (log, dir, v) = (Arc::clone(&self.log), self.dir.join(name), v.clone());
+                Box::new(move || open_task(&log, &dir, &v).map(|(t, _)| t))
             },
         });
         let thread = (state == RunState::Running).then(|| {
@@ -220,7 +227,7 @@ impl Manager {
     /// `CREATE TABLE` gets the column types of the records present now (`sql::infer`).
     pub(crate) fn plan(&self, sql: &str, bounded: bool) -> Result<(Plan, Hints)> {
         let plan = crate::sql::compile(sql, bounded)?;
-        let log = log_for(&self.store, &plan.connector)?;
+        let log = log_for(&self.log, &plan.connector)?;
         let source = match log.source(&[plan.input.as_str()]) {
             Ok(s) => s,
             Err(Error::Log(log_store::Error::UnknownTopic { .. })) => {
@@ -283,10 +290,7 @@ impl Manager {
         if plan.output.is_none() {
             owned.push(output.clone());
         }
-        // (On a Kafka cluster the processor's own topics are created when it starts.)
-        let own_log = plan.connector == crate::sql::plan::Connector::Kappa;
-        for topic in self.store.topics().into_iter().filter(|_| own_log) {
-            let t = topic.name();
+        for t in &log_for(&self.log, &plan.connector)?.topics()? {
             let version_topic = t
                 .strip_prefix(name)
                 .and_then(|rest| rest.strip_prefix(".v"))
@@ -519,12 +523,9 @@ fn run_loop(shared: Arc<Shared>, label: String) {
 }
 
 /// Opens a version's task in `dir` (its checkpoint's folder); returns it and its input topic.
-fn open_task(store: &Arc<LogStore>, dir: &Path, v: &VersionDef) -> Result<(Task, String)> {
+fn open_task(own: &Arc<dyn Log>, dir: &Path, v: &VersionDef) -> Result<(Task, String)> {
     let (plan, op) = v.compile()?;
-    let log = log_for(store, &plan.connector)?;
-    let source = log.source(&[plan.input.as_str()])?;
-    let output = log.sink(&v.output)?;
-    let late = log.sink(&v.late_topic)?;
+    let log = log_for(own, &plan.connector)?;
     let spec = TaskSpec {
         start: v.start,
         end_ms: v.end_ms,
@@ -534,7 +535,14 @@ fn open_task(store: &Arc<LogStore>, dir: &Path, v: &VersionDef) -> Result<(Task,
         checkpoint_path: Some(dir.join(v.checkpoint_file())),
         ..TaskSpec::default()
     };
-    let task = Task::open(source, output, late, Box::new(op), spec)?;
+    let task = Task::open_on(
+        &*log,
+        &plan.input,
+        &v.output,
+        &v.late_topic,
+        Box::new(op),
+        spec,
+    )?;
     Ok((task, plan.input))
 }
 

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::checkpoint::{self, Checkpoint};
 use crate::error::{Error, Result};
-use crate::io::{LogInfo, Sink, Source, SourceRecord};
+use crate::io::{Log, LogInfo, Sink, Source, SourceRecord};
 use crate::limits::{
     CHECKPOINT_IDLE_STEPS, CHECKPOINT_INTERVAL_RECORDS, FETCH_RECORDS_MAX,
     OUTPUT_BATCH_RECORDS_MAX, WATERMARK_IDLE_TIMEOUT_MS_DEFAULT,
@@ -229,6 +229,25 @@ impl Task {
             task.state_bytes = task.cp.operator.len() as u64;
         }
         Ok(task)
+    }
+
+    /// Opens the task of `operator` reading `input` and writing `output` and `late`, all on
+    /// `log`: the one way the manager, the embedded API, the benchmark and tests wire a task.
+    pub fn open_on(
+        log: &dyn Log,
+        input: &str,
+        output: &str,
+        late: &str,
+        operator: Box<dyn Operator>,
+        spec: TaskSpec,
+    ) -> Result<Task> {
+        Task::open(
+            log.source(&[input])?,
+            log.sink(output)?,
+            log.sink(late)?,
+            operator,
+            spec,
+        )
     }
 
     pub fn output_topic(&self) -> &str {

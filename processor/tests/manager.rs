@@ -239,3 +239,28 @@ fn a_bounded_run_writes_final_rows_in_order_and_stops() {
         ]
     );
 }
+
+/// The Manager runs on any `Log`: here the in-memory one, with no data dir for the records (only
+/// for definitions and checkpoints) and no waiting on the wall clock.
+#[test]
+fn the_manager_runs_on_the_in_memory_log() {
+    use processor::io::memory::MemoryLog;
+    let dir = tempfile::tempdir().unwrap();
+    let log = MemoryLog::new();
+    log.create_topic("order-events", 1);
+    for i in 0..20 {
+        let value = order(i, i / 5, i % 60, "books");
+        log.append("order-events", 0, 1_000 + i, None, value.as_bytes());
+    }
+    let m = Manager::on_log(Arc::new(log.clone()), &dir.path().join("processors")).unwrap();
+    m.create("revenue", SEED_SQL).unwrap();
+    let s = wait_for(&m, "revenue", |s| s.records_in == 20 && s.lag == 0);
+    assert_eq!(s.log.as_ref().unwrap().connector, "kappa");
+    // Minutes 0..=2 are complete under the watermark of minute 3's last order minus 5 s.
+    let out = log.records("revenue", 0);
+    assert_eq!(out.len(), 3, "{out:?}");
+    assert!(std::str::from_utf8(&out[0].value)
+        .unwrap()
+        .starts_with(r#"{"window_start":"2026-03-25T10:00:00.000Z","category":"books""#));
+    m.shutdown().unwrap();
+}

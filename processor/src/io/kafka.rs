@@ -45,4 +45,22 @@ impl Log for KafkaLog {
         // The cluster sends no notification; the run loop's timeout is the poll interval.
         Box::new(std::thread::sleep)
     }
+
+    fn topics(&self) -> Result<Vec<String>> {
+        Ok(client::Client::connect(&self.bootstrap_servers)?.topic_names())
+    }
+
+    fn has_topic(&self, topic: &str) -> Result<bool> {
+        Ok(client::Client::connect(&self.bootstrap_servers)?
+            .partitions(topic)?
+            .is_some())
+    }
+
+    /// Without a source's partitions to ask, only the wall-clock bound holds (`source`).
+    fn safe_time_ms(&self) -> u64 {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64)
+            .saturating_sub(crate::limits::KAFKA_SAFE_TIME_DELAY_MS)
+    }
 }

@@ -29,6 +29,20 @@ impl Log for StoreLog {
             Err(_) => Box::new(std::thread::sleep),
         }
     }
+    fn topics(&self) -> Result<Vec<String>> {
+        Ok(self
+            .0
+            .topics()
+            .iter()
+            .map(|t| t.name().to_string())
+            .collect())
+    }
+    fn has_topic(&self, topic: &str) -> Result<bool> {
+        Ok(self.0.topic(topic).is_ok())
+    }
+    fn safe_time_ms(&self) -> u64 {
+        self.0.safe_time_ms()
+    }
 }
 
 /// Reads every partition of the given topics.

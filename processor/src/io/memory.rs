@@ -9,7 +9,7 @@ use std::time::Duration;
 use bytes::Bytes;
 
 use crate::error::{Error, Result};
-use crate::io::{InputPartition, Sink, Source, SourceRecord, StoredRecord};
+use crate::io::{InputPartition, Log, Sink, Source, SourceRecord, StoredRecord};
 use crate::operator::OutRecord;
 
 #[derive(Debug, Default)]
@@ -136,6 +136,33 @@ impl MemoryLog {
             .get(topic)
             .and_then(|p| p.get(partition as usize))
             .map_or(0, |p| p.len() as u64)
+    }
+}
+
+impl Log for MemoryLog {
+    fn source(&self, topics: &[&str]) -> Result<Box<dyn Source>> {
+        if let Some(t) = topics.iter().find(|t| !self.has_topic(t)) {
+            return Err(Error::Log(log_store::Error::UnknownTopic {
+                topic: t.to_string(),
+            }));
+        }
+        Ok(Box::new(MemoryLog::source(self, topics)))
+    }
+    fn sink(&self, topic: &str) -> Result<Box<dyn Sink>> {
+        Ok(Box::new(MemoryLog::sink(self, topic, 1)))
+    }
+    fn waiter(&self, _topic: &str) -> Box<dyn Fn(Duration) + Send + Sync> {
+        Box::new(|timeout: Duration| std::thread::sleep(timeout.min(Duration::from_millis(1))))
+    }
+    fn topics(&self) -> Result<Vec<String>> {
+        Ok(self.lock().topics.keys().cloned().collect())
+    }
+    fn has_topic(&self, topic: &str) -> Result<bool> {
+        Ok(MemoryLog::has_topic(self, topic))
+    }
+    fn safe_time_ms(&self) -> u64 {
+        let inner = self.lock();
+        inner.safe_time_ms.unwrap_or(u64::MAX)
     }
 }
 

@@ -10,13 +10,10 @@
 
 use std::sync::Arc;
 
-use log_store::LogStore;
-
 use super::{lock, status_of, stop_run, version_status, Manager, Run, Shared};
 use crate::definition::{topics_of, Alias, LateAlias, VersionDef};
 use crate::error::{Error, Result};
-use crate::io::log_store::LogSink;
-use crate::io::Sink;
+use crate::io::{Log, Sink};
 use crate::limits::{DIFF_RECORDS_MAX, VERSIONS_MAX};
 use crate::status::{RunStatus, Status, VersionStatus};
 use crate::task::Start;
@@ -43,8 +40,8 @@ pub struct Forwarder {
 /// One topic copied into its alias: `from`'s records from `from_offsets` on go to `to`, whose
 /// end was `alias_base` at the switch.
 struct Copy {
-    from: LogSink,
-    to: LogSink,
+    from: Box<dyn Sink>,
+    to: Box<dyn Sink>,
     from_offsets: Vec<u64>,
     alias_base: Vec<u64>,
 }
@@ -53,17 +50,17 @@ struct Copy {
 const FORWARD_BATCH: usize = 10_000;
 
 impl Forwarder {
-    fn open(store: &LogStore, output: &str, late: &str, alias: &Alias) -> Result<Forwarder> {
+    fn open(log: &dyn Log, output: &str, late: &str, alias: &Alias) -> Result<Forwarder> {
         let mut copies = vec![Copy {
-            from: LogSink::open(store, output)?,
-            to: LogSink::open(store, &alias.topic)?,
+            from: log.sink(output)?,
+            to: log.sink(&alias.topic)?,
             from_offsets: alias.from_offsets.clone(),
             alias_base: alias.alias_base.clone(),
         }];
         if let Some(l) = &alias.late {
             copies.push(Copy {
-                from: LogSink::open(store, late)?,
-                to: LogSink::open(store, &l.topic)?,
+                from: log.sink(late)?,
+                to: log.sink(&l.topic)?,
                 from_offsets: l.from_offsets.clone(),
                 alias_base: l.alias_base.clone(),
             });
@@ -113,18 +110,18 @@ pub(super) fn pump(shared: &Shared) -> Result<()> {
     Ok(())
 }
 
-pub(super) fn attach(store: &LogStore, run: &Run, alias: &Alias) -> Result<()> {
+pub(super) fn attach(log: &dyn Log, run: &Run, alias: &Alias) -> Result<()> {
     let topics = lock(&run.shared.task)
         .as_ref()
         .map(|t| (t.output_topic().to_string(), t.late_topic().to_string()));
     let Some((output, late)) = topics else {
         return Ok(());
     };
-    *lock(&run.shared.forward) = Some(Forwarder::open(store, &output, &late, alias)?);
+    *lock(&run.shared.forward) = Some(Forwarder::open(log, &output, &late, alias)?);
     Ok(())
 }
 
-fn end_offsets(sink: &LogSink) -> Result<Vec<u64>> {
+fn end_offsets(sink: &dyn Sink) -> Result<Vec<u64>> {
     (0..sink.partitions()).map(|p| sink.end_offset(p)).collect()
 }
 
@@ -167,7 +164,7 @@ impl Manager {
             format!("{name}.v{version}.late"),
         ]
         .iter()
-        .any(|t| self.store.topic(t).is_ok())
+        .any(|t| self.log.has_topic(t).unwrap_or(true))
         {
             version += 1;
         }
@@ -253,7 +250,7 @@ impl Manager {
             });
         }
         let (old, new) = (entry.runs[&current].shared.clone(), run.shared.clone());
-        let barrier = self.store.safe_time_ms();
+        let barrier = self.log.safe_time_ms();
         pause_at(&old, barrier)?;
         pause_at(&new, barrier)?;
         stop_run(
@@ -279,7 +276,7 @@ impl Manager {
             ),
             None => (live.output.clone(), live.late_topic.clone()),
         };
-        let ends = |topic: &str| LogSink::open(&self.store, topic).and_then(|s| end_offsets(&s));
+        let ends = |topic: &str| self.log.sink(topic).and_then(|s| end_offsets(&*s));
         let alias = Alias {
             from_offsets: ends(&v.output)?,
             alias_base: ends(&alias_topic)?,
@@ -303,7 +300,7 @@ impl Manager {
         entry.def.alias = Some(alias.clone());
         self.save_definition(&entry.def)?;
         *lock(&new.forward) = Some(Forwarder::open(
-            &self.store,
+            &*self.log,
             &v.output,
             &v.late_topic,
             &alias,
@@ -364,7 +361,7 @@ impl Manager {
                 .iter()
                 .find(|v| v.version == entry.def.current)
                 .expect("the current version exists");
-            let log = crate::io::log_for(&self.store, &live.compile()?.0.connector)?;
+            let log = crate::io::log_for(&self.log, &live.compile()?.0.connector)?;
             let output = |n: u32| {
                 entry
                     .def

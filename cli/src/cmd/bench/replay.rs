@@ -11,7 +11,7 @@ use std::time::Instant;
 
 use anyhow::Context;
 use log_store::{AppendRecord, FsyncPolicy, LogStore, Offset, StoreConfig, TopicConfig};
-use processor::io::log_store::{LogSink, LogSource};
+use processor::io::log_store::StoreLog;
 use processor::operator::sql::SqlOperator;
 use processor::task::{Task, TaskSpec};
 use serde::Serialize;
@@ -217,11 +217,12 @@ fn run_query(store: &Arc<LogStore>, sql: &str, output: &str) -> anyhow::Result<u
         watermark_idle_timeout_ms: plan.watermark_idle_timeout_ms,
         ..TaskSpec::default()
     };
-    let source = LogSource::open(Arc::clone(store), &[plan.input.as_str()])?;
-    let mut task = Task::open(
-        Box::new(source),
-        Box::new(LogSink::open(store, output)?),
-        Box::new(LogSink::open(store, &format!("{output}.late"))?),
+    let input = plan.input.clone();
+    let mut task = Task::open_on(
+        &StoreLog(Arc::clone(store)),
+        &input,
+        output,
+        &format!("{output}.late"),
         Box::new(SqlOperator::new(plan, false)),
         spec,
     )?;

@@ -233,6 +233,11 @@ impl Client {
         }
     }
 
+    /// Every topic the cluster has, as of the last metadata (the connect's covers all).
+    pub fn topic_names(&self) -> Vec<String> {
+        self.topics.keys().cloned().collect()
+    }
+
     /// The partition count of `topic`, or None if the cluster does not have it.
     pub fn partitions(&mut self, topic: &str) -> Result<Option<u32>> {
         self.refresh(&[topic])?;
