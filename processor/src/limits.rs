@@ -56,6 +56,9 @@ pub const DISK_FULL_RETRY_MS: u64 = 1_000;
 pub const SCHEMA_SAMPLE_RECORDS_MAX: usize = 1_000;
 /// Most input partitions one processor reads.
 pub const INPUT_PARTITIONS_MAX: usize = 4_096;
+/// Rows a bounded run (a backfill with ORDER BY and no LIMIT) holds until it finishes; with a
+/// LIMIT n it holds at most about 2n.
+pub const BOUNDED_HELD_ROWS_MAX: usize = 1_000_000;
 /// Most processors in one data dir (one thread each).
 pub const PROCESSORS_MAX: usize = 256;
 

@@ -126,6 +126,18 @@ impl Output {
             self.sink.append(p, &records[i..])?;
             self.next[pi] += (records.len() - i) as u64;
             self.stored_end[pi] = self.stored_end[pi].max(self.next[pi]);
+            // Output offsets are dense: the batch is stored, up to where it should end. (The
+            // topic may end later: an `INSERT INTO` target can have other writers.)
+            let end = self.sink.end_offset(p)?;
+            if end < self.next[pi] {
+                return Err(self.diverged(
+                    p,
+                    format!(
+                        "after appending up to offset {} the topic ends at {end}",
+                        self.next[pi]
+                    ),
+                ));
+            }
         }
         Ok(())
     }

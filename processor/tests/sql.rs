@@ -50,14 +50,8 @@ fn run_case(sql_path: &Path) -> Result<String, String> {
         ..TaskSpec::default()
     };
     let op = SqlOperator::new(plan.clone(), end_ms.is_some());
-    let mut task = Task::open(
-        Box::new(log.source(&[plan.input.as_str()])),
-        Box::new(log.sink(&output, 1)),
-        Box::new(log.sink("proc.late", 1)),
-        Box::new(op),
-        spec,
-    )
-    .map_err(|e| e.to_string())?;
+    let mut task = Task::open_on(&log, &plan.input, &output, "proc.late", Box::new(op), spec)
+        .map_err(|e| e.to_string())?;
     task.run_until_idle().map_err(|e| e.to_string())?;
     let mut out = String::new();
     for (topic, prefix) in [(output.as_str(), ""), ("proc.late", "late\t")] {
@@ -115,4 +109,38 @@ fn sql_cases_produce_their_expected_output() {
         cases.len(),
         failures.join("\n")
     );
+}
+
+/// A bounded run with ORDER BY ... LIMIT keeps only about 2n rows while it reads, and still
+/// writes exactly the rows one sort of everything would (ties in arrival order).
+#[test]
+fn a_bounded_order_by_limit_over_many_rows_gives_the_full_sorts_rows() {
+    let log = MemoryLog::new();
+    log.create_topic("o", 1);
+    let totals: Vec<i64> = (0..20_000).map(|i| (i * 7_919) % 1_000).collect();
+    for (i, t) in totals.iter().enumerate() {
+        let v = format!(r#"{{"id":{i},"total":{t}}}"#);
+        log.append("o", 0, i as u64, None, v.as_bytes());
+    }
+    let sql = "SELECT id, total FROM o ORDER BY total DESC LIMIT 5";
+    let plan = processor::sql::compile(sql, true).unwrap();
+    let spec = TaskSpec {
+        end_ms: Some(i64::MAX),
+        ..TaskSpec::default()
+    };
+    let op = SqlOperator::new(plan.clone(), true);
+    let mut task = Task::open_on(&log, "o", "top", "top.late", Box::new(op), spec).unwrap();
+    task.run_until_idle().unwrap();
+    let got: Vec<String> = log
+        .records("top", 0)
+        .iter()
+        .map(|r| String::from_utf8_lossy(&r.value).into_owned())
+        .collect();
+    let mut all: Vec<(usize, i64)> = totals.iter().copied().enumerate().collect();
+    all.sort_by(|a, b| b.1.cmp(&a.1));
+    let want: Vec<String> = all[..5]
+        .iter()
+        .map(|(i, t)| format!(r#"{{"id":{i},"total":{t}}}"#))
+        .collect();
+    assert_eq!(got, want);
 }

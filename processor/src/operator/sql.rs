@@ -7,6 +7,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::limits::BOUNDED_HELD_ROWS_MAX;
 use crate::operator::aggregate::{new_accs, update_accs, Acc};
 use crate::operator::expr::{coerce, Expr, Type};
 use crate::operator::over::OverState;
@@ -108,14 +109,37 @@ impl SqlOperator {
         window_start: Option<i64>,
         values: Vec<Value>,
         out: &mut Emit,
-    ) {
+    ) -> Result<()> {
         if self.holds_rows() {
-            self.state.held.push((key, values));
-            return;
+            return self.hold(key, values);
         }
         let json = self.render(&values);
         self.state.results.put(window_start, key.as_deref(), &json);
         out.push(key, json.into_bytes());
+        Ok(())
+    }
+
+    /// Keeps a bounded run's row for its final ORDER BY / LIMIT. With a LIMIT only the best
+    /// rows so far are kept (a stable sort keeps ties in arrival order, so cutting early gives
+    /// the rows one sort at the end would); without one, at most `BOUNDED_HELD_ROWS_MAX`.
+    fn hold(&mut self, key: Option<Vec<u8>>, values: Vec<Value>) -> Result<()> {
+        self.state.held.push((key, values));
+        let held = self.state.held.len();
+        match self.plan.limit {
+            Some(limit) if held >= (2 * limit as usize).max(1024) => {
+                sort_held(&self.plan.order_by, &mut self.state.held);
+                self.state.held.truncate(limit as usize);
+            }
+            None if held > BOUNDED_HELD_ROWS_MAX => {
+                return Err(Error::Limit {
+                    limit: "BOUNDED_HELD_ROWS_MAX",
+                    max: BOUNDED_HELD_ROWS_MAX as u64,
+                    what: "rows a bounded run holds for its ORDER BY; add a LIMIT".into(),
+                })
+            }
+            _ => {}
+        }
+        Ok(())
     }
 
     fn event_time(&self, record: &InputRecord<'_>) -> Result<i64, String> {
@@ -171,22 +195,23 @@ impl SqlOperator {
             .advance(over, watermark_ms, |row| rows.push(row))?;
         for row in rows {
             let values = over.outputs.iter().map(|e| e.eval(&row)).collect();
-            self.output_row(None, None, values, out);
+            self.output_row(None, None, values, out)?;
         }
         Ok(())
     }
 
-    fn emit_fired(&mut self, fired: Vec<Fired>, out: &mut Emit) {
+    fn emit_fired(&mut self, fired: Vec<Fired>, out: &mut Emit) -> Result<()> {
         let plan = Arc::clone(&self.plan);
         let Body::Aggregate(agg) = &plan.body else {
-            return;
+            return Ok(());
         };
         for f in fired {
             let group = Self::group_row(agg, &f.key, &f.accs, Some((f.start_ms, f.end_ms)));
             if let Some(values) = Self::project_group(agg, &group) {
-                self.output_row(key_bytes(&f.key), Some(f.start_ms), values, out);
+                self.output_row(key_bytes(&f.key), Some(f.start_ms), values, out)?;
             }
         }
+        Ok(())
     }
 
     fn aggregate(&mut self, t: i64, watermark_ms: i64, out: &mut Emit) -> Result<bool> {
@@ -266,7 +291,7 @@ impl SqlOperator {
                 if !self.bounded && !unchanged {
                     let group = Self::group_row(agg, key, &accs, None);
                     if let Some(values) = Self::project_group(agg, &group) {
-                        self.output_row(key_bytes(key), None, values, out);
+                        self.output_row(key_bytes(key), None, values, out)?;
                     }
                 }
                 Ok(true)
@@ -366,7 +391,7 @@ impl Operator for SqlOperator {
                 let value = record.value.to_vec();
                 if self.holds_rows() {
                     let v = String::from_utf8_lossy(&value).into_owned();
-                    self.state.held.push((None, vec![Value::Json(v)]));
+                    self.hold(None, vec![Value::Json(v)])?;
                 } else {
                     self.state
                         .results
@@ -376,7 +401,7 @@ impl Operator for SqlOperator {
             }
             Body::Map { exprs } => {
                 let values: Vec<Value> = exprs.iter().map(|e| e.eval(&self.row)).collect();
-                self.output_row(None, None, values, out);
+                self.output_row(None, None, values, out)?;
             }
             Body::Aggregate(_) => {
                 if !self.aggregate(t, watermark_ms, out)? {
@@ -409,7 +434,7 @@ impl Operator for SqlOperator {
             .sessions
             .take_complete(lateness, watermark_ms, &mut fired);
         if !fired.is_empty() {
-            self.emit_fired(fired, out);
+            self.emit_fired(fired, out)?;
         }
         self.advance_over(watermark_ms, out)
     }
@@ -420,7 +445,7 @@ impl Operator for SqlOperator {
         self.state.aligned.take_all(&mut fired);
         self.state.sessions.take_all(&mut fired);
         crate::window::sort_fired(&mut fired);
-        self.emit_fired(fired, out);
+        self.emit_fired(fired, out)?;
         let plan = Arc::clone(&self.plan);
         if let Body::Aggregate(agg) = &plan.body {
             if agg.window.is_none() && self.bounded {
@@ -428,24 +453,14 @@ impl Operator for SqlOperator {
                 for (key, accs) in table.iter() {
                     let group = Self::group_row(agg, key, accs, None);
                     if let Some(values) = Self::project_group(agg, &group) {
-                        self.output_row(key_bytes(key), None, values, out);
+                        self.output_row(key_bytes(key), None, values, out)?;
                     }
                 }
                 self.state.table = table;
             }
         }
         let mut held = std::mem::take(&mut self.state.held);
-        let order = self.plan.order_by.clone();
-        held.sort_by(|(_, a), (_, b)| {
-            for &(i, desc) in &order {
-                let o = a[i].cmp(&b[i]);
-                let o = if desc { o.reverse() } else { o };
-                if o.is_ne() {
-                    return o;
-                }
-            }
-            std::cmp::Ordering::Equal
-        });
+        sort_held(&self.plan.order_by, &mut held);
         if let Some(limit) = self.plan.limit {
             held.truncate(limit as usize);
         }
@@ -492,4 +507,18 @@ impl Operator for SqlOperator {
     fn results(&self, filter: &ResultsFilter) -> Vec<ResultRow> {
         self.state.results.get(filter)
     }
+}
+
+/// A bounded run's held rows in ORDER BY order (stable: ties keep their arrival order).
+fn sort_held(order: &[(usize, bool)], held: &mut [(Option<Vec<u8>>, Vec<Value>)]) {
+    held.sort_by(|(_, a), (_, b)| {
+        for &(i, desc) in order {
+            let o = a[i].cmp(&b[i]);
+            let o = if desc { o.reverse() } else { o };
+            if o.is_ne() {
+                return o;
+            }
+        }
+        std::cmp::Ordering::Equal
+    });
 }
