@@ -669,6 +669,7 @@ fn status_of(e: &Entry) -> Status {
     }
     let (v, vs, ts) = current.expect("the current version exists");
     let log = ts.as_ref().map(|t| t.log.clone());
+    let state = ts.as_ref().map_or_else(Vec::new, |t| t.state.clone());
     let ts = ts.unwrap_or(TaskStatus {
         inputs: vec![],
         lag: 0,
@@ -681,6 +682,7 @@ fn status_of(e: &Entry) -> Status {
         caught_up: false,
         finished: false,
         log: crate::io::LogInfo::new("kappa", None, crate::io::Timestamps::Unknown),
+        state: Vec::new(),
     });
     Status {
         name: e.def.name.clone(),
@@ -701,6 +703,7 @@ fn status_of(e: &Entry) -> Status {
         error: vs.error,
         versions,
         log,
+        state,
     }
 }
 

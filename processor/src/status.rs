@@ -3,6 +3,7 @@
 use serde::Serialize;
 
 use crate::io::LogInfo;
+use crate::operator::StateSize;
 use crate::task::{InputStatus, Start};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -45,6 +46,9 @@ pub struct Status {
     /// The log the processor reads and writes (`connector`: kappa or kafka) and whether its
     /// guarantees hold there (`deterministic`); null until the current version has started.
     pub log: Option<LogInfo>,
+    /// The current version's operator state, kind by kind, against each kind's ceiling (as of
+    /// its last step).
+    pub state: Vec<StateSize>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

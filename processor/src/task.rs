@@ -18,6 +18,7 @@ use crate::limits::{
 };
 use crate::operator::{
     Emit, EventRange, InputRecord, Operator, OutRecord, Outcome, ResultRow, ResultsFilter,
+    StateSize,
 };
 use crate::output::Output;
 use crate::timestamp;
@@ -109,6 +110,8 @@ pub struct TaskStatus {
     pub finished: bool,
     /// The log the inputs are read from, and whether the deterministic merge holds on it.
     pub log: LogInfo,
+    /// The operator's state, kind by kind, against each kind's ceiling.
+    pub state: Vec<StateSize>,
 }
 
 pub struct Task {
@@ -516,6 +519,7 @@ impl Task {
             caught_up: lag == 0 || self.cp.finished,
             finished: self.cp.finished,
             log: self.source.log(),
+            state: self.operator.state_sizes(),
         }
     }
 }

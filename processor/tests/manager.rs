@@ -256,6 +256,12 @@ fn the_manager_runs_on_the_in_memory_log() {
     m.create("revenue", SEED_SQL).unwrap();
     let s = wait_for(&m, "revenue", |s| s.records_in == 20 && s.lag == 0);
     assert_eq!(s.log.as_ref().unwrap().connector, "kappa");
+    // The open window (minute 3) is the state held, against its ceiling.
+    let groups = s.state.iter().find(|x| x.state == "window_groups").unwrap();
+    assert_eq!((groups.entries, groups.limit), (1, "WINDOW_KEYS_MAX"));
+    assert_eq!(groups.max, processor::limits::WINDOW_KEYS_MAX as u64);
+    let results = s.state.iter().find(|x| x.state == "result_rows").unwrap();
+    assert_eq!(results.entries, 3);
     // Minutes 0..=2 are complete under the watermark of minute 3's last order minus 5 s.
     let out = log.records("revenue", 0);
     assert_eq!(out.len(), 3, "{out:?}");

@@ -145,6 +145,10 @@ fn components() -> Value {
             "bootstrap_servers": nullable(json!({"type": "string"})),
             "timestamps": {"enum": ["unknown", "log_append_time", "create_time", "mixed"]},
             "deterministic": {"type": "boolean"}}}));
+    let state = json!({"type": "array", "items": {"type": "object",
+        "required": ["state", "entries", "max", "limit"],
+        "properties": {"state": {"type": "string"}, "entries": uint(), "max": uint(),
+            "limit": {"type": "string"}}}});
     let run_status = json!({"type": "string", "enum": ["running", "caught_up", "finished", "failed", "stopped"]});
     json!({
         "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
@@ -207,7 +211,7 @@ fn components() -> Value {
                     "late_records": uint(), "invalid_records": uint(), "state_bytes": uint(),
                     "error": nullable(json!({"type": "string"})),
                     "versions": {"type": "array", "items": schema("Version")},
-                    "log": log}},
+                    "log": log, "state": state}},
             "ProcessorList": {"type": "object", "required": ["processors"],
                 "properties": {"processors": {"type": "array", "items": schema("Processor")}}},
             "Results": {"type": "object", "required": ["processor", "results"], "properties": {

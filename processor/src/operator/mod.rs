@@ -109,4 +109,22 @@ pub trait Operator: Send {
     fn restore(&mut self, snapshot: &[u8]) -> Result<()>;
     /// The current materialized results.
     fn results(&self, filter: &ResultsFilter) -> Vec<ResultRow>;
+    /// The state held now, kind by kind, against each kind's ceiling.
+    fn state_sizes(&self) -> Vec<StateSize> {
+        Vec::new()
+    }
+}
+
+/// One kind of state an operator holds and its named ceiling (the processor status' `state`):
+/// growing past `max` fails the processor with a limit error naming `limit`, never an
+/// out-of-memory (result rows are the exception: the oldest are evicted).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StateSize {
+    /// What is counted: `window_groups`, `table_keys`, `over_pending_rows`,
+    /// `over_frame_rows` (the largest frame), `held_rows`, `result_rows`.
+    pub state: &'static str,
+    pub entries: u64,
+    pub max: u64,
+    /// The ceiling's name in the processor's limits.
+    pub limit: &'static str,
 }

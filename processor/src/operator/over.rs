@@ -43,6 +43,16 @@ impl OverState {
         self.pending.len() + self.history.values().map(VecDeque::len).sum::<usize>()
     }
 
+    /// Rows waiting for the watermark.
+    pub fn pending_rows(&self) -> usize {
+        self.pending.len()
+    }
+
+    /// Rows in the largest frame.
+    pub fn largest_frame_rows(&self) -> usize {
+        self.history.values().map(VecDeque::len).max().unwrap_or(0)
+    }
+
     /// Buffers a row until the watermark reaches `t`; false when it is late.
     pub fn add(&mut self, key: Key, t: i64, row: Vec<Value>) -> Result<bool> {
         if self.last_ms.get(&key).is_some_and(|last| t <= *last) {

@@ -11,7 +11,9 @@ use crate::limits::BOUNDED_HELD_ROWS_MAX;
 use crate::operator::aggregate::{new_accs, update_accs, Acc};
 use crate::operator::expr::{coerce, Expr, Type};
 use crate::operator::over::OverState;
-use crate::operator::{Emit, EventRange, InputRecord, Operator, Outcome, ResultRow, ResultsFilter};
+use crate::operator::{
+    Emit, EventRange, InputRecord, Operator, Outcome, ResultRow, ResultsFilter, StateSize,
+};
 use crate::sql::plan::{Aggregate, Body, EventTime, Plan};
 use crate::state::results::Results;
 use crate::state::table::Table;
@@ -506,6 +508,65 @@ impl Operator for SqlOperator {
 
     fn results(&self, filter: &ResultsFilter) -> Vec<ResultRow> {
         self.state.results.get(filter)
+    }
+
+    fn state_sizes(&self) -> Vec<StateSize> {
+        use crate::limits::{
+            OVER_FRAME_ROWS_MAX, OVER_PENDING_ROWS_MAX, RESULTS_ROWS_MAX, TABLE_KEYS_MAX,
+            WINDOW_KEYS_MAX,
+        };
+        let size = |state, entries: usize, max: usize, limit| StateSize {
+            state,
+            entries: entries as u64,
+            max: max as u64,
+            limit,
+        };
+        let mut sizes = Vec::new();
+        match &self.plan.body {
+            Body::Aggregate(agg) if agg.window.is_some() => sizes.push(size(
+                "window_groups",
+                self.state.aligned.groups() + self.state.sessions.groups(),
+                WINDOW_KEYS_MAX,
+                "WINDOW_KEYS_MAX",
+            )),
+            Body::Aggregate(_) => sizes.push(size(
+                "table_keys",
+                self.state.table.len(),
+                TABLE_KEYS_MAX,
+                "TABLE_KEYS_MAX",
+            )),
+            Body::Over(_) => {
+                let over = &self.state.over;
+                sizes.push(size(
+                    "over_pending_rows",
+                    over.pending_rows(),
+                    OVER_PENDING_ROWS_MAX,
+                    "OVER_PENDING_ROWS_MAX",
+                ));
+                sizes.push(size(
+                    "over_frame_rows",
+                    over.largest_frame_rows(),
+                    OVER_FRAME_ROWS_MAX,
+                    "OVER_FRAME_ROWS_MAX",
+                ));
+            }
+            Body::PassThrough | Body::Map { .. } => {}
+        }
+        if self.holds_rows() {
+            sizes.push(size(
+                "held_rows",
+                self.state.held.len(),
+                BOUNDED_HELD_ROWS_MAX,
+                "BOUNDED_HELD_ROWS_MAX",
+            ));
+        }
+        sizes.push(size(
+            "result_rows",
+            self.state.results.len(),
+            RESULTS_ROWS_MAX,
+            "RESULTS_ROWS_MAX",
+        ));
+        sizes
     }
 }
 
