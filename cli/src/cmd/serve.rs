@@ -12,7 +12,9 @@ use tokio_util::sync::CancellationToken;
 
 use crate::groups::Groups;
 use crate::idempotency::Idempotency;
+use crate::keyindex::KeyIndex;
 use crate::limits;
+use crate::limits::KEY_INDEX_MARK_EVERY_MS;
 use crate::state::{AppState, Limits};
 
 #[derive(clap::Args, Debug, Clone)]
@@ -207,26 +209,42 @@ pub async fn serve(
     let (data, window_ms) = (args.data.clone(), args.idempotency_window_ms);
     let producers = Arc::new(crate::kafka::Producers::new(crate::time::now_ms()));
     let recovering = producers.clone();
-    let (store, processors, idempotency, keys) =
+    let (store, processors, idempotency, keys, key_index) =
         tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
             let store = LogStore::open(&data, StoreConfig { fsync })
                 .with_context(|| format!("opening data directory {}", data.display()))?;
             let idempotency = Idempotency::new(window_ms);
-            let keys = idempotency
-                .recover(&store, crate::time::now_ms())
-                .context("recovering idempotency keys from the log")?;
+            let started = std::time::Instant::now();
             let since = crate::time::now_ms().saturating_sub(window_ms);
-            let found = recovering
-                .recover(&store, since)
-                .context("recovering Kafka producer sequences from the log")?;
+            let keys_dir = data.join("keys");
+            let loaded = KeyIndex::load(&keys_dir);
+            let (mut found, mut batches) = (std::collections::HashMap::new(), 0u64);
+            let (key_index, damage, stats) =
+                KeyIndex::recover(&keys_dir, window_ms, &store, since, loaded, |t, p, r| {
+                    crate::idempotency::collect(t, p, r, &mut found);
+                    batches += u64::from(recovering.recover_record(t, p, r));
+                })
+                .context("recovering idempotency keys and Kafka producer sequences from the log")?;
+            let keys = idempotency.install(found, damage);
             tracing::info!(
-                batches = found,
-                "kafka producer sequences recovered from the log"
+                from_index = stats.from_index,
+                indexed_reads = stats.indexed_reads,
+                scanned = stats.scanned,
+                keyed = stats.keyed,
+                kafka_batches = batches,
+                ms = started.elapsed().as_millis() as u64,
+                "read the idempotency window"
             );
             let store = Arc::new(store);
             let processors = processor::Manager::open(store.clone(), &data.join("processors"))
                 .context("starting processors")?;
-            Ok((store, Arc::new(processors), idempotency, keys))
+            Ok((
+                store,
+                Arc::new(processors),
+                idempotency,
+                keys,
+                Arc::new(key_index),
+            ))
         })
         .await??;
     let groups = Groups::open(&args.data.join("groups"))?;
@@ -237,6 +255,7 @@ pub async fn serve(
         processors.clone(),
         groups,
         idempotency,
+        key_index.clone(),
         limits,
         tokens,
         shutdown.clone(),
@@ -275,7 +294,12 @@ pub async fn serve(
             shutdown: shutdown.clone(),
         });
     }
-    let background = tokio::spawn(housekeeping(store.clone(), fsync, shutdown.clone()));
+    let background = tokio::spawn(housekeeping(
+        store.clone(),
+        key_index.clone(),
+        fsync,
+        shutdown.clone(),
+    ));
     let signals = tokio::spawn(wait_for_signal(shutdown.clone()));
     crate::http::serve(state.clone(), listener).await;
     if let Some(kafka) = kafka {
@@ -286,6 +310,10 @@ pub async fn serve(
     tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
         processors.shutdown().context("stopping processors")?;
         store.flush_all().context("final flush")?;
+        // Nothing is in flight now: the next start reads the window from the index only.
+        key_index
+            .mark(store.safe_time_ms())
+            .context("marking the keyed-record index")?;
         Ok(())
     })
     .await??;
@@ -338,8 +366,14 @@ async fn wait_for_signal(shutdown: CancellationToken) {
     shutdown.cancel();
 }
 
-/// Periodic work: the `interval` fsync policy's flushes and retention.
-async fn housekeeping(store: Arc<LogStore>, fsync: FsyncPolicy, shutdown: CancellationToken) {
+/// Periodic work: the `interval` fsync policy's flushes, retention, and the keyed-record
+/// index's marks.
+async fn housekeeping(
+    store: Arc<LogStore>,
+    key_index: Arc<KeyIndex>,
+    fsync: FsyncPolicy,
+    shutdown: CancellationToken,
+) {
     const RETENTION_EVERY: Duration = Duration::from_secs(30);
     let flush_every = match fsync {
         FsyncPolicy::Interval(d) => d,
@@ -347,9 +381,16 @@ async fn housekeeping(store: Arc<LogStore>, fsync: FsyncPolicy, shutdown: Cancel
     };
     let mut flush_tick = tokio::time::interval(flush_every);
     let mut retention_tick = tokio::time::interval(RETENTION_EVERY);
+    let mut mark_tick = tokio::time::interval(Duration::from_millis(KEY_INDEX_MARK_EVERY_MS));
     loop {
         tokio::select! {
             _ = shutdown.cancelled() => return,
+            _ = mark_tick.tick() => {
+                let (s, k) = (store.clone(), key_index.clone());
+                if let Ok(Err(e)) = tokio::task::spawn_blocking(move || k.mark(s.safe_time_ms())).await {
+                    tracing::warn!(error = %e, "marking the keyed-record index failed; the next start scans more of the log");
+                }
+            }
             _ = flush_tick.tick(), if matches!(fsync, FsyncPolicy::Interval(_)) => {
                 let s = store.clone();
                 if let Ok(Err(e)) = tokio::task::spawn_blocking(move || s.flush_all()).await {
