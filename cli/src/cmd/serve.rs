@@ -408,3 +408,118 @@ async fn housekeeping(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::io;
+    use std::path::Path;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    use clap::Parser;
+    use http_body_util::BodyExt;
+    use log_store::{AppendRecord, FaultInjector, TopicConfig};
+
+    use super::*;
+
+    /// Fails every flush of topic `bad`'s files while set (the store's fault hook).
+    #[derive(Debug, Default)]
+    struct FlushFails(AtomicBool);
+
+    impl FaultInjector for FlushFails {
+        fn before_flush(&self, path: &Path) -> io::Result<()> {
+            let bad = path.components().any(|c| c.as_os_str() == "bad");
+            match bad && self.0.load(Ordering::Relaxed) {
+                true => Err(io::Error::from_raw_os_error(libc::EIO)),
+                false => Ok(()),
+            }
+        }
+    }
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        serve: Args,
+    }
+
+    /// Issue 10: a failed flush fails its partition only (log-store's disk_full tests show the
+    /// safe time moving on); here, that topic describe and /metrics say so.
+    #[test]
+    fn a_failed_flush_shows_in_topic_describe_and_metrics() {
+        let dir = tempfile::tempdir().unwrap();
+        let faults = Arc::new(FlushFails::default());
+        let store = Arc::new(
+            LogStore::open_with_faults(
+                dir.path(),
+                StoreConfig {
+                    fsync: FsyncPolicy::Always,
+                },
+                faults.clone(),
+            )
+            .unwrap(),
+        );
+        for name in ["bad", "good"] {
+            store.create_topic(name, TopicConfig::default()).unwrap();
+        }
+        let rec = [AppendRecord {
+            value: b"1",
+            ..AppendRecord::default()
+        }];
+        let bad = store.topic("bad").unwrap();
+        bad.partitions()[0].append(&rec).unwrap();
+        faults.0.store(true, Ordering::Relaxed);
+        let e = bad.partitions()[0].append(&rec).unwrap_err();
+        assert!(e.to_string().contains("flush"), "{e}");
+        store.topic("good").unwrap().partitions()[0]
+            .append(&rec)
+            .unwrap();
+
+        let described = crate::http::handlers::topics::describe_json(&bad);
+        let failed = described["partitions"][0]["failed"].as_str().unwrap();
+        assert!(
+            failed.contains("os error 5"),
+            "the reason is shown: {described}"
+        );
+        let good = crate::http::handlers::topics::describe_json(&store.topic("good").unwrap());
+        assert!(good["partitions"][0]["failed"].is_null(), "{good}");
+
+        let args = Cli::parse_from(["kappa", "--data", dir.path().to_str().unwrap()]).serve;
+        let key_index = KeyIndex::recover(
+            &dir.path().join("keys"),
+            60_000,
+            &store,
+            0,
+            KeyIndex::load(&dir.path().join("keys")),
+            |_, _, _| {},
+        )
+        .unwrap()
+        .0;
+        let state = AppState::new(
+            store.clone(),
+            Arc::new(
+                processor::Manager::open(store.clone(), &dir.path().join("processors")).unwrap(),
+            ),
+            Groups::open(&dir.path().join("groups")).unwrap(),
+            Idempotency::new(60_000),
+            Arc::new(key_index),
+            args.limits().unwrap(),
+            Vec::new(),
+            CancellationToken::new(),
+        );
+        let body = crate::http::handlers::meta::metrics(&state).into_body();
+        let text = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(body.collect())
+            .unwrap()
+            .to_bytes();
+        let text = String::from_utf8_lossy(&text);
+        assert!(
+            text.contains("kappa_partition_failed{topic=\"bad\",partition=\"0\"} 1"),
+            "{text}"
+        );
+        assert!(
+            text.contains("kappa_partition_failed{topic=\"good\",partition=\"0\"} 0"),
+            "{text}"
+        );
+    }
+}
