@@ -23,7 +23,7 @@
 use std::fs::{self, File};
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use log_store::{LogStore, Offset, Record};
 
@@ -77,7 +77,8 @@ pub struct RecoveryStats {
 
 #[derive(Debug)]
 struct Writer {
-    file: Option<File>,
+    /// Shared so that the marker fsyncs it without holding the lock that `note` takes.
+    file: Option<Arc<File>>,
     bytes: u64,
     /// When the current file was started (it rotates after a window).
     started_ms: u64,
@@ -327,7 +328,7 @@ impl KeyIndex {
             dir: dir.to_path_buf(),
             window_ms,
             writer: Mutex::new(Writer {
-                file: Some(file),
+                file: Some(Arc::new(file)),
                 bytes: buf.len() as u64,
                 started_ms: upto,
                 complete_since: since,
@@ -366,8 +367,8 @@ impl KeyIndex {
             w.gap_since = Some(timestamp_ms.saturating_sub(1));
             return;
         }
-        let written = match w.file.as_mut() {
-            Some(f) => f.write_all(&buf),
+        let written = match w.file.as_deref() {
+            Some(mut f) => f.write_all(&buf),
             None => return,
         };
         match written {
@@ -411,11 +412,20 @@ impl KeyIndex {
             },
             &mut buf,
         );
-        let Some(f) = w.file.as_mut() else {
+        let Some(file) = w.file.clone() else {
             return Ok(());
         };
-        f.sync_data()?;
-        f.write_all(&buf)?;
+        // Every entry of a record stamped below `upto` was written before the caller read the
+        // safe time; entries written during the fsync are of later records. So the lock is not
+        // held over the fsync (produce requests noting entries do not wait for the disk).
+        drop(w);
+        file.sync_data()?;
+        let mut w = self.lock();
+        // Only the marker task calls this, so the file is still the one synced.
+        if w.gap_since.is_some() || !w.file.as_ref().is_some_and(|f| Arc::ptr_eq(f, &file)) {
+            return Ok(());
+        }
+        (&*file).write_all(&buf)?;
         w.bytes += buf.len() as u64;
         Ok(())
     }
@@ -433,7 +443,7 @@ impl KeyIndex {
             .open(self.dir.join(CURRENT))?;
         f.write_all(MAGIC)?;
         File::open(&self.dir)?.sync_all()?;
-        w.file = Some(f);
+        w.file = Some(Arc::new(f));
         w.bytes = MAGIC.len() as u64;
         w.started_ms = upto;
         // Entries go into the new file from now on: a gap before it ends once the previous
