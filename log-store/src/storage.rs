@@ -17,7 +17,9 @@
 //! only kills the process (keeping the page cache) cannot show.
 //!
 //! Invariant: a `Storage` call is the only way log-store makes segment bytes durable or
-//! changes a segment file's name, length or existence after creating it.
+//! changes a segment file's name, length or existence after creating it — except the clean-up
+//! of leftovers when a partition is opened (`*.tmp`, indexes without their log) and the removal
+//! of a topic's whole directory (delete, an unfinished create).
 
 use std::fs::{self, File};
 use std::io;
