@@ -3,15 +3,16 @@
 //!
 //! Surviving kill -9 needs no separate journal: the first record of every partition batch a keyed
 //! request appends carries the key, the request's number of partition batches and this batch's
-//! record count as headers, in the same atomic append as the events. On start the server scans
-//! the records of the last window (through the time index) and rebuilds the table. A request cut
+//! record count as headers, in the same atomic append as the events. On start the server reads
+//! the keyed records of the last window (found through the keyed-record index, `keyindex.rs`,
+//! or, without one, by scanning the window) and rebuilds the table. A request cut
 //! short between two partitions' appends is found partial; its retry appends only the missing
 //! partitions' batches (the split by key hash is deterministic).
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 
-use log_store::{LogStore, Offset, Partition};
+use log_store::{Offset, Partition};
 
 use crate::limits::{DAMAGE_REPORTS_MAX, IDEMPOTENCY_KEYS_MAX};
 
@@ -77,7 +78,7 @@ struct Inner {
 }
 
 /// What recovery finds of one key: first timestamp, parts, expected parts, body fingerprint.
-type Found = (u64, Vec<PartResult>, u32, Option<u64>);
+pub type Found = (u64, Vec<PartResult>, u32, Option<u64>);
 
 fn slot_key(topic: &str, key: &str) -> String {
     format!("{topic}\u{0}{key}")
@@ -160,24 +161,14 @@ impl Idempotency {
         }
     }
 
-    /// Rebuilds the table from the log: the headers of batches appended within the window.
-    ///
-    /// Damage does not stop it (issue 10: one flipped byte in a sealed segment kept the server
-    /// from starting): a corrupt record ends the scan of its segment, the range skipped is
-    /// logged and kept in `damage()` (reads of it still fail, naming the file), and the scan
-    /// resumes at the next segment. Keys of batches in a skipped range are not remembered.
-    pub fn recover(&self, store: &LogStore, now_ms: u64) -> log_store::Result<usize> {
-        let since = now_ms.saturating_sub(self.window_ms);
-        let mut found: HashMap<String, Found> = HashMap::new();
-        let mut damage = Vec::new();
-        for topic in store.topics() {
-            for partition in topic.partitions() {
-                let (name, id) = (topic.name(), partition.id().0);
-                damage.extend(scan_since(name, partition, since, |r| {
-                    collect(name, id, r, &mut found)
-                })?);
-            }
-        }
+    /// Damage does not stop the rebuild (issue 10: one flipped byte in a sealed segment kept
+    /// the server from starting): a corrupt record ends the scan of its segment, the range
+    /// skipped is logged and kept in `damage()` (reads of it still fail, naming the file), and
+    /// the scan resumes at the next segment. Keys of batches in a skipped range are not
+    /// remembered.
+    /// Installs what [`collect`] found in the window's records, and the damage met reading
+    /// them. Returns the number of keys.
+    pub fn install(&self, found: HashMap<String, Found>, mut damage: Vec<Damage>) -> usize {
         for d in &damage {
             tracing::warn!(
                 topic = %d.topic,
@@ -190,6 +181,10 @@ impl Idempotency {
         }
         damage.truncate(DAMAGE_REPORTS_MAX);
         *self.damage.lock().expect("idempotency lock") = damage;
+        self.install_found(found)
+    }
+
+    fn install_found(&self, found: HashMap<String, Found>) -> usize {
         let mut inner = self.inner.lock().expect("idempotency lock");
         let mut entries: Vec<_> = found.into_iter().collect();
         entries.sort_by_key(|(_, (ts, _, _, _))| *ts);
@@ -208,7 +203,7 @@ impl Idempotency {
                 },
             );
         }
-        Ok(n)
+        n
     }
 }
 
@@ -272,7 +267,12 @@ pub fn scan_since(
 }
 
 /// Adds `r`'s idempotency headers, if it has them, to `found`.
-fn collect(topic: &str, partition: u32, r: &log_store::Record, found: &mut HashMap<String, Found>) {
+pub fn collect(
+    topic: &str,
+    partition: u32,
+    r: &log_store::Record,
+    found: &mut HashMap<String, Found>,
+) {
     let header = |name: &str| {
         r.headers
             .iter()

@@ -42,6 +42,13 @@ pub const HEADER_READ_TIMEOUT_MS: u64 = 10_000;
 pub const IDEMPOTENCY_KEYS_MAX: usize = 1_000_000;
 pub const IDEMPOTENCY_KEY_BYTES_MAX: usize = 256;
 pub const IDEMPOTENCY_WINDOW_MS_DEFAULT: u64 = 10 * 60 * 1000;
+/// Largest file of the keyed-record index (`keyindex.rs`; two files cover a window). At
+/// about 40 bytes an entry, 4 Mi keyed batches; past it entries are dropped until the file
+/// rotates, and a restart meanwhile scans the idempotency window instead.
+pub const KEY_INDEX_FILE_BYTES_MAX: u64 = 256 << 20;
+/// How often the keyed-record index is fsynced and marked: a restart scans the log only
+/// after the last mark, so about this much of it (and whatever was in flight).
+pub const KEY_INDEX_MARK_EVERY_MS: u64 = 1_000;
 /// Records buffered per SSE subscriber before it waits for the client to read.
 pub const SSE_BUFFER_RECORDS: usize = 1_024;
 /// Bytes one SSE tail reads per round, over all the partitions that have new records.

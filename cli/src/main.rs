@@ -9,6 +9,7 @@ mod http;
 mod idempotency;
 mod ingest;
 mod kafka;
+mod keyindex;
 mod limits;
 mod logging;
 mod metrics;

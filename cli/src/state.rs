@@ -10,6 +10,7 @@ use tokio_util::sync::CancellationToken;
 use crate::appender::Appenders;
 use crate::groups::Groups;
 use crate::idempotency::Idempotency;
+use crate::keyindex::KeyIndex;
 use crate::metrics::Metrics;
 
 /// Limits in force (flags may lower the ceilings in `limits.rs`).
@@ -32,6 +33,8 @@ pub struct AppState {
     pub processors: Arc<processor::Manager>,
     pub groups: Groups,
     pub idempotency: Idempotency,
+    /// Where the keyed records are (noted before a keyed request's stamp is released).
+    pub keys: Arc<KeyIndex>,
     pub metrics: Metrics,
     pub appenders: Appenders,
     pub limits: Limits,
@@ -49,6 +52,7 @@ impl AppState {
         processors: Arc<processor::Manager>,
         groups: Groups,
         idempotency: Idempotency,
+        keys: Arc<KeyIndex>,
         limits: Limits,
         tokens: Vec<String>,
         shutdown: CancellationToken,
@@ -58,6 +62,7 @@ impl AppState {
             processors,
             groups,
             idempotency,
+            keys,
             metrics: Metrics::default(),
             appenders: Appenders::default(),
             body_budget: Arc::new(tokio::sync::Semaphore::new(

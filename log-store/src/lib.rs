@@ -12,6 +12,8 @@
 
 mod clock;
 mod commit;
+#[cfg(test)]
+mod crash_tests;
 mod error;
 mod fault;
 #[cfg(feature = "fuzzing")]
@@ -27,6 +29,7 @@ mod record;
 mod recovery;
 mod segment;
 mod stats;
+mod storage;
 mod store;
 mod topic;
 mod types;

@@ -75,7 +75,14 @@ mod tests {
         let config = StoreConfig {
             fsync: FsyncPolicy::Never,
         };
-        let store = LogStore::open_inner(dir.path(), config, Arc::new(NoFaults), 2).unwrap();
+        let store = LogStore::open_inner(
+            dir.path(),
+            config,
+            Arc::new(NoFaults),
+            2,
+            crate::storage::Storage::Os,
+        )
+        .unwrap();
         let topic = store
             .create_topic(
                 "t",

@@ -15,6 +15,7 @@ use crate::index::{self, Bounds, IndexEntry, IndexKind, SparseRule};
 use crate::mmap::{MapWriter, ReadMap};
 use crate::record::{decode_frame, FrameError};
 use crate::segment::{self, io_err, Active, Ident, Resume, Sealed};
+use crate::storage::Storage;
 use crate::store::TruncatedTail;
 
 /// Why a scan stopped.
@@ -134,6 +135,7 @@ pub(crate) fn recover_last(
     base: u64,
     segment_bytes: u64,
     id: &Ident,
+    storage: &Storage,
     report: &mut Recovered,
 ) -> Result<Last> {
     let path = segment::log_path(dir, base);
@@ -201,31 +203,47 @@ pub(crate) fn recover_last(
     };
     if active {
         if dropped > 0 {
-            zero_tail(&file, &path, len as usize, scan.valid_end)?;
+            zero_tail(storage, &file, &path, len as usize, scan.valid_end)?;
         }
         let index_bytes = segment::index_file_bytes(segment_bytes);
         let (ifile, tfile) = (
-            open_or_create(&ipath, index_bytes)?,
-            open_or_create(&tpath, index_bytes)?,
+            open_or_create(storage, &ipath, index_bytes)?,
+            open_or_create(storage, &tpath, index_bytes)?,
         );
-        let active = Active::open(dir, base, segment_bytes, (file, ifile, tfile), resume)?;
+        let active = Active::open(
+            dir,
+            base,
+            segment_bytes,
+            (file, ifile, tfile),
+            resume,
+            storage,
+        )?;
         return Ok(Last::Active(Box::new(active)));
     }
     // Not pre-sized: a segment trimmed by a seal, or one whose creation was cut short.
     if resume.next_offset == base {
         drop(file);
         for p in [&path, &ipath, &tpath] {
-            let _ = fs::remove_file(p);
+            let _ = storage.remove(p);
         }
-        segment::sync_dir(dir)?;
+        segment::sync_dir_with(storage, dir)?;
         return Ok(Last::Removed);
     }
     if (resume.write_pos as u64) < len {
-        file.set_len(resume.write_pos as u64)
+        storage
+            .set_len(&path, &file, resume.write_pos as u64)
             .map_err(io_err("truncate torn tail", &path))?;
-        file.sync_all().map_err(io_err("sync segment", &path))?;
+        storage
+            .sync_file(&path, &file)
+            .map_err(io_err("sync segment", &path))?;
     }
-    let sealed = Sealed::new(base, resume.next_offset, path, resume.write_pos as u64);
+    let sealed = Sealed::new(
+        base,
+        resume.next_offset,
+        path,
+        resume.write_pos as u64,
+        storage,
+    );
     let mut times = resume.times;
     if let (Some(ts), last) = (resume.last_ts, resume.next_offset - 1) {
         if times.last().map(|e| base + e.value as u64) != Some(last) {
@@ -235,12 +253,12 @@ pub(crate) fn recover_last(
             });
         }
     }
-    segment::write_index_file(&ipath, IndexKind::Offset, base, &resume.offsets)?;
-    segment::write_index_file(&tpath, IndexKind::Time, base, &times)?;
+    segment::write_index_file(storage, &ipath, IndexKind::Offset, base, &resume.offsets)?;
+    segment::write_index_file(storage, &tpath, IndexKind::Time, base, &times)?;
     Ok(Last::Sealed(sealed))
 }
 
-fn open_or_create(path: &Path, bytes: u64) -> Result<File> {
+fn open_or_create(storage: &Storage, path: &Path, bytes: u64) -> Result<File> {
     let file = File::options()
         .read(true)
         .write(true)
@@ -250,8 +268,12 @@ fn open_or_create(path: &Path, bytes: u64) -> Result<File> {
         .map_err(io_err("open index", path))?;
     let len = file.metadata().map_err(io_err("stat index", path))?.len();
     if len != bytes {
-        file.set_len(0).map_err(io_err("reset index", path))?;
-        crate::mmap::reserve(&file, bytes).map_err(io_err("reserve space for index", path))?;
+        storage
+            .set_len(path, &file, 0)
+            .map_err(io_err("reset index", path))?;
+        storage
+            .reserve(path, &file, bytes)
+            .map_err(io_err("reserve space for index", path))?;
     }
     Ok(file)
 }
@@ -357,7 +379,13 @@ pub(crate) fn is_zero(bytes: &[u8]) -> bool {
 
 /// Zeroes everything after `valid_end` that is not zero already, so the next recovery finds the
 /// end at the first zero length and no stale frame can be mistaken for a new one.
-fn zero_tail(file: &File, path: &Path, len: usize, valid_end: usize) -> Result<()> {
+fn zero_tail(
+    storage: &Storage,
+    file: &File,
+    path: &Path,
+    len: usize,
+    valid_end: usize,
+) -> Result<()> {
     let mut map = MapWriter::open(file, len, valid_end).map_err(io_err("map segment", path))?;
     let tail = map.tail_mut(valid_end, len - valid_end);
     for chunk in tail.chunks_mut(64 << 10) {
@@ -365,8 +393,8 @@ fn zero_tail(file: &File, path: &Path, len: usize, valid_end: usize) -> Result<(
             chunk.fill(0);
         }
     }
-    map.shared()
-        .flush_range(valid_end, len - valid_end)
+    storage
+        .flush_range(path, map.shared(), valid_end, len - valid_end)
         .map_err(io_err("flush segment", path))?;
     Ok(())
 }

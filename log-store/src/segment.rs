@@ -7,7 +7,7 @@
 //! changes; index entries of the active segment are written only for published (so, under
 //! `fsync always`, flushed) frames, so a durable index entry never points past durable frames.
 
-use std::fs::{self, File};
+use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
@@ -19,9 +19,10 @@ use crate::index::{
     self, Bounds, IndexEntry, IndexKind, SparseRule, INDEX_ENTRY_BYTES, INDEX_HEADER_BYTES,
 };
 use crate::limits::{INDEX_INTERVAL_BYTES, RESERVE_STEP_BYTES};
-use crate::mmap::{self, FrozenOwner, MapWriter, ReadMap, SharedMap};
+use crate::mmap::{FrozenOwner, MapWriter, ReadMap, SharedMap};
 use crate::record::{decode_frame, encode_frame, AppendRecord, FrameError, Record};
 use crate::recovery;
+use crate::storage::Storage;
 use crate::types::StampRun;
 
 /// Topic and partition, for error messages and logs.
@@ -79,33 +80,32 @@ pub(crate) fn index_file_bytes(segment_bytes: u64) -> u64 {
 }
 
 /// Opens (creating) a file and reserves `bytes` for it.
-fn create_reserved(path: &Path, bytes: u64, faults: &dyn FaultInjector) -> Result<File> {
-    let file = File::options()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .open(path)
-        .map_err(io_err("create segment file", path))?;
-    let reserved = faults
+fn create_reserved(
+    path: &Path,
+    bytes: u64,
+    faults: &dyn FaultInjector,
+    storage: &Storage,
+) -> Result<File> {
+    let created = faults
         .before_reserve(path, bytes)
-        .and_then(|()| mmap::reserve(&file, bytes));
-    if let Err(source) = reserved {
-        drop(file);
-        let _ = fs::remove_file(path);
-        return Err(Error::Io {
+        .and_then(|()| storage.create_reserved(path, bytes));
+    created.map_err(|source| {
+        let _ = storage.remove(path);
+        Error::Io {
             op: "reserve space for segment file",
             path: path.to_path_buf(),
             source,
-        });
-    }
-    Ok(file)
+        }
+    })
 }
 
+/// fsync of a directory outside segments (topic configs, the topics directory).
 pub(crate) fn sync_dir(dir: &Path) -> Result<()> {
-    File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(io_err("sync directory", dir))
+    sync_dir_with(&Storage::Os, dir)
+}
+
+pub(crate) fn sync_dir_with(storage: &Storage, dir: &Path) -> Result<()> {
+    storage.sync_dir(dir).map_err(io_err("sync directory", dir))
 }
 
 /// The readers' handle on the active segment: its maps, readable below their frozen ends.
@@ -149,6 +149,7 @@ pub(crate) struct Active {
     pub base: u64,
     pub path: PathBuf,
     dir: PathBuf,
+    storage: Storage,
     /// The log file, opened on the first prefill (`fsync never` only). Otherwise an active
     /// segment holds no file descriptor: its maps do not need one, and sealing reopens the
     /// files by path (issue 10: three descriptors per written partition ran a server with a
@@ -195,27 +196,34 @@ impl Active {
         base: u64,
         segment_bytes: u64,
         faults: &dyn FaultInjector,
+        storage: &Storage,
     ) -> Result<Active> {
         let path = log_path(dir, base);
-        let log_file = create_reserved(&path, RESERVE_STEP_BYTES.min(segment_bytes), faults)?;
+        let log_file = create_reserved(
+            &path,
+            RESERVE_STEP_BYTES.min(segment_bytes),
+            faults,
+            storage,
+        )?;
         let index_bytes = index_file_bytes(segment_bytes);
-        let made = create_reserved(&index_path(dir, base), index_bytes, faults).and_then(|i| {
-            Ok((
-                i,
-                create_reserved(&time_index_path(dir, base), index_bytes, faults)?,
-            ))
-        });
+        let made =
+            create_reserved(&index_path(dir, base), index_bytes, faults, storage).and_then(|i| {
+                Ok((
+                    i,
+                    create_reserved(&time_index_path(dir, base), index_bytes, faults, storage)?,
+                ))
+            });
         let (index_file, time_file) = match made {
             Ok(files) => files,
             Err(e) => {
                 // Leave no half-created segment behind; the next append tries again.
                 for p in [&path, &index_path(dir, base), &time_index_path(dir, base)] {
-                    let _ = fs::remove_file(p);
+                    let _ = storage.remove(p);
                 }
                 return Err(e);
             }
         };
-        sync_dir(dir)?;
+        sync_dir_with(storage, dir)?;
         Active::open(
             dir,
             base,
@@ -225,6 +233,7 @@ impl Active {
                 next_offset: base,
                 ..Resume::default()
             },
+            storage,
         )
     }
 
@@ -235,6 +244,7 @@ impl Active {
         segment_bytes: u64,
         files: (File, File, File),
         resume: Resume,
+        storage: &Storage,
     ) -> Result<Active> {
         let path = log_path(dir, base);
         let (log_file, index_file, time_file) = files;
@@ -273,6 +283,7 @@ impl Active {
             base,
             path,
             dir: dir.to_path_buf(),
+            storage: storage.clone(),
             prefill_file: None,
             reserved,
             log,
@@ -323,7 +334,7 @@ impl Active {
             .open(&self.path)
             .and_then(|file| {
                 faults.before_reserve(&self.path, target as u64)?;
-                mmap::reserve(&file, target as u64)
+                self.storage.reserve(&self.path, &file, target as u64)
             });
         reserved.map_err(|source| Error::Io {
             op: "reserve space for segment file",
@@ -444,6 +455,11 @@ impl Active {
         (self.log.shared().clone(), self.flushed_pos, self.write_pos)
     }
 
+    /// Where the segment's bytes become durable (the flush goes through it).
+    pub(crate) fn storage(&self) -> &Storage {
+        &self.storage
+    }
+
     /// Seals the segment: flushes everything, publishes it, adds the time index's final entry,
     /// trims the three files to their lengths and flushes them. Returns the sealed segment.
     ///
@@ -452,7 +468,8 @@ impl Active {
     pub(crate) fn seal(mut self, durable: bool) -> Result<Sealed> {
         let (map, from, to) = self.flush_target();
         if durable {
-            map.flush_range(from, to - from)
+            self.storage
+                .flush_range(&self.path, &map, from, to - from)
                 .map_err(io_err("flush segment", &self.path))?;
             self.flushed_pos = to;
         }
@@ -481,15 +498,18 @@ impl Active {
                 .open(path)
                 .map_err(io_err("open segment to seal", path))?;
             if durable {
-                map.flush_range(0, len)
+                self.storage
+                    .flush_range(path, map, 0, len)
                     .map_err(io_err("flush segment", path))?;
             }
             // Trimming under live maps is sound: nothing at or past `len` is ever read through
             // them (frozen <= committed <= len), see mmap.rs.
-            file.set_len(len as u64)
+            self.storage
+                .set_len(path, &file, len as u64)
                 .map_err(io_err("trim sealed segment", path))?;
             if durable {
-                file.sync_all()
+                self.storage
+                    .sync_file(path, &file)
                     .map_err(io_err("sync sealed segment", path))?;
             }
         }
@@ -498,6 +518,7 @@ impl Active {
             self.next_offset,
             self.path.clone(),
             self.write_pos as u64,
+            &self.storage,
         ))
     }
 }
@@ -549,6 +570,7 @@ pub(crate) struct Sealed {
     pub end_offset: u64,
     pub path: PathBuf,
     pub bytes: u64,
+    storage: Storage,
     maps: Mutex<Option<Arc<SealedMaps>>>,
     /// Sealed without waiting for the disk (`fsync never`); the next flush syncs it.
     needs_sync: std::sync::atomic::AtomicBool,
@@ -582,12 +604,19 @@ impl SealedMaps {
 }
 
 impl Sealed {
-    pub(crate) fn new(base: u64, end_offset: u64, path: PathBuf, bytes: u64) -> Sealed {
+    pub(crate) fn new(
+        base: u64,
+        end_offset: u64,
+        path: PathBuf,
+        bytes: u64,
+        storage: &Storage,
+    ) -> Sealed {
         Sealed {
             base,
             end_offset,
             path,
             bytes,
+            storage: storage.clone(),
             maps: Mutex::new(None),
             needs_sync: Default::default(),
             referenced: Default::default(),
@@ -613,7 +642,7 @@ impl Sealed {
             index_path(dir, self.base),
             time_index_path(dir, self.base),
         ] {
-            let synced = File::open(&path).and_then(|f| f.sync_all());
+            let synced = File::open(&path).and_then(|f| self.storage.sync_file(&path, &f));
             if let Err(source) = synced {
                 self.needs_sync
                     .store(true, std::sync::atomic::Ordering::Release);
@@ -799,23 +828,40 @@ impl Sealed {
             }
         }
         write_index_file(
+            &self.storage,
             &index_path(self.dir(), self.base),
             IndexKind::Offset,
             self.base,
             &scan.offsets,
         )?;
         write_index_file(
+            &self.storage,
             &time_index_path(self.dir(), self.base),
             IndexKind::Time,
             self.base,
             &times,
         )?;
-        sync_dir(self.dir())
+        sync_dir_with(&self.storage, self.dir())
+    }
+
+    /// Deletes the segment's three files (retention; its maps are dropped first).
+    pub(crate) fn remove_files(&self) -> Result<()> {
+        for p in [
+            self.path.clone(),
+            index_path(self.dir(), self.base),
+            time_index_path(self.dir(), self.base),
+        ] {
+            self.storage
+                .remove(&p)
+                .map_err(io_err("delete segment", &p))?;
+        }
+        Ok(())
     }
 }
 
 /// Writes a complete index file atomically: temporary file, fsync, rename.
 pub(crate) fn write_index_file(
+    storage: &Storage,
     path: &Path,
     kind: IndexKind,
     base: u64,
@@ -831,8 +877,8 @@ pub(crate) fn write_index_file(
         use std::io::Write;
         let mut f = File::create(&tmp)?;
         f.write_all(&buf)?;
-        f.sync_all()?;
-        fs::rename(&tmp, path)
+        storage.sync_file(&tmp, &f)?;
+        storage.rename(&tmp, path)
     };
     write().map_err(io_err("write index", path))
 }

@@ -20,6 +20,7 @@ use crate::names::validate_name;
 use crate::partition::PartitionContext;
 use crate::segment::{io_err, sync_dir};
 use crate::stats::{FlushSnapshot, FlushStats};
+use crate::storage::Storage;
 use crate::topic::{Topic, TopicConfig};
 
 /// When appends are flushed (DESIGN.md §2).
@@ -98,6 +99,7 @@ pub struct LogStore {
     clock: Arc<Clock>,
     faults: Arc<dyn FaultInjector>,
     flush_stats: Arc<FlushStats>,
+    storage: Storage,
     /// Which sealed segments stay mapped (store-wide ceiling).
     pub(crate) maps: Arc<MapCache>,
     topics: RwLock<BTreeMap<String, Arc<Topic>>>,
@@ -117,7 +119,7 @@ impl LogStore {
         config: StoreConfig,
         faults: Arc<dyn FaultInjector>,
     ) -> Result<LogStore> {
-        LogStore::open_inner(dir, config, faults, SEALED_SEGMENTS_MAPPED_MAX)
+        LogStore::open_inner(dir, config, faults, SEALED_SEGMENTS_MAPPED_MAX, Storage::Os)
     }
 
     /// [`open_with_faults`](Self::open_with_faults) with a lower ceiling of mapped sealed
@@ -127,6 +129,7 @@ impl LogStore {
         config: StoreConfig,
         faults: Arc<dyn FaultInjector>,
         sealed_mapped_max: usize,
+        storage: Storage,
     ) -> Result<LogStore> {
         match crate::mmap::raise_open_files_limit() {
             Ok((old, new)) if new > old => {
@@ -173,6 +176,7 @@ impl LogStore {
             faults: faults.clone(),
             flush_stats: flush_stats.clone(),
             maps: maps.clone(),
+            storage: storage.clone(),
         };
         let mut report = RecoveryReport::default();
         let mut topics = BTreeMap::new();
@@ -203,6 +207,7 @@ impl LogStore {
             clock,
             faults,
             flush_stats,
+            storage,
             maps,
             topics: RwLock::new(topics),
             report,
@@ -252,6 +257,7 @@ impl LogStore {
             faults: self.faults.clone(),
             flush_stats: self.flush_stats.clone(),
             maps: self.maps.clone(),
+            storage: self.storage.clone(),
         }
     }
 

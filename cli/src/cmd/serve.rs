@@ -12,7 +12,9 @@ use tokio_util::sync::CancellationToken;
 
 use crate::groups::Groups;
 use crate::idempotency::Idempotency;
+use crate::keyindex::KeyIndex;
 use crate::limits;
+use crate::limits::KEY_INDEX_MARK_EVERY_MS;
 use crate::state::{AppState, Limits};
 
 #[derive(clap::Args, Debug, Clone)]
@@ -207,26 +209,42 @@ pub async fn serve(
     let (data, window_ms) = (args.data.clone(), args.idempotency_window_ms);
     let producers = Arc::new(crate::kafka::Producers::new(crate::time::now_ms()));
     let recovering = producers.clone();
-    let (store, processors, idempotency, keys) =
+    let (store, processors, idempotency, keys, key_index) =
         tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
             let store = LogStore::open(&data, StoreConfig { fsync })
                 .with_context(|| format!("opening data directory {}", data.display()))?;
             let idempotency = Idempotency::new(window_ms);
-            let keys = idempotency
-                .recover(&store, crate::time::now_ms())
-                .context("recovering idempotency keys from the log")?;
+            let started = std::time::Instant::now();
             let since = crate::time::now_ms().saturating_sub(window_ms);
-            let found = recovering
-                .recover(&store, since)
-                .context("recovering Kafka producer sequences from the log")?;
+            let keys_dir = data.join("keys");
+            let loaded = KeyIndex::load(&keys_dir);
+            let (mut found, mut batches) = (std::collections::HashMap::new(), 0u64);
+            let (key_index, damage, stats) =
+                KeyIndex::recover(&keys_dir, window_ms, &store, since, loaded, |t, p, r| {
+                    crate::idempotency::collect(t, p, r, &mut found);
+                    batches += u64::from(recovering.recover_record(t, p, r));
+                })
+                .context("recovering idempotency keys and Kafka producer sequences from the log")?;
+            let keys = idempotency.install(found, damage);
             tracing::info!(
-                batches = found,
-                "kafka producer sequences recovered from the log"
+                from_index = stats.from_index,
+                indexed_reads = stats.indexed_reads,
+                scanned = stats.scanned,
+                keyed = stats.keyed,
+                kafka_batches = batches,
+                ms = started.elapsed().as_millis() as u64,
+                "read the idempotency window"
             );
             let store = Arc::new(store);
             let processors = processor::Manager::open(store.clone(), &data.join("processors"))
                 .context("starting processors")?;
-            Ok((store, Arc::new(processors), idempotency, keys))
+            Ok((
+                store,
+                Arc::new(processors),
+                idempotency,
+                keys,
+                Arc::new(key_index),
+            ))
         })
         .await??;
     let groups = Groups::open(&args.data.join("groups"))?;
@@ -237,6 +255,7 @@ pub async fn serve(
         processors.clone(),
         groups,
         idempotency,
+        key_index.clone(),
         limits,
         tokens,
         shutdown.clone(),
@@ -275,7 +294,12 @@ pub async fn serve(
             shutdown: shutdown.clone(),
         });
     }
-    let background = tokio::spawn(housekeeping(store.clone(), fsync, shutdown.clone()));
+    let background = tokio::spawn(housekeeping(
+        store.clone(),
+        key_index.clone(),
+        fsync,
+        shutdown.clone(),
+    ));
     let signals = tokio::spawn(wait_for_signal(shutdown.clone()));
     crate::http::serve(state.clone(), listener).await;
     if let Some(kafka) = kafka {
@@ -286,6 +310,10 @@ pub async fn serve(
     tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
         processors.shutdown().context("stopping processors")?;
         store.flush_all().context("final flush")?;
+        // Nothing is in flight now: the next start reads the window from the index only.
+        key_index
+            .mark(store.safe_time_ms())
+            .context("marking the keyed-record index")?;
         Ok(())
     })
     .await??;
@@ -338,8 +366,14 @@ async fn wait_for_signal(shutdown: CancellationToken) {
     shutdown.cancel();
 }
 
-/// Periodic work: the `interval` fsync policy's flushes and retention.
-async fn housekeeping(store: Arc<LogStore>, fsync: FsyncPolicy, shutdown: CancellationToken) {
+/// Periodic work: the `interval` fsync policy's flushes, retention, and the keyed-record
+/// index's marks.
+async fn housekeeping(
+    store: Arc<LogStore>,
+    key_index: Arc<KeyIndex>,
+    fsync: FsyncPolicy,
+    shutdown: CancellationToken,
+) {
     const RETENTION_EVERY: Duration = Duration::from_secs(30);
     let flush_every = match fsync {
         FsyncPolicy::Interval(d) => d,
@@ -347,9 +381,16 @@ async fn housekeeping(store: Arc<LogStore>, fsync: FsyncPolicy, shutdown: Cancel
     };
     let mut flush_tick = tokio::time::interval(flush_every);
     let mut retention_tick = tokio::time::interval(RETENTION_EVERY);
+    let mut mark_tick = tokio::time::interval(Duration::from_millis(KEY_INDEX_MARK_EVERY_MS));
     loop {
         tokio::select! {
             _ = shutdown.cancelled() => return,
+            _ = mark_tick.tick() => {
+                let (s, k) = (store.clone(), key_index.clone());
+                if let Ok(Err(e)) = tokio::task::spawn_blocking(move || k.mark(s.safe_time_ms())).await {
+                    tracing::warn!(error = %e, "marking the keyed-record index failed; the next start scans more of the log");
+                }
+            }
             _ = flush_tick.tick(), if matches!(fsync, FsyncPolicy::Interval(_)) => {
                 let s = store.clone();
                 if let Ok(Err(e)) = tokio::task::spawn_blocking(move || s.flush_all()).await {
@@ -365,5 +406,120 @@ async fn housekeeping(store: Arc<LogStore>, fsync: FsyncPolicy, shutdown: Cancel
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io;
+    use std::path::Path;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    use clap::Parser;
+    use http_body_util::BodyExt;
+    use log_store::{AppendRecord, FaultInjector, TopicConfig};
+
+    use super::*;
+
+    /// Fails every flush of topic `bad`'s files while set (the store's fault hook).
+    #[derive(Debug, Default)]
+    struct FlushFails(AtomicBool);
+
+    impl FaultInjector for FlushFails {
+        fn before_flush(&self, path: &Path) -> io::Result<()> {
+            let bad = path.components().any(|c| c.as_os_str() == "bad");
+            match bad && self.0.load(Ordering::Relaxed) {
+                true => Err(io::Error::from_raw_os_error(libc::EIO)),
+                false => Ok(()),
+            }
+        }
+    }
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        serve: Args,
+    }
+
+    /// Issue 10: a failed flush fails its partition only (log-store's disk_full tests show the
+    /// safe time moving on); here, that topic describe and /metrics say so.
+    #[test]
+    fn a_failed_flush_shows_in_topic_describe_and_metrics() {
+        let dir = tempfile::tempdir().unwrap();
+        let faults = Arc::new(FlushFails::default());
+        let store = Arc::new(
+            LogStore::open_with_faults(
+                dir.path(),
+                StoreConfig {
+                    fsync: FsyncPolicy::Always,
+                },
+                faults.clone(),
+            )
+            .unwrap(),
+        );
+        for name in ["bad", "good"] {
+            store.create_topic(name, TopicConfig::default()).unwrap();
+        }
+        let rec = [AppendRecord {
+            value: b"1",
+            ..AppendRecord::default()
+        }];
+        let bad = store.topic("bad").unwrap();
+        bad.partitions()[0].append(&rec).unwrap();
+        faults.0.store(true, Ordering::Relaxed);
+        let e = bad.partitions()[0].append(&rec).unwrap_err();
+        assert!(e.to_string().contains("flush"), "{e}");
+        store.topic("good").unwrap().partitions()[0]
+            .append(&rec)
+            .unwrap();
+
+        let described = crate::http::handlers::topics::describe_json(&bad);
+        let failed = described["partitions"][0]["failed"].as_str().unwrap();
+        assert!(
+            failed.contains("os error 5"),
+            "the reason is shown: {described}"
+        );
+        let good = crate::http::handlers::topics::describe_json(&store.topic("good").unwrap());
+        assert!(good["partitions"][0]["failed"].is_null(), "{good}");
+
+        let args = Cli::parse_from(["kappa", "--data", dir.path().to_str().unwrap()]).serve;
+        let key_index = KeyIndex::recover(
+            &dir.path().join("keys"),
+            60_000,
+            &store,
+            0,
+            KeyIndex::load(&dir.path().join("keys")),
+            |_, _, _| {},
+        )
+        .unwrap()
+        .0;
+        let state = AppState::new(
+            store.clone(),
+            Arc::new(
+                processor::Manager::open(store.clone(), &dir.path().join("processors")).unwrap(),
+            ),
+            Groups::open(&dir.path().join("groups")).unwrap(),
+            Idempotency::new(60_000),
+            Arc::new(key_index),
+            args.limits().unwrap(),
+            Vec::new(),
+            CancellationToken::new(),
+        );
+        let body = crate::http::handlers::meta::metrics(&state).into_body();
+        let text = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(body.collect())
+            .unwrap()
+            .to_bytes();
+        let text = String::from_utf8_lossy(&text);
+        assert!(
+            text.contains("kappa_partition_failed{topic=\"bad\",partition=\"0\"} 1"),
+            "{text}"
+        );
+        assert!(
+            text.contains("kappa_partition_failed{topic=\"good\",partition=\"0\"} 0"),
+            "{text}"
+        );
     }
 }

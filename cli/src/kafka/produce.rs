@@ -141,7 +141,21 @@ async fn produce_partition(
                 HEADER_PRODUCER,
                 Producers::header(incoming.producer_id, incoming.producer_epoch, first, last),
             )];
-            let placed = append(b, &topic, &partition, share).await?;
+            let placed = match append(b, &topic, &partition, share).await {
+                Ok(placed) => placed,
+                Err(e) => {
+                    // Its records may still reach the log without an entry (keyindex.rs).
+                    b.state.keys.gap(timestamp_ms);
+                    return Err(e);
+                }
+            };
+            // Before the request's stamp is released (keyindex.rs).
+            b.state.keys.note(
+                name,
+                partition.id().0,
+                placed.base_offset,
+                placed.timestamp_ms,
+            );
             let l = landed(&incoming, placed);
             seqs.landed(l);
             Ok(l)

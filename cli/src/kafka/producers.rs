@@ -3,8 +3,8 @@
 //!
 //! Surviving kill -9 needs no journal, as for HTTP's Idempotency-Key: the first record of every
 //! idempotent batch carries a `kappa-producer` header (`id epoch first_sequence last_sequence`)
-//! in the same atomic append as the batch. On start the server scans the records of the last
-//! window (through the time index) and rebuilds the table. Producer ids are time-based, so ids
+//! in the same atomic append as the batch. On start the server reads the keyed records of the
+//! last window (`keyindex.rs`) and rebuilds the table. Producer ids are time-based, so ids
 //! handed out after a restart never repeat earlier ones.
 
 use std::collections::{HashMap, VecDeque};
@@ -13,7 +13,6 @@ use std::sync::{Arc, Mutex};
 
 use kafka_protocol::messages::{InitProducerIdRequest, InitProducerIdResponse, ProducerId};
 use kafka_protocol::ResponseError;
-use log_store::LogStore;
 
 use crate::limits::{KAFKA_PRODUCERS_MAX, KAFKA_PRODUCER_BATCHES_KEPT};
 
@@ -147,44 +146,31 @@ impl Producers {
         format!("{producer_id} {epoch} {first} {last}").into_bytes()
     }
 
-    /// Rebuilds the table from the `kappa-producer` headers of the records of the last `window_ms`.
-    pub fn recover(&self, store: &LogStore, since_ms: u64) -> log_store::Result<usize> {
-        let mut found = 0;
-        for topic in store.topics() {
-            for partition in topic.partitions() {
-                // A damaged range is skipped, not fatal (issue 10); the idempotency recovery
-                // reports the same ranges in topic describe and /metrics.
-                let damage =
-                    crate::idempotency::scan_since(topic.name(), partition, since_ms, |r| {
-                        let Some((_, v)) = r.headers.iter().find(|(n, _)| n == HEADER_PRODUCER)
-                        else {
-                            return;
-                        };
-                        let Some((id, epoch, first, last)) = parse_header(v) else {
-                            return;
-                        };
-                        if let Some(s) = self.sequences(id, topic.name(), partition.id().0) {
-                            let mut s = s.try_lock().expect("nothing else holds it at start");
-                            if epoch > s.epoch {
-                                s.epoch = epoch;
-                                s.recent.clear();
-                            }
-                            s.landed(Landed {
-                                first_sequence: first,
-                                last_sequence: last,
-                                base_offset: r.offset,
-                                timestamp_ms: r.timestamp_ms,
-                            });
-                            found += 1;
-                        }
-                        self.next_id.fetch_max(id + 1, Ordering::Relaxed);
-                    })?;
-                for d in damage {
-                    tracing::warn!(topic = %d.topic, partition = d.partition, offset = d.from_offset, to_offset = d.to_offset, error = %d.error, "damaged log range skipped while recovering Kafka producer sequences");
-                }
-            }
+    /// Takes one record of the window, in offset order per partition, into the table if it
+    /// carries a `kappa-producer` header. Returns whether it did.
+    pub fn recover_record(&self, topic: &str, partition: u32, r: &log_store::Record) -> bool {
+        let Some((_, v)) = r.headers.iter().find(|(n, _)| n == HEADER_PRODUCER) else {
+            return false;
+        };
+        let Some((id, epoch, first, last)) = parse_header(v) else {
+            return false;
+        };
+        self.next_id.fetch_max(id + 1, Ordering::Relaxed);
+        let Some(s) = self.sequences(id, topic, partition) else {
+            return false;
+        };
+        let mut s = s.try_lock().expect("nothing else holds it at start");
+        if epoch > s.epoch {
+            s.epoch = epoch;
+            s.recent.clear();
         }
-        Ok(found)
+        s.landed(Landed {
+            first_sequence: first,
+            last_sequence: last,
+            base_offset: r.offset,
+            timestamp_ms: r.timestamp_ms,
+        });
+        true
     }
 }
 

@@ -220,6 +220,12 @@ impl ProduceJob<'_> {
             match placed {
                 Ok(p) => {
                     let name = self.topic.name();
+                    if idem.is_some() {
+                        // Before the stamp is released (see keyindex.rs).
+                        self.state
+                            .keys
+                            .note(name, partition, p.base_offset, p.timestamp_ms);
+                    }
                     self.state.metrics.add(
                         "kappa_topic_records_in_total",
                         &[("topic", name)],
@@ -234,7 +240,13 @@ impl ProduceJob<'_> {
                         count: p.count,
                     });
                 }
-                Err(e) => result = Err(e),
+                Err(e) => {
+                    if idem.is_some() {
+                        // Its records may still reach the log without an entry (keyindex.rs).
+                        self.state.keys.gap(stamp.timestamp_ms());
+                    }
+                    result = Err(e)
+                }
             }
         }
         drop(stamp);
