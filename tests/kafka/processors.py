@@ -63,7 +63,12 @@ def produce_kafka(bootstrap, topic, lines):
     errors = []
     for line in lines:
         key = json.loads(line)["user_id"].encode()
-        p.produce(topic, line.encode(), key, on_delivery=lambda err, _m: err and errors.append(err))
+        while True:
+            try:
+                p.produce(topic, line.encode(), key, on_delivery=lambda err, _m: err and errors.append(err))
+                break
+            except BufferError:  # the local queue is full: let deliveries drain it
+                p.poll(0.05)
         p.poll(0)
     assert p.flush(60) == 0 and not errors, errors
 
