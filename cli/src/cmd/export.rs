@@ -1,0 +1,77 @@
+//! `kappa export flink <processor>`: the processor's current version as a complete Flink SQL
+//! script (Kafka sources with the same columns and watermarks, the sink, the query), from the
+//! server's `GET /v1/processors/{p}`. The script itself is `flink_export`'s.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use serde_json::Value;
+
+use crate::client::{encode, runtime, Client, ServerArgs};
+use crate::flink_export::{flink_script, Options};
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    #[command(subcommand)]
+    pub target: Target,
+    #[command(flatten)]
+    pub server: ServerArgs,
+}
+
+#[derive(clap::Subcommand, Debug)]
+pub enum Target {
+    /// Write the Flink SQL script of a processor's current version (stdout, or --output).
+    Flink {
+        processor: String,
+        /// The Kafka cluster Flink reads and writes ('properties.bootstrap.servers'): kappa's
+        /// own `--kafka-listen` address, or an Apache Kafka cluster's.
+        #[arg(long, default_value = "localhost:9092")]
+        bootstrap_servers: String,
+        /// Write the script to this file instead of stdout.
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+    },
+}
+
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let Target::Flink {
+        processor,
+        bootstrap_servers,
+        output,
+    } = &args.target;
+    let rt = runtime()?;
+    let mut c = Client::new(&args.server)?;
+    let status = rt.block_on(c.get_json(&format!("/v1/processors/{}", encode(processor))))?;
+    let sql = status["sql"]
+        .as_str()
+        .with_context(|| format!("processor {processor}: the server's answer has no \"sql\""))?;
+    let version = status["version"].as_u64().unwrap_or(1) as u32;
+    let current = status["versions"]
+        .as_array()
+        .and_then(|v| v.iter().find(|v| v["current"] == Value::Bool(true)));
+    let text = |v: Option<&Value>, k: &str| {
+        v.and_then(|v| v[k].as_str())
+            .map(str::to_string)
+    };
+    let opts = Options {
+        processor: processor.clone(),
+        version,
+        bootstrap_servers: bootstrap_servers.clone(),
+        from: text(current, "from"),
+        to: text(current, "end"),
+    };
+    let script = flink_script(sql, &opts).with_context(|| {
+        format!("exporting processor {processor} (version {version}) to Flink SQL")
+    })?;
+    match output {
+        Some(path) => std::fs::write(path, &script)
+            .with_context(|| format!("writing {}", path.display()))?,
+        None => {
+            let mut out = std::io::stdout().lock();
+            out.write_all(script.as_bytes())?;
+            out.flush()?;
+        }
+    }
+    Ok(())
+}
