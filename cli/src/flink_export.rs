@@ -115,38 +115,65 @@ pub fn flink_script(sql: &str, opts: &Options) -> anyhow::Result<String> {
             .collect();
         columns.insert(name.clone(), cols);
         table_names.push(name.clone());
+        // A bounded run keeps event times in [from, to): a view of that name over the Kafka
+        // table filters them, so the query reads it unchanged. Event time is the WATERMARK
+        // column, or the record timestamp (Kafka's, as a metadata column) when there is none.
+        const RECORD_TIME: &str = "__kappa_record_time";
         let bounds = match (&plan.event_time, bounded) {
             (_, false) => None,
             (EventTime::Slot(_), true) => {
                 let col = watermark_column(&t.text).ok_or_else(|| {
                     anyhow!("table {name}: a bounded run needs the event-time column of its WATERMARK")
                 })?;
-                Some(col)
+                Some((quote(&col), false))
             }
-            (EventTime::RecordTimestamp, true) => bail!(
-                "table {name}: a bounded run over record timestamps has no event-time column for Flink; \
-                 declare one with WATERMARK FOR"
-            ),
+            (EventTime::RecordTimestamp, true) => Some((quote(RECORD_TIME), true)),
         };
         let table_ident = if bounds.is_some() {
             quote(&format!("{name}__kafka"))
         } else {
             ct.name.to_string()
         };
-        let (body, _) = column_list(&t.text)
+        let (mut body, _) = column_list(&t.text)
             .with_context(|| format!("finding the column list of table {name}"))?;
+        if let Some((_, true)) = bounds {
+            body = format!(
+                "{},
+  {} TIMESTAMP_LTZ(3) METADATA FROM 'timestamp' VIRTUAL
+",
+                body.trim_end(),
+                quote(RECORD_TIME)
+            );
+        }
         let options = source_options(ct, &name, opts, bounded)?;
         writeln!(out, "{}", leading_comments(&t.text))?;
         writeln!(out, "CREATE TABLE {table_ident} ({body}) WITH (\n{options}\n);")?;
-        if let Some(col) = bounds {
+        if let Some((col, record_time)) = bounds {
+            let at = |t: &str| -> anyhow::Result<String> {
+                if record_time {
+                    let ms = processor::timestamp::parse(t)
+                        .ok_or_else(|| anyhow!("{t:?} is not a timestamp"))?;
+                    Ok(format!("TO_TIMESTAMP_LTZ({ms}, 3)"))
+                } else {
+                    sql_timestamp(t)
+                }
+            };
+            let columns = if record_time {
+                ct.columns
+                    .iter()
+                    .map(|c| quote(&c.name.value))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            } else {
+                "*".to_string()
+            };
             writeln!(
                 out,
-                "CREATE TEMPORARY VIEW {} AS SELECT * FROM {table_ident}\nWHERE {} >= {}{};",
+                "CREATE TEMPORARY VIEW {} AS SELECT {columns} FROM {table_ident}\nWHERE {col} >= {}{};",
                 ct.name,
-                quote(&col),
-                sql_timestamp(opts.from.as_deref().unwrap_or("1970-01-01T00:00:00Z"))?,
+                at(opts.from.as_deref().unwrap_or("1970-01-01T00:00:00Z"))?,
                 match &opts.to {
-                    Some(to) => format!(" AND {} < {}", quote(&col), sql_timestamp(to)?),
+                    Some(to) => format!(" AND {col} < {}", at(to)?),
                     None => String::new(),
                 }
             )?;
@@ -184,6 +211,7 @@ pub fn flink_script(sql: &str, opts: &Options) -> anyhow::Result<String> {
         }
         _ => bail!("the last statement must be the query"),
     };
+    let (insert_text, rewrites) = flink_syntax(&insert_text, query)?;
     let sink_topic = plan.output.clone().unwrap_or_else(|| opts.processor.clone());
     let SetExpr::Select(select) = query.body.as_ref() else {
         bail!("only a plain SELECT is exported");
@@ -322,8 +350,139 @@ pub fn flink_script(sql: &str, opts: &Options) -> anyhow::Result<String> {
         sink_options.join(",\n  ")
     )?;
     writeln!(out, "{}", leading_comments(&query_stmt.text))?;
+    for r in rewrites {
+        writeln!(out, "-- kappa-only syntax written as Flink's: {r}")?;
+    }
     writeln!(out, "{insert_text}")?;
     Ok(out.replace("\n\n\n", "\n\n"))
+}
+
+/// The two spellings kappa takes that Flink's parser does not: `DATE(x)` (the seed's dbt model;
+/// Flink writes `CAST(x AS DATE)`) and `GROUP BY 1, 2` (ordinals; Flink wants the expressions).
+/// Everything else in the query stays as written. Returns the text and what was rewritten.
+fn flink_syntax(text: &str, query: &ast::Query) -> anyhow::Result<(String, Vec<String>)> {
+    let mut notes = Vec::new();
+    let mut out = rewrite_date_calls(text);
+    if out != text {
+        notes.push("DATE(x) as CAST(x AS DATE)".to_string());
+    }
+    if let SetExpr::Select(select) = query.body.as_ref() {
+        if let GroupByExpr::Expressions(groups, _) = &select.group_by {
+            let ordinal = |g: &Expr| matches!(g, Expr::Value(v) if matches!(v.value, ast::Value::Number(..)));
+            if groups.iter().any(ordinal) {
+                let items: Vec<String> = select
+                    .projection
+                    .iter()
+                    .map(|i| match i {
+                        SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. } => {
+                            rewrite_date_calls(&e.to_string())
+                        }
+                        other => other.to_string(),
+                    })
+                    .collect();
+                let list: Vec<String> = groups
+                    .iter()
+                    .map(|g| match g {
+                        Expr::Value(v) => match &v.value {
+                            ast::Value::Number(n, _) => n
+                                .parse::<usize>()
+                                .ok()
+                                .and_then(|i| items.get(i.checked_sub(1)?))
+                                .cloned()
+                                .ok_or_else(|| anyhow!("GROUP BY {n}: no such SELECT item")),
+                            _ => Ok(rewrite_date_calls(&g.to_string())),
+                        },
+                        _ => Ok(rewrite_date_calls(&g.to_string())),
+                    })
+                    .collect::<anyhow::Result<_>>()?;
+                let re_list = groups
+                    .iter()
+                    .map(|g| g.to_string())
+                    .collect::<Vec<_>>();
+                // Find `GROUP BY <the ordinals as written>` in the text, outside quotes.
+                let upper = out.to_ascii_uppercase();
+                let at = upper
+                    .rfind("GROUP BY")
+                    .ok_or_else(|| anyhow!("GROUP BY not found in the query text"))?;
+                let after = &out[at + "GROUP BY".len()..];
+                let mut end = 0;
+                let mut seen = 0;
+                for (i, c) in after.char_indices() {
+                    if c.is_ascii_digit() || c == ',' || c.is_whitespace() {
+                        end = i + c.len_utf8();
+                        if c == ',' {
+                            seen += 1;
+                        }
+                    } else {
+                        break;
+                    }
+                }
+                if seen + 1 != re_list.len() {
+                    bail!("GROUP BY mixes ordinals and expressions; write the expressions for Flink");
+                }
+                let trailing = &after[..end];
+                let ws = &trailing[trailing.trim_end().len()..];
+                out = format!(
+                    "{} {}{ws}{}",
+                    &out[..at + "GROUP BY".len()],
+                    list.join(", "),
+                    &after[end..]
+                );
+                notes.push("GROUP BY ordinals as the SELECT items' expressions".to_string());
+            }
+        }
+    }
+    Ok((out, notes))
+}
+
+/// `DATE(x)` -> `CAST(x AS DATE)`, outside quotes and comments.
+fn rewrite_date_calls(text: &str) -> String {
+    let b = text.as_bytes();
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        if c == b'\'' || c == b'"' || c == b'`' {
+            let end = text[i + 1..].find(c as char).map_or(b.len(), |j| i + 1 + j + 1);
+            out.push_str(&text[i..end]);
+            i = end;
+            continue;
+        }
+        if text[i..].starts_with("--") {
+            let end = text[i..].find('\n').map_or(b.len(), |j| i + j);
+            out.push_str(&text[i..end]);
+            i = end;
+            continue;
+        }
+        let word_start = i == 0 || !(b[i - 1].is_ascii_alphanumeric() || b[i - 1] == b'_');
+        if word_start && text.len() >= i + 4 && text[i..i + 4].eq_ignore_ascii_case("DATE") {
+            let rest = &text[i + 4..];
+            let open = rest.len() - rest.trim_start().len();
+            if rest[open..].starts_with('(') {
+                let start = i + 4 + open + 1;
+                let mut depth = 1;
+                let mut j = start;
+                while j < b.len() && depth > 0 {
+                    match b[j] {
+                        b'(' => depth += 1,
+                        b')' => depth -= 1,
+                        _ => {}
+                    }
+                    j += 1;
+                }
+                if depth == 0 {
+                    let inner = rewrite_date_calls(&text[start..j - 1]);
+                    out.push_str(&format!("CAST({inner} AS DATE)"));
+                    i = j;
+                    continue;
+                }
+            }
+        }
+        let ch = text[i..].chars().next().expect("in bounds");
+        out.push(ch);
+        i += ch.len_utf8();
+    }
+    out
 }
 
 /// The WITH options of a source table on Flink's Kafka connector.
@@ -973,6 +1132,37 @@ mod tests {
             "{script}"
         );
         assert!(script.contains("`s` BIGINT"), "{script}");
+    }
+
+    #[test]
+    fn a_bounded_run_without_watermark_bounds_the_record_timestamp() {
+        let sql = "CREATE TABLE orders (category STRING, total DOUBLE)
+            WITH ('connector' = 'kappa', 'topic' = 'orders', 'format' = 'json');
+            SELECT category, SUM(total) AS revenue FROM orders GROUP BY category ORDER BY revenue DESC";
+        let mut o = opts("b");
+        o.from = Some("2026-03-25T00:00:00Z".into());
+        o.to = Some("2026-03-26T00:00:00Z".into());
+        let script = flink_script(sql, &o).unwrap();
+        assert!(script.contains("`__kappa_record_time` TIMESTAMP_LTZ(3) METADATA FROM 'timestamp' VIRTUAL"), "{script}");
+        assert!(script.contains(
+            "CREATE TEMPORARY VIEW orders AS SELECT `category`, `total` FROM `orders__kafka`\nWHERE `__kappa_record_time` >= TO_TIMESTAMP_LTZ(1774396800000, 3) AND `__kappa_record_time` < TO_TIMESTAMP_LTZ(1774483200000, 3);"
+        ), "{script}");
+    }
+
+    #[test]
+    fn date_calls_and_group_by_ordinals_are_written_as_flink_takes_them() {
+        let sql = example("daily_model.sql");
+        let mut o = opts("m");
+        o.from = Some("2026-03-25T00:00:00Z".into());
+        o.to = Some("2026-03-26T00:00:00Z".into());
+        let script = flink_script(&sql, &o).unwrap();
+        assert!(script.contains("SELECT CAST(ts AS DATE) AS order_date"), "{script}");
+        assert!(
+            script.contains("GROUP BY CAST(ts AS DATE), region, category;"),
+            "{script}"
+        );
+        assert!(script.contains("`order_date` DATE"), "{script}");
+        assert_eq!(rewrite_date_calls("TO_DATE(x), 'DATE(y)', date (z)"), "TO_DATE(x), 'DATE(y)', CAST(z AS DATE)");
     }
 
     #[test]

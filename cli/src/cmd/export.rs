@@ -31,6 +31,16 @@ pub enum Target {
         /// Write the script to this file instead of stdout.
         #[arg(long, short)]
         output: Option<PathBuf>,
+        /// Export this SQL file (as the processor would be created from it) instead of asking
+        /// the server for the processor's current SQL.
+        #[arg(long = "sql-file")]
+        sql_file: Option<PathBuf>,
+        /// With --sql-file: the event-time bounds of a bounded run, [from, to) (RFC 3339).
+        #[arg(long, requires = "sql_file")]
+        from: Option<String>,
+        /// With --sql-file: see --from.
+        #[arg(long, requires = "sql_file")]
+        to: Option<String>,
     },
 }
 
@@ -39,9 +49,42 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         processor,
         bootstrap_servers,
         output,
+        sql_file,
+        from,
+        to,
     } = &args.target;
+    let script = match sql_file {
+        Some(path) => {
+            let sql = std::fs::read_to_string(path)
+                .with_context(|| format!("reading {}", path.display()))?;
+            let opts = Options {
+                processor: processor.clone(),
+                version: 1,
+                bootstrap_servers: bootstrap_servers.clone(),
+                from: from.clone(),
+                to: to.clone(),
+            };
+            flink_script(&sql, &opts)
+                .with_context(|| format!("exporting {} to Flink SQL", path.display()))?
+        }
+        None => from_server(&args.server, processor, bootstrap_servers)?,
+    };
+    match output {
+        Some(path) => std::fs::write(path, &script)
+            .with_context(|| format!("writing {}", path.display()))?,
+        None => {
+            let mut out = std::io::stdout().lock();
+            out.write_all(script.as_bytes())?;
+            out.flush()?;
+        }
+    }
+    Ok(())
+}
+
+/// The script of the processor's current version, from `GET /v1/processors/{p}`.
+fn from_server(server: &ServerArgs, processor: &str, bootstrap_servers: &str) -> anyhow::Result<String> {
     let rt = runtime()?;
-    let mut c = Client::new(&args.server)?;
+    let mut c = Client::new(server)?;
     let status = rt.block_on(c.get_json(&format!("/v1/processors/{}", encode(processor))))?;
     let sql = status["sql"]
         .as_str()
@@ -55,23 +98,13 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             .map(str::to_string)
     };
     let opts = Options {
-        processor: processor.clone(),
+        processor: processor.to_string(),
         version,
-        bootstrap_servers: bootstrap_servers.clone(),
+        bootstrap_servers: bootstrap_servers.to_string(),
         from: text(current, "from"),
         to: text(current, "end"),
     };
-    let script = flink_script(sql, &opts).with_context(|| {
+    flink_script(sql, &opts).with_context(|| {
         format!("exporting processor {processor} (version {version}) to Flink SQL")
-    })?;
-    match output {
-        Some(path) => std::fs::write(path, &script)
-            .with_context(|| format!("writing {}", path.display()))?,
-        None => {
-            let mut out = std::io::stdout().lock();
-            out.write_all(script.as_bytes())?;
-            out.flush()?;
-        }
-    }
-    Ok(())
+    })
 }
