@@ -123,7 +123,9 @@ pub fn flink_script(sql: &str, opts: &Options) -> anyhow::Result<String> {
             (_, false) => None,
             (EventTime::Slot(_), true) => {
                 let col = watermark_column(&t.text).ok_or_else(|| {
-                    anyhow!("table {name}: a bounded run needs the event-time column of its WATERMARK")
+                    anyhow!(
+                        "table {name}: a bounded run needs the event-time column of its WATERMARK"
+                    )
                 })?;
                 Some((quote(&col), false))
             }
@@ -147,7 +149,10 @@ pub fn flink_script(sql: &str, opts: &Options) -> anyhow::Result<String> {
         }
         let options = source_options(ct, &name, opts, bounded)?;
         writeln!(out, "{}", leading_comments(&t.text))?;
-        writeln!(out, "CREATE TABLE {table_ident} ({body}) WITH (\n{options}\n);")?;
+        writeln!(
+            out,
+            "CREATE TABLE {table_ident} ({body}) WITH (\n{options}\n);"
+        )?;
         if let Some((col, record_time)) = bounds {
             let at = |t: &str| -> anyhow::Result<String> {
                 if record_time {
@@ -212,7 +217,10 @@ pub fn flink_script(sql: &str, opts: &Options) -> anyhow::Result<String> {
         _ => bail!("the last statement must be the query"),
     };
     let (insert_text, rewrites) = flink_syntax(&insert_text, query)?;
-    let sink_topic = plan.output.clone().unwrap_or_else(|| opts.processor.clone());
+    let sink_topic = plan
+        .output
+        .clone()
+        .unwrap_or_else(|| opts.processor.clone());
     let SetExpr::Select(select) = query.body.as_ref() else {
         bail!("only a plain SELECT is exported");
     };
@@ -368,7 +376,8 @@ fn flink_syntax(text: &str, query: &ast::Query) -> anyhow::Result<(String, Vec<S
     }
     if let SetExpr::Select(select) = query.body.as_ref() {
         if let GroupByExpr::Expressions(groups, _) = &select.group_by {
-            let ordinal = |g: &Expr| matches!(g, Expr::Value(v) if matches!(v.value, ast::Value::Number(..)));
+            let ordinal =
+                |g: &Expr| matches!(g, Expr::Value(v) if matches!(v.value, ast::Value::Number(..)));
             if groups.iter().any(ordinal) {
                 let items: Vec<String> = select
                     .projection
@@ -395,10 +404,7 @@ fn flink_syntax(text: &str, query: &ast::Query) -> anyhow::Result<(String, Vec<S
                         _ => Ok(rewrite_date_calls(&g.to_string())),
                     })
                     .collect::<anyhow::Result<_>>()?;
-                let re_list = groups
-                    .iter()
-                    .map(|g| g.to_string())
-                    .collect::<Vec<_>>();
+                let re_list = groups.iter().map(|g| g.to_string()).collect::<Vec<_>>();
                 // Find `GROUP BY <the ordinals as written>` in the text, outside quotes.
                 let upper = out.to_ascii_uppercase();
                 let at = upper
@@ -418,7 +424,9 @@ fn flink_syntax(text: &str, query: &ast::Query) -> anyhow::Result<(String, Vec<S
                     }
                 }
                 if seen + 1 != re_list.len() {
-                    bail!("GROUP BY mixes ordinals and expressions; write the expressions for Flink");
+                    bail!(
+                        "GROUP BY mixes ordinals and expressions; write the expressions for Flink"
+                    );
                 }
                 let trailing = &after[..end];
                 let ws = &trailing[trailing.trim_end().len()..];
@@ -443,7 +451,9 @@ fn rewrite_date_calls(text: &str) -> String {
     while i < b.len() {
         let c = b[i];
         if c == b'\'' || c == b'"' || c == b'`' {
-            let end = text[i + 1..].find(c as char).map_or(b.len(), |j| i + 1 + j + 1);
+            let end = text[i + 1..]
+                .find(c as char)
+                .map_or(b.len(), |j| i + 1 + j + 1);
             out.push_str(&text[i..end]);
             i = end;
             continue;
@@ -651,10 +661,7 @@ fn column_list(text: &str) -> anyhow::Result<(String, usize)> {
 fn watermark_column(text: &str) -> Option<String> {
     let dialect = KappaDialect::default();
     Parser::parse_sql(&dialect, text).ok()?;
-    dialect
-        .watermarks()
-        .first()
-        .map(|w| w.column.value.clone())
+    dialect.watermarks().first().map(|w| w.column.value.clone())
 }
 
 /// A Flink identifier in backquotes.
@@ -671,7 +678,10 @@ fn sql_string(s: &str) -> String {
 fn sql_timestamp(rfc3339: &str) -> anyhow::Result<String> {
     let ms = processor::timestamp::parse(rfc3339)
         .ok_or_else(|| anyhow!("{rfc3339:?} is not a timestamp"))?;
-    Ok(format!("TIMESTAMP '{}'", processor::timestamp::format_sql(ms)))
+    Ok(format!(
+        "TIMESTAMP '{}'",
+        processor::timestamp::format_sql(ms)
+    ))
 }
 
 /// A declared type, widened to its family: what the sink declares.
@@ -723,7 +733,10 @@ impl<'a> Env<'a> {
                             .unwrap_or_default();
                         for t in columns.keys() {
                             if inner.contains(t.as_str()) {
-                                tables.push((t.clone(), alias.as_ref().map(|a| a.name.value.clone())));
+                                tables.push((
+                                    t.clone(),
+                                    alias.as_ref().map(|a| a.name.value.clone()),
+                                ));
                             }
                         }
                     } else {
@@ -882,7 +895,10 @@ impl<'a> Env<'a> {
     fn function(&self, f: &ast::Function) -> String {
         let name = f.name.to_string().to_ascii_uppercase();
         let args = self.args(f);
-        let first = || args.first().map_or("STRING".to_string(), |a| self.type_of(a));
+        let first = || {
+            args.first()
+                .map_or("STRING".to_string(), |a| self.type_of(a))
+        };
         match name.as_str() {
             "COUNT" | "ROW_NUMBER" | "RANK" | "DENSE_RANK" | "CHAR_LENGTH" | "CHARACTER_LENGTH"
             | "TIMESTAMPDIFF" | "EXTRACT" | "YEAR" | "MONTH" | "DAYOFMONTH" | "HOUR" | "MINUTE"
@@ -901,7 +917,13 @@ impl<'a> Env<'a> {
             "COALESCE" | "IFNULL" | "NULLIF" | "GREATEST" | "LEAST" => {
                 common(&args.iter().map(|a| self.type_of(a)).collect::<Vec<_>>())
             }
-            "IF" => common(&args.iter().skip(1).map(|a| self.type_of(a)).collect::<Vec<_>>()),
+            "IF" => common(
+                &args
+                    .iter()
+                    .skip(1)
+                    .map(|a| self.type_of(a))
+                    .collect::<Vec<_>>(),
+            ),
             "DATE" | "TO_DATE" | "CURRENT_DATE" => "DATE".into(),
             "TO_TIMESTAMP" | "TUMBLE_START" | "TUMBLE_END" | "HOP_START" | "HOP_END"
             | "SESSION_START" | "SESSION_END" | "CUMULATE_START" | "CUMULATE_END"
@@ -1080,8 +1102,7 @@ mod tests {
 
     #[test]
     fn every_example_exports() {
-        for f in std::fs::read_dir(format!("{}/../examples", env!("CARGO_MANIFEST_DIR"))).unwrap()
-        {
+        for f in std::fs::read_dir(format!("{}/../examples", env!("CARGO_MANIFEST_DIR"))).unwrap() {
             let path = f.unwrap().path();
             if path.extension().and_then(|e| e.to_str()) != Some("sql") {
                 continue;
@@ -1092,8 +1113,8 @@ mod tests {
                 o.from = Some("2026-03-25T00:00:00Z".into());
                 o.to = Some("2026-03-26T00:00:00Z".into());
             }
-            let script = flink_script(&sql, &o)
-                .unwrap_or_else(|e| panic!("{}: {e:#}", path.display()));
+            let script =
+                flink_script(&sql, &o).unwrap_or_else(|e| panic!("{}: {e:#}", path.display()));
             assert!(!script.contains("'kappa'"), "{}: {script}", path.display());
             assert_eq!(
                 script.matches("INSERT INTO").count(),
@@ -1143,7 +1164,12 @@ mod tests {
         o.from = Some("2026-03-25T00:00:00Z".into());
         o.to = Some("2026-03-26T00:00:00Z".into());
         let script = flink_script(sql, &o).unwrap();
-        assert!(script.contains("`__kappa_record_time` TIMESTAMP_LTZ(3) METADATA FROM 'timestamp' VIRTUAL"), "{script}");
+        assert!(
+            script.contains(
+                "`__kappa_record_time` TIMESTAMP_LTZ(3) METADATA FROM 'timestamp' VIRTUAL"
+            ),
+            "{script}"
+        );
         assert!(script.contains(
             "CREATE TEMPORARY VIEW orders AS SELECT `category`, `total` FROM `orders__kafka`\nWHERE `__kappa_record_time` >= TO_TIMESTAMP_LTZ(1774396800000, 3) AND `__kappa_record_time` < TO_TIMESTAMP_LTZ(1774483200000, 3);"
         ), "{script}");
@@ -1156,13 +1182,19 @@ mod tests {
         o.from = Some("2026-03-25T00:00:00Z".into());
         o.to = Some("2026-03-26T00:00:00Z".into());
         let script = flink_script(&sql, &o).unwrap();
-        assert!(script.contains("SELECT CAST(ts AS DATE) AS order_date"), "{script}");
+        assert!(
+            script.contains("SELECT CAST(ts AS DATE) AS order_date"),
+            "{script}"
+        );
         assert!(
             script.contains("GROUP BY CAST(ts AS DATE), region, category;"),
             "{script}"
         );
         assert!(script.contains("`order_date` DATE"), "{script}");
-        assert_eq!(rewrite_date_calls("TO_DATE(x), 'DATE(y)', date (z)"), "TO_DATE(x), 'DATE(y)', CAST(z AS DATE)");
+        assert_eq!(
+            rewrite_date_calls("TO_DATE(x), 'DATE(y)', date (z)"),
+            "TO_DATE(x), 'DATE(y)', CAST(z AS DATE)"
+        );
     }
 
     #[test]

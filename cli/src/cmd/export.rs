@@ -70,8 +70,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         None => from_server(&args.server, processor, bootstrap_servers)?,
     };
     match output {
-        Some(path) => std::fs::write(path, &script)
-            .with_context(|| format!("writing {}", path.display()))?,
+        Some(path) => {
+            std::fs::write(path, &script).with_context(|| format!("writing {}", path.display()))?
+        }
         None => {
             let mut out = std::io::stdout().lock();
             out.write_all(script.as_bytes())?;
@@ -82,7 +83,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 }
 
 /// The script of the processor's current version, from `GET /v1/processors/{p}`.
-fn from_server(server: &ServerArgs, processor: &str, bootstrap_servers: &str) -> anyhow::Result<String> {
+fn from_server(
+    server: &ServerArgs,
+    processor: &str,
+    bootstrap_servers: &str,
+) -> anyhow::Result<String> {
     let rt = runtime()?;
     let mut c = Client::new(server)?;
     let status = rt.block_on(c.get_json(&format!("/v1/processors/{}", encode(processor))))?;
@@ -93,10 +98,7 @@ fn from_server(server: &ServerArgs, processor: &str, bootstrap_servers: &str) ->
     let current = status["versions"]
         .as_array()
         .and_then(|v| v.iter().find(|v| v["current"] == Value::Bool(true)));
-    let text = |v: Option<&Value>, k: &str| {
-        v.and_then(|v| v[k].as_str())
-            .map(str::to_string)
-    };
+    let text = |v: Option<&Value>, k: &str| v.and_then(|v| v[k].as_str()).map(str::to_string);
     let opts = Options {
         processor: processor.to_string(),
         version,
