@@ -31,6 +31,10 @@ pub struct Options {
     pub version: u32,
     /// `'properties.bootstrap.servers'` of every table.
     pub bootstrap_servers: String,
+    /// Keep the servers a `'connector' = 'kafka'` table names itself (no `--bootstrap-servers`
+    /// given); `bootstrap_servers` is then for kappa tables, and the sink goes where the first
+    /// Kafka table's servers are.
+    pub keep_table_servers: bool,
     /// Event-time bounds of a bounded run (RFC 3339): [from, to).
     pub from: Option<String>,
     pub to: Option<String>,
@@ -78,8 +82,12 @@ pub fn flink_script(sql: &str, opts: &Options) -> anyhow::Result<String> {
     )?;
     writeln!(
         out,
-        "-- Sources and sink use Flink's Kafka connector at {}; the query is the processor's, as written.",
-        opts.bootstrap_servers
+        "-- Sources and sink use Flink's Kafka connector ({}); the query is the processor's, as written.",
+        if opts.keep_table_servers {
+            format!("kappa's topics at {}", opts.bootstrap_servers)
+        } else {
+            format!("at {}", opts.bootstrap_servers)
+        }
     )?;
     writeln!(out, "-- Run it with Flink's SQL client (sql-client.sh -f <this file>) or statement by statement.")?;
     writeln!(out, "SET 'table.local-time-zone' = 'UTC';")?;
@@ -332,7 +340,15 @@ pub fn flink_script(sql: &str, opts: &Options) -> anyhow::Result<String> {
             .collect();
         cols.push(format!("  PRIMARY KEY ({}) NOT ENFORCED", keys.join(", ")));
     }
-    let bootstrap = sql_string(&opts.bootstrap_servers);
+    let bootstrap = sql_string(
+        &tables
+            .iter()
+            .find_map(|t| match &t.parsed {
+                Statement::CreateTable(ct) => table_servers(ct, opts),
+                _ => None,
+            })
+            .unwrap_or_else(|| opts.bootstrap_servers.clone()),
+    );
     let sink_options = if updating {
         vec![
             "'connector' = 'upsert-kafka'".to_string(),
@@ -522,13 +538,11 @@ fn source_options(
             .map(|(_, v)| v.clone())
     };
     let topic = get("topic").unwrap_or_else(|| name.to_string());
+    let servers = table_servers(ct, opts).unwrap_or_else(|| opts.bootstrap_servers.clone());
     let mut out = vec![
         ("connector".to_string(), "kafka".to_string()),
         ("topic".into(), topic),
-        (
-            "properties.bootstrap.servers".into(),
-            opts.bootstrap_servers.clone(),
-        ),
+        ("properties.bootstrap.servers".into(), servers),
         ("properties.group.id".into(), opts.processor.clone()),
         (
             "scan.startup.mode".into(),
@@ -557,6 +571,27 @@ fn source_options(
         .map(|(k, v)| format!("  {} = {}", sql_string(k), sql_string(v)))
         .collect::<Vec<_>>()
         .join(",\n"))
+}
+
+/// The servers a `'connector' = 'kafka'` table names, when they are to be kept.
+fn table_servers(ct: &ast::CreateTable, opts: &Options) -> Option<String> {
+    if !opts.keep_table_servers {
+        return None;
+    }
+    let CreateTableOptions::With(options) = &ct.table_options else {
+        return None;
+    };
+    let get = |k: &str| {
+        options.iter().find_map(|o| match o {
+            SqlOption::KeyValue { key, value } if key.value == k => {
+                processor::sql::compile::literal_string(value).ok()
+            }
+            _ => None,
+        })
+    };
+    (get("connector").as_deref() == Some("kafka"))
+        .then(|| get("properties.bootstrap.servers"))
+        .flatten()
 }
 
 /// Splits SQL text into statements at `;` outside quotes and comments; each statement keeps its
@@ -1004,6 +1039,7 @@ mod tests {
             processor: name.into(),
             version: 1,
             bootstrap_servers: "kafka:9092".into(),
+            keep_table_servers: false,
             from: None,
             to: None,
         }

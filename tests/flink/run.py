@@ -177,7 +177,7 @@ class FlinkJob:
         self.log = self.path + ".log"
         self.lines = []
         self.started = time.time()
-        env = dict(os.environ, PYTHONUNBUFFERED="1")
+        env = flink_env(workdir)
         self.proc = subprocess.Popen([FLINK_PYTHON, self.path, *args], stdout=subprocess.PIPE,
                                      stderr=open(self.log, "w"), text=True, env=env, start_new_session=True)
         JOBS.append(self)
@@ -209,6 +209,14 @@ class FlinkJob:
             except subprocess.TimeoutExpired:
                 os.killpg(self.proc.pid, 9)
                 self.proc.wait()
+
+
+def flink_env(workdir):
+    """The environment of a PyFlink process: its JVM's temporary files (the RPC jar, the
+    mini-cluster's blobs) go under workdir, which is removed at the end, not into /tmp."""
+    tmp = os.path.join(workdir, "jvm-tmp")
+    os.makedirs(tmp, exist_ok=True)
+    return dict(os.environ, PYTHONUNBUFFERED="1", TMPDIR=tmp, JAVA_TOOL_OPTIONS=f"-Djava.io.tmpdir={tmp}")
 
 
 def printed_rows(lines):
@@ -542,7 +550,7 @@ def check_exports_plan(workdir):
         scripts.append(out)
     started = time.time()
     r = subprocess.run([FLINK_PYTHON, os.path.join(HERE, "validate.py"), *scripts], capture_output=True,
-                       text=True, timeout=900)
+                       text=True, timeout=900, env=flink_env(workdir))
     failed = [l for l in r.stdout.splitlines() if not l.startswith("ok ")]
     assert r.returncode == 0 and not failed, "Flink refused exported scripts:\n" + "\n".join(failed) + r.stderr[-3000:]
     log(f"PASS Flink's planner accepts the exported script of all {len(scripts)} SQL cases "

@@ -25,9 +25,10 @@ pub enum Target {
     Flink {
         processor: String,
         /// The Kafka cluster Flink reads and writes ('properties.bootstrap.servers'): kappa's
-        /// own `--kafka-listen` address, or an Apache Kafka cluster's.
-        #[arg(long, default_value = "localhost:9092")]
-        bootstrap_servers: String,
+        /// own `--kafka-listen` address, or an Apache Kafka cluster's. Default: localhost:9092
+        /// for kappa's topics, and the servers a `'connector' = 'kafka'` table names itself.
+        #[arg(long)]
+        bootstrap_servers: Option<String>,
         /// Write the script to this file instead of stdout.
         #[arg(long, short)]
         output: Option<PathBuf>,
@@ -60,14 +61,15 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             let opts = Options {
                 processor: processor.clone(),
                 version: 1,
-                bootstrap_servers: bootstrap_servers.clone(),
+                bootstrap_servers: servers(bootstrap_servers),
+                keep_table_servers: bootstrap_servers.is_none(),
                 from: from.clone(),
                 to: to.clone(),
             };
             flink_script(&sql, &opts)
                 .with_context(|| format!("exporting {} to Flink SQL", path.display()))?
         }
-        None => from_server(&args.server, processor, bootstrap_servers)?,
+        None => from_server(&args.server, processor, bootstrap_servers.as_deref())?,
     };
     match output {
         Some(path) => {
@@ -82,11 +84,21 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `--bootstrap-servers`, or where kappa's Kafka listener usually is.
+fn servers(flag: &Option<String>) -> String {
+    flag.clone()
+        .unwrap_or_else(|| DEFAULT_BOOTSTRAP_SERVERS.to_string())
+}
+
+/// The default of `--bootstrap-servers` for kappa's own topics (the server does not say where
+/// its Kafka listener is).
+const DEFAULT_BOOTSTRAP_SERVERS: &str = "localhost:9092";
+
 /// The script of the processor's current version, from `GET /v1/processors/{p}`.
 fn from_server(
     server: &ServerArgs,
     processor: &str,
-    bootstrap_servers: &str,
+    bootstrap_servers: Option<&str>,
 ) -> anyhow::Result<String> {
     let rt = runtime()?;
     let mut c = Client::new(server)?;
@@ -102,7 +114,8 @@ fn from_server(
     let opts = Options {
         processor: processor.to_string(),
         version,
-        bootstrap_servers: bootstrap_servers.to_string(),
+        bootstrap_servers: servers(&bootstrap_servers.map(str::to_string)),
+        keep_table_servers: bootstrap_servers.is_none(),
         from: text(current, "from"),
         to: text(current, "end"),
     };
