@@ -43,4 +43,4 @@ if ! (cd tests/kafka/apache && timeout 900 mvn -B -q dependency:copy-dependencie
     echo "FAILED: could not fetch Apache Kafka (org.apache.kafka:kafka_2.13) from Maven Central" >&2
     exit 1
 fi
-FLINK_PYTHON="$PWD/$venv/bin/python" timeout 1200 python3 tests/flink/run.py "$@"
+FLINK_PYTHON="$PWD/$venv/bin/python" timeout 900 python3 tests/flink/run.py "$@"
