@@ -32,6 +32,7 @@ import math
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -286,11 +287,12 @@ def check_seed_job_against_kappa(workdir):
         mark = os.path.getsize(server.log)
         job = FlinkJob(seed_job_text(server.bootstrap), "seed_revenue.py", workdir)
         deadline = time.time() + 240
-        while len(flink_fetching(server, mark, None)) < 1:
+        # Flink's enumerator looks up every partition's latest offset before it assigns the
+        # splits; once each of the 4 readers fetches, records produced from now on are read.
+        while len(flink_fetching(server, mark, None)) < PARTITIONS:
             assert job.proc.poll() is None, "the seed job exited:\n" + job.tail()
-            assert time.time() < deadline, "the seed job never fetched from kappa:\n" + job.tail()
+            assert time.time() < deadline, "the seed job's readers never all fetched from kappa:\n" + job.tail()
             time.sleep(0.5)
-        time.sleep(5)  # every reader has looked up its latest offset and is fetching
         fetchers = flink_fetching(server, mark, None)
         produce_orders(server)
         create_processor(server, "revenue", sql)
@@ -568,6 +570,9 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--only", choices=["seed", "export", "plan", "kappa"])
     args = ap.parse_args()
+    # `timeout` in .ci/run ends this with SIGTERM: unwind, so the Flink jobs, brokers and
+    # servers started here are stopped by the `finally` blocks instead of left running.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     assert os.path.exists(FLINK_PYTHON), f"{FLINK_PYTHON} missing: run tests/flink/run.sh (it installs PyFlink)"
     workdir = tempfile.mkdtemp(prefix="kappa-flink-")
     started = time.time()
