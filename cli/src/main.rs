@@ -4,6 +4,7 @@
 mod appender;
 mod client;
 mod cmd;
+mod flink_export;
 mod groups;
 mod http;
 mod idempotency;
@@ -52,6 +53,8 @@ enum Command {
     Verify(cmd::verify::Args),
     /// Run the benchmarks and print their figures (a table, or JSON with --json).
     Bench(cmd::bench::Args),
+    /// Export a processor for another engine: `export flink <processor>` writes its Flink SQL.
+    Export(cmd::export::Args),
 }
 
 fn main() -> std::process::ExitCode {
@@ -66,5 +69,6 @@ fn main() -> std::process::ExitCode {
         Command::Replay(args) => cmd::replay::run(args),
         Command::Verify(args) => cmd::verify::run(args),
         Command::Bench(args) => cmd::bench::run(args),
+        Command::Export(args) => cmd::export::run(args),
     })
 }

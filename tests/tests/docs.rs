@@ -222,6 +222,7 @@ fn every_page_of_the_manual_is_tested() {
     pages.sort();
     let tested = [
         "README.md",
+        "howto-kafka-flink.md",
         "howto-seed-jobs.md",
         "http-api.md",
         "kafka.md",
@@ -229,6 +230,11 @@ fn every_page_of_the_manual_is_tested() {
         "sql.md",
     ];
     assert_eq!(pages, tested, "add a test below for each new page of docs/");
+}
+
+#[test]
+fn howto_kafka_flink_commands_run_as_written() {
+    check_page("docs/howto-kafka-flink.md");
 }
 
 #[test]

@@ -2,6 +2,7 @@
 pub mod bench;
 pub mod consume;
 pub mod demo;
+pub mod export;
 pub mod processors;
 pub mod produce;
 pub mod replay;
