@@ -1083,6 +1083,27 @@ mod tests {
     }
 
     #[test]
+    fn a_processor_already_on_kafka_keeps_its_cluster_unless_told_otherwise() {
+        let sql = example("revenue.sql").replace(
+            "'connector' = 'kappa'",
+            "'connector' = 'kafka', 'properties.bootstrap.servers' = 'k1:9092,k2:9092'",
+        );
+        let keep = Options {
+            keep_table_servers: true,
+            ..opts("revenue")
+        };
+        let script = flink_script(&sql, &keep).unwrap();
+        assert_eq!(
+            script
+                .matches("'properties.bootstrap.servers' = 'k1:9092,k2:9092'")
+                .count(),
+            2,
+            "the source and the sink are on the processor's cluster: {script}"
+        );
+        assert!(!script.contains("kafka:9092'"), "{script}");
+    }
+
+    #[test]
     fn insert_into_keeps_its_target_and_the_sink_is_that_topic() {
         let sql = example("category_counts.sql");
         let script = flink_script(&sql, &opts("counts")).unwrap();
