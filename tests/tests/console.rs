@@ -811,6 +811,11 @@ impl Session<'_> {
 
     /// Saves a screenshot of the element `css` (scrolled into view) as `<name>.png`.
     fn save_view(&self, name: &str, css: &str) {
+        // Its top at the window's top: the driver crops an element to the visible part.
+        self.execute(
+            "document.querySelector(arguments[0]).scrollIntoView({block: 'start'}); return null;",
+            json!([css]),
+        );
         let id = self.element(css);
         let b64 = self.cmd("GET", &format!("/element/{id}/screenshot"), None);
         save_png(name, &base64_decode(b64.as_str().expect("a base64 string")));
