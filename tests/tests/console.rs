@@ -345,7 +345,10 @@ fn check_results_update_in_place(server: &Server, browser: &Session, auth: &str)
         rows[0].starts_with("music") && rows[2].starts_with("books"),
         "{rows:?}"
     );
-    assert!(rows[2].contains("245.25"), "books' revenue formatted: {rows:?}");
+    assert!(
+        rows[2].contains("245.25"),
+        "books' revenue formatted: {rows:?}"
+    );
     browser.execute("getSelection().removeAllRanges(); return null;", json!([]));
 }
 
@@ -373,7 +376,12 @@ fn check_finished_batch(server: &Server, browser: &Session, auth: &str) {
     browser.wait_for("the batch processor shown as finished", || {
         (browser.text(&format!("{row} [data-testid=processor-status]")) == "finished").then_some(())
     });
-    let r = server.request("GET", "/v1/processors/daily", &[("authorization", auth)], b"");
+    let r = server.request(
+        "GET",
+        "/v1/processors/daily",
+        &[("authorization", auth)],
+        b"",
+    );
     assert_eq!(r.json()["status"], "finished", "{}", r.text());
     let class = browser.execute(
         "return document.querySelector(arguments[0]).className;",
@@ -848,10 +856,17 @@ impl Drop for Session<'_> {
 }
 
 fn save_png(name: &str, png: &[u8]) {
-    assert!(png.starts_with(b"\x89PNG"), "the screenshot {name} is a PNG");
+    assert!(
+        png.starts_with(b"\x89PNG"),
+        "the screenshot {name} is a PNG"
+    );
     let path = Path::new(SCREENSHOTS).join(format!("{name}.png"));
     std::fs::write(&path, png).unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
-    eprintln!("console screenshot: {} ({} bytes)", path.display(), png.len());
+    eprintln!(
+        "console screenshot: {} ({} bytes)",
+        path.display(),
+        png.len()
+    );
 }
 
 /// Standard base64 (the screenshot's encoding), without a new dependency for one call.
