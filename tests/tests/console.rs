@@ -8,7 +8,10 @@
 //! drive Debian's Chromium (headless) through chromedriver's W3C WebDriver protocol — plain
 //! JSON over HTTP on loopback, spoken with the same raw HTTP helper the other tests use. The
 //! test reads the page the way a user would (typing, clicking, reading text) and waits for
-//! the console's 2 s polls with deadlines. It saves a screenshot to `/tmp/console.png`.
+//! the console's 2 s polls with deadlines. It saves a screenshot of every view (topics,
+//! record browser, processors, results, replay form, diff before promote, after promote, a
+//! finished batch job, consumer groups, the whole page, and the page at 700 px) as PNG files
+//! in `target/console-screenshots/`, for people to look at.
 //!
 //! Needs `chromium` and `chromedriver` (`.ci/install-browser.sh` installs them); with
 //! `KAPPA_SKIP_BROWSER=1` and no browser it prints SKIPPED instead of failing.
@@ -24,8 +27,8 @@ use serde_json::{json, Value};
 
 const TOKEN: &str = "console-secret";
 const CHROMIUM: &str = "/usr/bin/chromium";
-const SCREENSHOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../target/console.png");
-const SCREENSHOT_NARROW: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../target/console-700px.png");
+/// Where the screenshots of the views go: `<view>.png`.
+const SCREENSHOTS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../target/console-screenshots");
 /// How long the page may take to show something: a few of its 2 s polls, on a busy CI box.
 const WAIT: Duration = Duration::from_secs(30);
 /// The W3C name of an element reference in a WebDriver response.
@@ -61,6 +64,7 @@ fn console_shows_topics_records_and_processors_in_a_real_browser() {
     );
     assert_eq!(r.status, 200, "produce: {}", r.text());
 
+    std::fs::create_dir_all(SCREENSHOTS).expect("the screenshot dir");
     let driver = ChromeDriver::start(&chromedriver, dir.path());
     let browser = driver.session(dir.path());
     let console = format!("http://{}/", server.addr);
@@ -97,6 +101,7 @@ fn console_shows_topics_records_and_processors_in_a_real_browser() {
         !browser.visible("#auth-message"),
         "the 401 message is hidden once the token works"
     );
+    browser.save_view("topics", "section[aria-labelledby=topics-h]");
 
     // The token is kept across a reload (localStorage).
     browser.goto(&console);
@@ -125,6 +130,7 @@ fn console_shows_topics_records_and_processors_in_a_real_browser() {
     });
     assert_eq!(offsets.len(), 10, "offsets 20..30: {offsets:?}");
     assert_eq!(offsets.last().map(String::as_str), Some("29"));
+    browser.save_view("records", "section[aria-labelledby=browse-h]");
     browser.click("#browse-prev");
     browser.wait_for("the first page again", || {
         let offsets = browser.texts("[data-testid=record-row] [data-testid=record-offset]");
@@ -134,10 +140,7 @@ fn console_shows_topics_records_and_processors_in_a_real_browser() {
     check_processors(&server, &browser, &auth);
 
     browser.execute("window.scrollTo(0, 0); return null;", json!([]));
-    let png = browser.screenshot();
-    std::fs::write(SCREENSHOT, &png).expect("write the screenshot");
-    assert!(png.starts_with(b"\x89PNG"), "the screenshot is a PNG");
-    eprintln!("console screenshot: {SCREENSHOT} ({} bytes)", png.len());
+    browser.save_page("page");
     // At 700 px nothing pushes the page sideways: wide tables scroll inside themselves.
     browser.cmd(
         "POST",
@@ -148,8 +151,9 @@ fn console_shows_topics_records_and_processors_in_a_real_browser() {
         "return document.documentElement.scrollWidth - document.documentElement.clientWidth;",
         json!([]),
     );
-    let png = browser.screenshot();
-    std::fs::write(SCREENSHOT_NARROW, &png).expect("write the screenshot");
+    browser.save_page("page-700px");
+    browser.save_view("processors-700px", "section[aria-labelledby=proc-h]");
+    browser.save_view("replays-700px", "section[aria-labelledby=replay-h]");
     assert!(
         overflow.as_i64().is_some_and(|o| o <= 0),
         "the page overflows at 700 px by {overflow} px"
@@ -252,7 +256,153 @@ fn check_processors(server: &Server, browser: &Session, auth: &str) {
             .filter(|l| !l.is_empty())
     });
     assert_eq!(lag, "18", "30 records, committed 12");
+    browser.save_view("groups", "section[aria-labelledby=groups-h]");
+    check_results_update_in_place(server, browser, auth);
+    browser.save_view("results", "#results-panel");
+    browser.save_view("processors", "section[aria-labelledby=proc-h]");
     check_replay_and_promote(browser, row);
+    check_finished_batch(server, browser, auth);
+}
+
+/// Issue 15: the results table was rebuilt every 2 s. A poll that brings nothing new changes
+/// nothing in it; a changed row keeps its node and only its changed cells are replaced, so the
+/// scroll position and a text selection elsewhere in the table stay.
+fn check_results_update_in_place(server: &Server, browser: &Session, auth: &str) {
+    // Watch the table's DOM: which rows had mutations (by their first cell), or the tbody.
+    browser.execute(
+        "const body = document.getElementById('results-body'); \
+         window.kappaRows = [...body.rows]; \
+         window.kappaCells = [...body.rows].map((r) => [...r.cells]); \
+         window.kappaMutations = []; \
+         new MutationObserver((ms) => ms.forEach((m) => { \
+           const t = m.target.nodeType === 1 ? m.target : m.target.parentElement; \
+           const tr = t.closest('tr'); \
+           window.kappaMutations.push(tr ? tr.cells[0].textContent : t.id || t.tagName); \
+         })).observe(body, {childList: true, subtree: true, characterData: true, attributes: true}); \
+         return null;",
+        json!([]),
+    );
+    browser.wait_polls(2);
+    let mutations = browser.execute("return window.kappaMutations;", json!([]));
+    assert_eq!(
+        mutations,
+        json!([]),
+        "polls that bring nothing new left the results table alone"
+    );
+    // Scroll to the table and select the music row's first cell, as a reader copying it would.
+    let before = browser.execute(
+        "document.getElementById('results-panel').scrollIntoView(); \
+         const cell = [...document.querySelectorAll('#results-body tr')] \
+           .find((r) => r.cells[0].textContent === 'music').cells[0]; \
+         getSelection().selectAllChildren(cell); \
+         return [Math.round(window.scrollY), getSelection().toString()];",
+        json!([]),
+    );
+    assert_eq!(before[1], "music", "the selection: {before}");
+    // One more book order: only the books row changes.
+    let event = json!({"order_id": "o30", "user_id": "u0", "total": 5.25, "category": "books",
+                       "ts": "2026-03-25T10:00:30.000Z"})
+    .to_string();
+    let r = server.request(
+        "POST",
+        "/v1/topics/orders/events",
+        &[("authorization", auth)],
+        event.as_bytes(),
+    );
+    assert_eq!(r.status, 200, "produce: {}", r.text());
+    browser.wait_for("books at 11 orders in the results", || {
+        browser
+            .texts("[data-testid=result-row]")
+            .iter()
+            .any(|r| r.starts_with("books") && r.contains("11"))
+            .then_some(())
+    });
+    browser.wait_polls(1);
+    let after = browser.execute(
+        "const rows = [...document.getElementById('results-body').rows]; \
+         const books = rows.findIndex((r) => r.cells[0].textContent === 'books'); \
+         const was = window.kappaRows.indexOf(rows[books]); \
+         return { \
+           same_rows: rows.length === window.kappaRows.length && rows.every((r, i) => r === window.kappaRows[i]), \
+           books_key_cell_kept: was >= 0 && rows[books].cells[0] === window.kappaCells[was][0], \
+           books_count_cell_replaced: was >= 0 && rows[books].cells[1] !== window.kappaCells[was][1], \
+           mutated: [...new Set(window.kappaMutations)], \
+           scroll: Math.round(window.scrollY), \
+           selection: getSelection().toString(), \
+         };",
+        json!([]),
+    );
+    assert_eq!(
+        after,
+        json!({"same_rows": true, "books_key_cell_kept": true, "books_count_cell_replaced": true,
+               "mutated": ["books"], "scroll": before[0], "selection": "music"}),
+        "the results table after the books row changed"
+    );
+    // Newest first (the server's order reversed), SELECT order, formatted numbers.
+    let rows = browser.texts("[data-testid=result-row]");
+    assert_eq!(rows.len(), 3, "{rows:?}");
+    assert!(
+        rows[0].starts_with("music") && rows[2].starts_with("books"),
+        "{rows:?}"
+    );
+    assert!(
+        rows[2].contains("245.25"),
+        "books' revenue formatted: {rows:?}"
+    );
+    browser.execute("getSelection().removeAllRanges(); return null;", json!([]));
+}
+
+/// Issue 15: a bounded batch job (`POST /v1/processors` with `from`/`to`) ends `finished`, and
+/// the console shows it so — a finished badge, not a stopped or stalled replay.
+fn check_finished_batch(server: &Server, browser: &Session, auth: &str) {
+    let sql = "CREATE TABLE orders (order_id STRING, user_id STRING, total DOUBLE, category STRING, ts TIMESTAMP(3), \
+               WATERMARK FOR ts AS ts - INTERVAL '5' SECOND) \
+               WITH ('connector' = 'kappa', 'topic' = 'orders', 'format' = 'json');\n\
+               SELECT category, COUNT(*) AS order_count FROM orders GROUP BY category";
+    let body = json!({"name": "daily", "sql": sql,
+                      "from": "2026-03-25T10:00:00Z", "to": "2026-03-25T10:00:15Z"})
+    .to_string();
+    let r = server.request(
+        "POST",
+        "/v1/processors",
+        &[
+            ("authorization", auth),
+            ("content-type", "application/json"),
+        ],
+        body.as_bytes(),
+    );
+    assert_eq!(r.status, 201, "create the batch processor: {}", r.text());
+    let row = "[data-testid=processor-row][data-processor=daily]";
+    browser.wait_for("the batch processor shown as finished", || {
+        (browser.text(&format!("{row} [data-testid=processor-status]")) == "finished").then_some(())
+    });
+    let r = server.request(
+        "GET",
+        "/v1/processors/daily",
+        &[("authorization", auth)],
+        b"",
+    );
+    assert_eq!(r.json()["status"], "finished", "{}", r.text());
+    let class = browser.execute(
+        "return document.querySelector(arguments[0]).className;",
+        json!([format!("{row} [data-testid=processor-status]")]),
+    );
+    assert_eq!(class, "badge finished", "the finished badge's style");
+    let text = browser.text(row);
+    assert!(
+        !text.contains("stopped") && !text.contains('%'),
+        "a finished job does not read as a stopped replay: {text}"
+    );
+    // Its results: the 15 orders in [10:00:00, 10:00:15), five per category.
+    browser.click(&format!("{row} [data-testid=processor-results]"));
+    browser.wait_for("the batch job's results", || {
+        let rows = browser.texts("[data-testid=result-row]");
+        (browser.text("#results-name") == "daily"
+            && rows.len() == 3
+            && rows.iter().all(|r| r.ends_with('5')))
+        .then_some(())
+    });
+    browser.save_view("finished", "section[aria-labelledby=proc-h]");
 }
 
 /// Replay from the processor's row, watch the new version's progress, promote it.
@@ -275,6 +425,7 @@ fn check_replay_and_promote(browser: &Session, row: &str) {
         "document.getElementById('replay-sql').value = arguments[0]; return null;",
         json!([edited]),
     );
+    browser.save_view("replay-form", "section[aria-labelledby=replay-h]");
     browser.click("[data-testid=replay-start]");
     // The page shows the API's answer: "OK: ..." or "<status> <code>: <message>".
     let answer = browser.wait_for("the replay button's answer", || {
@@ -294,6 +445,12 @@ fn check_replay_and_promote(browser: &Session, row: &str) {
         (lag == "0").then_some(progress)
     });
     assert!(progress.contains("100%"), "replay progress: {progress}");
+    // A caught-up version has nothing left to wait for: no ETA.
+    assert_eq!(
+        browser.text(&format!("{version} [data-testid=version-eta]")),
+        "—"
+    );
+    check_eta(browser);
     // The diff before Promote: every row changed (a new column), none added or removed.
     browser.click(&format!("{version} [data-testid=version-diff]"));
     let summary = browser.wait_for("the diff", || {
@@ -304,6 +461,7 @@ fn check_replay_and_promote(browser: &Session, row: &str) {
         "diff summary: {summary}"
     );
     assert_eq!(browser.count("[data-testid=diff-row]"), 3);
+    browser.save_view("diff", "section[aria-labelledby=replay-h]");
     browser.click(&format!("{version} [data-testid=version-promote]"));
     browser.accept_alert();
     browser.wait_for("the promoted version live", || {
@@ -321,6 +479,54 @@ fn check_replay_and_promote(browser: &Session, row: &str) {
     let v1 = "[data-testid=version-row][data-processor=by-category][data-version='1']";
     browser.wait_for("version 1 shown as demoted", || {
         (browser.text(&format!("{v1} [data-testid=version-status]")) == "demoted").then_some(())
+    });
+    let progress = browser.text(&format!("{v1} [data-testid=version-progress]"));
+    assert!(
+        progress.contains("replaced by version 2") && !progress.contains('%'),
+        "a demoted version's progress: {progress}"
+    );
+    browser.save_view("promoted", "section[aria-labelledby=replay-h]");
+}
+
+/// The ETA of a replaying version (DESIGN.md §3): lag over the measured rate, "—" when unknown.
+/// A replay of this test's 30 records catches up within one poll, so the page's own functions
+/// are given a version in the middle of a replay.
+fn check_eta(browser: &Session) {
+    let etas = browser.execute(
+        "return [ \
+           eta({status: 'running', lag: 6000, eta_s: 125}, 48), \
+           eta({status: 'running', lag: 6000, eta_s: null}, 100), \
+           eta({status: 'running', lag: 6000, eta_s: null}, null), \
+           eta({status: 'running', lag: 9000000, eta_s: 7500}, 1200), \
+           eta({status: 'caught_up', lag: 0, eta_s: null}, null), \
+           eta({status: 'finished', lag: 3, eta_s: null}, null)];",
+        json!([]),
+    );
+    assert_eq!(
+        etas,
+        json!(["2m05s", "1m00s", "—", "2h05m", "—", "—"]),
+        "ETAs"
+    );
+    // A row of a version halfway through, rendered as a poll would (the next poll replaces it).
+    let cells = browser.execute(
+        "renderVersions([{name: 'eta-probe', version: 1, versions: [ \
+           {version: 1, status: 'caught_up', current: true, lag: 0, records_in: 10}, \
+           {version: 2, status: 'running', current: false, lag: 6000, records_in: 4000, \
+            events_per_s: 48, eta_s: 125, output: 'eta-probe.v2'}]}]); \
+         const row = '[data-testid=version-row][data-processor=eta-probe] '; \
+         const text = (t) => document.querySelector(row + '[data-testid=' + t + ']').innerText.trim(); \
+         return [text('version-progress'), text('version-rate'), text('version-eta')];",
+        json!([]),
+    );
+    assert_eq!(
+        cells,
+        json!(["40% (4,000/10,000)", "48/s", "2m05s"]),
+        "a replaying version's row"
+    );
+    browser.wait_for("the next poll's versions again", || {
+        (browser.count("[data-testid=version-row][data-processor=eta-probe]") == 0
+            && browser.count("[data-testid=version-row][data-processor=by-category]") == 1)
+            .then_some(())
     });
 }
 
@@ -589,9 +795,38 @@ impl Session<'_> {
         });
     }
 
-    fn screenshot(&self) -> Vec<u8> {
+    /// Waits until the page has finished `n` more of its polls.
+    fn wait_polls(&self, n: u64) {
+        let polls = || {
+            self.execute(
+                "return Number(document.getElementById('poll-status').dataset.polls || 0);",
+                json!([]),
+            )
+            .as_u64()
+            .unwrap_or(0)
+        };
+        let start = polls();
+        self.wait_for(&format!("{n} more polls"), || {
+            (polls() >= start + n).then_some(())
+        });
+    }
+
+    /// Saves a screenshot of the window as `<name>.png` in [`SCREENSHOTS`].
+    fn save_page(&self, name: &str) {
         let b64 = self.cmd("GET", "/screenshot", None);
-        base64_decode(b64.as_str().expect("a base64 string"))
+        save_png(name, &base64_decode(b64.as_str().expect("a base64 string")));
+    }
+
+    /// Saves a screenshot of the element `css` (scrolled into view) as `<name>.png`.
+    fn save_view(&self, name: &str, css: &str) {
+        // Its top at the window's top: the driver crops an element to the visible part.
+        self.execute(
+            "document.querySelector(arguments[0]).scrollIntoView({block: 'start'}); return null;",
+            json!([css]),
+        );
+        let id = self.element(css);
+        let b64 = self.cmd("GET", &format!("/element/{id}/screenshot"), None);
+        save_png(name, &base64_decode(b64.as_str().expect("a base64 string")));
     }
 
     /// Polls `check` until it returns `Some`, failing with `what` and the page's text after [`WAIT`].
@@ -618,6 +853,20 @@ impl Drop for Session<'_> {
         let path = format!("/session/{}", self.id);
         let _ = driver_request(&self.driver.addr, "DELETE", &path, b"");
     }
+}
+
+fn save_png(name: &str, png: &[u8]) {
+    assert!(
+        png.starts_with(b"\x89PNG"),
+        "the screenshot {name} is a PNG"
+    );
+    let path = Path::new(SCREENSHOTS).join(format!("{name}.png"));
+    std::fs::write(&path, png).unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
+    eprintln!(
+        "console screenshot: {} ({} bytes)",
+        path.display(),
+        png.len()
+    );
 }
 
 /// Standard base64 (the screenshot's encoding), without a new dependency for one call.

@@ -459,3 +459,43 @@ fn an_inferred_schema_refuses_type_errors_and_never_writes_null_rows() {
         "no null rows: {rows:?}"
     );
 }
+
+/// A plain map (a filter, no GROUP BY) has no key per row: its results are its latest rows,
+/// oldest first (they were kept but never served).
+#[test]
+fn a_plain_map_serves_its_latest_rows_as_results() {
+    let dir = temp();
+    let s = Server::start(&dir.path().join("data"), &[]);
+    s.create_topic("orders", 1);
+    let body: String = (0..10).map(|i| order(i, i * 1000) + "\n").collect();
+    let r = s.request(
+        "POST",
+        "/v1/topics/orders/events",
+        &[("content-type", "application/x-ndjson")],
+        body.as_bytes(),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    let sql = "SELECT order_id, total FROM orders WHERE total > 6";
+    let r = s.post_json("/v1/processors", &json!({"name": "big", "sql": sql}));
+    assert_eq!(r.status, 201, "{}", r.text());
+    wait_for(
+        &s,
+        "caught up",
+        |v| v["records_in"] == 10 && v["lag"] == 0,
+        "/v1/processors/big",
+    );
+    // Order i totals i + 1 and i cents: orders 5..9 pass.
+    let results = s.get("/v1/processors/big/results").json()["results"].clone();
+    let ids: Vec<&str> = results
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["order_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["o5", "o6", "o7", "o8", "o9"], "{results}");
+    let last = s.get("/v1/processors/big/results?limit=2").json()["results"].clone();
+    assert_eq!(
+        last,
+        json!([{"order_id": "o8", "total": 9.08}, {"order_id": "o9", "total": 10.09}])
+    );
+}

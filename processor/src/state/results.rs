@@ -54,11 +54,14 @@ impl Results {
             filter.key.as_ref().is_none_or(|f| f == k)
                 && filter.window_start_ms.is_none_or(|f| f == *w)
         };
+        // Keyless rows of a plain map have neither key nor window: a filter on either excludes them.
+        let keyless = filter.key.is_none() && filter.window_start_ms.is_none();
         let mut rows: Vec<&String> = self
             .rows
             .iter()
             .filter(|(k, _)| matches(k))
             .map(|(_, v)| v)
+            .chain(self.recent.iter().filter(|_| keyless))
             .collect();
         if let Some(limit) = filter.limit {
             let cut = rows.len().saturating_sub(limit);
@@ -69,5 +72,49 @@ impl Results {
                 serde_json::value::RawValue::from_string(r.clone()).expect("rows are JSON we wrote")
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn texts(rows: Vec<ResultRow>) -> Vec<String> {
+        rows.iter().map(|r| r.get().to_string()).collect()
+    }
+
+    #[test]
+    fn keyless_rows_of_a_plain_map_are_served_oldest_first() {
+        let mut r = Results::default();
+        r.put(None, None, r#"{"id":1}"#);
+        r.put(None, None, r#"{"id":2}"#);
+        r.put(None, None, r#"{"id":3}"#);
+        let all = ResultsFilter::default();
+        assert_eq!(
+            texts(r.get(&all)),
+            [r#"{"id":1}"#, r#"{"id":2}"#, r#"{"id":3}"#]
+        );
+        let last = ResultsFilter {
+            limit: Some(2),
+            ..ResultsFilter::default()
+        };
+        assert_eq!(texts(r.get(&last)), [r#"{"id":2}"#, r#"{"id":3}"#]);
+        let by_key = ResultsFilter {
+            key: Some("a".into()),
+            ..ResultsFilter::default()
+        };
+        assert!(r.get(&by_key).is_empty(), "keyless rows match no key");
+    }
+
+    #[test]
+    fn keyed_rows_are_the_latest_per_window_and_key() {
+        let mut r = Results::default();
+        r.put(None, Some(b"b"), r#"{"k":"b","n":1}"#);
+        r.put(None, Some(b"a"), r#"{"k":"a","n":1}"#);
+        r.put(None, Some(b"b"), r#"{"k":"b","n":2}"#);
+        assert_eq!(
+            texts(r.get(&ResultsFilter::default())),
+            [r#"{"k":"a","n":1}"#, r#"{"k":"b","n":2}"#]
+        );
     }
 }
