@@ -40,6 +40,17 @@ struct SafeTime {
     /// Per input: the last timestamp handed out (CreateTime records are raised to it).
     last_ts: Vec<u64>,
     timestamps: Timestamps,
+    /// Per input: the high watermark last reported (by a fetch or a ListOffsets), and when: the
+    /// status asks for end offsets after every step, and a fresh one is not worth a request.
+    ends: Vec<Option<(u64, Instant)>>,
+}
+
+impl SafeTime {
+    fn fresh_end(&self, input: usize) -> Option<u64> {
+        self.ends[input]
+            .filter(|(_, at)| at.elapsed() < Duration::from_millis(KAFKA_SAFE_TIME_REFRESH_MS))
+            .map(|(end, _)| end)
+    }
 }
 
 fn wall_ms() -> u64 {
@@ -75,6 +86,7 @@ impl KafkaSource {
         }
         let state = SafeTime {
             last_ts: vec![0; inputs.len()],
+            ends: vec![None; inputs.len()],
             ..SafeTime::default()
         };
         Ok(KafkaSource {
@@ -93,13 +105,20 @@ impl KafkaSource {
     }
 
     /// The bound of one partition: every record stamped at or below it is readable.
-    fn partition_bound(&self, client: &mut Client, input: usize, wall_bound: u64) -> Result<u64> {
+    fn partition_bound(
+        &self,
+        client: &mut Client,
+        state: &mut SafeTime,
+        input: usize,
+        wall_bound: u64,
+    ) -> Result<u64> {
         let InputPartition { topic, partition } = &self.inputs[input];
         let (newest_offset, newest_ts) = client.list_offset(topic, *partition, MAX_TIMESTAMP)?;
         if newest_offset < 0 {
             return Ok(wall_bound);
         }
         let (high_watermark, _) = client.list_offset(topic, *partition, LATEST)?;
+        state.ends[input] = Some((high_watermark.max(0) as u64, Instant::now()));
         if newest_offset >= high_watermark {
             // Not readable yet (not replicated to the high watermark).
             return Ok(wall_bound);
@@ -125,7 +144,7 @@ impl Source for KafkaSource {
         let mut client = self.client();
         let mut safe = u64::MAX;
         for i in 0..self.inputs.len() {
-            match self.partition_bound(&mut client, i, wall_bound) {
+            match self.partition_bound(&mut client, &mut state, i, wall_bound) {
                 Ok(b) => safe = safe.min(b),
                 Err(e) => {
                     // Unreachable cluster: hold the safe time where it is (the run only waits).
@@ -182,12 +201,17 @@ impl Source for KafkaSource {
     }
 
     fn end_offset(&self, input: usize) -> Result<u64> {
+        if let Some(end) = self.state().fresh_end(input) {
+            return Ok(end);
+        }
         let InputPartition { topic, partition } = &self.inputs[input];
-        Ok(self
+        let end = self
             .client()
             .list_offset(topic, *partition, LATEST)?
             .0
-            .max(0) as u64)
+            .max(0) as u64;
+        self.state().ends[input] = Some((end, Instant::now()));
+        Ok(end)
     }
 
     fn offset_for_timestamp(&self, input: usize, timestamp_ms: u64) -> Result<u64> {
