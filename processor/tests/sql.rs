@@ -137,7 +137,7 @@ fn a_bounded_order_by_limit_over_many_rows_gives_the_full_sorts_rows() {
         .map(|r| String::from_utf8_lossy(&r.value).into_owned())
         .collect();
     let mut all: Vec<(usize, i64)> = totals.iter().copied().enumerate().collect();
-    all.sort_by(|a, b| b.1.cmp(&a.1));
+    all.sort_by_key(|a| std::cmp::Reverse(a.1));
     let want: Vec<String> = all[..5]
         .iter()
         .map(|(i, t)| format!(r#"{{"id":{i},"total":{t}}}"#))
