@@ -93,3 +93,11 @@ pub const KAFKA_GROUP_MEMBERS_MAX: usize = 1_000;
 /// connections each sending a frame near the body limit cannot exhaust memory.
 pub const KAFKA_REQUEST_BYTES_IN_FLIGHT_MAX: usize = 256 << 20;
 const _: () = assert!(HTTP_BODY_BYTES_MAX <= KAFKA_REQUEST_BYTES_IN_FLIGHT_MAX);
+
+/// Server-Sent Events: a keep-alive comment this often, and records read per partition read.
+pub const SSE_KEEP_ALIVE: std::time::Duration = std::time::Duration::from_secs(15);
+pub const SSE_READ_RECORDS_MAX: usize = 256;
+/// On shutdown, in-flight requests get this long to finish before the server exits anyway.
+pub const SHUTDOWN_DRAIN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+/// `kappa produce` sends a batch once it holds this many bytes (or `--batch` events).
+pub const PRODUCE_CLI_BATCH_BYTES_MAX: usize = 16 << 20;

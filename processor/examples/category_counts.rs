@@ -28,7 +28,7 @@ const ORDERS: &[&str] = &[
 /// Produces the sample orders, runs the topology until caught up, returns the output values.
 pub fn run(data_dir: &Path) -> processor::Result<Vec<String>> {
     let kappa = Embedded::open(data_dir)?;
-    let store = kappa.store();
+    let store = kappa.store().expect("opened on a data dir");
     let orders = match store.topic("order-events") {
         Ok(t) => t,
         Err(_) => store.create_topic("order-events", TopicConfig::default())?,

@@ -6,6 +6,7 @@
 //! both versions have emitted: rows whose `window_start` is past the other side's newest are left
 //! out (one version may simply be further along).
 
+use crate::limits::DIFF_EXAMPLES_MAX;
 use std::collections::BTreeMap;
 
 use serde_json::{json, Value};
@@ -17,7 +18,6 @@ pub struct Row {
 
 /// Rows of each kind listed in a diff; past it the diff says `"truncated": true` (the counts
 /// still count every row).
-const EXAMPLES_MAX: usize = 20;
 
 type Table = BTreeMap<String, Value>;
 
@@ -66,13 +66,13 @@ pub fn diff(live: &[Row], other: &[Row]) -> Value {
         match b.get(id) {
             None => {
                 n_removed += 1;
-                if removed.len() < EXAMPLES_MAX {
+                if removed.len() < DIFF_EXAMPLES_MAX {
                     removed.push(v.clone());
                 }
             }
             Some(w) if w != v => {
                 n_changed += 1;
-                if changed.len() < EXAMPLES_MAX {
+                if changed.len() < DIFF_EXAMPLES_MAX {
                     changed.push(json!({"live": v, "new": w}));
                 }
             }
@@ -82,7 +82,7 @@ pub fn diff(live: &[Row], other: &[Row]) -> Value {
     for (id, w) in b.iter().filter(|(_, w)| compared(w)) {
         if !a.contains_key(id) {
             n_added += 1;
-            if added.len() < EXAMPLES_MAX {
+            if added.len() < DIFF_EXAMPLES_MAX {
                 added.push(w.clone());
             }
         }
@@ -149,7 +149,7 @@ mod tests {
 
     #[test]
     fn a_diff_with_more_rows_than_it_lists_says_truncated() {
-        let other: Vec<Row> = (0..EXAMPLES_MAX + 5)
+        let other: Vec<Row> = (0..DIFF_EXAMPLES_MAX + 5)
             .map(|i| {
                 row(
                     &format!("k{i}"),
@@ -158,8 +158,8 @@ mod tests {
             })
             .collect();
         let d = diff(&[], &other);
-        assert_eq!(d["counts"]["added"], EXAMPLES_MAX + 5);
-        assert_eq!(d["added"].as_array().unwrap().len(), EXAMPLES_MAX);
+        assert_eq!(d["counts"]["added"], DIFF_EXAMPLES_MAX + 5);
+        assert_eq!(d["added"].as_array().unwrap().len(), DIFF_EXAMPLES_MAX);
         assert_eq!(d["truncated"], true);
     }
 }

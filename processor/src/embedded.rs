@@ -1,5 +1,5 @@
 //! Running processors inside a user's own program, against a data dir, with no server (like
-//! Kafka Streams). `Embedded` opens the log store; `run_until_caught_up` processes everything
+//! Kafka Streams). `Embedded` opens the log store (or runs on any `Log`); `run_until_caught_up` processes everything
 //! published and returns; `run` keeps going until asked to stop. Checkpoints live under
 //! `<data>/embedded/<name>.checkpoint`, so a restarted program resumes exactly once.
 
@@ -13,11 +13,14 @@ use log_store::{LogStore, StoreConfig};
 use crate::builder::Topology;
 use crate::error::{Error, Result};
 use crate::io::log_store::StoreLog;
+use crate::io::Log;
 use crate::limits::IDLE_WAIT_MS;
 use crate::task::{Task, TaskSpec, TaskStatus};
 
 pub struct Embedded {
-    store: Arc<LogStore>,
+    /// The log tasks run on; `store` is kappa's log behind it when opened on a data dir.
+    log: Arc<dyn Log>,
+    store: Option<Arc<LogStore>>,
     dir: PathBuf,
 }
 
@@ -31,12 +34,25 @@ impl Embedded {
     /// Uses an already open store.
     pub fn with_store(store: Arc<LogStore>) -> Result<Embedded> {
         let dir = store.dir().join("embedded");
-        std::fs::create_dir_all(&dir).map_err(|e| Error::io("create dir", &dir, e))?;
-        Ok(Embedded { store, dir })
+        let mut e = Embedded::on_log(Arc::new(StoreLog(Arc::clone(&store))), &dir)?;
+        e.store = Some(store);
+        Ok(e)
     }
 
-    pub fn store(&self) -> &Arc<LogStore> {
-        &self.store
+    /// Runs on any `Log` (the in-memory one in tests), with checkpoints under `checkpoints`.
+    pub fn on_log(log: Arc<dyn Log>, checkpoints: &Path) -> Result<Embedded> {
+        std::fs::create_dir_all(checkpoints)
+            .map_err(|e| Error::io("create dir", checkpoints, e))?;
+        Ok(Embedded {
+            log,
+            store: None,
+            dir: checkpoints.to_path_buf(),
+        })
+    }
+
+    /// kappa's log store, when opened on a data dir (to produce into it, read results).
+    pub fn store(&self) -> Option<&Arc<LogStore>> {
+        self.store.as_ref()
     }
 
     fn task(&self, name: &str, topology: &Topology) -> Result<Task> {
@@ -52,7 +68,7 @@ impl Embedded {
             ..TaskSpec::default()
         };
         Task::open_on(
-            &StoreLog(Arc::clone(&self.store)),
+            &*self.log,
             &topology.input,
             output,
             &format!("{name}.late"),

@@ -67,6 +67,10 @@ const _: () = assert!(FETCH_RECORDS_MAX <= OUTPUT_BATCH_RECORDS_MAX);
 
 /// Versions kept per processor (live, replays, backfills): each is a running thread.
 pub const VERSIONS_MAX: usize = 16;
+/// Records an output alias copies per partition per pump (promote), and a diff reads per call.
+pub const FORWARD_BATCH_RECORDS_MAX: usize = 10_000;
+/// Example rows a diff lists per kind (added, removed, changed); the counts cover all.
+pub const DIFF_EXAMPLES_MAX: usize = 20;
 /// Output records read per side when diffing two versions.
 pub const DIFF_RECORDS_MAX: usize = 200_000;
 

@@ -1,6 +1,7 @@
 //! `kappa produce TOPIC [FILE]`: NDJSON from stdin or a file, sent in batches in file order (so
 //! a one-partition topic keeps the file's order), with a progress bar for files.
 
+use crate::limits::PRODUCE_CLI_BATCH_BYTES_MAX;
 use std::io::{BufRead, BufReader, Read};
 use std::path::PathBuf;
 
@@ -31,7 +32,6 @@ pub struct Args {
 }
 
 /// Largest batch a request carries, in bytes (under the server's default body limit).
-const BATCH_BYTES_MAX: usize = 16 << 20;
 
 /// At most 75 columns: bar 24, `1023.99 MiB/1023.99 MiB 1023.99 MiB/s eta 00:00:00`.
 const PROGRESS_TEMPLATE: &str =
@@ -86,7 +86,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         batch.extend_from_slice(buf.trim_end().as_bytes());
         batch.push(b'\n');
         in_batch += 1;
-        if in_batch >= args.batch || batch.len() >= BATCH_BYTES_MAX {
+        if in_batch >= args.batch || batch.len() >= PRODUCE_CLI_BATCH_BYTES_MAX {
             count += rt.block_on(sink.send(std::mem::take(&mut batch)))?;
             in_batch = 0;
         }

@@ -20,7 +20,7 @@ use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
-use crate::limits::{CONNECTIONS_OVERFLOW_MAX, OVERFLOW_HEADER_TIMEOUT_MS};
+use crate::limits::{CONNECTIONS_OVERFLOW_MAX, OVERFLOW_HEADER_TIMEOUT_MS, SHUTDOWN_DRAIN_TIMEOUT};
 use crate::state::AppState;
 
 /// Normal connection slots held per client address. Bounded: an entry exists only while its
@@ -66,7 +66,6 @@ impl Drop for IpSlot {
 }
 
 /// How long shutdown waits for in-flight requests before giving up on them.
-const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Serves until the state's shutdown token is cancelled, then stops accepting and waits for
 /// in-flight requests to finish.
@@ -144,12 +143,12 @@ pub async fn serve(state: Arc<AppState>, listener: TcpListener) {
         });
     }
     drop(listener);
-    if tokio::time::timeout(DRAIN_TIMEOUT, graceful.shutdown())
+    if tokio::time::timeout(SHUTDOWN_DRAIN_TIMEOUT, graceful.shutdown())
         .await
         .is_err()
     {
         tracing::warn!(
-            "in-flight requests did not finish within {DRAIN_TIMEOUT:?}; exiting anyway"
+            "in-flight requests did not finish within {SHUTDOWN_DRAIN_TIMEOUT:?}; exiting anyway"
         );
     }
 }

@@ -14,7 +14,7 @@ use super::{lock, status_of, stop_run, version_status, Manager, Run, Shared};
 use crate::definition::{topics_of, Alias, LateAlias, VersionDef};
 use crate::error::{Error, Result};
 use crate::io::{Log, Sink};
-use crate::limits::{DIFF_RECORDS_MAX, VERSIONS_MAX};
+use crate::limits::{DIFF_RECORDS_MAX, FORWARD_BATCH_RECORDS_MAX, VERSIONS_MAX};
 use crate::status::{RunStatus, Status, VersionStatus};
 use crate::task::Start;
 
@@ -45,9 +45,6 @@ struct Copy {
     from_offsets: Vec<u64>,
     alias_base: Vec<u64>,
 }
-
-/// Records copied per partition per pump.
-const FORWARD_BATCH: usize = 10_000;
 
 impl Forwarder {
     fn open(log: &dyn Log, output: &str, late: &str, alias: &Alias) -> Result<Forwarder> {
@@ -84,7 +81,7 @@ impl Copy {
         for (p, (from, base)) in self.from_offsets.iter().zip(&self.alias_base).enumerate() {
             let p = p as u32;
             let done = self.to.end_offset(p)?.saturating_sub(*base);
-            let records = self.from.read(p, from + done, FORWARD_BATCH)?;
+            let records = self.from.read(p, from + done, FORWARD_BATCH_RECORDS_MAX)?;
             if records.is_empty() {
                 continue;
             }
@@ -385,8 +382,11 @@ impl Manager {
             for p in 0..sink.partitions() {
                 let mut next = 0;
                 while rows.len() < DIFF_RECORDS_MAX {
-                    let batch =
-                        sink.read(p, next, FORWARD_BATCH.min(DIFF_RECORDS_MAX - rows.len()))?;
+                    let batch = sink.read(
+                        p,
+                        next,
+                        FORWARD_BATCH_RECORDS_MAX.min(DIFF_RECORDS_MAX - rows.len()),
+                    )?;
                     if batch.is_empty() {
                         break;
                     }

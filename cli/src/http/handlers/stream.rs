@@ -2,7 +2,6 @@
 //! resumable with `Last-Event-ID`, a keep-alive comment every ~15 s.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use bytes::Bytes;
 use hyper::body::Incoming;
@@ -14,11 +13,8 @@ use super::events::{record_line, wait_any};
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::request::Query;
 use crate::http::response::{self, Body};
-use crate::limits::{SSE_BUFFER_RECORDS, SSE_READ_BYTES_MAX};
+use crate::limits::{SSE_BUFFER_RECORDS, SSE_KEEP_ALIVE, SSE_READ_BYTES_MAX, SSE_READ_RECORDS_MAX};
 use crate::state::AppState;
-
-const KEEP_ALIVE: Duration = Duration::from_secs(15);
-const READ_RECORDS_MAX: usize = 256;
 
 pub fn sse(
     state: Arc<AppState>,
@@ -133,7 +129,7 @@ async fn tail(
             if todo.is_empty() {
                 tokio::select! {
                     _ = wait_any(listeners) => {}
-                    _ = tokio::time::sleep(KEEP_ALIVE) => {
+                    _ = tokio::time::sleep(SSE_KEEP_ALIVE) => {
                         if tx.send(Bytes::from_static(b": keep-alive\n\n")).await.is_err() { return; }
                     }
                     _ = tx.closed() => return,
@@ -190,7 +186,7 @@ fn read_round(reads: Vec<(usize, Arc<Partition>, Offset)>) -> Vec<Batch> {
         if bytes >= SSE_READ_BYTES_MAX {
             break;
         }
-        let result = p.read(from, READ_RECORDS_MAX, SSE_READ_BYTES_MAX - bytes);
+        let result = p.read(from, SSE_READ_RECORDS_MAX, SSE_READ_BYTES_MAX - bytes);
         if let Ok(records) = &result {
             bytes += records.iter().map(|r| r.value.len()).sum::<usize>();
         }
