@@ -101,3 +101,6 @@ pub const SSE_READ_RECORDS_MAX: usize = 256;
 pub const SHUTDOWN_DRAIN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 /// `kappa produce` sends a batch once it holds this many bytes (or `--batch` events).
 pub const PRODUCE_CLI_BATCH_BYTES_MAX: usize = 16 << 20;
+
+/// Series kept per metric family; beyond it new label sets are folded into `other`.
+pub const METRIC_SERIES_MAX: usize = 10_000;

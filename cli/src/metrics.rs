@@ -2,6 +2,7 @@
 //! exposition is stable), plus samples read from the store, the processors and the process at
 //! scrape time. Every family is listed in `FAMILIES` with its type and `# HELP` text.
 
+use crate::limits::METRIC_SERIES_MAX;
 use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::sync::Mutex;
@@ -11,8 +12,6 @@ use std::time::Duration;
 const BUCKETS_S: [f64; 14] = [
     0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0,
 ];
-/// Series kept per metric family; beyond it new label sets are folded into `other`.
-const SERIES_MAX: usize = 10_000;
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum Kind {
@@ -135,7 +134,7 @@ impl Metrics {
             .lock()
             .expect("metrics lock is never poisoned: no panics under it");
         let mut key = (name, labels_text(label_pairs));
-        if !map.contains_key(&key) && map.len() >= SERIES_MAX {
+        if !map.contains_key(&key) && map.len() >= METRIC_SERIES_MAX {
             key.1 = labels_text(&[("series", "other")]);
         }
         *map.entry(key).or_default() += by;
@@ -148,7 +147,7 @@ impl Metrics {
             .lock()
             .expect("metrics lock is never poisoned: no panics under it");
         let mut key = (name, labels_text(label_pairs));
-        if !map.contains_key(&key) && map.len() >= SERIES_MAX {
+        if !map.contains_key(&key) && map.len() >= METRIC_SERIES_MAX {
             key.1 = labels_text(&[("series", "other")]);
         }
         let h = map.entry(key).or_default();

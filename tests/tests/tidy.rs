@@ -133,3 +133,60 @@ fn the_processor_speaks_kafka_only_behind_its_feature_and_its_door() {
         }
     }
 }
+
+/// Every ceiling lives in its crate's `limits.rs` (STYLE.md: a named limit for every queue,
+/// buffer, request and cache): a constant named `*_MAX` anywhere else fails this test, unless it
+/// is listed here with why it is not a resource ceiling.
+#[test]
+fn ceilings_live_in_limits_rs() {
+    const NOT_CEILINGS: &[(&str, &str)] = &[
+        (
+            "RESULT_SLOTS_MAX",
+            "a numbering range of compiled OVER result slots",
+        ),
+        (
+            "FILLED_SLOTS_MAX",
+            "the width of the u64 bitmask that tracks filled slots",
+        ),
+        (
+            "FRAME_BYTES_MAX",
+            "derived from RECORD_BYTES_MAX in limits.rs",
+        ),
+        ("APPENDS_MAX", "a test's own size"),
+    ];
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut found = Vec::new();
+    for krate in ["log-store", "processor", "cli"] {
+        let mut stack = vec![root.join(krate).join("src")];
+        while let Some(dir) = stack.pop() {
+            for e in std::fs::read_dir(&dir).unwrap() {
+                let path = e.unwrap().path();
+                if path.is_dir() {
+                    stack.push(path);
+                    continue;
+                }
+                if path.file_name().is_some_and(|n| n == "limits.rs")
+                    || path.extension().is_none_or(|x| x != "rs")
+                {
+                    continue;
+                }
+                let text = std::fs::read_to_string(&path).unwrap();
+                // Code under #[cfg(test)] at the end of a file is a test's.
+                let code = text.split("#[cfg(test)]\nmod tests").next().unwrap();
+                for line in code.lines() {
+                    let Some(rest) = line.trim_start().split("const ").nth(1) else {
+                        continue;
+                    };
+                    let name: String = rest
+                        .chars()
+                        .take_while(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || *c == '_')
+                        .collect();
+                    if name.ends_with("_MAX") && !NOT_CEILINGS.iter().any(|(n, _)| *n == name) {
+                        found.push(format!("{}: {name}", path.display()));
+                    }
+                }
+            }
+        }
+    }
+    assert!(found.is_empty(), "ceilings outside limits.rs: {found:#?}");
+}
