@@ -4,6 +4,7 @@
 //! What the guarantees need from the cluster is written in `source` (the safe time) and `sink`
 //! (one writer per output topic).
 
+pub mod batch;
 pub mod client;
 pub mod sink;
 pub mod source;

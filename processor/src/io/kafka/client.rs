@@ -9,7 +9,7 @@ use std::io::{Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
 use std::time::Duration;
 
-use bytes::{Buf, BufMut, Bytes, BytesMut};
+use bytes::{BufMut, Bytes, BytesMut};
 use kafka_protocol::messages::create_topics_request::CreatableTopic;
 use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
 use kafka_protocol::messages::list_offsets_request::{ListOffsetsPartition, ListOffsetsTopic};
@@ -21,12 +21,12 @@ use kafka_protocol::messages::{
 };
 use kafka_protocol::protocol::{Decodable, Encodable, HeaderVersion, Request, StrBytes};
 use kafka_protocol::records::{
-    Compression, Record as KRecord, RecordBatchDecoder, RecordBatchEncoder, RecordEncodeOptions,
-    TimestampType,
+    Compression, Record as KRecord, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
 };
 use kafka_protocol::ResponseError;
 
 use crate::error::{Error, Result};
+use crate::io::kafka::batch::{decode_batches, Fetched};
 use crate::limits::{KAFKA_REQUEST_TIMEOUT_MS, KAFKA_RESPONSE_BYTES_MAX};
 
 /// The versions this client speaks: old enough for kappa's own listener and every Kafka since
@@ -41,25 +41,6 @@ const CREATE_TOPICS_VERSION: i16 = 5;
 pub const LATEST: i64 = -1;
 pub const EARLIEST: i64 = -2;
 pub const MAX_TIMESTAMP: i64 = -3;
-
-/// Bytes of a v2 record batch header, and where its fields sit (Kafka's `DefaultRecordBatch`).
-const BATCH_HEADER_BYTES: usize = 61;
-const LENGTH_AT: usize = 8;
-const MAGIC_AT: usize = 16;
-const ATTRIBUTES_AT: usize = 21;
-const MAX_TIMESTAMP_AT: usize = 35;
-const ATTRIBUTE_LOG_APPEND_TIME: u16 = 1 << 3;
-const ATTRIBUTE_COMPRESSION: u16 = 0b111;
-
-/// A record read from a partition. `log_append_time` says whether the broker stamped it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Fetched {
-    pub offset: u64,
-    pub timestamp_ms: i64,
-    pub log_append_time: bool,
-    pub key: Option<Bytes>,
-    pub value: Option<Bytes>,
-}
 
 /// What one fetch returned: records from the requested offset on, and the partition's high
 /// watermark (the end of what is readable).
@@ -487,110 +468,4 @@ impl Client {
 
 fn topic_name(t: &str) -> TopicName {
     TopicName(StrBytes::from_string(t.to_string()))
-}
-
-/// Decodes the v2 batches of a fetch response, keeping records at or after `from`. A trailing
-/// partial batch (the response's byte limit cut it) is left for the next fetch; control records
-/// (transaction markers) are skipped. A batch marked `LogAppendTime` gives every record the
-/// batch's max timestamp, which is the broker's append time (as Kafka's own client reads it).
-pub fn decode_batches(mut bytes: Bytes, from: u64) -> std::result::Result<Vec<Fetched>, String> {
-    let mut out = Vec::new();
-    while bytes.len() >= BATCH_HEADER_BYTES {
-        let length =
-            i32::from_be_bytes(bytes[LENGTH_AT..LENGTH_AT + 4].try_into().expect("4 bytes"));
-        let total = 12 + length.max(0) as usize;
-        if length < 0 || total > bytes.len() {
-            break;
-        }
-        let mut batch = bytes.split_to(total);
-        if batch[MAGIC_AT] != 2 {
-            return Err(format!(
-                "record batch magic {} (only v2 is read)",
-                batch[MAGIC_AT]
-            ));
-        }
-        let attributes = u16::from_be_bytes([batch[ATTRIBUTES_AT], batch[ATTRIBUTES_AT + 1]]);
-        if attributes & ATTRIBUTE_COMPRESSION != 0 {
-            return Err(format!(
-                "a compressed record batch (codec {}): produce the input uncompressed",
-                attributes & ATTRIBUTE_COMPRESSION
-            ));
-        }
-        let log_append_time = attributes & ATTRIBUTE_LOG_APPEND_TIME != 0;
-        let max_timestamp = (&batch[MAX_TIMESTAMP_AT..MAX_TIMESTAMP_AT + 8]).get_i64();
-        let set =
-            RecordBatchDecoder::decode(&mut batch).map_err(|e| format!("bad record batch: {e}"))?;
-        for r in set.records {
-            if r.control || r.offset < from as i64 {
-                continue;
-            }
-            out.push(Fetched {
-                offset: r.offset as u64,
-                timestamp_ms: if log_append_time {
-                    max_timestamp
-                } else {
-                    r.timestamp
-                },
-                log_append_time,
-                key: r.key,
-                value: r.value,
-            });
-        }
-    }
-    Ok(out)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn batch(first_offset: i64, values: &[&str]) -> BytesMut {
-        let records: Vec<KRecord> = values
-            .iter()
-            .enumerate()
-            .map(|(i, v)| KRecord {
-                transactional: false,
-                control: false,
-                delete_horizon: false,
-                partition_leader_epoch: -1,
-                producer_id: -1,
-                producer_epoch: -1,
-                timestamp_type: TimestampType::Creation,
-                offset: first_offset + i as i64,
-                sequence: i as i32 - 1,
-                timestamp: 1_000 + i as i64,
-                key: None,
-                value: Some(Bytes::copy_from_slice(v.as_bytes())),
-                headers: Default::default(),
-            })
-            .collect();
-        let mut out = BytesMut::new();
-        let options = RecordEncodeOptions {
-            version: 2,
-            compression: Compression::None,
-        };
-        RecordBatchEncoder::encode(&mut out, &records, &options).unwrap();
-        out
-    }
-
-    #[test]
-    fn records_before_the_offset_asked_for_and_a_cut_off_batch_are_left_out() {
-        let mut bytes = batch(10, &["a", "b", "c"]);
-        let second = batch(13, &["d", "e"]);
-        bytes.extend_from_slice(&second[..second.len() - 3]);
-        let got = decode_batches(bytes.freeze(), 11).unwrap();
-        let offsets: Vec<u64> = got.iter().map(|r| r.offset).collect();
-        assert_eq!(offsets, [11, 12]);
-        assert_eq!(got[0].value.as_deref(), Some(&b"b"[..]));
-        assert_eq!(got[0].timestamp_ms, 1_001);
-        assert!(!got[0].log_append_time);
-    }
-
-    #[test]
-    fn a_compressed_batch_is_refused_naming_its_codec() {
-        let mut bytes = batch(0, &["a"]);
-        bytes[ATTRIBUTES_AT + 1] |= 1; // gzip
-        let e = decode_batches(bytes.freeze(), 0).unwrap_err();
-        assert!(e.contains("compressed record batch (codec 1)"), "{e}");
-    }
 }
