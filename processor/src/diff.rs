@@ -16,9 +16,6 @@ pub struct Row {
     pub value: Vec<u8>,
 }
 
-/// Rows of each kind listed in a diff; past it the diff says `"truncated": true` (the counts
-/// still count every row).
-
 type Table = BTreeMap<String, Value>;
 
 fn table(rows: &[Row]) -> (Table, Option<String>) {

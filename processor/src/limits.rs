@@ -69,7 +69,8 @@ const _: () = assert!(FETCH_RECORDS_MAX <= OUTPUT_BATCH_RECORDS_MAX);
 pub const VERSIONS_MAX: usize = 16;
 /// Records an output alias copies per partition per pump (promote), and a diff reads per call.
 pub const FORWARD_BATCH_RECORDS_MAX: usize = 10_000;
-/// Example rows a diff lists per kind (added, removed, changed); the counts cover all.
+/// Rows of each kind listed in a diff; past it the diff says `"truncated": true` (the counts
+/// still count every row).
 pub const DIFF_EXAMPLES_MAX: usize = 20;
 /// Output records read per side when diffing two versions.
 pub const DIFF_RECORDS_MAX: usize = 200_000;
