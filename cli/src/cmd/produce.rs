@@ -31,8 +31,6 @@ pub struct Args {
     pub data: Option<PathBuf>,
 }
 
-/// Largest batch a request carries, in bytes (under the server's default body limit).
-
 /// At most 75 columns: bar 24, `1023.99 MiB/1023.99 MiB 1023.99 MiB/s eta 00:00:00`.
 const PROGRESS_TEMPLATE: &str =
     "{bar:24} {bytes}/{total_bytes} {binary_bytes_per_sec} eta {eta_precise}";

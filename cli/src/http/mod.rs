@@ -65,8 +65,6 @@ impl Drop for IpSlot {
     }
 }
 
-/// How long shutdown waits for in-flight requests before giving up on them.
-
 /// Serves until the state's shutdown token is cancelled, then stops accepting and waits for
 /// in-flight requests to finish.
 pub async fn serve(state: Arc<AppState>, listener: TcpListener) {
