@@ -25,7 +25,7 @@ use bytes::Bytes;
 use log_store::{AppendRecord, Partition, StampRun, BATCH_RECORDS_MAX};
 use tokio::sync::oneshot;
 
-use super::ProduceError;
+use super::error::ProduceError;
 use crate::limits::PRODUCE_QUEUE_DEPTH;
 
 /// One request's share for one partition: its events as ranges of the request body.

@@ -4,7 +4,7 @@
 use serde::de::IgnoredAny;
 use serde_json::value::RawValue;
 
-use super::ProduceError;
+use super::error::ProduceError;
 
 /// Marks a record whose value is not JSON (produced over Kafka, where values are bytes): the HTTP
 /// API renders it as `value_b64` (DESIGN.md §8). Set at produce time so reads need not re-parse.

@@ -136,4 +136,35 @@ mod tests {
         assert_eq!(key_of(br#"{"n":5}"#, "n"), Some(b"5".to_vec()));
         assert_eq!(key_of(br#"{"n":null}"#, "n"), None);
     }
+
+    #[test]
+    fn keyed_events_split_by_hash_in_partition_order_and_unkeyed_go_whole() {
+        let body = Bytes::from_static(b"{\"k\":\"a\"}\n{\"k\":\"b\"}\n{\"k\":\"a\"}\n{}");
+        let events: Vec<&[u8]> = body.split(|&b| b == b'\n').collect();
+        let shares = split(&body, &events, 8, Some("k"), || unreachable!());
+        let (pa, pb) = (partition_for_key(b"a", 8), partition_for_key(b"b", 8));
+        let empty = partition_for_key(b"", 8);
+        let mut expected = vec![pa, pb, empty];
+        expected.sort();
+        expected.dedup();
+        let got: Vec<u32> = shares.iter().map(|s| s.partition).collect();
+        assert_eq!(got, expected, "one share per partition, in partition order");
+        let share_a = shares.iter().find(|s| s.partition == pa).unwrap();
+        let keys_a = share_a
+            .keys
+            .iter()
+            .filter(|k| k.as_deref() == Some(&b"a"[..]));
+        assert_eq!(keys_a.count(), 2);
+        for s in &shares {
+            for (r, k) in s.events.iter().zip(&s.keys) {
+                let k = k.as_deref().unwrap_or(b"");
+                assert_eq!(partition_for_key(k, 8), s.partition);
+                assert!(events.contains(&&body[r.clone()]));
+            }
+        }
+        let whole = split(&body, &events, 8, None, || 5);
+        assert_eq!(whole.len(), 1);
+        assert_eq!((whole[0].partition, whole[0].events.len()), (5, 4));
+        assert!(whole[0].keys.iter().all(Option::is_none));
+    }
 }
