@@ -4,7 +4,7 @@
 //! 1.2 GB in the window).
 //!
 //! The log stays the source of truth: the headers are still appended atomically with the events
-//! (`idempotency.rs`, `kafka/producers.rs`), and the index only says where to look. Its files,
+//! (`produce/idempotency.rs`, `kafka/producers.rs`), and the index only says where to look. Its files,
 //! `<data>/keys/previous.idx` and `<data>/keys/current.idx` (FORMAT.md), are append-only lists
 //! of entries, one per keyed record (topic, partition, offset, append time), written (not
 //! fsynced) before the request's [`Stamp`](log_store::Stamp) is released, and of *marks*.
@@ -27,9 +27,9 @@ use std::sync::{Arc, Mutex};
 
 use log_store::{LogStore, Offset, Record};
 
-use crate::idempotency::{scan_since, Damage, HEADER_KEY};
 use crate::kafka::HEADER_PRODUCER;
 use crate::limits::KEY_INDEX_FILE_BYTES_MAX;
+use crate::produce::idempotency::{scan_since, Damage, HEADER_KEY};
 
 const MAGIC: &[u8; 8] = b"KAPPAKI1";
 const KIND_RECORD: u8 = 1;
@@ -477,8 +477,8 @@ mod tests {
                 let key = format!("{tag}-{i}");
                 let headers: [(&str, &[u8]); 3] = [
                     (HEADER_KEY, key.as_bytes()),
-                    (crate::idempotency::HEADER_PARTS, b"1"),
-                    (crate::idempotency::HEADER_COUNT, b"1"),
+                    (crate::produce::idempotency::HEADER_PARTS, b"1"),
+                    (crate::produce::idempotency::HEADER_COUNT, b"1"),
                 ];
                 let a = p
                     .append(&[AppendRecord {

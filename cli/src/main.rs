@@ -1,14 +1,11 @@
 //! The `kappa` binary: parses arguments and hands off to `cmd::<name>::run`. No logic here.
 #![forbid(unsafe_code)]
 
-mod appender;
 mod client;
 mod cmd;
 mod flink_export;
 mod groups;
 mod http;
-mod idempotency;
-mod ingest;
 mod kafka;
 mod keyindex;
 mod limits;
@@ -16,6 +13,7 @@ mod logging;
 mod metrics;
 mod output;
 mod process_metrics;
+mod produce;
 mod state;
 mod table;
 mod time;

@@ -7,11 +7,11 @@ use std::sync::{Arc, Mutex};
 use log_store::LogStore;
 use tokio_util::sync::CancellationToken;
 
-use crate::appender::Appenders;
 use crate::groups::Groups;
-use crate::idempotency::Idempotency;
 use crate::keyindex::KeyIndex;
 use crate::metrics::Metrics;
+use crate::produce::appender::Appenders;
+use crate::produce::idempotency::Idempotency;
 
 /// Limits in force (flags may lower the ceilings in `limits.rs`).
 #[derive(Debug, Clone, Copy)]

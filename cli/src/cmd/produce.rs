@@ -171,9 +171,11 @@ impl Sink {
                 let mut by_partition: std::collections::BTreeMap<u32, Vec<Keyed<'_>>> =
                     Default::default();
                 for line in &lines {
-                    let k = key.as_deref().and_then(|f| crate::ingest::key_of(line, f));
+                    let k = key
+                        .as_deref()
+                        .and_then(|f| crate::produce::split::key_of(line, f));
                     let p = match (&key, &k) {
-                        (Some(_), k) => crate::ingest::partition_for_key(
+                        (Some(_), k) => crate::produce::split::partition_for_key(
                             k.as_deref().unwrap_or(b""),
                             partitions,
                         ),

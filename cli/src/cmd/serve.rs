@@ -11,10 +11,10 @@ use log_store::{FsyncPolicy, LogStore, StoreConfig};
 use tokio_util::sync::CancellationToken;
 
 use crate::groups::Groups;
-use crate::idempotency::Idempotency;
 use crate::keyindex::KeyIndex;
 use crate::limits;
 use crate::limits::KEY_INDEX_MARK_EVERY_MS;
+use crate::produce::idempotency::Idempotency;
 use crate::state::{AppState, Limits};
 
 #[derive(clap::Args, Debug, Clone)]
@@ -221,7 +221,7 @@ pub async fn serve(
             let (mut found, mut batches) = (std::collections::HashMap::new(), 0u64);
             let (key_index, damage, stats) =
                 KeyIndex::recover(&keys_dir, window_ms, &store, since, loaded, |t, p, r| {
-                    crate::idempotency::collect(t, p, r, &mut found);
+                    crate::produce::idempotency::collect(t, p, r, &mut found);
                     batches += u64::from(recovering.recover_record(t, p, r));
                 })
                 .context("recovering idempotency keys and Kafka producer sequences from the log")?;

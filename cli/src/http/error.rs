@@ -3,6 +3,8 @@
 
 use hyper::StatusCode;
 
+use crate::produce::ProduceError;
+
 #[derive(Debug, Clone)]
 pub struct ApiError {
     pub status: StatusCode,
@@ -37,9 +39,15 @@ impl ApiError {
 
 impl From<log_store::Error> for ApiError {
     fn from(e: log_store::Error) -> Self {
+        Self::from_log(&e)
+    }
+}
+
+impl ApiError {
+    fn from_log(e: &log_store::Error) -> Self {
         use log_store::Error as E;
         let message = e.to_string();
-        match &e {
+        match e {
             _ if e.is_disk_full() => {
                 Self::new(StatusCode::INSUFFICIENT_STORAGE, "disk_full", message)
             }
@@ -71,6 +79,28 @@ impl From<log_store::Error> for ApiError {
     }
 }
 
+impl From<ProduceError> for ApiError {
+    fn from(e: ProduceError) -> Self {
+        use ProduceError as E;
+        let message = e.to_string();
+        match e {
+            E::EmptyBody => Self::bad_request("empty_body", message),
+            E::BadUtf8 { .. } | E::BadJson { .. } => Self::bad_request("bad_json", message),
+            E::TooManyEvents { .. } | E::EventTooLarge { .. } => Self::too_large(message),
+            E::KeyReused { .. } => Self::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "idempotency_key_reused",
+                message,
+            ),
+            E::KeyInProgress { .. } => {
+                Self::new(StatusCode::CONFLICT, "request_in_progress", message)
+            }
+            E::AppenderStopped | E::Worker(_) => Self::internal(message),
+            E::Log(e) => Self::from_log(&e),
+        }
+    }
+}
+
 impl From<processor::Error> for ApiError {
     fn from(e: processor::Error) -> Self {
         use processor::Error as E;
@@ -94,3 +124,48 @@ impl From<processor::Error> for ApiError {
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn produce_errors_keep_their_statuses_and_codes() {
+        let cases = [
+            (ProduceError::EmptyBody, 400, "empty_body"),
+            (
+                ProduceError::BadUtf8 { line: 1, column: 2 },
+                400,
+                "bad_json",
+            ),
+            (
+                ProduceError::TooManyEvents {
+                    events: 3,
+                    limit: 2,
+                },
+                413,
+                "too_large",
+            ),
+            (
+                ProduceError::KeyReused {
+                    topic: "t".into(),
+                    key: "k".into(),
+                },
+                422,
+                "idempotency_key_reused",
+            ),
+            (
+                ProduceError::KeyInProgress { key: "k".into() },
+                409,
+                "request_in_progress",
+            ),
+            (ProduceError::AppenderStopped, 500, "internal"),
+        ];
+        for (e, status, code) in cases {
+            let message = e.to_string();
+            let api = ApiError::from(e);
+            assert_eq!((api.status.as_u16(), api.code), (status, code));
+            assert_eq!(api.message, message);
+        }
+    }
+}

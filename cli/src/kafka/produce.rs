@@ -1,21 +1,20 @@
-//! Produce: each partition's batch is checked, decoded and queued on the same appender as an HTTP
-//! produce (one append path, one durability policy, one set of limits). Idempotent batches are
-//! checked against their producer's sequences under that producer's partition lock, so a retry
-//! is answered with the original offsets and appended once. `acks=0` gets no response.
-
-use std::sync::Arc;
+//! Produce: each partition's batch is checked, decoded and appended through the same produce
+//! noun as an HTTP produce (`crate::produce`: one append path, one durability policy, one set of
+//! limits). Idempotent batches are checked against their producer's sequences under that
+//! producer's partition lock, so a retry is answered with the original offsets and appended
+//! once. `acks=0` gets no response.
 
 use bytes::{Bytes, BytesMut};
 use kafka_protocol::messages::produce_response::{PartitionProduceResponse, TopicProduceResponse};
 use kafka_protocol::messages::{ProduceRequest, ProduceResponse};
 use kafka_protocol::ResponseError;
-use log_store::{PartitionId, Topic};
+use log_store::PartitionId;
 
 use super::batch::{self, Incoming, Refused};
 use super::producers::{Landed, Producers, Verdict, HEADER_PRODUCER};
 use super::{kstr, Broker};
-use crate::appender::{Placed, Share};
-use crate::http::error::ApiError;
+use crate::produce::appender::{Placed, Share};
+use crate::produce::{self, ProduceError};
 
 pub async fn produce(b: &Broker, r: ProduceRequest) -> Option<ProduceResponse> {
     let acks = r.acks;
@@ -50,7 +49,7 @@ pub async fn produce(b: &Broker, r: ProduceRequest) -> Option<ProduceResponse> {
             });
         }
     }
-    let results = crate::http::handlers::events::join_all(pending).await;
+    let results = produce::join_all(pending).await;
     drop(stamp);
     if acks == 0 {
         return None;
@@ -116,7 +115,9 @@ async fn produce_partition(
     let mut share = to_share(&incoming, b.state.limits.event_bytes_max, timestamp_ms)?;
     let count = incoming.records.len() as i32;
     if incoming.producer_id < 0 {
-        let placed = append(b, &topic, &partition, share).await?;
+        let placed = produce::append(&b.state, &topic, &partition, share)
+            .await
+            .map_err(refused)?;
         return Ok(landed(&incoming, placed));
     }
     let (first, last) = (
@@ -141,21 +142,10 @@ async fn produce_partition(
                 HEADER_PRODUCER,
                 Producers::header(incoming.producer_id, incoming.producer_epoch, first, last),
             )];
-            let placed = match append(b, &topic, &partition, share).await {
-                Ok(placed) => placed,
-                Err(e) => {
-                    // Its records may still reach the log without an entry (keyindex.rs).
-                    b.state.keys.gap(timestamp_ms);
-                    return Err(e);
-                }
-            };
-            // Before the request's stamp is released (keyindex.rs).
-            b.state.keys.note(
-                name,
-                partition.id().0,
-                placed.base_offset,
-                placed.timestamp_ms,
-            );
+            // Noted in the keyed-record index before the request's stamp is released.
+            let placed = produce::append_marked(&b.state, &topic, &partition, share)
+                .await
+                .map_err(refused)?;
             let l = landed(&incoming, placed);
             seqs.landed(l);
             Ok(l)
@@ -209,8 +199,8 @@ fn to_share(
             .iter()
             .map(|(k, v)| (k.to_string(), v.clone().unwrap_or_default()))
             .collect();
-        if !crate::ingest::is_json(value) {
-            own.push((crate::ingest::HEADER_VALUE_BYTES.to_string(), Bytes::new()));
+        if !produce::is_json(value) {
+            own.push((produce::HEADER_VALUE_BYTES.to_string(), Bytes::new()));
         }
         headers.push(own);
     }
@@ -224,38 +214,35 @@ fn to_share(
     })
 }
 
-async fn append(
-    b: &Broker,
-    topic: &Arc<Topic>,
-    partition: &Arc<log_store::Partition>,
-    share: Share,
-) -> Result<Placed, Refused> {
-    let bytes: u64 = share.events.iter().map(|r| r.len() as u64).sum();
-    let placed = b
-        .state
-        .appenders
-        .append(partition, topic.config().segment_bytes, share)
-        .await
-        .map_err(refused)?;
-    let name = topic.name();
-    let metrics = &b.state.metrics;
-    metrics.add(
-        "kappa_topic_records_in_total",
-        &[("topic", name)],
-        u64::from(placed.count),
-    );
-    metrics.add("kappa_topic_bytes_in_total", &[("topic", name)], bytes);
-    Ok(placed)
-}
-
-/// An append error as a Kafka error code.
-fn refused(e: ApiError) -> Refused {
-    let code = match e.status.as_u16() {
-        507 | 503 => ResponseError::KafkaStorageError,
-        413 => ResponseError::MessageTooLarge,
-        400 => ResponseError::InvalidRecord,
-        404 => ResponseError::UnknownTopicOrPartition,
-        _ => ResponseError::UnknownServerError,
+/// An append error as a Kafka error code: the code of the HTTP status the error is answered
+/// with over HTTP (507 and 503: storage error, 413: too large, 400: invalid record, 404: unknown
+/// topic or partition, anything else: unknown server error).
+fn refused(e: ProduceError) -> Refused {
+    use log_store::Error as E;
+    use ResponseError as K;
+    let code = match &e {
+        ProduceError::Log(l) => match &**l {
+            _ if l.is_disk_full() => K::KafkaStorageError,
+            E::Io { .. } | E::Locked { .. } => K::KafkaStorageError,
+            E::RecordTooLarge { .. } | E::BatchTooLarge { .. } | E::BatchBytesTooLarge { .. } => {
+                K::MessageTooLarge
+            }
+            E::InvalidName { .. } | E::InvalidConfig { .. } | E::InvalidRecord { .. } => {
+                K::InvalidRecord
+            }
+            E::UnknownTopic { .. } | E::UnknownPartition { .. } => K::UnknownTopicOrPartition,
+            _ => K::UnknownServerError,
+        },
+        ProduceError::TooManyEvents { .. } | ProduceError::EventTooLarge { .. } => {
+            K::MessageTooLarge
+        }
+        ProduceError::EmptyBody | ProduceError::BadUtf8 { .. } | ProduceError::BadJson { .. } => {
+            K::InvalidRecord
+        }
+        ProduceError::KeyReused { .. }
+        | ProduceError::KeyInProgress { .. }
+        | ProduceError::AppenderStopped
+        | ProduceError::Worker(_) => K::UnknownServerError,
     };
-    (code.code(), e.message)
+    (code.code(), e.to_string())
 }

@@ -25,7 +25,7 @@ use bytes::Bytes;
 use log_store::{AppendRecord, Partition, StampRun, BATCH_RECORDS_MAX};
 use tokio::sync::oneshot;
 
-use crate::http::error::ApiError;
+use super::error::ProduceError;
 use crate::limits::PRODUCE_QUEUE_DEPTH;
 
 /// One request's share for one partition: its events as ranges of the request body.
@@ -57,7 +57,7 @@ pub struct Placed {
 
 struct Job {
     share: Share,
-    reply: oneshot::Sender<Result<Placed, ApiError>>,
+    reply: oneshot::Sender<Result<Placed, ProduceError>>,
 }
 
 /// How long an idle appender thread lingers before it exits (it is re-created on demand).
@@ -84,7 +84,7 @@ impl Appenders {
         partition: &Arc<Partition>,
         segment_bytes: u64,
         share: Share,
-    ) -> Result<Placed, ApiError> {
+    ) -> Result<Placed, ProduceError> {
         let (reply, rx) = oneshot::channel();
         let mut job = Job { share, reply };
         // An idle thread may exit between our taking its sender and sending: then start anew.
@@ -166,8 +166,8 @@ fn key_of(partition: &Partition) -> (String, u32) {
     (partition.topic().to_string(), partition.id().0)
 }
 
-fn stopped() -> ApiError {
-    ApiError::internal("the partition's appender stopped")
+fn stopped() -> ProduceError {
+    ProduceError::AppenderStopped
 }
 
 fn run(partition: Arc<Partition>, rx: Receiver<Job>, registry: Queues, merge_bytes_max: usize) {
@@ -224,7 +224,7 @@ fn run(partition: Arc<Partition>, rx: Receiver<Job>, registry: Queues, merge_byt
                 }
             }
             Err(e) => {
-                let e = ApiError::from(e);
+                let e = ProduceError::Log(Arc::new(e));
                 for job in jobs {
                     let _ = job.reply.send(Err(e.clone()));
                 }

@@ -1,11 +1,10 @@
-//! Parsing a produce body into events (slices of the body, no copies) and splitting them into
-//! per-partition batches: by the murmur2 hash of a key field (Kafka's default partitioner, so
-//! keys land on the same partition numbers as in Kafka), or whole to one partition.
+//! Parsing a produce body into events: slices of the body, no copies, each checked to be one
+//! JSON value within the limits.
 
 use serde::de::IgnoredAny;
 use serde_json::value::RawValue;
 
-use crate::http::error::{ApiError, ApiResult};
+use super::error::ProduceError;
 
 /// Marks a record whose value is not JSON (produced over Kafka, where values are bytes): the HTTP
 /// API renders it as `value_b64` (DESIGN.md §8). Set at produce time so reads need not re-parse.
@@ -32,16 +31,15 @@ pub struct EventLimits {
 
 /// Splits `body` into its events. Bad JSON is an error naming line and column; nothing of the
 /// request is accepted then.
-pub fn parse_events(body: &[u8], framing: Framing, limits: EventLimits) -> ApiResult<Vec<&[u8]>> {
+pub fn parse_events(
+    body: &[u8],
+    framing: Framing,
+    limits: EventLimits,
+) -> Result<Vec<&[u8]>, ProduceError> {
     check_utf8(body)?;
     let first = body.iter().position(|b| !b.is_ascii_whitespace());
     let events = match (framing, first.map(|i| body[i])) {
-        (_, None) => {
-            return Err(ApiError::bad_request(
-                "empty_body",
-                "the request body holds no events",
-            ))
-        }
+        (_, None) => return Err(ProduceError::EmptyBody),
         (Framing::Ndjson, _) => ndjson(body, limits)?,
         (Framing::Json, Some(b'[')) => array(body, limits)?,
         (Framing::Json, _) => match serde_json::from_slice::<IgnoredAny>(body) {
@@ -56,11 +54,10 @@ pub fn parse_events(body: &[u8], framing: Framing, limits: EventLimits) -> ApiRe
         },
     };
     if events.len() > limits.events_max {
-        return Err(ApiError::too_large(format!(
-            "request holds {} events; the limit is {} per request (--max-events-per-request)",
-            events.len(),
-            limits.events_max
-        )));
+        return Err(ProduceError::TooManyEvents {
+            events: events.len(),
+            limit: limits.events_max,
+        });
     }
     Ok(events)
 }
@@ -68,7 +65,7 @@ pub fn parse_events(body: &[u8], framing: Framing, limits: EventLimits) -> ApiRe
 /// JSON text is UTF-8; serde_json skips over the strings of values it ignores without checking
 /// them, so invalid bytes inside an event were accepted and served raw (issue 10). One pass over
 /// the whole body (SIMD in std) refuses them with the line and column of the first bad byte.
-fn check_utf8(body: &[u8]) -> ApiResult<()> {
+fn check_utf8(body: &[u8]) -> Result<(), ProduceError> {
     let Err(e) = std::str::from_utf8(body) else {
         return Ok(());
     };
@@ -82,13 +79,10 @@ fn check_utf8(body: &[u8]) -> ApiResult<()> {
         .chars()
         .count()
         + 1;
-    Err(ApiError::bad_request(
-        "bad_json",
-        format!("invalid UTF-8 at line {line} column {column}; nothing was appended"),
-    ))
+    Err(ProduceError::BadUtf8 { line, column })
 }
 
-fn ndjson(body: &[u8], limits: EventLimits) -> ApiResult<Vec<&[u8]>> {
+fn ndjson(body: &[u8], limits: EventLimits) -> Result<Vec<&[u8]>, ProduceError> {
     let mut events = Vec::new();
     for (i, line) in body.split(|&b| b == b'\n').enumerate() {
         let line = trim(line);
@@ -107,7 +101,7 @@ fn ndjson(body: &[u8], limits: EventLimits) -> ApiResult<Vec<&[u8]>> {
     Ok(events)
 }
 
-fn array(body: &[u8], limits: EventLimits) -> ApiResult<Vec<&[u8]>> {
+fn array(body: &[u8], limits: EventLimits) -> Result<Vec<&[u8]>, ProduceError> {
     let raw: Vec<&RawValue> = serde_json::from_slice(body).map_err(|e| bad_json(&e, 0))?;
     raw.iter()
         .enumerate()
@@ -119,26 +113,23 @@ fn array(body: &[u8], limits: EventLimits) -> ApiResult<Vec<&[u8]>> {
         .collect()
 }
 
-fn check_size(event: &[u8], index: usize, limits: EventLimits) -> ApiResult<()> {
+fn check_size(event: &[u8], index: usize, limits: EventLimits) -> Result<(), ProduceError> {
     if event.len() > limits.event_bytes_max {
-        return Err(ApiError::too_large(format!(
-            "event {index} is {} bytes; the limit is {} bytes per event (--max-event-bytes)",
-            event.len(),
-            limits.event_bytes_max
-        )));
+        return Err(ProduceError::EventTooLarge {
+            index,
+            bytes: event.len(),
+            limit: limits.event_bytes_max,
+        });
     }
     Ok(())
 }
 
-fn bad_json(e: &serde_json::Error, line_index: usize) -> ApiError {
-    ApiError::bad_request(
-        "bad_json",
-        format!(
-            "invalid JSON at line {} column {}: {e}; nothing was appended",
-            line_index + e.line(),
-            e.column()
-        ),
-    )
+fn bad_json(e: &serde_json::Error, line_index: usize) -> ProduceError {
+    ProduceError::BadJson {
+        line: line_index + e.line(),
+        column: e.column(),
+        reason: e.to_string(),
+    }
 }
 
 fn trim(mut s: &[u8]) -> &[u8] {
@@ -155,58 +146,6 @@ fn trim(mut s: &[u8]) -> &[u8] {
         s = rest;
     }
     s
-}
-
-/// The key of `event` from field `field` (dotted for nested objects): a string's text, or the
-/// JSON text of any other value. `None` when the field is missing or null.
-pub fn key_of(event: &[u8], field: &str) -> Option<Vec<u8>> {
-    let value: serde_json::Value = serde_json::from_slice(event).ok()?;
-    let mut v = &value;
-    for part in field.split('.') {
-        v = v.get(part)?;
-    }
-    match v {
-        serde_json::Value::Null => None,
-        serde_json::Value::String(s) => Some(s.clone().into_bytes()),
-        other => Some(other.to_string().into_bytes()),
-    }
-}
-
-/// Kafka's murmur2 (as in `org.apache.kafka.common.utils.Utils.murmur2`), so a key picks the
-/// same partition number it would in Kafka: `(murmur2(key) & 0x7fffffff) % partitions`.
-pub fn partition_for_key(key: &[u8], partitions: u32) -> u32 {
-    (murmur2(key) & 0x7fff_ffff) % partitions
-}
-
-fn murmur2(data: &[u8]) -> u32 {
-    const SEED: u32 = 0x9747_b28c;
-    const M: u32 = 0x5bd1_e995;
-    const R: u32 = 24;
-    let mut h = SEED ^ data.len() as u32;
-    let mut chunks = data.chunks_exact(4);
-    for c in &mut chunks {
-        let mut k = u32::from_le_bytes([c[0], c[1], c[2], c[3]]);
-        k = k.wrapping_mul(M);
-        k ^= k >> R;
-        k = k.wrapping_mul(M);
-        h = h.wrapping_mul(M);
-        h ^= k;
-    }
-    let rest = chunks.remainder();
-    if rest.len() >= 3 {
-        h ^= (rest[2] as u32) << 16;
-    }
-    if rest.len() >= 2 {
-        h ^= (rest[1] as u32) << 8;
-    }
-    if !rest.is_empty() {
-        h ^= rest[0] as u32;
-        h = h.wrapping_mul(M);
-    }
-    h ^= h >> 13;
-    h = h.wrapping_mul(M);
-    h ^= h >> 15;
-    h
 }
 
 #[cfg(test)]
@@ -243,75 +182,49 @@ mod tests {
         let body = b"{\"a\":\"ok\"}\n{\"b\":\"\xc3\xa9\xff\"}\n";
         for framing in [Framing::Ndjson, Framing::Json] {
             let e = parse_events(body, framing, LIMITS).unwrap_err();
-            assert_eq!(e.code, "bad_json");
             assert!(
-                e.message.contains("UTF-8 at line 2 column 8"),
-                "{}",
-                e.message
+                matches!(e, ProduceError::BadUtf8 { line: 2, column: 8 }),
+                "{e}"
             );
+            assert!(e.to_string().contains("UTF-8 at line 2 column 8"), "{e}");
         }
         let e = parse_events(b"[\"\xfe\"]", Framing::Json, LIMITS).unwrap_err();
-        assert!(e.message.contains("line 1 column 3"), "{}", e.message);
+        assert!(e.to_string().contains("line 1 column 3"), "{e}");
     }
 
     #[test]
     fn bad_json_names_line_and_column() {
         let e = parse_events(b"{\"a\":1}\n{\"b\":}\n", Framing::Ndjson, LIMITS).unwrap_err();
-        assert!(e.message.contains("line 2 column 6"), "{}", e.message);
+        assert!(e.to_string().contains("line 2 column 6"), "{e}");
         let e = parse_events(b"[1,\n 2,\n x]", Framing::Json, LIMITS).unwrap_err();
-        assert!(e.message.contains("line 3 column 2"), "{}", e.message);
+        assert!(e.to_string().contains("line 3 column 2"), "{e}");
     }
 
     #[test]
-    fn limits_give_413() {
+    fn limits_are_named() {
         let small = EventLimits {
             event_bytes_max: 5,
             events_max: 2,
         };
-        assert_eq!(
-            parse_events(b"\"123456\"", Framing::Ndjson, small)
-                .unwrap_err()
-                .status,
-            413
-        );
-        assert_eq!(
-            parse_events(b"\"123456\"", Framing::Json, small)
-                .unwrap_err()
-                .status,
-            413
-        );
-        assert_eq!(
-            parse_events(b"[\"123456\"]", Framing::Json, small)
-                .unwrap_err()
-                .status,
-            413
-        );
-        assert_eq!(
-            parse_events(b"1\n2\n3\n", Framing::Ndjson, small)
-                .unwrap_err()
-                .status,
-            413
-        );
-    }
-
-    #[test]
-    fn murmur2_matches_kafka() {
-        // Values from Kafka's UtilsTest.testMurmur2.
-        assert_eq!(murmur2(b"21") as i32, -973932308);
-        assert_eq!(murmur2(b"foobar") as i32, -790332482);
-        assert_eq!(murmur2(b"a-little-bit-long-string") as i32, -985981536);
-        assert_eq!(murmur2(b"a-little-bit-longer-string") as i32, -1486304829);
-        assert_eq!(
-            murmur2(b"lkjh234lh9fiuh90y23oiuhsafujhadof229phr9h19h89h8") as i32,
-            -58897971
-        );
-        assert_eq!(murmur2(b"abc") as i32, 479470107);
-    }
-
-    #[test]
-    fn key_field_may_be_nested() {
-        assert_eq!(key_of(br#"{"u":{"id":"x"}}"#, "u.id"), Some(b"x".to_vec()));
-        assert_eq!(key_of(br#"{"n":5}"#, "n"), Some(b"5".to_vec()));
-        assert_eq!(key_of(br#"{"n":null}"#, "n"), None);
+        let too_large = |body: &[u8], framing| {
+            matches!(
+                parse_events(body, framing, small).unwrap_err(),
+                ProduceError::EventTooLarge {
+                    index: 0,
+                    bytes: 8,
+                    limit: 5
+                }
+            )
+        };
+        assert!(too_large(b"\"123456\"", Framing::Ndjson));
+        assert!(too_large(b"\"123456\"", Framing::Json));
+        assert!(too_large(b"[\"123456\"]", Framing::Json));
+        assert!(matches!(
+            parse_events(b"1\n2\n3\n", Framing::Ndjson, small).unwrap_err(),
+            ProduceError::TooManyEvents {
+                events: 3,
+                limit: 2
+            }
+        ));
     }
 }
