@@ -15,69 +15,18 @@ use bytes::Bytes;
 
 use crate::error::{Error, Result};
 use crate::fault::FaultInjector;
+use crate::files::{
+    index_file_bytes, index_path, io_err, log_path, sync_dir_with, time_index_path, Ident,
+};
 use crate::index::{
     self, Bounds, IndexEntry, IndexKind, SparseRule, INDEX_ENTRY_BYTES, INDEX_HEADER_BYTES,
 };
-use crate::limits::{INDEX_INTERVAL_BYTES, RESERVE_STEP_BYTES};
+use crate::limits::RESERVE_STEP_BYTES;
 use crate::mmap::{FrozenOwner, MapWriter, ReadMap, SharedMap};
 use crate::record::{decode_frame, encode_frame, AppendRecord, FrameError, Record};
-use crate::recovery;
+use crate::scan;
 use crate::storage::Storage;
 use crate::types::StampRun;
-
-/// Topic and partition, for error messages and logs.
-#[derive(Debug, Clone)]
-pub(crate) struct Ident {
-    pub topic: String,
-    pub partition: u32,
-}
-
-impl Ident {
-    pub(crate) fn corrupt(
-        &self,
-        segment: &Path,
-        offset: u64,
-        position: u64,
-        reason: impl Into<String>,
-    ) -> Error {
-        Error::Corrupt {
-            topic: self.topic.clone(),
-            partition: self.partition,
-            offset,
-            segment: segment.to_path_buf(),
-            position,
-            reason: reason.into(),
-        }
-    }
-}
-
-pub(crate) fn io_err<'a>(
-    op: &'static str,
-    path: &'a Path,
-) -> impl FnOnce(std::io::Error) -> Error + 'a {
-    move |source| Error::Io {
-        op,
-        path: path.to_path_buf(),
-        source,
-    }
-}
-
-pub(crate) fn log_path(dir: &Path, base: u64) -> PathBuf {
-    dir.join(format!("{base:020}.log"))
-}
-pub(crate) fn index_path(dir: &Path, base: u64) -> PathBuf {
-    dir.join(format!("{base:020}.index"))
-}
-pub(crate) fn time_index_path(dir: &Path, base: u64) -> PathBuf {
-    dir.join(format!("{base:020}.timeindex"))
-}
-
-/// Bytes of an index file with room for every entry a segment of `segment_bytes` can need: one
-/// per interval, one at position 0, and the time index's final entry.
-pub(crate) fn index_file_bytes(segment_bytes: u64) -> u64 {
-    (INDEX_HEADER_BYTES + (segment_bytes / INDEX_INTERVAL_BYTES + 2) as usize * INDEX_ENTRY_BYTES)
-        as u64
-}
 
 /// Opens (creating) a file and reserves `bytes` for it.
 fn create_reserved(
@@ -97,15 +46,6 @@ fn create_reserved(
             source,
         }
     })
-}
-
-/// fsync of a directory outside segments (topic configs, the topics directory).
-pub(crate) fn sync_dir(dir: &Path) -> Result<()> {
-    sync_dir_with(&Storage::Os, dir)
-}
-
-pub(crate) fn sync_dir_with(storage: &Storage, dir: &Path) -> Result<()> {
-    storage.sync_dir(dir).map_err(io_err("sync directory", dir))
 }
 
 /// The readers' handle on the active segment: its maps, readable below their frozen ends.
@@ -552,7 +492,7 @@ fn open_index_map(
     }
     // Only touch the rest where it is not already zero (it normally is: fresh fallocate).
     for chunk in buf[used..].chunks_mut(4096) {
-        if !recovery::is_zero(chunk) {
+        if !scan::is_zero(chunk) {
             chunk.fill(0);
         }
     }
@@ -797,7 +737,7 @@ impl Sealed {
     /// Rebuilds both indexes by scanning every frame (checking every CRC), writing them to
     /// temporary files and renaming them into place.
     pub(crate) fn rebuild_indexes(&self, id: &Ident, log: &[u8]) -> Result<()> {
-        let scan = recovery::scan(
+        let scan = scan::scan(
             log,
             self.base,
             0,
@@ -809,7 +749,7 @@ impl Sealed {
         if scan.valid_end != log.len() || scan.next_offset != self.end_offset {
             let offset = scan.next_offset;
             let reason = match scan.stop {
-                recovery::Stop::Frame(FrameError::Corrupt(r)) => r.to_string(),
+                scan::Stop::Frame(FrameError::Corrupt(r)) => r.to_string(),
                 other => format!(
                     "sealed segment ends early ({other:?}) at byte {} of {}",
                     scan.valid_end,
