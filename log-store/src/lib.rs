@@ -50,4 +50,4 @@ pub use report::{RecoveryReport, TruncatedTail, VerifyReport};
 pub use stats::{FlushSnapshot, FlushStats, FLUSH_BUCKETS_S};
 pub use store::LogStore;
 pub use topic::Topic;
-pub use types::{Offset, PartitionId, Position, StampRun};
+pub use types::{Offset, PartitionId, StampRun};
