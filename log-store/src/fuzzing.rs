@@ -5,11 +5,11 @@
 
 use crate::index::{self, Bounds, IndexKind, SparseRule};
 use crate::record;
-use crate::recovery;
+use crate::scan;
 
 /// The recovery scan and the frame decoder over `data` as a segment's bytes.
 pub fn segment(data: &[u8]) {
-    let scan = recovery::scan(data, 0, 0, 0, SparseRule::default(), None, data.len());
+    let scan = scan::scan(data, 0, 0, 0, SparseRule::default(), None, data.len());
     assert!(scan.valid_end <= data.len());
     // Everything the scan accepted decodes again, frame by frame, with dense offsets.
     let mut at = 0;

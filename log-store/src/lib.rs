@@ -12,10 +12,12 @@
 
 mod clock;
 mod commit;
+mod config;
 #[cfg(test)]
 mod crash_tests;
 mod error;
 mod fault;
+mod files;
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;
@@ -27,6 +29,8 @@ mod names;
 mod partition;
 mod record;
 mod recovery;
+mod report;
+mod scan;
 mod segment;
 mod stats;
 mod storage;
@@ -35,13 +39,15 @@ mod topic;
 mod types;
 
 pub use clock::{Clock, Stamp};
+pub use config::{FsyncPolicy, StoreConfig, TopicConfig};
 pub use error::{Error, Result};
 pub use fault::{FaultInjector, NoFaults};
 pub use limits::*;
 pub use names::validate_name;
 pub use partition::{Appended, Partition, PartitionStats};
 pub use record::{AppendRecord, Record};
+pub use report::{RecoveryReport, TruncatedTail, VerifyReport};
 pub use stats::{FlushSnapshot, FlushStats, FLUSH_BUCKETS_S};
-pub use store::{FsyncPolicy, LogStore, RecoveryReport, StoreConfig, TruncatedTail, VerifyReport};
-pub use topic::{Topic, TopicConfig};
-pub use types::{Offset, PartitionId, Position, StampRun};
+pub use store::LogStore;
+pub use topic::Topic;
+pub use types::{Offset, PartitionId, StampRun};

@@ -17,13 +17,15 @@ use event_listener::Event;
 
 use crate::clock::Clock;
 use crate::commit::{GroupCommit, Turn, Woken};
+use crate::config::FsyncPolicy;
 use crate::error::{Error, Result};
 use crate::fault::FaultInjector;
+use crate::files::{self, io_err, Ident};
 use crate::limits::{BATCH_RECORDS_MAX, GROUP_COMMIT_LEAD_FLUSHES_MAX};
 use crate::record::{check_record, AppendRecord, Record};
 use crate::recovery::{self, Last, Recovered};
-use crate::segment::{self, io_err, Active, ActiveShared, Ident, Sealed};
-use crate::store::{FsyncPolicy, RecoveryReport};
+use crate::report::RecoveryReport;
+use crate::segment::{self, Active, ActiveShared, Sealed};
 use crate::types::{Offset, PartitionId, StampRun};
 
 /// What an append returns once it is durable under the fsync policy.
@@ -171,7 +173,7 @@ impl Partition {
                     |a| a.base,
                 )));
         for (base, end_offset) in bases.iter().copied().zip(next_bases) {
-            let path = segment::log_path(dir, base);
+            let path = files::log_path(dir, base);
             let bytes = fs::metadata(&path)
                 .map_err(io_err("stat segment", &path))?
                 .len();
@@ -181,7 +183,7 @@ impl Partition {
                 let maps = s.load(&id)?;
                 drop(maps);
                 s.unload(); // mapped again (through the map cache) when read
-                report.indexes_rebuilt.push(segment::index_path(dir, base));
+                report.indexes_rebuilt.push(files::index_path(dir, base));
             }
             sealed.push(Arc::new(s));
         }
@@ -845,7 +847,7 @@ impl Partition {
             s.remove_files()?;
             tracing::info!(topic = %self.id.topic, partition = self.id.partition, segment = s.base, "deleted segment (retention)");
         }
-        segment::sync_dir_with(&self.ctx.storage, &self.dir)?;
+        files::sync_dir_with(&self.ctx.storage, &self.dir)?;
         Ok(doomed)
     }
 }

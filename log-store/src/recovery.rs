@@ -11,108 +11,14 @@ use std::fs::{self, File};
 use std::path::{Path, PathBuf};
 
 use crate::error::Result;
+use crate::files::{self, io_err, Ident};
 use crate::index::{self, Bounds, IndexEntry, IndexKind, SparseRule};
 use crate::mmap::{MapWriter, ReadMap};
-use crate::record::{decode_frame, FrameError};
-use crate::segment::{self, io_err, Active, Ident, Resume, Sealed};
+use crate::record::decode_frame;
+use crate::report::TruncatedTail;
+use crate::scan::{is_zero, scan, Stop, TailScan, ZERO_CHUNK};
+use crate::segment::{self, Active, Resume, Sealed};
 use crate::storage::Storage;
-use crate::store::TruncatedTail;
-
-/// Why a scan stopped.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Stop {
-    /// The frame did not decode (End is the clean end of a pre-sized segment).
-    Frame(FrameError),
-    /// A valid frame with the wrong offset (left over from before an earlier truncation).
-    OffsetGap,
-    /// A valid frame with a timestamp below its predecessor's.
-    TimeGoesBack,
-    /// The scan reached its limit.
-    Limit,
-}
-
-/// The result of scanning frames: everything up to the last complete batch.
-#[derive(Debug)]
-pub(crate) struct TailScan {
-    /// Byte position after the last complete batch (the scan's start if none).
-    pub valid_end: usize,
-    pub next_offset: u64,
-    pub last_ts: Option<u64>,
-    /// Sparse index entries for the frames of complete batches.
-    pub offsets: Vec<IndexEntry>,
-    pub times: Vec<IndexEntry>,
-    /// The sparse rule's state after the last complete batch.
-    pub rule: SparseRule,
-    pub stop: Stop,
-    /// Where the scan stopped (the first byte not part of a valid frame).
-    pub stop_pos: usize,
-    /// Whether any complete batch was found.
-    pub found_batch: bool,
-}
-
-/// Scans frames of `data` from `start` (holding `start_offset`), stopping at the first invalid
-/// frame or at a frame starting at or after `limit`. Pure.
-pub(crate) fn scan(
-    data: &[u8],
-    base: u64,
-    start: usize,
-    start_offset: u64,
-    rule: SparseRule,
-    prev_ts: Option<u64>,
-    limit: usize,
-) -> TailScan {
-    let mut out = TailScan {
-        valid_end: start,
-        next_offset: start_offset,
-        last_ts: prev_ts,
-        offsets: Vec::new(),
-        times: Vec::new(),
-        rule,
-        stop: Stop::Limit,
-        stop_pos: start,
-        found_batch: false,
-    };
-    let (mut pos, mut offset, mut ts_floor, mut work) =
-        (start, start_offset, prev_ts.unwrap_or(0), rule);
-    let (mut offsets, mut times) = (Vec::new(), Vec::new());
-    while pos < limit.min(data.len()) {
-        let frame = match decode_frame(&data[pos..]) {
-            Ok(f) => f,
-            Err(e) => {
-                out.stop = Stop::Frame(e);
-                break;
-            }
-        };
-        if frame.offset != offset {
-            out.stop = Stop::OffsetGap;
-            break;
-        }
-        if frame.timestamp_ms < ts_floor {
-            out.stop = Stop::TimeGoesBack;
-            break;
-        }
-        ts_floor = frame.timestamp_ms;
-        let (o, t) = work.on_frame(base, offset, pos as u64, frame.timestamp_ms);
-        offsets.extend(o);
-        times.extend(t);
-        pos += frame.frame_bytes;
-        offset += 1;
-        if frame.batch_end() {
-            out.valid_end = pos;
-            out.next_offset = offset;
-            out.last_ts = Some(frame.timestamp_ms);
-            out.offsets.append(&mut offsets);
-            out.times.append(&mut times);
-            out.rule = work;
-            out.found_batch = true;
-        }
-    }
-    if pos >= data.len() && out.stop == Stop::Limit && limit >= data.len() {
-        out.stop = Stop::Frame(FrameError::End);
-    }
-    out.stop_pos = pos;
-    out
-}
 
 /// What became of a partition's last segment.
 #[derive(Debug)]
@@ -138,7 +44,7 @@ pub(crate) fn recover_last(
     storage: &Storage,
     report: &mut Recovered,
 ) -> Result<Last> {
-    let path = segment::log_path(dir, base);
+    let path = files::log_path(dir, base);
     let file = File::options()
         .read(true)
         .write(true)
@@ -156,8 +62,8 @@ pub(crate) fn recover_last(
         log_bytes: len,
     };
     let (ipath, tpath) = (
-        segment::index_path(dir, base),
-        segment::time_index_path(dir, base),
+        files::index_path(dir, base),
+        files::time_index_path(dir, base),
     );
     let (offsets, offsets_ok) = read_entries(&ipath, IndexKind::Offset, bounds);
     let (times, times_ok) = read_entries(&tpath, IndexKind::Time, bounds);
@@ -205,7 +111,7 @@ pub(crate) fn recover_last(
         if dropped > 0 {
             zero_tail(storage, &file, &path, len as usize, scan.valid_end)?;
         }
-        let index_bytes = segment::index_file_bytes(segment_bytes);
+        let index_bytes = files::index_file_bytes(segment_bytes);
         let (ifile, tfile) = (
             open_or_create(storage, &ipath, index_bytes)?,
             open_or_create(storage, &tpath, index_bytes)?,
@@ -226,7 +132,7 @@ pub(crate) fn recover_last(
         for p in [&path, &ipath, &tpath] {
             let _ = storage.remove(p);
         }
-        segment::sync_dir_with(storage, dir)?;
+        files::sync_dir_with(storage, dir)?;
         return Ok(Last::Removed);
     }
     if (resume.write_pos as u64) < len {
@@ -366,15 +272,6 @@ fn garbage_after(data: &[u8], valid_end: usize, stop_pos: usize) -> u64 {
         end = start;
     }
     0
-}
-
-static ZERO_CHUNK: [u8; 4096] = [0; 4096];
-
-/// True when every byte of `bytes` is zero (a memcmp per 4 KiB).
-pub(crate) fn is_zero(bytes: &[u8]) -> bool {
-    bytes
-        .chunks(ZERO_CHUNK.len())
-        .all(|c| c == &ZERO_CHUNK[..c.len()])
 }
 
 /// Zeroes everything after `valid_end` that is not zero already, so the next recovery finds the

@@ -7,88 +7,21 @@
 use std::collections::BTreeMap;
 use std::fs::{self, File, TryLockError};
 use std::path::{Path, PathBuf};
-use std::str::FromStr;
 use std::sync::{Arc, RwLock};
-use std::time::Duration;
 
 use crate::clock::{Clock, Stamp};
+use crate::config::{StoreConfig, TopicConfig};
 use crate::error::{Error, Result};
 use crate::fault::{FaultInjector, NoFaults};
+use crate::files::{io_err, sync_dir};
 use crate::limits::{SEALED_SEGMENTS_MAPPED_MAX, TOPICS_MAX};
 use crate::map_cache::MapCache;
 use crate::names::validate_name;
 use crate::partition::PartitionContext;
-use crate::segment::{io_err, sync_dir};
+use crate::report::{RecoveryReport, VerifyReport};
 use crate::stats::{FlushSnapshot, FlushStats};
 use crate::storage::Storage;
-use crate::topic::{Topic, TopicConfig};
-
-/// When appends are flushed (DESIGN.md §2).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FsyncPolicy {
-    /// Acknowledge after the bytes are flushed; concurrent appends share one flush.
-    Always,
-    /// Flush at most this often; a machine crash may lose the unflushed tail.
-    Interval(Duration),
-    /// Never flush explicitly; the OS writes back the map.
-    Never,
-}
-
-impl FromStr for FsyncPolicy {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<Self> {
-        match s {
-            "always" => Ok(FsyncPolicy::Always),
-            "never" => Ok(FsyncPolicy::Never),
-            _ => s
-                .strip_prefix("interval:")
-                .and_then(|ms| ms.parse::<u64>().ok())
-                .filter(|ms| *ms > 0)
-                .map(|ms| FsyncPolicy::Interval(Duration::from_millis(ms)))
-                .ok_or_else(|| Error::InvalidConfig {
-                    reason: format!("fsync policy {s:?}: expected always, never or interval:<ms>"),
-                }),
-        }
-    }
-}
-
-#[derive(Debug, Clone)]
-pub struct StoreConfig {
-    pub fsync: FsyncPolicy,
-}
-
-impl Default for StoreConfig {
-    fn default() -> Self {
-        StoreConfig {
-            fsync: FsyncPolicy::Always,
-        }
-    }
-}
-
-/// A tail truncated during recovery.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TruncatedTail {
-    pub topic: String,
-    pub partition: u32,
-    pub offset: u64,
-    pub bytes: u64,
-    pub segment: PathBuf,
-}
-
-#[derive(Debug, Clone, Default)]
-pub struct RecoveryReport {
-    pub truncated: Vec<TruncatedTail>,
-    pub indexes_rebuilt: Vec<PathBuf>,
-}
-
-/// What `LogStore::verify` found.
-#[derive(Debug, Default)]
-pub struct VerifyReport {
-    /// (topic, partition, records checked) for every intact partition.
-    pub ok: Vec<(String, u32, u64)>,
-    /// Every partition holding a corrupt record: the error names topic, partition, offset, file.
-    pub corrupt: Vec<Error>,
-}
+use crate::topic::Topic;
 
 #[derive(Debug)]
 pub struct LogStore {

@@ -8,60 +8,13 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use serde::{Deserialize, Serialize};
-
+use crate::config::TopicConfig;
 use crate::error::{Error, Result};
 use crate::fault::FaultInjector;
-use crate::limits::{PARTITIONS_MAX, SEGMENT_BYTES_MAX, SEGMENT_BYTES_MIN};
+use crate::files::{io_err, sync_dir};
 use crate::partition::{Partition, PartitionContext};
-use crate::segment::{io_err, sync_dir};
-use crate::store::RecoveryReport;
+use crate::report::RecoveryReport;
 use crate::types::PartitionId;
-
-/// Stored as `<data>/topics/<topic>/topic.json`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct TopicConfig {
-    pub partitions: u32,
-    pub segment_bytes: u64,
-    /// Delete sealed segments whose newest record is older than this; `None` keeps forever.
-    pub retention_ms: Option<u64>,
-    /// Delete the oldest sealed segments while the partition is larger than this.
-    pub retention_bytes: Option<u64>,
-}
-
-impl Default for TopicConfig {
-    fn default() -> Self {
-        TopicConfig {
-            partitions: 1,
-            segment_bytes: crate::limits::SEGMENT_BYTES_DEFAULT,
-            retention_ms: None,
-            retention_bytes: None,
-        }
-    }
-}
-
-impl TopicConfig {
-    /// Refuses values outside the named limits.
-    pub fn validate(&self) -> Result<()> {
-        if self.partitions == 0 || self.partitions > PARTITIONS_MAX {
-            return Err(Error::InvalidConfig {
-                reason: format!(
-                    "partitions = {}: expected 1..={PARTITIONS_MAX}",
-                    self.partitions
-                ),
-            });
-        }
-        if !(SEGMENT_BYTES_MIN..=SEGMENT_BYTES_MAX).contains(&self.segment_bytes) {
-            return Err(Error::InvalidConfig {
-                reason: format!(
-                    "segment_bytes = {}: expected {SEGMENT_BYTES_MIN}..={SEGMENT_BYTES_MAX}",
-                    self.segment_bytes
-                ),
-            });
-        }
-        Ok(())
-    }
-}
 
 #[derive(Debug)]
 pub struct Topic {

@@ -1,6 +1,7 @@
-//! Newtypes for the log's vocabulary, so an offset, a byte position and a partition number
-//! cannot be mixed up. *Offset*: a logical record number in a partition. *Position*: a byte
-//! position inside one segment file. *PartitionId*: a partition's number within its topic.
+//! Newtypes for the log's vocabulary, so an offset and a partition number cannot be mixed up.
+//! *Offset*: a logical record number in a partition. *PartitionId*: a partition's number within
+//! its topic. (A byte position inside a segment file stays a plain integer: it never leaves the
+//! segment and scan modules.)
 
 use std::fmt;
 
@@ -8,20 +9,11 @@ use std::fmt;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct Offset(pub u64);
 
-/// A byte position inside one segment file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
-pub struct Position(pub u64);
-
 /// A partition's number within its topic.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct PartitionId(pub u32);
 
 impl fmt::Display for Offset {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.fmt(f)
-    }
-}
-impl fmt::Display for Position {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         self.0.fmt(f)
     }
