@@ -1,4 +1,4 @@
-//! Compiles SQL expressions to `operator::expr::Expr`, with static type checks. In a grouped
+//! Compiles SQL expressions to `plan::expr::Expr`, with static type checks. In a grouped
 //! query (`group = true`) a leaf must be a GROUP BY key, an aggregate call or a window
 //! start/end; inside an aggregate's argument the row's columns are visible again.
 
