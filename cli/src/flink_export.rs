@@ -15,8 +15,8 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use anyhow::{anyhow, bail, Context};
+use processor::plan::{Body, EventTime};
 use processor::sql::dialect::KappaDialect;
-use processor::sql::plan::{Body, EventTime};
 use sqlparser::ast::{
     self, CreateTableOptions, DataType, Expr, FunctionArg, FunctionArgExpr, FunctionArguments,
     GroupByExpr, SelectItem, SetExpr, SqlOption, Statement,
@@ -524,7 +524,7 @@ fn source_options(
             .filter_map(|o| match o {
                 SqlOption::KeyValue { key, value } => Some((
                     key.value.clone(),
-                    processor::sql::compile::literal_string(value).unwrap_or_default(),
+                    processor::sql::literal::literal_string(value).unwrap_or_default(),
                 )),
                 _ => None,
             })
@@ -584,7 +584,7 @@ fn table_servers(ct: &ast::CreateTable, opts: &Options) -> Option<String> {
     let get = |k: &str| {
         options.iter().find_map(|o| match o {
             SqlOption::KeyValue { key, value } if key.value == k => {
-                processor::sql::compile::literal_string(value).ok()
+                processor::sql::literal::literal_string(value).ok()
             }
             _ => None,
         })

@@ -12,16 +12,15 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
-use crate::operator::aggregate::{Acc, AggKind, AggSpec};
-use crate::operator::expr::Expr;
 use crate::operator::{Emit, EventRange, InputRecord, Operator, Outcome, ResultRow, ResultsFilter};
+use crate::plan::aggregate::{Acc, AggKind, AggSpec};
+use crate::plan::expr::Expr;
+use crate::plan::WindowSpec;
 use crate::state::results::Results;
 use crate::state::table::Table;
 use crate::timestamp::format_rfc3339;
 use crate::value::{write_json_string, Value};
-use crate::window::aligned::AlignedWindows;
-use crate::window::session::SessionWindows;
-use crate::window::{sort_fired, Fired, WindowSpec};
+use crate::window::{sort_fired, Fired, Windows};
 
 /// Parses, filters and maps one record: Err = invalid, Ok((event time, None)) = filtered out.
 type Pipeline<T> = Arc<dyn Fn(&InputRecord<'_>) -> Result<(i64, Option<T>), String> + Send + Sync>;
@@ -279,8 +278,7 @@ impl<T: Serialize + 'static> Operator for MapOp<T> {
 
 #[derive(Default, Serialize, Deserialize)]
 struct AggState {
-    aligned: AlignedWindows,
-    sessions: SessionWindows,
+    windows: Windows,
     table: Table,
     results: Results,
 }
@@ -350,29 +348,12 @@ impl<T: 'static> Operator for AggOp<T> {
         }];
         let row = [v];
         let new = || vec![Acc::new(self.kind)];
-        let update = |accs: &mut [Acc]| crate::operator::aggregate::update_accs(&specs, accs, &row);
+        let update = |accs: &mut [Acc]| crate::plan::aggregate::update_accs(&specs, accs, &row);
         let accepted = match self.spec {
-            Some(WindowSpec::Tumble { size_ms }) => {
-                self.state
-                    .aligned
-                    .add(&key, ts, (size_ms, size_ms), (0, wm), new, update)?
-            }
-            Some(WindowSpec::Hop { slide_ms, size_ms }) => {
-                self.state
-                    .aligned
-                    .add(&key, ts, (slide_ms, size_ms), (0, wm), new, update)?
-            }
-            Some(WindowSpec::Session { gap_ms }) => {
-                self.state
-                    .sessions
-                    .add(&key, ts, gap_ms, (0, wm), &specs, update)?
-            }
-            Some(WindowSpec::Cumulate { step_ms, size_ms }) => {
-                let windows = crate::window::aligned::cumulate_windows_of(ts, step_ms, size_ms);
-                self.state
-                    .aligned
-                    .add_to(&key, windows, (0, wm), new, update)?
-            }
+            Some(spec) => self
+                .state
+                .windows
+                .add(spec, &key, ts, (0, wm), &specs, update)?,
             None => {
                 let result = self.state.table.upsert(&key, new, update)?[0].result();
                 self.row(&key_text, &result, None, out);
@@ -389,16 +370,12 @@ impl<T: 'static> Operator for AggOp<T> {
         self.range = range;
     }
     fn advance(&mut self, wm: i64, out: &mut Emit) -> Result<()> {
-        let mut fired = Vec::new();
-        self.state.aligned.take_complete(0, wm, &mut fired);
-        self.state.sessions.take_complete(0, wm, &mut fired);
+        let fired = self.state.windows.take_complete(0, wm);
         self.emit_fired(fired, out);
         Ok(())
     }
     fn finish(&mut self, out: &mut Emit) -> Result<()> {
-        let mut fired = Vec::new();
-        self.state.aligned.take_all(&mut fired);
-        self.state.sessions.take_all(&mut fired);
+        let fired = self.state.windows.take_all();
         self.emit_fired(fired, out);
         Ok(())
     }

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
 use crate::operator::sql::SqlOperator;
-use crate::sql::plan::{Plan, Startup};
+use crate::plan::{Plan, Startup};
 use crate::sql::table::Hints;
 use crate::task::Start;
 

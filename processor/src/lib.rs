@@ -22,6 +22,7 @@ pub mod limits;
 pub mod manager;
 pub mod operator;
 pub mod output;
+pub mod plan;
 pub mod sql;
 pub mod state;
 pub mod status;

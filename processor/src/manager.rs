@@ -22,7 +22,7 @@ use crate::io::log_store::StoreLog;
 use crate::io::{log_for, Log, Source};
 use crate::limits::{DISK_FULL_RETRY_MS, IDLE_WAIT_MS, PROCESSORS_MAX, SCHEMA_SAMPLE_RECORDS_MAX};
 use crate::operator::{ResultRow, ResultsFilter};
-use crate::sql::plan::Plan;
+use crate::plan::Plan;
 use crate::sql::table::Hints;
 use crate::status::{RunStatus, Status, VersionStatus};
 use crate::task::{Task, TaskSpec, TaskStatus};

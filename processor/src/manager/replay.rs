@@ -210,7 +210,7 @@ impl Manager {
         }
         if entry.def.versions.iter().any(|v| {
             v.compile()
-                .is_ok_and(|(plan, _)| plan.connector != crate::sql::plan::Connector::Kappa)
+                .is_ok_and(|(plan, _)| plan.connector != crate::plan::Connector::Kappa)
         }) {
             return Err(Error::Conflict {
                 message: format!(

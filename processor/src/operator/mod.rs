@@ -2,9 +2,6 @@
 //! owns input order, the watermark, output and checkpoints; an operator owns its state and
 //! decides lateness, because only it knows which windows a record falls into.
 
-pub mod aggregate;
-pub mod expr;
-pub mod func;
 pub mod over;
 pub mod sql;
 
@@ -72,20 +69,7 @@ impl Emit {
     }
 }
 
-/// One row of the materialized results: the JSON text as written, so its columns stay in
-/// SELECT order.
-pub type ResultRow = Box<serde_json::value::RawValue>;
-
-/// Which rows the results endpoint returns.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct ResultsFilter {
-    /// The row's key as text (a single string key is its text; others their JSON).
-    pub key: Option<String>,
-    /// Only rows of the window starting at this time (ms since the epoch).
-    pub window_start_ms: Option<i64>,
-    /// At most this many rows (the newest windows are kept when cut).
-    pub limit: Option<usize>,
-}
+pub use crate::state::results::{ResultRow, ResultsFilter};
 
 /// The runtime's view of a processor's logic. SQL plans, the builder and user `Processor`s all
 /// become one of these.

@@ -19,8 +19,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::limits::{OVER_FRAME_ROWS_MAX, OVER_PENDING_ROWS_MAX};
-use crate::operator::aggregate::{new_accs, update_accs, Acc};
-use crate::sql::plan::{Frame, Over};
+use crate::plan::aggregate::{new_accs, update_accs, Acc};
+use crate::plan::{Frame, Over};
 use crate::value::Value;
 use crate::window::Key;
 

@@ -8,25 +8,22 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::limits::BOUNDED_HELD_ROWS_MAX;
-use crate::operator::aggregate::{new_accs, update_accs, Acc};
-use crate::operator::expr::{coerce, Expr, Type};
 use crate::operator::over::OverState;
 use crate::operator::{
     Emit, EventRange, InputRecord, Operator, Outcome, ResultRow, ResultsFilter, StateSize,
 };
-use crate::sql::plan::{Aggregate, Body, EventTime, Plan};
+use crate::plan::aggregate::{new_accs, update_accs, Acc};
+use crate::plan::expr::{coerce, Expr, Type};
+use crate::plan::{Aggregate, Body, EventTime, Plan};
 use crate::state::results::Results;
 use crate::state::table::Table;
 use crate::timestamp::DayCache;
 use crate::value::{key_bytes, write_json_string, Value};
-use crate::window::aligned::{cumulate_windows_of, AlignedWindows};
-use crate::window::session::SessionWindows;
-use crate::window::{Fired, Key, WindowSpec};
+use crate::window::{Fired, Key, Windows};
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 struct SqlState {
-    aligned: AlignedWindows,
-    sessions: SessionWindows,
+    windows: Windows,
     table: Table,
     results: Results,
     /// Rows of a bounded run with ORDER BY / LIMIT, held until the end: (key, row).
@@ -37,8 +34,7 @@ struct SqlState {
 /// The state's layout before OVER aggregates, still read from older checkpoints.
 #[derive(Deserialize)]
 struct SqlStateV1 {
-    aligned: AlignedWindows,
-    sessions: SessionWindows,
+    windows: Windows,
     table: Table,
     results: Results,
     held: Vec<(Option<Vec<u8>>, Vec<Value>)>,
@@ -262,23 +258,7 @@ impl SqlOperator {
         let new = || new_accs(specs);
         let update = |accs: &mut [Acc]| update_accs(specs, accs, row);
         match agg.window {
-            Some(WindowSpec::Tumble { size_ms }) => {
-                self.state
-                    .aligned
-                    .add(key, t, (size_ms, size_ms), lw, new, update)
-            }
-            Some(WindowSpec::Hop { slide_ms, size_ms }) => {
-                self.state
-                    .aligned
-                    .add(key, t, (slide_ms, size_ms), lw, new, update)
-            }
-            Some(WindowSpec::Session { gap_ms }) => {
-                self.state.sessions.add(key, t, gap_ms, lw, specs, update)
-            }
-            Some(WindowSpec::Cumulate { step_ms, size_ms }) => {
-                let windows = cumulate_windows_of(t, step_ms, size_ms);
-                self.state.aligned.add_to(key, windows, lw, new, update)
-            }
+            Some(spec) => self.state.windows.add(spec, key, t, lw, specs, update),
             None => {
                 // As Flink's GroupAggFunction: a record that leaves the group's aggregates as
                 // they were emits nothing (SELECT DISTINCT emits a row only when first seen).
@@ -427,14 +407,10 @@ impl Operator for SqlOperator {
     }
 
     fn advance(&mut self, watermark_ms: i64, out: &mut Emit) -> Result<()> {
-        let mut fired = Vec::new();
-        let lateness = self.plan.allowed_lateness_ms;
-        self.state
-            .aligned
-            .take_complete(lateness, watermark_ms, &mut fired);
-        self.state
-            .sessions
-            .take_complete(lateness, watermark_ms, &mut fired);
+        let fired = self
+            .state
+            .windows
+            .take_complete(self.plan.allowed_lateness_ms, watermark_ms);
         if !fired.is_empty() {
             self.emit_fired(fired, out)?;
         }
@@ -443,10 +419,7 @@ impl Operator for SqlOperator {
 
     fn finish(&mut self, out: &mut Emit) -> Result<()> {
         self.advance_over(i64::MAX, out)?;
-        let mut fired = Vec::new();
-        self.state.aligned.take_all(&mut fired);
-        self.state.sessions.take_all(&mut fired);
-        crate::window::sort_fired(&mut fired);
+        let fired = self.state.windows.take_all();
         self.emit_fired(fired, out)?;
         let plan = Arc::clone(&self.plan);
         if let Body::Aggregate(agg) = &plan.body {
@@ -494,8 +467,7 @@ impl Operator for SqlOperator {
                         reason: e.to_string(),
                     })?;
                 SqlState {
-                    aligned: v1.aligned,
-                    sessions: v1.sessions,
+                    windows: v1.windows,
                     table: v1.table,
                     results: v1.results,
                     held: v1.held,
@@ -525,7 +497,7 @@ impl Operator for SqlOperator {
         match &self.plan.body {
             Body::Aggregate(agg) if agg.window.is_some() => sizes.push(size(
                 "window_groups",
-                self.state.aligned.groups() + self.state.sessions.groups(),
+                self.state.windows.groups(),
                 WINDOW_KEYS_MAX,
                 "WINDOW_KEYS_MAX",
             )),

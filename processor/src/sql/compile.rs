@@ -13,19 +13,15 @@ use sqlparser::tokenizer::Span;
 use crate::error::{Error, Result};
 use crate::extract::FieldSet;
 use crate::limits::{SQL_COMPILE_STACK_BYTES, SQL_EXPR_DEPTH_MAX, SQL_TEXT_BYTES_MAX};
-use crate::operator::aggregate::AggSpec;
-use crate::operator::expr::{Expr, Type};
+use crate::plan::aggregate::AggSpec;
+use crate::plan::expr::{Expr, Type};
+use crate::plan::WindowSpec;
+use crate::plan::{Aggregate, Body, Connector, EventTime, Plan};
 use crate::sql::dialect::KappaDialect;
+use crate::sql::literal::{err_at, interval_ms, literal_string};
 use crate::sql::over::{self, OverCtx};
-use crate::sql::plan::{Aggregate, Body, Connector, EventTime, Plan};
 use crate::sql::table::{self, Hints, TableDef};
 use crate::sql::tvf::{self, WindowTvf};
-use crate::window::WindowSpec;
-
-/// An error at `span`, naming the refused construct.
-pub fn err_at(span: Span, construct: impl Into<String>, message: impl Into<String>) -> Error {
-    Error::sql(span.start.line, span.start.column, construct, message)
-}
 
 fn parse_error(e: ParserError) -> Error {
     let text = match e {
@@ -55,70 +51,6 @@ fn parse_error(e: ParserError) -> Error {
         }
     }
     Error::sql(line, column, "syntax", format!("syntax error: {message}"))
-}
-
-/// A string literal's text (option values, LIKE patterns).
-pub fn literal_string(e: &ast::Expr) -> Result<String> {
-    match e {
-        ast::Expr::Value(v) => match &v.value {
-            ast::Value::SingleQuotedString(s) | ast::Value::DoubleQuotedString(s) => Ok(s.clone()),
-            ast::Value::Number(n, _) => Ok(n.clone()),
-            _ => Err(err_at(
-                e.span(),
-                "literal",
-                format!("expected a string literal, found {e}"),
-            )),
-        },
-        _ => Err(err_at(
-            e.span(),
-            "literal",
-            format!("expected a string literal, found {e}"),
-        )),
-    }
-}
-
-/// `INTERVAL '5' SECOND` (or MINUTE, HOUR, DAY, MILLISECOND; `INTERVAL '10 s'`) in ms.
-pub fn interval_ms(iv: &ast::Interval, span: Span) -> Result<i64> {
-    use ast::DateTimeField as F;
-    let text = literal_string(&iv.value)?;
-    if iv.leading_field.is_none() {
-        return table::duration_text(&text).ok_or_else(|| {
-            err_at(
-                span,
-                "INTERVAL",
-                format!("interval {text:?} is not a duration"),
-            )
-        });
-    }
-    let unit_ms = match iv.leading_field.as_ref().expect("checked above") {
-        F::Millisecond | F::Milliseconds => 1,
-        F::Second | F::Seconds => 1000,
-        F::Minute | F::Minutes => 60_000,
-        F::Hour | F::Hours => 3_600_000,
-        F::Day | F::Days => 86_400_000,
-        other => {
-            return Err(err_at(
-                span,
-                "INTERVAL",
-                format!("interval unit {other} is not supported"),
-            ))
-        }
-    };
-    if iv.last_field.is_some() {
-        return Err(err_at(
-            span,
-            "INTERVAL",
-            "interval ranges (... TO ...) are not supported",
-        ));
-    }
-    let n: f64 = text.trim().parse().map_err(|_| {
-        err_at(
-            span,
-            "INTERVAL",
-            format!("interval {text:?} is not a number"),
-        )
-    })?;
-    Ok((n * unit_ms as f64).round() as i64)
 }
 
 /// The state of compiling one SELECT.

@@ -9,9 +9,10 @@ use sqlparser::ast::{self, Spanned};
 use crate::calendar::{DatePattern, TimeUnit};
 use crate::error::Result;
 use crate::limits::REGEX_BYTES_MAX;
-use crate::operator::expr::{Expr, Func, Type};
-use crate::operator::func::TrimSide;
-use crate::sql::compile::{err_at, literal_string, Compiler};
+use crate::plan::expr::{Expr, Func, Type};
+use crate::plan::func::TrimSide;
+use crate::sql::compile::Compiler;
+use crate::sql::literal::{err_at, literal_string};
 use crate::value::Value;
 
 type Typed = (Expr, Type);

@@ -9,7 +9,7 @@
 //! kinds, objects, arrays and fields never seen stay untyped. Nulls do not count. The result
 //! is stored with the processor's version, so a restart compiles the same plan.
 
-use crate::operator::expr::Type;
+use crate::plan::expr::Type;
 use crate::sql::table::Hints;
 
 /// The kinds seen for one field.

@@ -5,10 +5,12 @@ pub mod compile;
 pub mod dialect;
 mod functions;
 pub mod infer;
+pub mod literal;
 mod over;
-pub mod plan;
 mod scalar;
 pub mod table;
 pub mod tvf;
 
+/// The plan's old path, still named by `io.rs`; new code names `crate::plan`.
+pub use crate::plan;
 pub use compile::{compile, compile_with_hints};

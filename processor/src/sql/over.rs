@@ -9,10 +9,11 @@ use sqlparser::ast::{self, Spanned};
 use sqlparser::tokenizer::Span;
 
 use crate::error::Result;
-use crate::operator::aggregate::AggSpec;
-use crate::operator::expr::{Expr, Type};
-use crate::sql::compile::{err_at, interval_ms, Compiler};
-use crate::sql::plan::{Body, Frame, Over};
+use crate::plan::aggregate::AggSpec;
+use crate::plan::expr::{Expr, Type};
+use crate::plan::{Body, Frame, Over};
+use crate::sql::compile::Compiler;
+use crate::sql::literal::{err_at, interval_ms};
 
 /// Aggregate results are compiled to slots counted down from here, then moved after the input
 /// slots once those are all known.
@@ -107,7 +108,7 @@ impl Compiler {
     pub(crate) fn over_call(
         &mut self,
         f: &ast::Function,
-        kind: crate::operator::aggregate::AggKind,
+        kind: crate::plan::aggregate::AggKind,
         name: &str,
         e: &ast::Expr,
     ) -> Result<(Expr, Type)> {

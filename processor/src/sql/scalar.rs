@@ -1,16 +1,17 @@
-//! Compiles SQL expressions to `operator::expr::Expr`, with static type checks. In a grouped
+//! Compiles SQL expressions to `plan::expr::Expr`, with static type checks. In a grouped
 //! query (`group = true`) a leaf must be a GROUP BY key, an aggregate call or a window
 //! start/end; inside an aggregate's argument the row's columns are visible again.
 
 use sqlparser::ast::{self, BinaryOperator as B, Spanned, UnaryOperator};
 
 use crate::error::Result;
-use crate::operator::aggregate::{AggKind, AggSpec};
-use crate::operator::expr::{compile_like, BinOp, Expr, Func, Type};
-use crate::sql::compile::{err_at, interval_ms, literal_string, Compiler, TIMESTAMP_COLUMN};
+use crate::plan::aggregate::{AggKind, AggSpec};
+use crate::plan::expr::{compile_like, BinOp, Expr, Func, Type};
+use crate::plan::WindowSpec;
+use crate::sql::compile::{Compiler, TIMESTAMP_COLUMN};
+use crate::sql::literal::{err_at, interval_ms, literal_string};
 use crate::sql::table::data_type;
 use crate::value::Value;
-use crate::window::WindowSpec;
 
 type Typed = (Expr, Type);
 
@@ -121,7 +122,7 @@ impl Compiler {
             ast::Expr::TypedString(ts) => {
                 let t = data_type(&ts.data_type, e.span())?;
                 let text = ts.value.value.clone().into_string().unwrap_or_default();
-                let v = crate::operator::expr::cast(Value::Str(text.clone()), t);
+                let v = crate::plan::expr::cast(Value::Str(text.clone()), t);
                 if v.is_null() {
                     return Err(err_at(
                         e.span(),

@@ -5,10 +5,10 @@ use sqlparser::ast::{self, CreateTableOptions, DataType, Spanned, SqlOption};
 
 use crate::error::Result;
 use crate::limits::WATERMARK_IDLE_TIMEOUT_MS_DEFAULT;
-use crate::operator::expr::Type;
-use crate::sql::compile::{err_at, interval_ms, literal_string};
+use crate::plan::expr::Type;
+use crate::plan::{Connector, Startup};
 use crate::sql::dialect::WatermarkClause;
-use crate::sql::plan::{Connector, Startup};
+use crate::sql::literal::{duration_text, err_at, interval_ms, literal_string};
 
 #[derive(Debug, Clone)]
 pub struct TableDef {
@@ -284,22 +284,4 @@ fn watermark(t: &TableDef, w: &WatermarkClause) -> Result<(String, i64)> {
         ));
     }
     Ok((col, delay))
-}
-
-/// Parses `10 s`, `500 ms`, `1 min`, `2 h`, `1 d` (and long unit names).
-pub fn duration_text(s: &str) -> Option<i64> {
-    let s = s.trim();
-    // A bare number is milliseconds, as in Flink's duration options.
-    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
-    let (n, unit) = s.split_at(split);
-    let n: i64 = n.parse().ok()?;
-    let unit_ms = match unit.trim().to_ascii_lowercase().as_str() {
-        "" | "ms" | "milli" | "millis" | "millisecond" | "milliseconds" => 1,
-        "s" | "sec" | "second" | "seconds" => 1000,
-        "min" | "minute" | "minutes" => 60_000,
-        "h" | "hour" | "hours" => 3_600_000,
-        "d" | "day" | "days" => 86_400_000,
-        _ => return None,
-    };
-    n.checked_mul(unit_ms)
 }

@@ -9,8 +9,8 @@ use sqlparser::ast::{self, Spanned};
 
 use crate::error::Result;
 use crate::limits::HOP_WINDOWS_PER_RECORD_MAX;
-use crate::sql::compile::{err_at, interval_ms};
-use crate::window::WindowSpec;
+use crate::plan::WindowSpec;
+use crate::sql::literal::{err_at, interval_ms};
 
 /// The function the dialect turns `TABLE <name>` into inside a call.
 pub const TABLE_REF: &str = "__TABLE_REF";

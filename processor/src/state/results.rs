@@ -7,7 +7,21 @@ use std::collections::{BTreeMap, VecDeque};
 use serde::{Deserialize, Serialize};
 
 use crate::limits::RESULTS_ROWS_MAX;
-use crate::operator::{ResultRow, ResultsFilter};
+
+/// One row of the materialized results: the JSON text as written, so its columns stay in
+/// SELECT order.
+pub type ResultRow = Box<serde_json::value::RawValue>;
+
+/// Which rows the results endpoint returns.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct ResultsFilter {
+    /// The row's key as text (a single string key is its text; others their JSON).
+    pub key: Option<String>,
+    /// Only rows of the window starting at this time (ms since the epoch).
+    pub window_start_ms: Option<i64>,
+    /// At most this many rows (the newest windows are kept when cut).
+    pub limit: Option<usize>,
+}
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Results {

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::limits::TABLE_KEYS_MAX;
-use crate::operator::aggregate::Acc;
+use crate::plan::aggregate::Acc;
 use crate::window::Key;
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::limits::WINDOW_KEYS_MAX;
-use crate::operator::aggregate::Acc;
+use crate::plan::aggregate::Acc;
 use crate::window::{is_complete, Fired, Key};
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]

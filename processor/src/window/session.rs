@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::limits::WINDOW_KEYS_MAX;
-use crate::operator::aggregate::{merge_accs, new_accs, Acc, AggSpec};
+use crate::plan::aggregate::{merge_accs, new_accs, Acc, AggSpec};
 use crate::window::{is_complete, Fired, Key};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -130,7 +130,7 @@ impl SessionWindows {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::operator::aggregate::AggKind;
+    use crate::plan::aggregate::AggKind;
 
     #[test]
     fn an_event_between_two_sessions_merges_all_three() {
@@ -142,7 +142,7 @@ mod tests {
         let key = vec![crate::value::Value::Str("a".into())];
         let add = |w: &mut SessionWindows, t| {
             w.add(&key, t, 10, (0, i64::MIN), &specs, |a| {
-                crate::operator::aggregate::update_accs(&specs, a, &[])
+                crate::plan::aggregate::update_accs(&specs, a, &[])
             })
             .unwrap()
         };

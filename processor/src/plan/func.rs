@@ -4,7 +4,7 @@
 use std::cmp::Ordering;
 
 use crate::calendar::{self, DatePattern, TimeUnit};
-use crate::operator::expr::{cast, compare, Expr, Type};
+use crate::plan::expr::{cast, compare, Expr, Type};
 use crate::timestamp;
 use crate::value::{round_half_away, Value};
 

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::limits::DISTINCT_VALUES_MAX;
-use crate::operator::expr::{apply, BinOp, Expr};
+use crate::plan::expr::{apply, BinOp, Expr};
 use crate::value::Value;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,11 +1,20 @@
-//! The plan a SQL definition compiles to: which topic, which fields, event time and watermark,
-//! the filter, and the body (pass-through, map, or aggregate with an optional window). The
-//! runtime's `SqlOperator` executes it; nothing here refers to sqlparser.
+//! The intermediate representation: what a processor computes, independent of how it was written
+//! and of how it runs. SQL (`sql`) produces it; operators, windows, state and the Rust builder
+//! consume it. It holds the plan a SQL definition compiles to (which topic, which fields, event
+//! time and watermark, start position, the filter, and the body: pass-through, map, aggregate
+//! with an optional window, or OVER), scalar expressions and their types (`expr`, `func`),
+//! aggregate functions and their accumulators (`aggregate`), and window kinds (`WindowSpec`).
+//! It imports nothing above it: no sqlparser, no operator, no window, no state.
+
+pub mod aggregate;
+pub mod expr;
+pub mod func;
+
+use serde::{Deserialize, Serialize};
 
 use crate::extract::FieldSet;
-use crate::operator::aggregate::AggSpec;
-use crate::operator::expr::{Expr, Type};
-use crate::window::WindowSpec;
+use aggregate::AggSpec;
+use expr::{Expr, Type};
 
 #[derive(Debug, Clone)]
 pub struct Plan {
@@ -114,4 +123,25 @@ pub struct Aggregate {
     /// One expression per output column over the group row `[start, end, keys.., aggs..]`.
     pub outputs: Vec<Expr>,
     pub having: Option<Expr>,
+}
+
+/// An event-time window of GROUP BY: what `TUMBLE`, `HOP`, `SESSION` and `CUMULATE` (and the
+/// Rust builder) declare. `window` implements it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum WindowSpec {
+    Tumble {
+        size_ms: i64,
+    },
+    Hop {
+        slide_ms: i64,
+        size_ms: i64,
+    },
+    Session {
+        gap_ms: i64,
+    },
+    /// Flink's `CUMULATE(step, size)`: windows `[start, start + k·step)`, start aligned to size.
+    Cumulate {
+        step_ms: i64,
+        size_ms: i64,
+    },
 }

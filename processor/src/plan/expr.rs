@@ -5,8 +5,8 @@ use std::cmp::Ordering;
 
 use serde::{Deserialize, Serialize};
 
-use crate::operator::func::call;
-pub use crate::operator::func::Func;
+use crate::plan::func::call;
+pub use crate::plan::func::Func;
 use crate::timestamp;
 use crate::value::Value;
 
