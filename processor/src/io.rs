@@ -62,11 +62,8 @@ pub trait Log: Send + Sync {
 
 /// The log of a processor's tables: `own` (the log the processors' manager runs on) unless the
 /// SQL names another connector.
-pub fn log_for(
-    own: &Arc<dyn Log>,
-    connector: &crate::sql::plan::Connector,
-) -> Result<Arc<dyn Log>> {
-    use crate::sql::plan::Connector;
+pub fn log_for(own: &Arc<dyn Log>, connector: &crate::plan::Connector) -> Result<Arc<dyn Log>> {
+    use crate::plan::Connector;
     match connector {
         Connector::Kappa => Ok(Arc::clone(own)),
         #[cfg(feature = "kafka")]

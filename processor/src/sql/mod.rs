@@ -11,6 +11,4 @@ mod scalar;
 pub mod table;
 pub mod tvf;
 
-/// The plan's old path, still named by `io.rs`; new code names `crate::plan`.
-pub use crate::plan;
 pub use compile::{compile, compile_with_hints};
