@@ -27,9 +27,8 @@ use std::sync::{Arc, Mutex};
 
 use log_store::{LogStore, Offset, Record};
 
-use crate::kafka::HEADER_PRODUCER;
 use crate::limits::KEY_INDEX_FILE_BYTES_MAX;
-use crate::produce::idempotency::{scan_since, Damage, HEADER_KEY};
+use crate::produce::idempotency::{scan_since, Damage, HEADER_KEY, HEADER_PRODUCER};
 
 const MAGIC: &[u8; 8] = b"KAPPAKI1";
 const KIND_RECORD: u8 = 1;

@@ -61,6 +61,19 @@ pub enum Action {
     },
 }
 
+/// A `from`/`to` argument as the API takes it: "earliest", an offset (short integers), epoch
+/// ms (long integers), or time text (RFC 3339 or a date).
+pub fn point(s: &str) -> Value {
+    match s {
+        "earliest" => json!("earliest"),
+        _ if s.chars().all(|c| c.is_ascii_digit()) && s.len() < 12 => {
+            json!({"offset": s.parse::<u64>().unwrap_or(0)})
+        }
+        _ if s.chars().all(|c| c.is_ascii_digit()) => json!(s.parse::<u64>().unwrap_or(0)),
+        _ => json!(s),
+    }
+}
+
 pub fn read_sql(file: Option<&PathBuf>) -> anyhow::Result<String> {
     match file {
         Some(f) => std::fs::read_to_string(f).with_context(|| format!("reading {}", f.display())),
@@ -88,10 +101,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 let sql = read_sql(sql_file.as_ref())?;
                 let mut body = json!({"name": name, "sql": sql});
                 if let Some(f) = from {
-                    body["from"] = super::replay::point(f);
+                    body["from"] = point(f);
                 }
                 if let Some(t) = to {
-                    body["to"] = super::replay::point(t);
+                    body["to"] = point(t);
                 }
                 c.send_json(Method::POST, "/v1/processors", &body).await
             }

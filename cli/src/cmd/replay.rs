@@ -42,19 +42,6 @@ pub struct Args {
     pub server: ServerArgs,
 }
 
-/// A `from`/`to` argument as the API takes it: "earliest", an offset (short integers), epoch
-/// ms (long integers), or time text (RFC 3339 or a date).
-pub fn point(s: &str) -> Value {
-    match s {
-        "earliest" => json!("earliest"),
-        _ if s.chars().all(|c| c.is_ascii_digit()) && s.len() < 12 => {
-            json!({"offset": s.parse::<u64>().unwrap_or(0)})
-        }
-        _ if s.chars().all(|c| c.is_ascii_digit()) => json!(s.parse::<u64>().unwrap_or(0)),
-        _ => json!(s),
-    }
-}
-
 pub fn run(args: Args) -> anyhow::Result<()> {
     let rt = runtime()?;
     let mut c = Client::new(&args.server)?;
@@ -90,10 +77,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             body["sql"] = json!(super::processors::read_sql(Some(f))?);
         }
         if let Some(f) = &args.from {
-            body["from"] = point(f);
+            body["from"] = super::processors::point(f);
         }
         if let Some(t) = &args.to {
-            body["to"] = point(t);
+            body["to"] = super::processors::point(t);
         }
         let started = c
             .send_json(

@@ -27,7 +27,7 @@ use tokio::net::TcpListener;
 use crate::state::AppState;
 
 pub use connection::serve;
-pub use producers::{Producers, HEADER_PRODUCER};
+pub use producers::Producers;
 
 /// The one broker kappa presents itself as.
 pub const NODE_ID: i32 = 0;

@@ -11,9 +11,10 @@ use kafka_protocol::ResponseError;
 use log_store::PartitionId;
 
 use super::batch::{self, Incoming, Refused};
-use super::producers::{Landed, Producers, Verdict, HEADER_PRODUCER};
+use super::producers::{Landed, Producers, Verdict};
 use super::{kstr, Broker};
 use crate::produce::appender::{Placed, Share};
+use crate::produce::idempotency::HEADER_PRODUCER;
 use crate::produce::{self, ProduceError};
 
 pub async fn produce(b: &Broker, r: ProduceRequest) -> Option<ProduceResponse> {

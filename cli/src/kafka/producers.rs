@@ -16,8 +16,7 @@ use kafka_protocol::ResponseError;
 
 use crate::limits::{KAFKA_PRODUCERS_MAX, KAFKA_PRODUCER_BATCHES_KEPT};
 
-/// The header that marks an idempotent batch's first record.
-pub const HEADER_PRODUCER: &str = "kappa-producer";
+use crate::produce::idempotency::HEADER_PRODUCER;
 
 /// A batch already appended: its sequences and where it landed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

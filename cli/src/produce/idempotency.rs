@@ -17,6 +17,8 @@ use log_store::{Offset, Partition};
 use crate::limits::{DAMAGE_REPORTS_MAX, IDEMPOTENCY_KEYS_MAX};
 
 pub const HEADER_KEY: &str = "kappa-idempotency-key";
+/// The header that marks an idempotent Kafka batch's first record (`kafka::producers`).
+pub const HEADER_PRODUCER: &str = "kappa-producer";
 pub const HEADER_PARTS: &str = "kappa-idempotency-parts";
 pub const HEADER_COUNT: &str = "kappa-idempotency-count";
 /// The request's fingerprint (`fingerprint`, hex): a reused key with another body is refused.
