@@ -60,13 +60,14 @@ fn config() -> StoreConfig {
     }
 }
 
-fn run_seed(seed: u64) {
-    let _guard = SeedGuard(seed);
-    let mut rng = StdRng::seed_from_u64(seed);
-    let dir = tempfile::tempdir().expect("temp dir");
-    let disk = Arc::new(CrashDisk::crashing_at(rng.random_range(1..=120)));
+/// A store on a crash-test disk that fails its `crash_at`-th flush, with one small-segment topic.
+fn crashing_store(
+    dir: &std::path::Path,
+    crash_at: u64,
+) -> (LogStore, Arc<crate::Partition>, Arc<CrashDisk>) {
+    let disk = Arc::new(CrashDisk::crashing_at(crash_at));
     let store = LogStore::open_inner(
-        dir.path(),
+        dir,
         config(),
         Arc::new(NoFaults),
         SEALED_SEGMENTS_MAPPED_MAX,
@@ -83,6 +84,14 @@ fn run_seed(seed: u64) {
         )
         .expect("create topic");
     let p = topic.partitions()[0].clone();
+    (store, p, disk)
+}
+
+fn run_seed(seed: u64) {
+    let _guard = SeedGuard(seed);
+    let mut rng = StdRng::seed_from_u64(seed);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (store, p, disk) = crashing_store(dir.path(), rng.random_range(1..=120));
     // Every acknowledged value, in offset order, and the batch in flight at the crash.
     let mut acked: Vec<Vec<u8>> = Vec::new();
     let mut unacked: Vec<Vec<u8>> = Vec::new();
@@ -118,7 +127,7 @@ fn run_seed(seed: u64) {
         disk.crash_now();
     }
     let flushes = disk.flushes();
-    drop((p, topic, store));
+    drop((p, store));
     disk.materialize(&mut rng).expect("materialize the crash");
 
     let store = LogStore::open(dir.path(), config()).expect("reopen after the crash");
@@ -200,25 +209,7 @@ fn run_concurrent_seed(seed: u64, writers: u64) {
     let _guard = SeedGuard(seed);
     let mut rng = StdRng::seed_from_u64(seed);
     let dir = tempfile::tempdir().expect("temp dir");
-    let disk = Arc::new(CrashDisk::crashing_at(rng.random_range(1..=80)));
-    let store = LogStore::open_inner(
-        dir.path(),
-        config(),
-        Arc::new(NoFaults),
-        SEALED_SEGMENTS_MAPPED_MAX,
-        Storage::Crash(disk.clone()),
-    )
-    .expect("open");
-    let topic = store
-        .create_topic(
-            "t",
-            TopicConfig {
-                segment_bytes: SEGMENT_BYTES_MIN,
-                ..TopicConfig::default()
-            },
-        )
-        .expect("create topic");
-    let p = topic.partitions()[0].clone();
+    let (store, p, disk) = crashing_store(dir.path(), rng.random_range(1..=80));
     // Per writer: acknowledged (base offset, values) and the batch that failed, if any.
     type Outcome = (Vec<(u64, Vec<Vec<u8>>)>, Vec<Vec<u8>>);
     let outcomes: Vec<Outcome> = std::thread::scope(|s| {
@@ -258,7 +249,7 @@ fn run_concurrent_seed(seed: u64, writers: u64) {
     if !disk.crashed() {
         disk.crash_now();
     }
-    drop((p, topic, store));
+    drop((p, store));
     disk.materialize(&mut rng).expect("materialize the crash");
 
     let store = LogStore::open(dir.path(), config()).expect("reopen after the crash");

@@ -1,9 +1,13 @@
-//! Decoding the v2 record batches of a Fetch response straight into records: the header's
+//! Encoding the v2 batch of a Produce request (through the codec crate) and decoding the v2
+//! record batches of a Fetch response straight into records: the header's
 //! fields, a CRC-32C check, then each record's varints, with keys and values as slices of the
 //! response (no copy, no per-record header map). Kafka's own layout (`DefaultRecordBatch`,
 //! `DefaultRecord`); the codec crate's encoder writes the batches the tests decode.
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
+use kafka_protocol::records::{
+    Compression, Record as KRecord, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
+};
 
 /// Bytes of a v2 batch header, and where its fields sit.
 const BATCH_HEADER_BYTES: usize = 61;
@@ -26,6 +30,42 @@ pub struct Fetched {
     pub log_append_time: bool,
     pub key: Option<Bytes>,
     pub value: Option<Bytes>,
+}
+
+/// One uncompressed v2 batch of `(key, value)` records stamped `timestamp_ms` (CreateTime),
+/// without a producer id.
+pub fn encode_batch(
+    records: &[(Option<&[u8]>, &[u8])],
+    timestamp_ms: i64,
+) -> Result<Bytes, String> {
+    let batch: Vec<KRecord> = records
+        .iter()
+        .enumerate()
+        .map(|(i, (key, value))| KRecord {
+            transactional: false,
+            control: false,
+            delete_horizon: false,
+            partition_leader_epoch: -1,
+            producer_id: -1,
+            producer_epoch: -1,
+            timestamp_type: TimestampType::Creation,
+            offset: i as i64,
+            // The encoder keeps records whose sequences follow their offsets in one batch;
+            // the batch's base sequence is then -1 (no producer id), as Kafka expects.
+            sequence: i as i32 - 1,
+            timestamp: timestamp_ms,
+            key: key.map(Bytes::copy_from_slice),
+            value: Some(Bytes::copy_from_slice(value)),
+            headers: Default::default(),
+        })
+        .collect();
+    let mut out = BytesMut::new();
+    let options = RecordEncodeOptions {
+        version: 2,
+        compression: Compression::None,
+    };
+    RecordBatchEncoder::encode(&mut out, &batch, &options).map_err(|e| e.to_string())?;
+    Ok(out.freeze())
 }
 
 /// Decodes the batches of a fetch response, keeping records at or after `from`. A trailing
@@ -179,11 +219,6 @@ impl Reader<'_> {
 
 #[cfg(test)]
 mod tests {
-    use bytes::BytesMut;
-    use kafka_protocol::records::{
-        Compression, Record as KRecord, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
-    };
-
     use super::*;
 
     fn batch(first_offset: i64, values: &[&str]) -> BytesMut {
@@ -256,6 +291,30 @@ mod tests {
         assert!(got
             .iter()
             .all(|r| r.log_append_time && r.timestamp_ms == 1_002));
+    }
+
+    #[test]
+    fn what_the_sink_encodes_decodes_to_the_same_records() {
+        let bytes = encode_batch(&[(Some(b"k"), b"a"), (None, b"b")], 42).unwrap();
+        let got = decode_batches(bytes, 0).unwrap();
+        let pairs: Vec<_> = got
+            .iter()
+            .map(|r| {
+                (
+                    r.offset,
+                    r.timestamp_ms,
+                    r.key.as_deref(),
+                    r.value.as_deref(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            pairs,
+            [
+                (0, 42, Some(&b"k"[..]), Some(&b"a"[..])),
+                (1, 42, None, Some(&b"b"[..]))
+            ]
+        );
     }
 
     #[test]

@@ -20,13 +20,10 @@ use kafka_protocol::messages::{
     MetadataResponse, ProduceRequest, RequestHeader, ResponseHeader, TopicName,
 };
 use kafka_protocol::protocol::{Decodable, Encodable, HeaderVersion, Request, StrBytes};
-use kafka_protocol::records::{
-    Compression, Record as KRecord, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
-};
 use kafka_protocol::ResponseError;
 
 use crate::error::{Error, Result};
-use crate::io::kafka::batch::{decode_batches, Fetched};
+use crate::io::kafka::batch::{decode_batches, encode_batch, Fetched};
 use crate::limits::{KAFKA_REQUEST_TIMEOUT_MS, KAFKA_RESPONSE_BYTES_MAX};
 
 /// The versions this client speaks: old enough for kappa's own listener and every Kafka since
@@ -367,35 +364,8 @@ impl Client {
         records: &[(Option<&[u8]>, &[u8])],
         timestamp_ms: i64,
     ) -> Result<u64> {
-        let batch: Vec<KRecord> = records
-            .iter()
-            .enumerate()
-            .map(|(i, (key, value))| KRecord {
-                transactional: false,
-                control: false,
-                delete_horizon: false,
-                partition_leader_epoch: -1,
-                producer_id: -1,
-                producer_epoch: -1,
-                timestamp_type: TimestampType::Creation,
-                offset: i as i64,
-                // The encoder keeps records whose sequences follow their offsets in one batch;
-                // the batch's base sequence is then -1 (no producer id), as Kafka expects.
-                sequence: i as i32 - 1,
-                timestamp: timestamp_ms,
-                key: key.map(Bytes::copy_from_slice),
-                value: Some(Bytes::copy_from_slice(value)),
-                headers: Default::default(),
-            })
-            .collect();
-        let mut encoded = BytesMut::new();
-        let options = RecordEncodeOptions {
-            version: 2,
-            compression: Compression::None,
-        };
-        RecordBatchEncoder::encode(&mut encoded, &batch, &options)
+        let encoded = encode_batch(records, timestamp_ms)
             .map_err(|e| self.error(format!("encoding a batch for {topic}/{partition}: {e}")))?;
-        let encoded = encoded.freeze();
         let mut request = ProduceRequest::default();
         request.acks = -1;
         request.timeout_ms = KAFKA_REQUEST_TIMEOUT_MS as i32;

@@ -29,11 +29,12 @@ use crate::limits::{
 pub struct KafkaSource {
     client: Mutex<Client>,
     inputs: Vec<InputPartition>,
-    state: Mutex<SafeTime>,
+    state: Mutex<SourceState>,
 }
 
+/// What the source tracks between calls: the safe time, the timestamps handed out, the ends.
 #[derive(Default)]
-struct SafeTime {
+struct SourceState {
     /// The last safe time computed, and when.
     value: u64,
     at: Option<Instant>,
@@ -45,7 +46,7 @@ struct SafeTime {
     ends: Vec<Option<(u64, Instant)>>,
 }
 
-impl SafeTime {
+impl SourceState {
     fn fresh_end(&self, input: usize) -> Option<u64> {
         self.ends[input]
             .filter(|(_, at)| at.elapsed() < Duration::from_millis(KAFKA_SAFE_TIME_REFRESH_MS))
@@ -84,10 +85,10 @@ impl KafkaSource {
                 what: "input partitions of one processor".into(),
             });
         }
-        let state = SafeTime {
+        let state = SourceState {
             last_ts: vec![0; inputs.len()],
             ends: vec![None; inputs.len()],
-            ..SafeTime::default()
+            ..SourceState::default()
         };
         Ok(KafkaSource {
             client: Mutex::new(client),
@@ -100,15 +101,15 @@ impl KafkaSource {
         self.client.lock().expect("kafka client lock poisoned")
     }
 
-    fn state(&self) -> std::sync::MutexGuard<'_, SafeTime> {
-        self.state.lock().expect("kafka safe time lock poisoned")
+    fn state(&self) -> std::sync::MutexGuard<'_, SourceState> {
+        self.state.lock().expect("kafka source state lock poisoned")
     }
 
     /// The bound of one partition: every record stamped at or below it is readable.
     fn partition_bound(
         &self,
         client: &mut Client,
-        state: &mut SafeTime,
+        state: &mut SourceState,
         input: usize,
         wall_bound: u64,
     ) -> Result<u64> {
