@@ -180,7 +180,7 @@ mod tests {
         };
         let op = ProcessorOperator::new(CountPerKey);
         log.create_topic("in", 1);
-        Task::open_on(log, "in", "out", "out.late", Box::new(op), spec).unwrap()
+        Task::open_on(log, &["in"], "out", "out.late", Box::new(op), spec).unwrap()
     }
 
     #[test]

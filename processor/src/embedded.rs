@@ -69,7 +69,7 @@ impl Embedded {
         };
         Task::open_on(
             &*self.log,
-            &topology.input,
+            &[topology.input.as_str()],
             output,
             &format!("{name}.late"),
             topology.operator(),

@@ -9,7 +9,11 @@ use crate::value::Value;
 #[derive(Debug, Clone, Default)]
 pub struct FieldSet {
     root: Node,
+    /// The width of a row this set fills: one past its highest slot.
     slots: usize,
+    /// How many paths it holds (fewer than `slots` when another set numbers slots in between:
+    /// the two sides of a join share one row).
+    paths: usize,
     /// Slots whose strings are parsed as timestamps right away (no String is allocated).
     timestamps: Vec<bool>,
 }
@@ -27,6 +31,13 @@ impl FieldSet {
     /// Adds a path (`["user", "id"]` for `user.id`) and returns its slot; the same path always
     /// gets the same slot.
     pub fn add(&mut self, path: &[String]) -> usize {
+        self.add_numbered(path, self.slots)
+    }
+
+    /// `add`, giving a new path the slot `next` (at or above `slots()`) instead of the next one
+    /// of its own: two sets numbering into one row.
+    pub fn add_numbered(&mut self, path: &[String], next: usize) -> usize {
+        debug_assert!(next >= self.slots, "slots are numbered upwards");
         let mut node = &mut self.root;
         for part in path {
             let i = match node.children.iter().position(|(n, _)| n == part) {
@@ -46,10 +57,11 @@ impl FieldSet {
         if let Some(slot) = node.slot {
             return slot;
         }
-        node.slot = Some(self.slots);
-        self.slots += 1;
-        self.timestamps.push(false);
-        self.slots - 1
+        node.slot = Some(next);
+        self.paths += 1;
+        self.slots = next + 1;
+        self.timestamps.resize(self.slots, false);
+        next
     }
 
     /// The dotted path of `slot` (for error messages; a walk of the tree).
@@ -69,6 +81,20 @@ impl FieldSet {
         }
         let mut path = Vec::new();
         walk(&self.root, slot, &mut path).then(|| path.join("."))
+    }
+
+    /// The slots this set fills, ascending.
+    pub fn filled_slots(&self) -> Vec<usize> {
+        fn walk(node: &Node, out: &mut Vec<usize>) {
+            out.extend(node.slot);
+            for (_, child) in &node.children {
+                walk(child, out);
+            }
+        }
+        let mut out = Vec::new();
+        walk(&self.root, &mut out);
+        out.sort_unstable();
+        out
     }
 
     /// Decodes strings in `slot` straight to `Value::Ts` when they parse as timestamps.
@@ -95,19 +121,19 @@ impl FieldSet {
         // Strings left in `out` (by the caller, from an earlier record) keep their buffers for
         // the string of the same slot, saving an allocation per string field and record; every
         // slot this record does not fill is NULL again at the end.
-        let reuse = self.slots <= FILLED_SLOTS_MAX;
+        let reuse = out.len() <= FILLED_SLOTS_MAX;
         for v in out.iter_mut() {
             if !(reuse && matches!(v, Value::Str(_))) {
                 *v = Value::Null;
             }
         }
-        if self.slots == 0 {
+        if self.paths == 0 {
             return Ok(());
         }
         let mut c = Cursor {
             b: json,
             i: 0,
-            left: self.slots,
+            left: self.paths,
             timestamps: &self.timestamps,
             days,
             filled: 0,

@@ -50,6 +50,10 @@ pub const REGEX_BYTES_MAX: usize = 1 << 20;
 /// fails with a limit error instead of growing without bound.
 pub const OVER_PENDING_ROWS_MAX: usize = 1_000_000;
 pub const OVER_FRAME_ROWS_MAX: usize = 100_000;
+/// Rows a join holds: a temporal join's left rows waiting for the watermark plus the versions
+/// of its right table, an interval join's rows of both sides that can still match. Past it the
+/// processor fails with a limit error instead of growing without bound.
+pub const JOIN_ROWS_MAX: usize = 1_000_000;
 /// A processor stopped by a full disk retries (from its checkpoint) this often.
 pub const DISK_FULL_RETRY_MS: u64 = 1_000;
 /// Records read to infer the column types of an input without `CREATE TABLE`.

@@ -65,7 +65,8 @@ struct Shared {
 struct Run {
     shared: Arc<Shared>,
     thread: Option<JoinHandle<()>>,
-    input: String,
+    /// The topics it reads (the first wakes it when idle).
+    inputs: Vec<String>,
 }
 
 struct Entry {
@@ -158,15 +159,15 @@ impl Manager {
     }
 
     /// Opens the task of a version; errors become a failed run rather than failing `open`.
-    fn open_task(&self, name: &str, v: &VersionDef) -> Result<(Task, String)> {
+    fn open_task(&self, name: &str, v: &VersionDef) -> Result<(Task, Vec<String>)> {
         open_task(&self.log, &self.dir.join(name), v)
     }
 
     fn start_run(&self, name: &str, v: &VersionDef) -> Run {
-        let (task, input, state) = match self.open_task(name, v) {
-            Ok((t, input)) => (
+        let (task, inputs, state) = match self.open_task(name, v) {
+            Ok((t, inputs)) => (
                 Some(t),
-                input,
+                inputs,
                 if v.stopped {
                     RunState::Stopped
                 } else {
@@ -175,8 +176,11 @@ impl Manager {
             ),
             Err(e) => {
                 tracing::error!(pipeline = %name, version = v.version, error = %e, "processor failed to start");
-                let input = v.compile().map(|(p, _)| p.input).unwrap_or_default();
-                (None, input, RunState::Failed(e.to_string()))
+                let inputs = v
+                    .compile()
+                    .map(|(p, _)| p.inputs().iter().map(|t| t.to_string()).collect())
+                    .unwrap_or_default();
+                (None, inputs, RunState::Failed(e.to_string()))
             }
         };
         let last = task.as_ref().map(Task::status);
@@ -184,7 +188,7 @@ impl Manager {
             .compile()
             .and_then(|(plan, _)| log_for(&self.log, &plan.connector))
         {
-            Ok(log) => log.waiter(&input),
+            Ok(log) => log.waiter(inputs.first().map_or("", String::as_str)),
             Err(_) => Box::new(std::thread::sleep),
         };
         let shared = Arc::new(Shared {
@@ -214,7 +218,7 @@ impl Manager {
         Run {
             shared,
             thread,
-            input,
+            inputs,
         }
     }
 
@@ -228,15 +232,19 @@ impl Manager {
     pub(crate) fn plan(&self, sql: &str, bounded: bool) -> Result<(Plan, Hints)> {
         let plan = crate::sql::compile(sql, bounded)?;
         let log = log_for(&self.log, &plan.connector)?;
-        let source = match log.source(&[plan.input.as_str()]) {
-            Ok(s) => s,
-            Err(Error::Log(log_store::Error::UnknownTopic { .. })) => {
-                return Err(Error::InvalidDefinition {
-                    message: format!("input topic {:?} does not exist", plan.input),
-                })
+        let mut sources = Vec::new();
+        for topic in plan.inputs() {
+            match log.source(&[topic]) {
+                Ok(s) => sources.push(s),
+                Err(Error::Log(log_store::Error::UnknownTopic { .. })) => {
+                    return Err(Error::InvalidDefinition {
+                        message: format!("input topic {topic:?} does not exist"),
+                    })
+                }
+                Err(e) => return Err(e),
             }
-            Err(e) => return Err(e),
-        };
+        }
+        let source = sources.swap_remove(0);
         if !plan.inferred_input {
             return Ok((plan, Hints::new()));
         }
@@ -279,7 +287,7 @@ impl Manager {
             log_store::validate_name(t).map_err(|e| Error::InvalidDefinition {
                 message: e.to_string(),
             })?;
-            if *t == plan.input {
+            if plan.inputs().contains(&t.as_str()) {
                 return Err(Error::InvalidDefinition {
                     message: format!("processor {name} would write to its own input {t}"),
                 });
@@ -344,7 +352,7 @@ impl Manager {
             alias: None,
         };
         self.save_definition(&def)?;
-        let (task, input) = match self.open_task(name, &v) {
+        let (task, _) = match self.open_task(name, &v) {
             Ok(t) => t,
             Err(e) => {
                 let _ = fs::remove_dir_all(self.dir.join(name));
@@ -353,7 +361,6 @@ impl Manager {
         };
         drop(task);
         let run = self.start_run(name, &v);
-        let _ = input;
         entries.insert(
             name.to_string(),
             Entry {
@@ -424,7 +431,7 @@ impl Manager {
         let entries = lock(&self.entries);
         entries.values().find_map(|e| {
             let name = e.def.name.clone();
-            if e.runs.values().any(|r| r.input == topic) {
+            if e.runs.values().any(|r| r.inputs.iter().any(|t| t == topic)) {
                 return Some((name, "read"));
             }
             let writes = e
@@ -522,28 +529,20 @@ fn run_loop(shared: Arc<Shared>, label: String) {
     }
 }
 
-/// Opens a version's task in `dir` (its checkpoint's folder); returns it and its input topic.
-fn open_task(own: &Arc<dyn Log>, dir: &Path, v: &VersionDef) -> Result<(Task, String)> {
+/// Opens a version's task in `dir` (its checkpoint's folder); returns it and its input topics.
+fn open_task(own: &Arc<dyn Log>, dir: &Path, v: &VersionDef) -> Result<(Task, Vec<String>)> {
     let (plan, op) = v.compile()?;
     let log = log_for(own, &plan.connector)?;
     let spec = TaskSpec {
         start: v.start,
         end_ms: v.end_ms,
         from_ms: v.from_ms,
-        watermark_delay_ms: plan.watermark_delay_ms,
-        watermark_idle_timeout_ms: plan.watermark_idle_timeout_ms,
         checkpoint_path: Some(dir.join(v.checkpoint_file())),
-        ..TaskSpec::default()
+        ..TaskSpec::watermarks_of(&plan)
     };
-    let task = Task::open_on(
-        &*log,
-        &plan.input,
-        &v.output,
-        &v.late_topic,
-        Box::new(op),
-        spec,
-    )?;
-    Ok((task, plan.input))
+    let inputs = plan.inputs();
+    let task = Task::open_on(&*log, &inputs, &v.output, &v.late_topic, op, spec)?;
+    Ok((task, inputs.iter().map(|t| t.to_string()).collect()))
 }
 
 /// A step failed for want of disk space: what it wrote may be half done, so the task is

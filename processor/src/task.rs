@@ -58,6 +58,38 @@ pub struct TaskSpec {
     pub checkpoint_interval_records: u64,
     /// Records fetched per input per step (at most FETCH_RECORDS_MAX); small in crash tests.
     pub fetch_records: usize,
+    /// Input topics whose table has its own watermark delay and idle timeout (a join's second
+    /// table); the others use `watermark_delay_ms` and `watermark_idle_timeout_ms`.
+    pub table_watermarks: Vec<TableWatermark>,
+}
+
+/// The watermark settings of one input topic's table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TableWatermark {
+    pub topic: String,
+    pub delay_ms: i64,
+    pub idle_timeout_ms: u64,
+}
+
+impl TaskSpec {
+    /// The watermark settings of `plan`'s tables (the input's, and a join's second table's).
+    pub fn watermarks_of(plan: &crate::plan::Plan) -> TaskSpec {
+        TaskSpec {
+            watermark_delay_ms: plan.watermark_delay_ms,
+            watermark_idle_timeout_ms: plan.watermark_idle_timeout_ms,
+            table_watermarks: plan
+                .join
+                .iter()
+                .filter(|j| j.right.topic != plan.input)
+                .map(|j| TableWatermark {
+                    topic: j.right.topic.clone(),
+                    delay_ms: j.right.watermark_delay_ms,
+                    idle_timeout_ms: j.right.watermark_idle_timeout_ms,
+                })
+                .collect(),
+            ..TaskSpec::default()
+        }
+    }
 }
 
 impl Default for TaskSpec {
@@ -71,6 +103,7 @@ impl Default for TaskSpec {
             checkpoint_path: None,
             checkpoint_interval_records: CHECKPOINT_INTERVAL_RECORDS,
             fetch_records: FETCH_RECORDS_MAX,
+            table_watermarks: Vec::new(),
         }
     }
 }
@@ -196,6 +229,11 @@ impl Task {
         let late = Output::open(late, if fresh { None } else { Some(&cp.late_ends) })?;
         let n = positions.len();
         let mut marks = Watermarks::new(n, spec.watermark_delay_ms, spec.watermark_idle_timeout_ms);
+        for (i, (topic, _)) in names.iter().enumerate() {
+            if let Some(t) = spec.table_watermarks.iter().find(|t| t.topic == *topic) {
+                marks.set_table(i, t.delay_ms, t.idle_timeout_ms);
+            }
+        }
         if !fresh && cp.marks.len() == n {
             marks.restore(&cp.marks, cp.watermark_ms);
             if cp.watermark_ms.is_none() && n > 0 {
@@ -234,18 +272,18 @@ impl Task {
         Ok(task)
     }
 
-    /// Opens the task of `operator` reading `input` and writing `output` and `late`, all on
+    /// Opens the task of `operator` reading `inputs` and writing `output` and `late`, all on
     /// `log`: the one way the manager, the embedded API, the benchmark and tests wire a task.
     pub fn open_on(
         log: &dyn Log,
-        input: &str,
+        inputs: &[&str],
         output: &str,
         late: &str,
         operator: Box<dyn Operator>,
         spec: TaskSpec,
     ) -> Result<Task> {
         Task::open(
-            log.source(&[input])?,
+            log.source(inputs)?,
             log.sink(output)?,
             log.sink(late)?,
             operator,

@@ -23,9 +23,11 @@ pub struct PartitionMark {
 
 #[derive(Debug, Clone)]
 pub struct Watermarks {
-    delay_ms: i64,
-    /// 0 disables idleness: every partition always counts (Flink's `idle-timeout` of 0).
-    idle_timeout_ms: u64,
+    /// Per input partition: its table's delay (a join's two tables may differ).
+    delays_ms: Vec<i64>,
+    /// Per input partition: 0 disables idleness, the partition always counts (Flink's
+    /// `idle-timeout` of 0).
+    idle_timeouts_ms: Vec<u64>,
     parts: Vec<PartitionMark>,
     /// The processor's watermark; `i64::MIN` before the first one.
     current: i64,
@@ -34,11 +36,17 @@ pub struct Watermarks {
 impl Watermarks {
     pub fn new(inputs: usize, delay_ms: i64, idle_timeout_ms: u64) -> Watermarks {
         Watermarks {
-            delay_ms,
-            idle_timeout_ms,
+            delays_ms: vec![delay_ms; inputs],
+            idle_timeouts_ms: vec![idle_timeout_ms; inputs],
             parts: vec![PartitionMark::default(); inputs],
             current: i64::MIN,
         }
+    }
+
+    /// Input partition `i` belongs to a table with another delay and idle timeout.
+    pub fn set_table(&mut self, i: usize, delay_ms: i64, idle_timeout_ms: u64) {
+        self.delays_ms[i] = delay_ms;
+        self.idle_timeouts_ms[i] = idle_timeout_ms;
     }
 
     /// Restores what a checkpoint saved; `parts` must have one entry per input.
@@ -70,7 +78,7 @@ impl Watermarks {
     pub fn partition(&self, i: usize) -> Option<i64> {
         self.parts[i]
             .max_event_time_ms
-            .map(|t| t.saturating_sub(self.delay_ms))
+            .map(|t| t.saturating_sub(self.delays_ms[i]))
     }
 
     /// Input `i`'s record appended at `log_time_ms` was read (its event time, None when it had
@@ -88,18 +96,19 @@ impl Watermarks {
         if let Some(t) = event_time_ms {
             p.max_event_time_ms = Some(p.max_event_time_ms.map_or(t, |m| m.max(t)));
         }
-        let idle_before = log_time_ms.saturating_sub(self.idle_timeout_ms);
         let mut candidate = i64::MAX;
         for (j, p) in self.parts.iter().enumerate() {
+            let idle_timeout_ms = self.idle_timeouts_ms[j];
+            let idle_before = log_time_ms.saturating_sub(idle_timeout_ms);
             let active = j == i
-                || self.idle_timeout_ms == 0
+                || idle_timeout_ms == 0
                 || p.last_read_ms.is_some_and(|t| t >= idle_before)
                 || next_log_time(j) == Some(log_time_ms);
             if !active {
                 continue;
             }
             match p.max_event_time_ms {
-                Some(t) => candidate = candidate.min(t.saturating_sub(self.delay_ms)),
+                Some(t) => candidate = candidate.min(t.saturating_sub(self.delays_ms[j])),
                 // An active partition without a watermark yet holds the processor's.
                 None => return self.current,
             }

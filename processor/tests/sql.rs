@@ -4,7 +4,8 @@
 //! log; the output topic and then the late topic must equal `<name>.output` line for line
 //! (`<key or ->` TAB `<value>`, late lines prefixed `late` TAB). A `<name>.error` file instead
 //! holds the expected refusal message. `-- end: <ms>` in the SQL makes it a bounded run.
-//! Input lines: `<topic>/<partition> <record timestamp ms> <JSON value>`; `#` starts a comment.
+//! Input lines: `<topic>/<partition> <record timestamp ms> <JSON value>`; `#` starts a comment;
+//! a value `key=<k>` is a record with key `k` and an empty value (a deletion, a tombstone).
 //! Set KAPPA_BLESS=1 to write the actual output next to the expected one as `<name>.actual`.
 
 use std::path::Path;
@@ -34,23 +35,28 @@ fn run_case(sql_path: &Path) -> Result<String, String> {
             parts.next().unwrap(),
         );
         let (topic, partition) = tp.split_once('/').unwrap();
+        let (key, value) = match value.strip_prefix("key=") {
+            Some(key) => (Some(key.as_bytes()), &b""[..]),
+            None => (None, value.as_bytes()),
+        };
         log.append(
             topic,
             partition.parse().unwrap(),
             ts.parse().unwrap(),
-            None,
-            value.as_bytes(),
+            key,
+            value,
         );
     }
-    log.create_topic(&plan.input, 1);
+    for topic in plan.inputs() {
+        log.create_topic(topic, 1);
+    }
     let output = plan.output.clone().unwrap_or_else(|| "proc".into());
     let spec = TaskSpec {
         end_ms,
-        watermark_delay_ms: plan.watermark_delay_ms,
-        ..TaskSpec::default()
+        ..TaskSpec::watermarks_of(&plan)
     };
-    let op = SqlOperator::new(plan.clone(), end_ms.is_some());
-    let mut task = Task::open_on(&log, &plan.input, &output, "proc.late", Box::new(op), spec)
+    let op = processor::operator::for_plan(plan.clone(), end_ms.is_some());
+    let mut task = Task::open_on(&log, &plan.inputs(), &output, "proc.late", op, spec)
         .map_err(|e| e.to_string())?;
     task.run_until_idle().map_err(|e| e.to_string())?;
     let mut out = String::new();
@@ -129,7 +135,7 @@ fn a_bounded_order_by_limit_over_many_rows_gives_the_full_sorts_rows() {
         ..TaskSpec::default()
     };
     let op = SqlOperator::new(plan.clone(), true);
-    let mut task = Task::open_on(&log, "o", "top", "top.late", Box::new(op), spec).unwrap();
+    let mut task = Task::open_on(&log, &["o"], "top", "top.late", Box::new(op), spec).unwrap();
     task.run_until_idle().unwrap();
     let got: Vec<String> = log
         .records("top", 0)

@@ -2,12 +2,24 @@
 //! owns input order, the watermark, output and checkpoints; an operator owns its state and
 //! decides lateness, because only it knows which windows a record falls into.
 
+pub mod join;
 pub mod over;
+pub mod row;
 pub mod sql;
 
 use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
+use crate::plan::Plan;
+
+/// The operator that runs `plan`: a join's, or the SQL operator for every other body.
+/// `bounded` runs (backfills) write only final rows.
+pub fn for_plan(plan: Plan, bounded: bool) -> Box<dyn Operator> {
+    if plan.join.is_some() {
+        return Box::new(join::JoinOperator::new(plan));
+    }
+    Box::new(sql::SqlOperator::new(plan, bounded))
+}
 
 /// One input record as an operator sees it.
 #[derive(Debug, Clone, Copy)]

@@ -46,6 +46,66 @@ pub struct Plan {
     /// The log the input table lives on (its `'connector'`); the output, late and version
     /// topics live on the same one.
     pub connector: Connector,
+    /// `FROM left JOIN right ...`: the second input, and how its rows meet the first's. The
+    /// body's expressions then run over the joined row: the left table's slots and the right
+    /// table's share one numbering (`fields` fills the left's, `join.right.fields` the right's).
+    pub join: Option<Join>,
+}
+
+impl Plan {
+    /// Every topic the processor reads: the input, and a join's second input.
+    pub fn inputs(&self) -> Vec<&str> {
+        let mut topics = vec![self.input.as_str()];
+        if let Some(j) = &self.join {
+            if j.right.topic != self.input {
+                topics.push(j.right.topic.as_str());
+            }
+        }
+        topics
+    }
+}
+
+/// A join of the input (the left side) with a second table (the right side).
+#[derive(Debug, Clone)]
+pub struct Join {
+    pub kind: JoinKind,
+    /// `LEFT JOIN`: a left row without a match is emitted once, its right columns NULL.
+    pub left_outer: bool,
+    pub right: JoinInput,
+    /// Equality conditions `left = right`: the join key, over the joined row's slots.
+    pub left_keys: Vec<Expr>,
+    pub right_keys: Vec<Expr>,
+    /// The rest of the ON condition, over the joined row.
+    pub condition: Option<Expr>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JoinKind {
+    /// `JOIN r FOR SYSTEM_TIME AS OF l.ts`: each left row meets the version of its key that
+    /// was valid at its event time (the right table is keyed by its PRIMARY KEY), once the
+    /// watermark has passed that time.
+    Temporal,
+    /// `r.ts BETWEEN l.ts + lower AND l.ts + upper` (and the forms Flink accepts for it): a
+    /// pair matches when the right row's event time minus the left's is in `[lower, upper]`.
+    Interval { lower_ms: i64, upper_ms: i64 },
+}
+
+/// The second input of a join: its topic and how its records are read.
+#[derive(Debug, Clone)]
+pub struct JoinInput {
+    pub topic: String,
+    /// The name (or alias) the query gives it, for error messages.
+    pub name: String,
+    /// Fills the right table's slots of the joined row.
+    pub fields: FieldSet,
+    pub event_time: EventTime,
+    pub watermark_delay_ms: i64,
+    pub watermark_idle_timeout_ms: u64,
+    /// `PRIMARY KEY (...) NOT ENFORCED`: the key columns' slots (a changelog read with upsert
+    /// semantics: the latest row per key, a record with an empty value deletes its key).
+    pub primary_key: Vec<usize>,
+    /// The key columns' names, in PRIMARY KEY order (a tombstone's record key names them).
+    pub primary_key_names: Vec<String>,
 }
 
 /// The log a table lives on: `'connector' = 'kappa'` (the default) or `'kafka'` with

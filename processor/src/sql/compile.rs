@@ -18,6 +18,7 @@ use crate::plan::expr::{Expr, Type};
 use crate::plan::WindowSpec;
 use crate::plan::{Aggregate, Body, Connector, EventTime, Plan};
 use crate::sql::dialect::KappaDialect;
+use crate::sql::join::{right_table, RightTable, RIGHT};
 use crate::sql::literal::{err_at, interval_ms, literal_string};
 use crate::sql::over::{self, OverCtx};
 use crate::sql::table::{self, Hints, TableDef};
@@ -69,6 +70,8 @@ pub(crate) struct Compiler {
     pub tvf: Option<WindowTvf>,
     /// The OVER window of a query with OVER aggregates, while its SELECT list is compiled.
     pub(crate) over: Option<OverCtx>,
+    /// `JOIN`: the second table.
+    pub(crate) right: Option<RightTable>,
 }
 
 pub(crate) struct Group {
@@ -142,6 +145,7 @@ fn compile_here(sql: &str, bounded: bool, hints: &Hints) -> Result<Plan> {
     };
     check_depth(&statements)?;
     let watermarks = dialect.watermarks();
+    let primary_keys = dialect.primary_keys();
     let mut tables: Vec<TableDef> = Vec::new();
     let mut query: Option<(&ast::Query, Option<InsertTarget>)> = None;
     for s in &statements {
@@ -153,7 +157,9 @@ fn compile_here(sql: &str, bounded: bool, hints: &Hints) -> Result<Plan> {
             ));
         }
         match s {
-            Statement::CreateTable(ct) => tables.push(table::from_create(ct, &watermarks)?),
+            Statement::CreateTable(ct) => {
+                tables.push(table::from_create(ct, &watermarks, &primary_keys)?)
+            }
             Statement::Query(q) => query = Some((q, None)),
             Statement::Insert(ins) => {
                 let ast::TableObject::TableName(name) = &ins.table else {
@@ -387,6 +393,18 @@ fn compile_query(
             "OVER aggregates cannot be combined with GROUP BY or HAVING",
         ));
     }
+    let mut join = c.join()?;
+    if join.is_some() {
+        let aggregated = c.tvf.is_some() || over.is_some() || !group_exprs.is_empty() || has_aggs;
+        if aggregated || select.having.is_some() {
+            return Err(err_at(
+                select.select_token.0.span,
+                "JOIN",
+                "a join's rows can be filtered and projected here; to aggregate them, write the \
+                 join to a topic (INSERT INTO) and aggregate that topic in a second processor",
+            ));
+        }
+    }
     let (body, columns, item_asts) = if let Some((spec, at)) = over {
         c.over_body(select, spec, at)?
     } else if group_exprs.is_empty() && !has_aggs && select.having.is_none() {
@@ -401,10 +419,21 @@ fn compile_query(
         (None, None) => EventTime::RecordTimestamp,
     };
     let watermark_delay_ms = c.table.watermark.as_ref().map_or(0, |(_, d)| *d);
+    let right_slots = c.right.as_ref().map(|r| r.fields.filled_slots());
     for (slot, t) in c.slot_types.iter().enumerate() {
-        if *t == Type::Ts {
-            c.fields.parse_timestamps(slot);
+        if *t != Type::Ts {
+            continue;
         }
+        match (&mut c.right, &right_slots) {
+            (Some(right), Some(slots)) if slots.contains(&slot) => {
+                right.fields.parse_timestamps(slot)
+            }
+            _ => c.fields.parse_timestamps(slot),
+        }
+    }
+    if let (Some(join), Some(right)) = (&mut join, c.right.take()) {
+        // Every column of the right table the query reads is registered by now.
+        join.right.fields = right.fields;
     }
     Ok(Plan {
         input: c.table.topic.clone(),
@@ -422,6 +451,7 @@ fn compile_query(
         startup: c.table.startup,
         timestamp_slot: c.timestamp_slot,
         connector: c.table.connector.clone(),
+        join,
         fields: c.fields,
         slot_types: c.slot_types,
     })
@@ -529,9 +559,7 @@ impl Compiler {
                 ))
             }
         };
-        if let Some(j) = from.joins.first() {
-            return Err(err_at(j.relation.span(), "JOIN", "joins are not supported"));
-        }
+        let right = right_table(from, tables)?;
         let (name, alias, tvf) = match &from.relation {
             TableFactor::Table {
                 name,
@@ -576,12 +604,20 @@ impl Compiler {
             window_time: None,
             tvf,
             over: None,
+            right,
         })
     }
 
     /// The slot of a field path, registering it (with its declared type) on first use.
+    /// A right-table path (`RIGHT`, ...) is numbered into the same row by the right table's set.
     pub(crate) fn column_slot(&mut self, path: &[String], t: Type) -> usize {
-        let slot = self.fields.add(path);
+        let next = self.slot_types.len();
+        let slot = match (path.split_first(), self.right.as_mut()) {
+            (Some((mark, rest)), Some(right)) if mark == RIGHT => {
+                right.fields.add_numbered(rest, next)
+            }
+            _ => self.fields.add_numbered(path, next),
+        };
         if slot == self.slot_types.len() {
             self.slot_types.push(t);
         }
@@ -590,6 +626,23 @@ impl Compiler {
 
     fn map_body(&mut self, select: &ast::Select) -> Result<(Body, Vec<String>, Vec<ast::Expr>)> {
         if let [SelectItem::Wildcard(_)] = select.projection.as_slice() {
+            if let Some(right) = &self.right {
+                // `SELECT *` over a join: the left table's columns, then the right's.
+                let mut columns: Vec<(Vec<String>, String, Type)> = Vec::new();
+                for (table, mark) in [(&self.table, None), (&right.table, Some(RIGHT))] {
+                    for (n, t) in table.columns.iter().flatten() {
+                        let path = mark.map(str::to_string).into_iter().chain([n.clone()]);
+                        columns.push((path.collect(), n.clone(), *t));
+                    }
+                }
+                let mut names = Vec::new();
+                let mut exprs = Vec::new();
+                for (path, name, t) in columns {
+                    exprs.push(Expr::Slot(self.column_slot(&path, t)));
+                    push_name(&mut names, name, select.projection[0].span())?;
+                }
+                return Ok((Body::Map { exprs }, names, vec![]));
+            }
             return match self.table.columns.clone() {
                 None => Ok((Body::PassThrough, vec!["*".into()], vec![])),
                 Some(cols) => {
@@ -784,7 +837,7 @@ impl Compiler {
     pub(crate) fn time_attribute(&mut self, arg: &ast::Expr, func: &str) -> Result<()> {
         let path = match arg {
             ast::Expr::Identifier(i) => vec![i.value.clone()],
-            ast::Expr::CompoundIdentifier(p) => self.strip_qualifier(p),
+            ast::Expr::CompoundIdentifier(p) => self.resolve_column(p, arg.span())?,
             _ => {
                 return Err(err_at(
                     arg.span(),
@@ -834,7 +887,11 @@ impl Compiler {
 
     /// The declared type of a column path; unknown columns are refused for declared tables.
     pub(crate) fn path_type(&self, path: &[String], span: Span) -> Result<Type> {
-        match self.table.column_type(&path[0]) {
+        let (table, path) = match (path.split_first(), &self.right) {
+            (Some((mark, rest)), Some(right)) if mark == RIGHT => (&right.table, rest),
+            _ => (&self.table, path),
+        };
+        match table.column_type(&path[0]) {
             Some(t) if path.len() == 1 => Ok(t),
             Some(Type::Any) => Ok(Type::Any),
             Some(t) => Err(err_at(
@@ -845,11 +902,7 @@ impl Compiler {
             None => Err(err_at(
                 span,
                 "column",
-                format!(
-                    "unknown column {} in table {}",
-                    path.join("."),
-                    self.table.name
-                ),
+                format!("unknown column {} in table {}", path.join("."), table.name),
             )),
         }
     }

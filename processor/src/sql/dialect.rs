@@ -26,14 +26,49 @@ pub struct WatermarkClause {
     pub expr: Expr,
 }
 
+/// A `PRIMARY KEY (<columns>) NOT ENFORCED` clause of the CREATE TABLE named `table`.
+#[derive(Debug, Clone)]
+pub struct PrimaryKeyClause {
+    pub table: String,
+    pub columns: Vec<Ident>,
+}
+
 #[derive(Debug, Default)]
 pub struct KappaDialect {
     watermarks: RefCell<Vec<WatermarkClause>>,
+    primary_keys: RefCell<Vec<PrimaryKeyClause>>,
 }
 
 impl KappaDialect {
     pub fn watermarks(&self) -> Vec<WatermarkClause> {
         self.watermarks.borrow().clone()
+    }
+
+    pub fn primary_keys(&self) -> Vec<PrimaryKeyClause> {
+        self.primary_keys.borrow().clone()
+    }
+
+    /// `PRIMARY KEY (a, b) NOT ENFORCED`, after `PRIMARY`: Flink accepts only NOT ENFORCED
+    /// (nothing checks uniqueness; the key says how a changelog's rows replace each other).
+    fn primary_key(&self, parser: &mut Parser, table: &ObjectName) -> Result<(), ParserError> {
+        parser.expect_keyword_is(Keyword::KEY)?;
+        parser.expect_token(&Token::LParen)?;
+        let mut columns = vec![parser.parse_identifier()?];
+        while parser.consume_token(&Token::Comma) {
+            columns.push(parser.parse_identifier()?);
+        }
+        parser.expect_token(&Token::RParen)?;
+        if !parser.parse_keywords(&[Keyword::NOT, Keyword::ENFORCED]) {
+            return parser.expected(
+                "NOT ENFORCED after PRIMARY KEY (...) (uniqueness is not checked)",
+                parser.peek_token(),
+            );
+        }
+        self.primary_keys.borrow_mut().push(PrimaryKeyClause {
+            table: table.to_string(),
+            columns,
+        });
+        Ok(())
     }
 
     fn create_table(&self, parser: &mut Parser) -> Result<Statement, ParserError> {
@@ -45,7 +80,9 @@ impl KappaDialect {
         let mut columns = Vec::new();
         loop {
             let is_watermark = matches!(&parser.peek_token().token, Token::Word(w) if w.value.eq_ignore_ascii_case("WATERMARK"));
-            if is_watermark {
+            if parser.parse_keyword(Keyword::PRIMARY) {
+                self.primary_key(parser, &name)?;
+            } else if is_watermark {
                 parser.next_token();
                 parser.expect_keyword_is(Keyword::FOR)?;
                 let column = parser.parse_identifier()?;
@@ -207,6 +244,10 @@ impl Dialect for KappaDialect {
                 .try_with_sql(&format!("{TABLE_REF}({name})"))?
                 .parse_expr()
         }))
+    }
+    fn supports_timestamp_versioning(&self) -> bool {
+        // `JOIN rates FOR SYSTEM_TIME AS OF o.ts`: Flink's event-time temporal join.
+        true
     }
     fn parse_statement(&self, parser: &mut Parser) -> Option<Result<Statement, ParserError>> {
         if parser.peek_keyword(Keyword::CREATE)

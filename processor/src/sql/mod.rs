@@ -5,6 +5,7 @@ pub mod compile;
 pub mod dialect;
 mod functions;
 pub mod infer;
+mod join;
 pub mod literal;
 mod over;
 mod scalar;

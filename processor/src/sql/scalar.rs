@@ -278,7 +278,7 @@ impl Compiler {
                 format!("column {e} must appear in GROUP BY or inside an aggregate function"),
             ));
         }
-        let path = self.strip_qualifier(parts);
+        let path = self.resolve_column(parts, e.span())?;
         if path == [TIMESTAMP_COLUMN] {
             let slot = self.column_slot(&["\u{0}record-timestamp".to_string()], Type::Ts);
             self.timestamp_slot = Some(slot);

@@ -7,7 +7,7 @@ use crate::error::Result;
 use crate::limits::WATERMARK_IDLE_TIMEOUT_MS_DEFAULT;
 use crate::plan::expr::Type;
 use crate::plan::{Connector, Startup};
-use crate::sql::dialect::WatermarkClause;
+use crate::sql::dialect::{PrimaryKeyClause, WatermarkClause};
 use crate::sql::literal::{duration_text, err_at, interval_ms, literal_string};
 
 #[derive(Debug, Clone)]
@@ -26,6 +26,8 @@ pub struct TableDef {
     /// was created (`sql::infer`); a column not among them has no static type.
     pub hints: Hints,
     pub connector: Connector,
+    /// `PRIMARY KEY (...) NOT ENFORCED`: the table is a changelog read with upsert semantics.
+    pub primary_key: Vec<String>,
 }
 
 /// Column types inferred for a table without `CREATE TABLE`, by top-level field name.
@@ -43,6 +45,7 @@ impl TableDef {
             idle_timeout_ms: WATERMARK_IDLE_TIMEOUT_MS_DEFAULT,
             hints: Hints::new(),
             connector: Connector::Kappa,
+            primary_key: Vec::new(),
         }
     }
 
@@ -108,7 +111,11 @@ pub fn data_type(dt: &DataType, at: sqlparser::tokenizer::Span) -> Result<Type> 
 }
 
 /// Builds the table of one CREATE TABLE statement.
-pub fn from_create(ct: &ast::CreateTable, watermarks: &[WatermarkClause]) -> Result<TableDef> {
+pub fn from_create(
+    ct: &ast::CreateTable,
+    watermarks: &[WatermarkClause],
+    primary_keys: &[PrimaryKeyClause],
+) -> Result<TableDef> {
     let name = object_name(&ct.name);
     let mut columns = Vec::new();
     for c in &ct.columns {
@@ -128,6 +135,18 @@ pub fn from_create(ct: &ast::CreateTable, watermarks: &[WatermarkClause]) -> Res
     };
     if let Some(w) = watermarks.iter().find(|w| w.table == name) {
         t.watermark = Some(watermark(&t, w)?);
+    }
+    if let Some(pk) = primary_keys.iter().find(|k| k.table == name) {
+        for c in &pk.columns {
+            if t.column_type(&c.value).is_none() {
+                return Err(err_at(
+                    c.span,
+                    "PRIMARY KEY",
+                    format!("primary key column {} is not a column of {name}", c.value),
+                ));
+            }
+            t.primary_key.push(c.value.clone());
+        }
     }
     let options = match &ct.table_options {
         CreateTableOptions::With(o) => o.as_slice(),

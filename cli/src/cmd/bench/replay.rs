@@ -12,7 +12,6 @@ use std::time::Instant;
 use anyhow::Context;
 use log_store::{AppendRecord, FsyncPolicy, LogStore, Offset, StoreConfig, TopicConfig};
 use processor::io::log_store::StoreLog;
-use processor::operator::sql::SqlOperator;
 use processor::task::{Task, TaskSpec};
 use serde::Serialize;
 
@@ -212,18 +211,15 @@ fn read_all(store: &LogStore, parse: bool) -> anyhow::Result<u64> {
 
 fn run_query(store: &Arc<LogStore>, sql: &str, output: &str) -> anyhow::Result<u64> {
     let plan = processor::sql::compile(sql, false)?;
-    let spec = TaskSpec {
-        watermark_delay_ms: plan.watermark_delay_ms,
-        watermark_idle_timeout_ms: plan.watermark_idle_timeout_ms,
-        ..TaskSpec::default()
-    };
-    let input = plan.input.clone();
+    let spec = TaskSpec::watermarks_of(&plan);
+    let inputs: Vec<String> = plan.inputs().iter().map(|t| t.to_string()).collect();
+    let inputs: Vec<&str> = inputs.iter().map(String::as_str).collect();
     let mut task = Task::open_on(
         &StoreLog(Arc::clone(store)),
-        &input,
+        &inputs,
         output,
         &format!("{output}.late"),
-        Box::new(SqlOperator::new(plan, false)),
+        processor::operator::for_plan(plan, false),
         spec,
     )?;
     task.run_until_idle()?;

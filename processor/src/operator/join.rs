@@ -1,0 +1,532 @@
+//! `JoinOperator` runs a plan with a `Join`: records of the left input and of the right input
+//! arrive in the one merged order, each is read into its table's slots of the joined row, and
+//! pairs that meet are filtered (WHERE), projected and emitted. Two joins, both with state the
+//! watermark bounds (the processor's watermark is the minimum over both tables' partitions):
+//!
+//! - **Temporal** (`FOR SYSTEM_TIME AS OF`): the right table is a changelog keyed by its
+//!   PRIMARY KEY, kept as versions per key (event time -> row, or a deletion). A left row waits
+//!   until the watermark reaches its event time, then meets the version of its key with the
+//!   greatest event time at or below it, as Flink's event-time temporal join does. Versions
+//!   older than the newest one at or below the watermark can no longer be met and are dropped.
+//!   A record with an empty value (a Kafka tombstone) deletes its key's latest version, at that
+//!   version's event time (Flink reads the deletion with the row it deletes).
+//! - **Interval** (`r.ts BETWEEN l.ts + lower AND l.ts + upper`): each row meets the rows of
+//!   the other side buffered under its key whose time difference is in the bounds, at once; a
+//!   row is buffered while rows that could still match it may arrive (until the watermark
+//!   passes its time plus the bound), then dropped — or, for a LEFT JOIN's unmatched left row,
+//!   emitted with NULL right columns.
+//!
+//! A backfill's event-time range selects left rows; right rows are all read (a left row in
+//! range meets what was valid, or arrived, outside it). Output order is a function of the
+//! input order alone, so a replay writes the same bytes.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::limits::JOIN_ROWS_MAX;
+use crate::operator::row::{column_prefixes, event_time, read_row, render};
+use crate::operator::{
+    Emit, EventRange, InputRecord, Operator, Outcome, ResultRow, ResultsFilter, StateSize,
+};
+use crate::plan::expr::{coerce, Expr, Type};
+use crate::plan::{Body, Join, JoinKind, Plan};
+use crate::state::results::Results;
+use crate::timestamp::DayCache;
+use crate::value::Value;
+use crate::window::Key;
+
+/// The versions of one key of a temporal join's right table.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct Versions {
+    /// Event time -> the row then (its right slots, compact), None once deleted.
+    at: BTreeMap<i64, Option<Vec<Value>>>,
+    /// The event time of the version written last (what a tombstone deletes).
+    last_ms: i64,
+}
+
+/// A row an interval join keeps while it can still match.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Buffered {
+    right: bool,
+    key: Key,
+    t: i64,
+    /// The side's slots, compact.
+    row: Vec<Value>,
+    matched: bool,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct JoinState {
+    /// Temporal: left rows waiting for the watermark, by (event time, arrival).
+    pending: BTreeMap<(i64, u64), (Key, Vec<Value>)>,
+    /// Temporal: the right table's versions per key.
+    versions: BTreeMap<Key, Versions>,
+    version_count: usize,
+    /// Interval: buffered rows by arrival number, their index per side and key, and when each
+    /// expires (the watermark at which nothing can match it any more).
+    rows: BTreeMap<u64, Buffered>,
+    left_index: BTreeMap<Key, Vec<u64>>,
+    right_index: BTreeMap<Key, Vec<u64>>,
+    expiry: BTreeSet<(i64, u64)>,
+    arrivals: u64,
+    results: Results,
+}
+
+pub struct JoinOperator {
+    plan: Plan,
+    join: Join,
+    exprs: Vec<Expr>,
+    /// The slots each table fills in the joined row.
+    left_slots: Vec<usize>,
+    right_slots: Vec<usize>,
+    /// A full-width row: the record being read.
+    row: Vec<Value>,
+    prefixes: Vec<String>,
+    range: EventRange,
+    days: DayCache,
+    state: JoinState,
+}
+
+impl JoinOperator {
+    pub fn new(plan: Plan) -> JoinOperator {
+        let join = plan.join.clone().expect("a join plan");
+        let exprs = match &plan.body {
+            Body::Map { exprs } => exprs.clone(),
+            other => unreachable!("the compiler plans a join's body as a map, not {other:?}"),
+        };
+        let width = plan.slot_types.len();
+        let mut left_slots = plan.fields.filled_slots();
+        left_slots.extend(plan.timestamp_slot);
+        JoinOperator {
+            right_slots: join.right.fields.filled_slots(),
+            left_slots,
+            prefixes: column_prefixes(&plan.columns),
+            row: vec![Value::Null; width],
+            exprs,
+            join,
+            plan,
+            range: EventRange::default(),
+            days: DayCache::default(),
+            state: JoinState::default(),
+        }
+    }
+
+    fn compact(&mut self, right: bool) -> Vec<Value> {
+        let slots = if right {
+            &self.right_slots
+        } else {
+            &self.left_slots
+        };
+        slots
+            .iter()
+            .map(|s| std::mem::take(&mut self.row[*s]))
+            .collect()
+    }
+
+    /// The joined row of a left and a right side (either may be missing: NULLs).
+    fn joined(&self, left: Option<&[Value]>, right: Option<&[Value]>) -> Vec<Value> {
+        let mut row = vec![Value::Null; self.row.len()];
+        for (slots, values) in [(&self.left_slots, left), (&self.right_slots, right)] {
+            if let Some(values) = values {
+                for (s, v) in slots.iter().zip(values) {
+                    row[*s] = v.clone();
+                }
+            }
+        }
+        row
+    }
+
+    /// Applies the ON condition's rest (None: no condition) to a joined row.
+    fn meets(&self, row: &[Value]) -> bool {
+        self.join
+            .condition
+            .as_ref()
+            .is_none_or(|c| c.eval(row).is_true())
+    }
+
+    /// WHERE, then the SELECT list: one output row.
+    fn emit(&mut self, row: &[Value], out: &mut Emit) {
+        if let Some(f) = &self.plan.filter {
+            if !f.eval(row).is_true() {
+                return;
+            }
+        }
+        let values: Vec<Value> = self.exprs.iter().map(|e| e.eval(row)).collect();
+        let json = render(&self.prefixes, &values);
+        self.state.results.put(None, None, &json);
+        out.push(None, json.into_bytes());
+    }
+
+    fn held_rows(&self) -> usize {
+        self.state.pending.len() + self.state.version_count + self.state.rows.len()
+    }
+
+    fn check_room(&self) -> Result<()> {
+        if self.held_rows() >= JOIN_ROWS_MAX {
+            return Err(Error::Limit {
+                limit: "JOIN_ROWS_MAX",
+                max: JOIN_ROWS_MAX as u64,
+                what: "rows a join holds (left rows waiting, versions, buffered rows)".into(),
+            });
+        }
+        Ok(())
+    }
+
+    fn key_of(&self, exprs: &[Expr]) -> Key {
+        exprs.iter().map(|e| e.eval(&self.row)).collect()
+    }
+
+    // --- the temporal join ---
+
+    /// The left row of `key` at `t` meets its version and is emitted (or padded, or dropped).
+    fn release(&mut self, t: i64, key: &Key, left: &[Value], out: &mut Emit) {
+        let version = self
+            .state
+            .versions
+            .get(key)
+            .and_then(|v| v.at.range(..=t).next_back())
+            .and_then(|(_, row)| row.clone());
+        let mut matched = false;
+        if let Some(right) = &version {
+            let row = self.joined(Some(left), Some(right));
+            if self.meets(&row) {
+                matched = true;
+                self.emit(&row, out);
+            }
+        }
+        if !matched && self.join.left_outer {
+            let row = self.joined(Some(left), None);
+            self.emit(&row, out);
+        }
+    }
+
+    /// Drops the versions of `key` that no left row can meet any more: those older than its
+    /// newest version at or below the watermark.
+    fn prune_versions(&mut self, key: &Key, watermark_ms: i64) {
+        let Some(v) = self.state.versions.get_mut(key) else {
+            return;
+        };
+        let Some(&keep) = v.at.range(..=watermark_ms).next_back().map(|(t, _)| t) else {
+            return;
+        };
+        let old: Vec<i64> = v.at.range(..keep).map(|(t, _)| *t).collect();
+        self.state.version_count -= old.len();
+        for t in old {
+            v.at.remove(&t);
+        }
+    }
+
+    /// The primary key a tombstone's record key names: a JSON object with the key columns, or
+    /// (for a one-column key) the key's text.
+    fn tombstone_key(&self, record_key: &[u8]) -> Option<Key> {
+        let names = &self.join.right.primary_key_names;
+        let types: Vec<Type> = self
+            .join
+            .right
+            .primary_key
+            .iter()
+            .map(|s| self.plan.slot_types[*s])
+            .collect();
+        let text = std::str::from_utf8(record_key).ok()?;
+        if let Ok(serde_json::Value::Object(map)) = serde_json::from_str(text) {
+            return names
+                .iter()
+                .zip(&types)
+                .map(|(n, t)| map.get(n).map(|v| coerce(json_value(v), *t)))
+                .collect();
+        }
+        match types.as_slice() {
+            [t] => Some(vec![coerce(Value::Str(text.to_string()), *t)]),
+            _ => None,
+        }
+    }
+
+    fn temporal_left(&mut self, t: i64, watermark_ms: i64, out: &mut Emit) -> Result<()> {
+        let key = self.key_of(&self.join.left_keys);
+        let left = self.compact(false);
+        if t <= watermark_ms {
+            // Behind the watermark already: the versions it can meet are all here.
+            self.release(t, &key, &left, out);
+            return Ok(());
+        }
+        self.check_room()?;
+        self.state.arrivals += 1;
+        self.state
+            .pending
+            .insert((t, self.state.arrivals), (key, left));
+        Ok(())
+    }
+
+    fn temporal_right(&mut self, t: i64, watermark_ms: i64) -> Result<()> {
+        let key = self.key_of(&self.join.right_keys);
+        let right = self.compact(true);
+        self.check_room()?;
+        let v = self.state.versions.entry(key.clone()).or_default();
+        if v.at.insert(t, Some(right)).is_none() {
+            self.state.version_count += 1;
+        }
+        v.last_ms = t;
+        self.prune_versions(&key, watermark_ms);
+        Ok(())
+    }
+
+    fn temporal_delete(&mut self, record_key: Option<&[u8]>) -> Outcome {
+        let Some(key) = record_key.and_then(|k| self.tombstone_key(k)) else {
+            return Outcome::Invalid {
+                reason: "an empty value (a deletion) needs a record key naming the primary key"
+                    .into(),
+            };
+        };
+        match self.state.versions.get_mut(&key) {
+            Some(v) => {
+                let t = v.last_ms;
+                v.at.insert(t, None);
+                Outcome::Accepted { event_time_ms: t }
+            }
+            None => Outcome::Skipped,
+        }
+    }
+
+    // --- the interval join ---
+
+    fn bounds(&self) -> (i64, i64) {
+        match self.join.kind {
+            JoinKind::Interval { lower_ms, upper_ms } => (lower_ms, upper_ms),
+            JoinKind::Temporal => unreachable!("an interval join"),
+        }
+    }
+
+    fn interval_row(
+        &mut self,
+        right: bool,
+        t: i64,
+        watermark_ms: i64,
+        out: &mut Emit,
+    ) -> Result<()> {
+        let (lower, upper) = self.bounds();
+        let key = self.key_of(if right {
+            &self.join.right_keys
+        } else {
+            &self.join.left_keys
+        });
+        let values = self.compact(right);
+        let mut matched = false;
+        if !key.iter().any(Value::is_null) {
+            let other = if right {
+                &self.state.left_index
+            } else {
+                &self.state.right_index
+            };
+            let candidates = other.get(&key).cloned().unwrap_or_default();
+            for seq in candidates {
+                let Some(b) = self.state.rows.get(&seq) else {
+                    continue;
+                };
+                // right time - left time must be in [lower, upper].
+                let diff = if right { t - b.t } else { b.t - t };
+                if diff < lower || diff > upper {
+                    continue;
+                }
+                let row = if right {
+                    self.joined(Some(&b.row), Some(&values))
+                } else {
+                    self.joined(Some(&values), Some(&b.row))
+                };
+                if self.meets(&row) {
+                    matched = true;
+                    if right {
+                        if let Some(b) = self.state.rows.get_mut(&seq) {
+                            b.matched = true;
+                        }
+                    }
+                    self.emit(&row, out);
+                }
+            }
+        }
+        // Kept while a row of the other side that can match it may still come: a left row
+        // until the watermark reaches t + upper, a right row until it reaches t - lower.
+        let expires = if right { t - lower } else { t + upper };
+        if watermark_ms < expires {
+            self.check_room()?;
+            self.state.arrivals += 1;
+            let seq = self.state.arrivals;
+            let index = if right {
+                &mut self.state.right_index
+            } else {
+                &mut self.state.left_index
+            };
+            index.entry(key.clone()).or_default().push(seq);
+            self.state.expiry.insert((expires, seq));
+            self.state.rows.insert(
+                seq,
+                Buffered {
+                    right,
+                    key,
+                    t,
+                    row: values,
+                    matched,
+                },
+            );
+        } else if !right && !matched && self.join.left_outer {
+            let row = self.joined(Some(&values), None);
+            self.emit(&row, out);
+        }
+        Ok(())
+    }
+
+    /// Drops the rows that can no longer match (all of them with `None`), padding a LEFT
+    /// JOIN's unmatched left rows.
+    fn expire(&mut self, watermark_ms: Option<i64>, out: &mut Emit) {
+        while let Some(&(expires, seq)) = self.state.expiry.first() {
+            if watermark_ms.is_some_and(|w| expires > w) {
+                break;
+            }
+            self.state.expiry.pop_first();
+            let Some(b) = self.state.rows.remove(&seq) else {
+                continue;
+            };
+            let index = if b.right {
+                &mut self.state.right_index
+            } else {
+                &mut self.state.left_index
+            };
+            if let Some(seqs) = index.get_mut(&b.key) {
+                seqs.retain(|s| *s != seq);
+                if seqs.is_empty() {
+                    index.remove(&b.key);
+                }
+            }
+            if !b.right && !b.matched && self.join.left_outer {
+                let row = self.joined(Some(&b.row), None);
+                self.emit(&row, out);
+            }
+        }
+    }
+}
+
+impl Operator for JoinOperator {
+    fn process(
+        &mut self,
+        record: &InputRecord<'_>,
+        watermark_ms: i64,
+        out: &mut Emit,
+    ) -> Result<Outcome> {
+        let right = record.topic == self.join.right.topic;
+        let temporal = self.join.kind == JoinKind::Temporal;
+        if right && temporal && record.value.is_empty() {
+            return Ok(self.temporal_delete(record.key));
+        }
+        let (fields, how) = if right {
+            (&self.join.right.fields, self.join.right.event_time)
+        } else {
+            (&self.plan.fields, self.plan.event_time)
+        };
+        if let Err(reason) = read_row(
+            fields,
+            &self.plan.slot_types,
+            record,
+            &mut self.row,
+            &mut self.days,
+        ) {
+            return Ok(Outcome::Invalid { reason });
+        }
+        if let (false, Some(slot)) = (right, self.plan.timestamp_slot) {
+            self.row[slot] = Value::Ts(record.timestamp_ms);
+        }
+        let t = match event_time(how, &self.row, record) {
+            Ok(t) => t,
+            Err(reason) => return Ok(Outcome::Invalid { reason }),
+        };
+        if !right && !self.range.contains(t) {
+            return Ok(Outcome::Skipped);
+        }
+        match (temporal, right) {
+            (true, false) => self.temporal_left(t, watermark_ms, out)?,
+            (true, true) => self.temporal_right(t, watermark_ms)?,
+            (false, right) => self.interval_row(right, t, watermark_ms, out)?,
+        }
+        Ok(Outcome::Accepted { event_time_ms: t })
+    }
+
+    fn set_event_range(&mut self, range: EventRange) {
+        self.range = range;
+    }
+
+    fn advance(&mut self, watermark_ms: i64, out: &mut Emit) -> Result<()> {
+        if self.join.kind != JoinKind::Temporal {
+            self.expire(Some(watermark_ms), out);
+            return Ok(());
+        }
+        while let Some(entry) = self.state.pending.first_entry() {
+            if entry.key().0 > watermark_ms {
+                break;
+            }
+            let ((t, _), (key, left)) = entry.remove_entry();
+            self.release(t, &key, &left, out);
+            self.prune_versions(&key, watermark_ms);
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self, out: &mut Emit) -> Result<()> {
+        if self.join.kind != JoinKind::Temporal {
+            self.expire(None, out);
+            return Ok(());
+        }
+        while let Some(((t, _), (key, left))) = self.state.pending.pop_first() {
+            self.release(t, &key, &left, out);
+        }
+        Ok(())
+    }
+
+    fn snapshot(&self) -> Result<Vec<u8>> {
+        bincode::serialize(&self.state).map_err(|e| Error::Checkpoint {
+            path: "<join state>".into(),
+            reason: e.to_string(),
+        })
+    }
+
+    fn restore(&mut self, snapshot: &[u8]) -> Result<()> {
+        self.state = bincode::deserialize(snapshot).map_err(|e| Error::Checkpoint {
+            path: "<join state>".into(),
+            reason: e.to_string(),
+        })?;
+        Ok(())
+    }
+
+    fn results(&self, filter: &ResultsFilter) -> Vec<ResultRow> {
+        self.state.results.get(filter)
+    }
+
+    fn state_sizes(&self) -> Vec<StateSize> {
+        let size = |state, entries: usize| StateSize {
+            state,
+            entries: entries as u64,
+            max: JOIN_ROWS_MAX as u64,
+            limit: "JOIN_ROWS_MAX",
+        };
+        match self.join.kind {
+            JoinKind::Temporal => vec![
+                size("join_waiting_rows", self.state.pending.len()),
+                size("join_versions", self.state.version_count),
+            ],
+            JoinKind::Interval { .. } => vec![size("join_buffered_rows", self.state.rows.len())],
+        }
+    }
+}
+
+/// A scalar of a JSON record key as a SQL value.
+fn json_value(v: &serde_json::Value) -> Value {
+    match v {
+        serde_json::Value::Null => Value::Null,
+        serde_json::Value::Bool(b) => Value::Bool(*b),
+        serde_json::Value::Number(n) => match n.as_i64() {
+            Some(i) => Value::Int(i),
+            None => Value::Float(n.as_f64().unwrap_or(f64::NAN)),
+        },
+        serde_json::Value::String(s) => Value::Str(s.clone()),
+        other => Value::Json(other.to_string()),
+    }
+}

@@ -1,0 +1,3 @@
+CREATE TABLE a (x STRING, ts TIMESTAMP(3), WATERMARK FOR ts AS ts) WITH ('topic' = 'a');
+CREATE TABLE b (x STRING, y BIGINT, ts TIMESTAMP(3), WATERMARK FOR ts AS ts) WITH ('topic' = 'b');
+SELECT a.x FROM a FULL OUTER JOIN b ON a.x = b.x;
