@@ -16,7 +16,6 @@ use std::cmp::Ordering;
 use std::path::{Path, PathBuf};
 
 use processor::io::memory::MemoryLog;
-use processor::operator::sql::SqlOperator;
 use processor::task::{Task, TaskSpec};
 use serde_json::{Map, Value};
 
@@ -74,28 +73,28 @@ fn run_kappa(sql: &str, input: &str) -> Result<Vec<Row>, String> {
         let ts: u64 = ts.parse().map_err(|e| format!("{line}: {e}"))?;
         records.push((topic.to_string(), partition, ts, value.to_string()));
     }
-    let partitions = records
-        .iter()
-        .filter(|r| r.0 == plan.input)
-        .map(|r| r.1 + 1)
-        .max()
-        .unwrap_or(1);
-    log.create_topic(&plan.input, partitions);
+    for topic in plan.inputs() {
+        let partitions = records
+            .iter()
+            .filter(|r| r.0 == topic)
+            .map(|r| r.1 + 1)
+            .max()
+            .unwrap_or(1);
+        log.create_topic(topic, partitions);
+    }
     for (topic, partition, ts, value) in &records {
         log.append(topic, *partition, *ts, None, value.as_bytes());
     }
     let spec = TaskSpec {
         end_ms: Some(END_MS),
-        watermark_delay_ms: plan.watermark_delay_ms,
-        watermark_idle_timeout_ms: plan.watermark_idle_timeout_ms,
-        ..TaskSpec::default()
+        ..TaskSpec::watermarks_of(&plan)
     };
-    let op = SqlOperator::new(plan.clone(), true);
+    let op = processor::operator::for_plan(plan.clone(), true);
     let mut task = Task::open(
-        Box::new(log.source(&[plan.input.as_str()])),
+        Box::new(log.source(&plan.inputs())),
         Box::new(log.sink("out", 1)),
         Box::new(log.sink("out.late", 1)),
-        Box::new(op),
+        op,
         spec,
     )
     .map_err(|e| e.to_string())?;

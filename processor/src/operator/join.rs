@@ -459,12 +459,17 @@ impl Operator for JoinOperator {
             self.expire(Some(watermark_ms), out);
             return Ok(());
         }
+        let mut released = BTreeSet::new();
         while let Some(entry) = self.state.pending.first_entry() {
             if entry.key().0 > watermark_ms {
                 break;
             }
             let ((t, _), (key, left)) = entry.remove_entry();
             self.release(t, &key, &left, out);
+            released.insert(key);
+        }
+        // Only once every row at or below the watermark has met its version.
+        for key in released {
             self.prune_versions(&key, watermark_ms);
         }
         Ok(())
