@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::{dump, load, open_task, orders, SEED_SQL};
+use common::{dump, load, load_join_sides, open_task, orders, SEED_SQL};
 use processor::io::memory::MemoryLog;
 use processor::task::TaskSpec;
 use rand::rngs::StdRng;
@@ -25,9 +25,33 @@ SELECT order_id, category,
          RANGE BETWEEN INTERVAL '30' SECOND PRECEDING AND CURRENT ROW) AS avg_30s
 FROM orders";
 
+/// A temporal join (issue 14): waiting orders and the versions of the rates are state.
+const TEMPORAL_SQL: &str = "CREATE TABLE orders (
+  order_id STRING, total DOUBLE, category STRING, ts TIMESTAMP(3),
+  WATERMARK FOR ts AS ts - INTERVAL '5' SECOND
+) WITH ('connector' = 'kappa', 'topic' = 'order-events', 'format' = 'json');
+CREATE TABLE rates (category STRING, discount DOUBLE, ts TIMESTAMP(3),
+  WATERMARK FOR ts AS ts, PRIMARY KEY (category) NOT ENFORCED)
+WITH ('connector' = 'kappa', 'topic' = 'category-rates', 'format' = 'json');
+SELECT o.order_id, o.total * (1 - r.discount) AS net
+FROM orders AS o LEFT JOIN rates FOR SYSTEM_TIME AS OF o.ts AS r ON o.category = r.category";
+
+/// An interval join: both sides' buffered rows are state, unmatched orders padded on expiry.
+const INTERVAL_SQL: &str = "CREATE TABLE orders (
+  order_id STRING, total DOUBLE, ts TIMESTAMP(3),
+  WATERMARK FOR ts AS ts - INTERVAL '5' SECOND
+) WITH ('connector' = 'kappa', 'topic' = 'order-events', 'format' = 'json');
+CREATE TABLE payments (order_id STRING, paid DOUBLE, ts TIMESTAMP(3),
+  WATERMARK FOR ts AS ts - INTERVAL '1' SECOND)
+WITH ('connector' = 'kappa', 'topic' = 'payments', 'format' = 'json');
+SELECT o.order_id, p.paid, p.ts AS paid_at
+FROM orders o LEFT JOIN payments p
+  ON o.order_id = p.order_id AND p.ts BETWEEN o.ts AND o.ts + INTERVAL '10' SECOND";
+
 fn clean_run(sql: &str, orders: &[common::Order]) -> (Vec<String>, Vec<String>) {
     let log = MemoryLog::new();
     load(&log, orders, 4);
+    load_join_sides(&log, orders);
     let mut task = open_task(&log, sql, 3, TaskSpec::default()).unwrap();
     task.run_until_idle().unwrap();
     (dump(&log, "out", 3), dump(&log, "out.late", 1))
@@ -38,6 +62,7 @@ fn crashing_run(sql: &str, orders: &[common::Order], seed: u64) -> (Vec<String>,
     let dir = tempfile::tempdir().unwrap();
     let log = MemoryLog::new();
     load(&log, orders, 4);
+    load_join_sides(&log, orders);
     let spec = TaskSpec {
         checkpoint_path: Some(dir.path().join("v1.checkpoint")),
         checkpoint_interval_records: 97,
@@ -85,7 +110,7 @@ fn crashing_run(sql: &str, orders: &[common::Order], seed: u64) -> (Vec<String>,
 fn output_after_repeated_crashes_equals_an_uninterrupted_run() {
     for seed in 0..4u64 {
         let orders = orders(100 + seed, 1_500, 4);
-        for sql in [SEED_SQL, FILTER_SQL, OVER_SQL] {
+        for sql in [SEED_SQL, FILTER_SQL, OVER_SQL, TEMPORAL_SQL, INTERVAL_SQL] {
             let clean = clean_run(sql, &orders);
             assert!(!clean.0.is_empty());
             let crashed = crashing_run(sql, &orders, seed);

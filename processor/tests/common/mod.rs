@@ -3,7 +3,6 @@
 #![allow(dead_code)]
 
 use processor::io::memory::MemoryLog;
-use processor::operator::sql::SqlOperator;
 use processor::task::{Task, TaskSpec};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -74,6 +73,35 @@ pub fn load(log: &MemoryLog, orders: &[Order], partitions: u32) {
     }
 }
 
+/// Two more topics derived from `orders`, for joins: `category-rates`, a new discount for an
+/// order's category every 40th order (its event time one second before the order's), and
+/// `payments`, one for two orders in three, 0 to 19 s after the order; each appended with its
+/// order's record timestamp.
+pub fn load_join_sides(log: &MemoryLog, orders: &[Order]) {
+    log.create_topic("category-rates", 1);
+    log.create_topic("payments", 1);
+    for (i, o) in orders.iter().enumerate() {
+        let ts = |ms: i64| processor::timestamp::format_rfc3339(ms);
+        if i % 40 == 0 {
+            let v = format!(
+                r#"{{"category":"{}","discount":0.{},"ts":"{}"}}"#,
+                o.category,
+                i % 9,
+                ts(o.event_ms - 1_000)
+            );
+            log.append("category-rates", 0, o.record_ts, None, v.as_bytes());
+        }
+        if i % 3 != 0 {
+            let v = format!(
+                r#"{{"order_id":"o{i}","paid":{},"ts":"{}"}}"#,
+                o.total,
+                ts(o.event_ms + (i as i64 % 20) * 1_000)
+            );
+            log.append("payments", 0, o.record_ts, None, v.as_bytes());
+        }
+    }
+}
+
 /// Opens a task of `sql` over the memory log, writing to `out` (with `out_partitions`).
 pub fn open_task(
     log: &MemoryLog,
@@ -83,16 +111,20 @@ pub fn open_task(
 ) -> processor::Result<Task> {
     let plan = processor::sql::compile(sql, spec.end_ms.is_some()).unwrap();
     let spec = TaskSpec {
-        watermark_delay_ms: plan.watermark_delay_ms,
-        watermark_idle_timeout_ms: plan.watermark_idle_timeout_ms,
-        ..spec
+        checkpoint_path: spec.checkpoint_path,
+        checkpoint_interval_records: spec.checkpoint_interval_records,
+        fetch_records: spec.fetch_records,
+        start: spec.start,
+        end_ms: spec.end_ms,
+        from_ms: spec.from_ms,
+        ..TaskSpec::watermarks_of(&plan)
     };
-    let op = SqlOperator::new(plan.clone(), spec.end_ms.is_some());
+    let op = processor::operator::for_plan(plan.clone(), spec.end_ms.is_some());
     Task::open(
-        Box::new(log.source(&[plan.input.as_str()])),
+        Box::new(log.source(&plan.inputs())),
         Box::new(log.sink("out", out_partitions)),
         Box::new(log.sink("out.late", 1)),
-        Box::new(op),
+        op,
         spec,
     )
 }
