@@ -18,15 +18,20 @@ SELECT TUMBLE_START(ts, INTERVAL '1' MINUTE) AS window_start, category,
 FROM orders
 GROUP BY TUMBLE(ts, INTERVAL '1' MINUTE), category;";
 
-fn order(i: u64, ts_ms: u64) -> String {
+/// `ts_ms` after 2026-03-25 10:00 as SQL timestamp text.
+fn event_time(ts_ms: u64) -> String {
     let secs = ts_ms / 1000;
-    let ts = format!(
+    format!(
         "2026-03-25 {:02}:{:02}:{:02}.{:03}",
         10 + secs / 3600 % 10,
         secs / 60 % 60,
         secs % 60,
         ts_ms % 1000
-    );
+    )
+}
+
+fn order(i: u64, ts_ms: u64) -> String {
+    let ts = event_time(ts_ms);
     let cat = ["books", "toys", "garden"][(i % 3) as usize];
     format!(
         r#"{{"order_id":"o{i}","user_id":"u{}","total":{}.{:02},"category":"{cat}","ts":"{ts}"}}"#,
@@ -253,43 +258,86 @@ fn dump(s: &Server, topic: &str) -> Vec<String> {
 /// outputs must be byte-identical: no duplicate, no gap, no divergence.
 #[test]
 fn kill9_while_a_processor_runs_keeps_its_output_exactly_once() {
-    let dir = temp();
-    let data = dir.path().join("data");
     let sql = SEED_SQL
         .replace("INTERVAL '1' MINUTE", "INTERVAL '2' SECOND")
         .replace("INTERVAL '5' SECOND", "INTERVAL '1' SECOND");
+    kill9_rounds(&sql, &[("orders", 3)], |i| {
+        // Event time runs ahead ~100 ms per order, with some out of order and some late.
+        let jitter = [0, 0, 0, 300, 2500][(i % 5) as usize];
+        let body: String = (i..i + 20)
+            .map(|k| order(k, (k * 100).saturating_sub(jitter)) + "\n")
+            .collect();
+        vec![("orders", body)]
+    });
+}
+
+/// The same for a temporal join (issue 14): orders on 3 partitions meet the discount of their
+/// category valid at their event time, from a versioned table produced alongside.
+#[test]
+fn kill9_while_a_temporal_join_runs_keeps_its_output_exactly_once() {
+    let sql = "CREATE TABLE orders (
+  order_id STRING, total DOUBLE, category STRING, ts TIMESTAMP(3),
+  WATERMARK FOR ts AS ts - INTERVAL '1' SECOND
+) WITH ('connector' = 'kappa', 'topic' = 'orders', 'format' = 'json');
+CREATE TABLE rates (category STRING, discount DOUBLE, ts TIMESTAMP(3),
+  WATERMARK FOR ts AS ts, PRIMARY KEY (category) NOT ENFORCED)
+WITH ('connector' = 'kappa', 'topic' = 'rates', 'format' = 'json');
+SELECT o.order_id, o.category, r.discount, o.total * (1 - r.discount) AS net
+FROM orders AS o LEFT JOIN rates FOR SYSTEM_TIME AS OF o.ts AS r ON o.category = r.category";
+    let rows = kill9_rounds(sql, &[("orders", 3), ("rates", 1)], |i| {
+        let jitter = [0, 0, 0, 300, 900][(i % 5) as usize];
+        let orders: String = (i..i + 20)
+            .map(|k| order(k, (k * 100).saturating_sub(jitter)) + "\n")
+            .collect();
+        let cat = ["books", "toys", "garden"][(i / 20 % 3) as usize];
+        let rate = format!(
+            r#"{{"category":"{cat}","discount":0.{},"ts":"{}"}}"#,
+            i % 7,
+            event_time(i * 100)
+        );
+        vec![("rates", rate), ("orders", orders)]
+    });
+    assert!(
+        rows.iter().any(|r| r.contains(r#""discount":0."#)),
+        "orders met versions: {:?}",
+        &rows[..rows.len().min(3)]
+    );
+}
+
+/// Runs `sql` as processor `live` while `batches(i)` (requests for events i..i+20, by topic) are
+/// produced, kill -9 between rounds; then `fresh` over the same records must write the same bytes.
+fn kill9_rounds(
+    sql: &str,
+    topics: &[(&str, u32)],
+    batches: fn(u64) -> Vec<(&'static str, String)>,
+) -> Vec<String> {
+    let dir = temp();
+    let data = dir.path().join("data");
     let mut rng = rand::rng();
     let mut next = 0u64;
     for round in 0..kappa_tests::soak_rounds(4) {
         let s = Server::start(&data, &[]);
         if round == 0 {
-            s.create_topic("orders", 3);
-            assert_eq!(
-                s.post_json("/v1/processors", &json!({"name": "live", "sql": sql}))
-                    .status,
-                201
-            );
+            for (topic, partitions) in topics {
+                s.create_topic(topic, *partitions);
+            }
+            let r = s.post_json("/v1/processors", &json!({"name": "live", "sql": sql}));
+            assert_eq!(r.status, 201, "{}", r.text());
         }
         let stop = Arc::new(AtomicBool::new(false));
         let (addr, stop2, start) = (s.addr.clone(), stop.clone(), next);
         let producer = std::thread::spawn(move || {
             let mut i = start;
-            while !stop2.load(Ordering::Relaxed) {
-                // Event time runs ahead ~100 ms per order, with some out of order and some late.
-                let jitter = [0, 0, 0, 300, 2500][(i % 5) as usize];
-                let body: String = (i..i + 20)
-                    .map(|k| order(k, (k * 100).saturating_sub(jitter)) + "\n")
-                    .collect();
-                match try_request(
-                    &addr,
-                    "POST",
-                    "/v1/topics/orders/events",
-                    &[("content-type", "application/x-ndjson")],
-                    body.as_bytes(),
-                ) {
-                    Ok(r) if r.status == 200 => i += 20,
-                    _ => break,
+            'produce: while !stop2.load(Ordering::Relaxed) {
+                for (topic, body) in batches(i) {
+                    let path = format!("/v1/topics/{topic}/events");
+                    let ndjson = [("content-type", "application/x-ndjson")];
+                    match try_request(&addr, "POST", &path, &ndjson, body.as_bytes()) {
+                        Ok(r) if r.status == 200 => {}
+                        _ => break 'produce,
+                    }
                 }
+                i += 20;
             }
             i
         });
@@ -299,12 +347,15 @@ fn kill9_while_a_processor_runs_keeps_its_output_exactly_once() {
         next = producer.join().unwrap();
     }
     let s = Server::start(&data, &[]);
-    let total: u64 = s.get("/v1/topics/orders").json()["partitions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p["end_offset"].as_u64().unwrap())
-        .sum();
+    let mut total = 0;
+    for (topic, _) in topics {
+        total += s.get(&format!("/v1/topics/{topic}")).json()["partitions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["end_offset"].as_u64().unwrap())
+            .sum::<u64>();
+    }
     assert!(total > 0);
     assert_eq!(
         s.post_json("/v1/processors", &json!({"name": "fresh", "sql": sql}))
@@ -321,7 +372,7 @@ fn kill9_while_a_processor_runs_keeps_its_output_exactly_once() {
         assert!(st["error"].is_null(), "{name}: {st}");
     }
     let (live, fresh) = (dump(&s, "live"), dump(&s, "fresh"));
-    assert!(!fresh.is_empty(), "the processor emitted windows");
+    assert!(!fresh.is_empty(), "the processor emitted rows");
     assert_eq!(
         live, fresh,
         "output after kill -9 rounds equals an uninterrupted run"
@@ -331,6 +382,7 @@ fn kill9_while_a_processor_runs_keeps_its_output_exactly_once() {
         dump(&s, "fresh.late"),
         "late side outputs are identical too"
     );
+    fresh
 }
 
 /// Issue 9: a processor never writes where it should not. Its name, `.late` or version topics
@@ -498,4 +550,110 @@ fn a_plain_map_serves_its_latest_rows_as_results() {
         last,
         json!([{"order_id": "o8", "total": 9.08}, {"order_id": "o9", "total": 10.09}])
     );
+}
+
+/// A join over HTTP (issue 14): both tables' topics must exist; both are "read" (neither can be
+/// deleted while the processor runs); the status lists both tables' partitions and the join's
+/// state; a replay writes the live output byte for byte.
+#[test]
+fn a_join_reads_two_topics_and_replays_byte_for_byte() {
+    let dir = temp();
+    let s = Server::start(&dir.path().join("data"), &[]);
+    let sql = "CREATE TABLE orders (
+  order_id STRING, total DOUBLE, ts TIMESTAMP(3), WATERMARK FOR ts AS ts
+) WITH ('connector' = 'kappa', 'topic' = 'orders', 'format' = 'json');
+CREATE TABLE shipments (order_id STRING, carrier STRING, ts TIMESTAMP(3),
+  WATERMARK FOR ts AS ts) WITH ('connector' = 'kappa', 'topic' = 'shipments', 'format' = 'json');
+SELECT o.order_id, s.carrier, o.ts AS ordered, s.ts AS shipped
+FROM orders o LEFT JOIN shipments s
+  ON o.order_id = s.order_id AND s.ts BETWEEN o.ts AND o.ts + INTERVAL '10' SECOND";
+    s.create_topic("orders", 2);
+    let r = s.post_json("/v1/processors", &json!({"name": "shipped", "sql": sql}));
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert!(r.text().contains("shipments"), "{}", r.text());
+    s.create_topic("shipments", 1);
+    let r = s.post_json("/v1/processors", &json!({"name": "shipped", "sql": sql}));
+    assert_eq!(r.status, 201, "{}", r.text());
+    let produce = |topic: &str, body: String| {
+        let r = s.request(
+            "POST",
+            &format!("/v1/topics/{topic}/events?key=order_id"),
+            &[("content-type", "application/x-ndjson")],
+            body.as_bytes(),
+        );
+        assert_eq!(r.status, 200, "{}", r.text());
+    };
+    for batch in 0..10u64 {
+        let ids = batch * 30..batch * 30 + 30;
+        produce(
+            "orders",
+            ids.clone()
+                .map(|i| {
+                    format!(
+                        r#"{{"order_id":"o{i}","total":{i},"ts":"{}"}}"#,
+                        event_time(i * 1000)
+                    ) + "\n"
+                })
+                .collect(),
+        );
+        // Two shipments in three, 0 to 14 s after the order (over 10 s: too late to match).
+        produce(
+            "shipments",
+            ids.filter(|i| i % 3 != 0)
+                .map(|i| {
+                    let at = event_time(i * 1000 + (i % 15) * 1000);
+                    format!(
+                        r#"{{"order_id":"o{i}","carrier":"c{}","ts":"{at}"}}"#,
+                        i % 4
+                    ) + "\n"
+                })
+                .collect(),
+        );
+    }
+    let st = wait_for(
+        &s,
+        "shipped",
+        |v| v["records_in"].as_u64() == Some(300 + 200) && v["lag"] == 0,
+        "/v1/processors/shipped",
+    );
+    let topics: Vec<&str> = st["inputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["topic"].as_str().unwrap())
+        .collect();
+    assert_eq!(topics, ["orders", "orders", "shipments"], "{st}");
+    let states: Vec<&str> = st["state"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["state"].as_str().unwrap())
+        .collect();
+    assert_eq!(states, ["join_buffered_rows"], "{st}");
+    for topic in ["orders", "shipments"] {
+        let r = s.request("DELETE", &format!("/v1/topics/{topic}"), &[], b"");
+        assert_eq!(r.status, 409, "{topic}: {}", r.text());
+        assert_eq!(r.error_code(), "topic_in_use");
+    }
+    let r = s.post_json("/v1/processors/shipped/replay", &json!({}));
+    assert_eq!(r.status, 201, "{}", r.text());
+    wait_for(
+        &s,
+        "shipped",
+        |v| {
+            v["versions"]
+                .as_array()
+                .and_then(|vs| vs.iter().find(|x| x["version"] == 2))
+                .is_some_and(|x| x["records_in"].as_u64() == Some(500) && x["lag"] == 0)
+        },
+        "/v1/processors/shipped",
+    );
+    let (live, replayed) = (dump(&s, "shipped"), dump(&s, "shipped.v2"));
+    let matched = live
+        .iter()
+        .filter(|l| l.contains(r#""carrier":"c"#))
+        .count();
+    assert!(matched > 100, "pairs matched: {matched} of {}", live.len());
+    assert!(live.iter().any(|l| l.contains(r#""carrier":null"#)));
+    assert_eq!(live, replayed, "a replay of the join writes the same bytes");
 }
