@@ -44,6 +44,8 @@ pub struct Options {
 struct Stmt {
     text: String,
     parsed: Statement,
+    /// `PRIMARY KEY (...) NOT ENFORCED` columns of a CREATE TABLE.
+    primary_key: Vec<String>,
 }
 
 /// The Flink SQL script for a processor's SQL.
@@ -66,9 +68,15 @@ pub fn flink_script(sql: &str, opts: &Options) -> anyhow::Result<String> {
         if parsed.len() != 1 {
             bail!("expected one statement in {text:?}");
         }
+        let primary_key = dialect
+            .primary_keys()
+            .into_iter()
+            .flat_map(|k| k.columns.into_iter().map(|c| c.value))
+            .collect();
         stmts.push(Stmt {
             text,
             parsed: parsed.remove(0),
+            primary_key,
         });
     }
     let Some((query_stmt, tables)) = stmts.split_last() else {
@@ -155,7 +163,17 @@ pub fn flink_script(sql: &str, opts: &Options) -> anyhow::Result<String> {
                 quote(RECORD_TIME)
             );
         }
-        let options = source_options(ct, &name, opts, bounded)?;
+        let key_columns: Vec<(String, String)> = t
+            .primary_key
+            .iter()
+            .map(|k| {
+                (
+                    k.clone(),
+                    columns[&name].get(k).cloned().unwrap_or_default(),
+                )
+            })
+            .collect();
+        let options = source_options(ct, &name, opts, bounded, &key_columns)?;
         writeln!(out, "{}", leading_comments(&t.text))?;
         writeln!(
             out,
@@ -512,11 +530,16 @@ fn rewrite_date_calls(text: &str) -> String {
 }
 
 /// The WITH options of a source table on Flink's Kafka connector.
+/// The Kafka source options of a table. A table with a PRIMARY KEY is a changelog: Flink's
+/// `upsert-kafka` reads it (the latest value per key, a null value deletes), its key in the
+/// record key — the key's text for one STRING column (`?key=<column>` over HTTP, or a Kafka
+/// client's string key), else JSON.
 fn source_options(
     ct: &ast::CreateTable,
     name: &str,
     opts: &Options,
     bounded: bool,
+    key_columns: &[(String, String)],
 ) -> anyhow::Result<String> {
     let written: Vec<(String, String)> = match &ct.table_options {
         CreateTableOptions::With(o) => o
@@ -539,23 +562,43 @@ fn source_options(
     };
     let topic = get("topic").unwrap_or_else(|| name.to_string());
     let servers = table_servers(ct, opts).unwrap_or_else(|| opts.bootstrap_servers.clone());
-    let mut out = vec![
-        ("connector".to_string(), "kafka".to_string()),
-        ("topic".into(), topic),
-        ("properties.bootstrap.servers".into(), servers),
-        ("properties.group.id".into(), opts.processor.clone()),
-        (
-            "scan.startup.mode".into(),
-            get("scan.startup.mode").unwrap_or_else(|| "earliest-offset".into()),
-        ),
-    ];
-    if let Some(ts) = get("scan.startup.timestamp-millis") {
-        out.push(("scan.startup.timestamp-millis".into(), ts));
+    let mut out = if key_columns.is_empty() {
+        vec![
+            ("connector".to_string(), "kafka".to_string()),
+            ("topic".into(), topic),
+            ("properties.bootstrap.servers".into(), servers),
+            ("properties.group.id".into(), opts.processor.clone()),
+            (
+                "scan.startup.mode".into(),
+                get("scan.startup.mode").unwrap_or_else(|| "earliest-offset".into()),
+            ),
+        ]
+    } else {
+        if bounded {
+            bail!("table {name} has a PRIMARY KEY: Flink's upsert-kafka source cannot be bounded");
+        }
+        let text_key = matches!(key_columns, [(_, t)] if t == "STRING");
+        vec![
+            ("connector".to_string(), "upsert-kafka".to_string()),
+            ("topic".into(), topic),
+            ("properties.bootstrap.servers".into(), servers),
+            ("properties.group.id".into(), opts.processor.clone()),
+            (
+                "key.format".into(),
+                if text_key { "raw" } else { "json" }.into(),
+            ),
+            ("value.format".into(), "json".into()),
+        ]
+    };
+    if key_columns.is_empty() {
+        if let Some(ts) = get("scan.startup.timestamp-millis") {
+            out.push(("scan.startup.timestamp-millis".into(), ts));
+        }
+        if bounded {
+            out.push(("scan.bounded.mode".into(), "latest-offset".into()));
+        }
+        out.push(("format".into(), "json".into()));
     }
-    if bounded {
-        out.push(("scan.bounded.mode".into(), "latest-offset".into()));
-    }
-    out.push(("format".into(), "json".into()));
     for (k, v) in &written {
         let passed = k == "scan.watermark.idle-timeout"
             || k.starts_with("json.")
@@ -789,6 +832,13 @@ impl<'a> Env<'a> {
                 }
                 _ => tvf = true,
             }
+            // `JOIN t [FOR SYSTEM_TIME AS OF ..] [AS a]`: its columns resolve too.
+            for j in &f.joins {
+                if let ast::TableFactor::Table { name, alias, .. } = &j.relation {
+                    let n = processor::sql::table::object_name(name);
+                    tables.push((n, alias.as_ref().map(|a| a.name.value.clone())));
+                }
+            }
         }
         if tables.is_empty() {
             tables = columns.keys().map(|k| (k.clone(), None)).collect();
@@ -815,6 +865,16 @@ impl<'a> Env<'a> {
                 .find_map(|(t, _)| self.columns.get(t).and_then(|c| c.get(col)).cloned())
         };
         // `col`, `t.col` / `alias.col`, or a nested field `col.field` (its type unknown here).
+        if names.len() == 2 {
+            let qualified = self.tables.iter().find_map(|(t, alias)| {
+                (t == names[0] || alias.as_deref() == Some(names[0]))
+                    .then(|| self.columns.get(t).and_then(|c| c.get(names[1])).cloned())
+                    .flatten()
+            });
+            if let Some(t) = qualified {
+                return t;
+            }
+        }
         if let Some(t) = lookup(names[0]) {
             return if names.len() == 1 { t } else { "STRING".into() };
         }
@@ -1132,6 +1192,24 @@ mod tests {
         );
         assert!(script.contains("`unique_customers` BIGINT"), "{script}");
         assert!(script.contains("`avg_order_value` DOUBLE"), "{script}");
+    }
+
+    #[test]
+    fn a_versioned_table_is_read_by_upsert_kafka_and_joined_columns_keep_their_types() {
+        let sql = "CREATE TABLE orders (id STRING, amount DOUBLE, currency STRING, ts TIMESTAMP(3),
+  WATERMARK FOR ts AS ts) WITH ('connector' = 'kappa', 'topic' = 'orders');
+CREATE TABLE rates (currency STRING, rate DOUBLE, ts TIMESTAMP(3), WATERMARK FOR ts AS ts,
+  PRIMARY KEY (currency) NOT ENFORCED) WITH ('connector' = 'kappa', 'topic' = 'rates');
+SELECT o.id, r.rate, o.amount * r.rate AS converted
+FROM orders AS o JOIN rates FOR SYSTEM_TIME AS OF o.ts AS r ON o.currency = r.currency";
+        let script = flink_script(sql, &opts("converted")).unwrap();
+        let rates = &script[script.find("CREATE TABLE rates").unwrap()..];
+        let rates = &rates[..rates.find(");").unwrap()];
+        assert!(rates.contains("'connector' = 'upsert-kafka'"), "{script}");
+        assert!(rates.contains("'key.format' = 'raw'"), "{script}");
+        assert!(!rates.contains("scan.startup.mode"), "{script}");
+        assert!(script.contains("`rate` DOUBLE"), "{script}");
+        assert!(script.contains("`converted` DOUBLE"), "{script}");
     }
 
     #[test]

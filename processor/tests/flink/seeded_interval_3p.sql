@@ -10,6 +10,6 @@ CREATE TABLE payments (
   order_id STRING, `method` STRING, ts TIMESTAMP(3),
   WATERMARK FOR ts AS ts - INTERVAL '1' SECOND
 ) WITH ('connector' = 'kappa', 'topic' = 'payments', 'format' = 'json');
-SELECT o.order_id, o.total, p.`method`, o.ts AS ordered, p.ts AS paid
+SELECT o.order_id, o.total, p.`method`, o.ts AS ordered, CAST(p.ts AS TIMESTAMP(3)) AS paid
 FROM orders o LEFT JOIN payments p
   ON o.order_id = p.order_id AND p.ts BETWEEN o.ts AND o.ts + INTERVAL '20' SECOND;
