@@ -30,8 +30,14 @@ pub enum Error {
     /// A request that conflicts with the processor's current state.
     #[error("{message}")]
     Conflict { message: String },
+    /// A topic the processor reads or writes is not in its log (kappa's, memory, Kafka).
+    #[error("unknown topic {topic:?}")]
+    UnknownTopic { topic: String },
+    #[error("topic {topic:?} already exists")]
+    TopicExists { topic: String },
+    /// Any other failure of kappa's store (I/O, a full disk, corruption, limits), as it said.
     #[error(transparent)]
-    Log(#[from] log_store::Error),
+    Log(log_store::Error),
     /// Regenerated output differs from what is stored: exactly-once cannot hold, so the
     /// processor stops here rather than writing anything divergent.
     #[error("output diverged from the stored output in topic {topic} partition {partition} at offset {offset}: {reason}")]
@@ -83,6 +89,18 @@ impl Error {
             op,
             path: path.into(),
             source,
+        }
+    }
+}
+
+/// The store's errors become the processor's at the door to the log (`io::log_store`): the
+/// conditions every log can report get the processor's own names.
+impl From<log_store::Error> for Error {
+    fn from(e: log_store::Error) -> Error {
+        match e {
+            log_store::Error::UnknownTopic { topic } => Error::UnknownTopic { topic },
+            log_store::Error::TopicExists { topic } => Error::TopicExists { topic },
+            other => Error::Log(other),
         }
     }
 }

@@ -236,7 +236,7 @@ impl Manager {
         for topic in plan.inputs() {
             match log.source(&[topic]) {
                 Ok(s) => sources.push(s),
-                Err(Error::Log(log_store::Error::UnknownTopic { .. })) => {
+                Err(Error::UnknownTopic { .. }) => {
                     return Err(Error::InvalidDefinition {
                         message: format!("input topic {topic:?} does not exist"),
                     })
@@ -307,9 +307,9 @@ impl Manager {
                     !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit())
                 });
             if owned.iter().any(|o| o == t) || version_topic {
-                return Err(Error::Log(log_store::Error::TopicExists {
+                return Err(Error::TopicExists {
                     topic: t.to_string(),
-                }));
+                });
             }
         }
         if let Some(plan_output) = &plan.output {

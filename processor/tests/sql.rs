@@ -11,7 +11,7 @@
 use std::path::Path;
 
 use processor::io::memory::MemoryLog;
-use processor::operator::sql::SqlOperator;
+
 use processor::task::{Task, TaskSpec};
 
 fn run_case(sql_path: &Path) -> Result<String, String> {
@@ -134,8 +134,8 @@ fn a_bounded_order_by_limit_over_many_rows_gives_the_full_sorts_rows() {
         end_ms: Some(i64::MAX),
         ..TaskSpec::default()
     };
-    let op = SqlOperator::new(plan.clone(), true);
-    let mut task = Task::open_on(&log, &["o"], "top", "top.late", Box::new(op), spec).unwrap();
+    let op = processor::operator::for_plan(plan.clone(), true);
+    let mut task = Task::open_on(&log, &["o"], "top", "top.late", op, spec).unwrap();
     task.run_until_idle().unwrap();
     let got: Vec<String> = log
         .records("top", 0)

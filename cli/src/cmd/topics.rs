@@ -124,7 +124,7 @@ fn embedded(action: &Action, dir: &std::path::Path) -> anyhow::Result<Value> {
                 retention_bytes: *retention_bytes,
             };
             anyhow::ensure!(
-                !processor::definition::is_reserved_name(name),
+                !processor::is_reserved_name(name),
                 "invalid topic name {name:?}: names ending in .late or .v<digits> are reserved for processors' own topics"
             );
             describe(&*store.create_topic(name, config)?)

@@ -116,6 +116,8 @@ impl From<processor::Error> for ApiError {
             E::Exists { .. } => Self::new(StatusCode::CONFLICT, "processor_exists", message),
             E::Conflict { .. } => Self::new(StatusCode::CONFLICT, "conflict", message),
             E::Limit { .. } => Self::new(StatusCode::TOO_MANY_REQUESTS, "limit", message),
+            E::UnknownTopic { .. } => Self::new(StatusCode::NOT_FOUND, "unknown_topic", message),
+            E::TopicExists { .. } => Self::new(StatusCode::CONFLICT, "topic_exists", message),
             E::Log(e) => Self::from(e),
             E::Kafka { .. } => Self::new(StatusCode::BAD_GATEWAY, "kafka_unavailable", message),
             _ => Self::internal(message),

@@ -142,9 +142,9 @@ impl MemoryLog {
 impl Log for MemoryLog {
     fn source(&self, topics: &[&str]) -> Result<Box<dyn Source>> {
         if let Some(t) = topics.iter().find(|t| !self.has_topic(t)) {
-            return Err(Error::Log(log_store::Error::UnknownTopic {
+            return Err(Error::UnknownTopic {
                 topic: t.to_string(),
-            }));
+            });
         }
         Ok(Box::new(MemoryLog::source(self, topics)))
     }

@@ -59,10 +59,6 @@ impl Results {
         self.rows.len() + self.recent.len()
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
     pub fn get(&self, filter: &ResultsFilter) -> Vec<ResultRow> {
         let matches = |(w, k, _): &(i64, String, u64)| {
             filter.key.as_ref().is_none_or(|f| f == k)

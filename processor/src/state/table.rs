@@ -18,9 +18,6 @@ impl Table {
     pub fn len(&self) -> usize {
         self.rows.len()
     }
-    pub fn is_empty(&self) -> bool {
-        self.rows.is_empty()
-    }
 
     /// Updates (creating if new) the row of `key`; returns its accumulators after the update.
     pub fn upsert(

@@ -36,7 +36,7 @@ fn one() -> u32 {
 pub async fn create(state: Arc<AppState>, req: Request<Incoming>) -> ApiResult<Response<Body>> {
     let body: CreateTopic = body_json(req.into_body(), 1 << 20).await?;
     validate_name(&body.name)?;
-    if processor::definition::is_reserved_name(&body.name) {
+    if processor::is_reserved_name(&body.name) {
         return Err(ApiError::bad_request(
             "invalid_name",
             format!(
