@@ -7,7 +7,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
-use crate::operator::sql::SqlOperator;
+use crate::operator::Operator;
 use crate::plan::{Plan, Startup};
 use crate::sql::table::Hints;
 use crate::task::Start;
@@ -81,10 +81,10 @@ pub struct CreateOptions {
 
 impl VersionDef {
     /// Compiles the SQL into its plan and operator; errors carry line/column.
-    pub fn compile(&self) -> Result<(Plan, SqlOperator)> {
+    pub fn compile(&self) -> Result<(Plan, Box<dyn Operator>)> {
         let plan =
             crate::sql::compile_with_hints(&self.sql, self.end_ms.is_some(), &self.inferred)?;
-        let op = SqlOperator::new(plan.clone(), self.end_ms.is_some());
+        let op = crate::operator::for_plan(plan.clone(), self.end_ms.is_some());
         Ok((plan, op))
     }
 

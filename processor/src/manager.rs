@@ -535,14 +535,7 @@ fn open_task(own: &Arc<dyn Log>, dir: &Path, v: &VersionDef) -> Result<(Task, St
         checkpoint_path: Some(dir.join(v.checkpoint_file())),
         ..TaskSpec::default()
     };
-    let task = Task::open_on(
-        &*log,
-        &plan.input,
-        &v.output,
-        &v.late_topic,
-        Box::new(op),
-        spec,
-    )?;
+    let task = Task::open_on(&*log, &plan.input, &v.output, &v.late_topic, op, spec)?;
     Ok((task, plan.input))
 }
 

@@ -16,7 +16,6 @@ use std::cmp::Ordering;
 use std::path::{Path, PathBuf};
 
 use processor::io::memory::MemoryLog;
-use processor::operator::sql::SqlOperator;
 use processor::task::{Task, TaskSpec};
 use serde_json::{Map, Value};
 
@@ -90,12 +89,12 @@ fn run_kappa(sql: &str, input: &str) -> Result<Vec<Row>, String> {
         watermark_idle_timeout_ms: plan.watermark_idle_timeout_ms,
         ..TaskSpec::default()
     };
-    let op = SqlOperator::new(plan.clone(), true);
+    let op = processor::operator::for_plan(plan.clone(), true);
     let mut task = Task::open(
         Box::new(log.source(&[plan.input.as_str()])),
         Box::new(log.sink("out", 1)),
         Box::new(log.sink("out.late", 1)),
-        Box::new(op),
+        op,
         spec,
     )
     .map_err(|e| e.to_string())?;

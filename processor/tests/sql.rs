@@ -10,7 +10,7 @@
 use std::path::Path;
 
 use processor::io::memory::MemoryLog;
-use processor::operator::sql::SqlOperator;
+use processor::operator;
 use processor::task::{Task, TaskSpec};
 
 fn run_case(sql_path: &Path) -> Result<String, String> {
@@ -49,8 +49,8 @@ fn run_case(sql_path: &Path) -> Result<String, String> {
         watermark_delay_ms: plan.watermark_delay_ms,
         ..TaskSpec::default()
     };
-    let op = SqlOperator::new(plan.clone(), end_ms.is_some());
-    let mut task = Task::open_on(&log, &plan.input, &output, "proc.late", Box::new(op), spec)
+    let op = operator::for_plan(plan.clone(), end_ms.is_some());
+    let mut task = Task::open_on(&log, &plan.input, &output, "proc.late", op, spec)
         .map_err(|e| e.to_string())?;
     task.run_until_idle().map_err(|e| e.to_string())?;
     let mut out = String::new();
@@ -128,8 +128,8 @@ fn a_bounded_order_by_limit_over_many_rows_gives_the_full_sorts_rows() {
         end_ms: Some(i64::MAX),
         ..TaskSpec::default()
     };
-    let op = SqlOperator::new(plan.clone(), true);
-    let mut task = Task::open_on(&log, "o", "top", "top.late", Box::new(op), spec).unwrap();
+    let op = operator::for_plan(plan.clone(), true);
+    let mut task = Task::open_on(&log, "o", "top", "top.late", op, spec).unwrap();
     task.run_until_idle().unwrap();
     let got: Vec<String> = log
         .records("top", 0)

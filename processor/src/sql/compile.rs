@@ -21,6 +21,7 @@ use crate::sql::dialect::KappaDialect;
 use crate::sql::literal::{err_at, interval_ms, literal_string};
 use crate::sql::over::{self, OverCtx};
 use crate::sql::table::{self, Hints, TableDef};
+use crate::sql::top_n;
 use crate::sql::tvf::{self, WindowTvf};
 
 fn parse_error(e: ParserError) -> Error {
@@ -327,7 +328,12 @@ fn compile_query(
             ),
         ));
     };
+    if let Some(sub) = top_n::derived(select) {
+        let (c, filter, body, columns) = top_n::compile(q, select, sub, tables, hints)?;
+        return Ok(finish_plan(c, filter, body, columns, (Vec::new(), None)));
+    }
     check_select_clauses(select)?;
+    top_n::refuse_ranking(select)?;
     let mut c = Compiler::new(select, tables, hints)?;
     if let Some(w) = c.tvf.clone() {
         c.time_attribute(&w.time_column, &w.name)?;
@@ -394,7 +400,18 @@ fn compile_query(
     } else {
         c.aggregate_body(select, &group_exprs)?
     };
-    let (order_by, limit) = c.order_and_limit(q, &columns, &item_asts, bounded)?;
+    let order_limit = c.order_and_limit(q, &columns, &item_asts, bounded)?;
+    Ok(finish_plan(c, filter, body, columns, order_limit))
+}
+
+/// The plan of a compiled SELECT: event time and watermark from the table, the rest as given.
+fn finish_plan(
+    mut c: Compiler,
+    filter: Option<Expr>,
+    body: Body,
+    columns: Vec<String>,
+    (order_by, limit): OrderLimit,
+) -> Plan {
     let event_time = match (c.table.watermark.clone(), c.window_time) {
         (_, Some(et)) => et,
         (Some((col, _)), None) => EventTime::Slot(c.column_slot(&[col], Type::Ts)),
@@ -406,7 +423,7 @@ fn compile_query(
             c.fields.parse_timestamps(slot);
         }
     }
-    Ok(Plan {
+    Plan {
         input: c.table.topic.clone(),
         output: None,
         event_time,
@@ -424,7 +441,7 @@ fn compile_query(
         connector: c.table.connector.clone(),
         fields: c.fields,
         slot_types: c.slot_types,
-    })
+    }
 }
 
 fn set_kind(s: &SetExpr) -> &'static str {
@@ -436,7 +453,7 @@ fn set_kind(s: &SetExpr) -> &'static str {
     }
 }
 
-fn check_select_clauses(s: &ast::Select) -> Result<()> {
+pub(crate) fn check_select_clauses(s: &ast::Select) -> Result<()> {
     let refuse =
         |span: Span, what: &str| Err(err_at(span, what, format!("{what} is not supported")));
     if matches!(s.distinct, Some(ast::Distinct::On(_))) {
@@ -497,7 +514,7 @@ pub(crate) fn contains_aggregate(e: &ast::Expr) -> bool {
 }
 
 /// The output name of a SELECT item (alias, column name, or Flink's `EXPR$<n>`).
-fn item_name(item: &ast::Expr, alias: Option<&ast::Ident>, index: usize) -> String {
+pub(crate) fn item_name(item: &ast::Expr, alias: Option<&ast::Ident>, index: usize) -> String {
     if let Some(a) = alias {
         return a.value.clone();
     }
@@ -511,7 +528,11 @@ fn item_name(item: &ast::Expr, alias: Option<&ast::Ident>, index: usize) -> Stri
 }
 
 impl Compiler {
-    fn new(select: &ast::Select, tables: &[TableDef], hints: &Hints) -> Result<Compiler> {
+    pub(crate) fn new(
+        select: &ast::Select,
+        tables: &[TableDef],
+        hints: &Hints,
+    ) -> Result<Compiler> {
         let from = match select.from.as_slice() {
             [one] => one,
             [] => {
@@ -543,6 +564,12 @@ impl Compiler {
                 let (name, tvf) = tvf::parse(expr)?;
                 (name, alias, Some(tvf))
             }
+            TableFactor::Derived { .. } => return Err(err_at(
+                from.relation.span(),
+                "subquery",
+                "a subquery in FROM is supported only as Flink's Top-N: SELECT ... FROM (SELECT ..., \
+                 ROW_NUMBER() OVER (PARTITION BY .. ORDER BY ..) AS rn FROM t) WHERE rn <= N",
+            )),
             other => return Err(err_at(
                 other.span(),
                 "FROM",
@@ -939,7 +966,7 @@ impl Compiler {
     }
 }
 
-fn push_name(names: &mut Vec<String>, name: String, span: Span) -> Result<()> {
+pub(crate) fn push_name(names: &mut Vec<String>, name: String, span: Span) -> Result<()> {
     if names.contains(&name) {
         return Err(err_at(
             span,

@@ -3,7 +3,7 @@
 #![allow(dead_code)]
 
 use processor::io::memory::MemoryLog;
-use processor::operator::sql::SqlOperator;
+use processor::operator;
 use processor::task::{Task, TaskSpec};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -87,12 +87,12 @@ pub fn open_task(
         watermark_idle_timeout_ms: plan.watermark_idle_timeout_ms,
         ..spec
     };
-    let op = SqlOperator::new(plan.clone(), spec.end_ms.is_some());
+    let op = operator::for_plan(plan.clone(), spec.end_ms.is_some());
     Task::open(
         Box::new(log.source(&[plan.input.as_str()])),
         Box::new(log.sink("out", out_partitions)),
         Box::new(log.sink("out.late", 1)),
-        Box::new(op),
+        op,
         spec,
     )
 }

@@ -12,7 +12,6 @@ use std::time::Instant;
 use anyhow::Context;
 use log_store::{AppendRecord, FsyncPolicy, LogStore, Offset, StoreConfig, TopicConfig};
 use processor::io::log_store::StoreLog;
-use processor::operator::sql::SqlOperator;
 use processor::task::{Task, TaskSpec};
 use serde::Serialize;
 
@@ -223,7 +222,7 @@ fn run_query(store: &Arc<LogStore>, sql: &str, output: &str) -> anyhow::Result<u
         &input,
         output,
         &format!("{output}.late"),
-        Box::new(SqlOperator::new(plan, false)),
+        processor::operator::for_plan(plan, false),
         spec,
     )?;
     task.run_until_idle()?;

@@ -1,0 +1,279 @@
+//! `TopNOperator` runs Flink's Top-N and deduplication (`ROW_NUMBER() OVER (PARTITION BY ..
+//! ORDER BY ..)` filtered to `rn <= n`, a `Body::TopN` plan). Per partition key it keeps the
+//! first n rows in ORDER BY order — a row that ties with a kept one ranks after it (it came
+//! later), except in a deduplication keeping the last row, where the later row wins, as
+//! Flink's operators do. The input is append-only, so a partition's list only grows to n and
+//! then changes by insertion: a record that enters at rank r moves the rows at ranks r..n down
+//! and pushes the last one out.
+//!
+//! The result is an updating table keyed by the partition key and the row number (Flink's
+//! unique key of a Top-N; the partition key alone when n = 1): every rank whose row changed is
+//! written again under its key, so a compacted reading of the output is Flink's final table.
+//! A bounded run (a backfill) writes only the final rows, at the end. State is bounded by
+//! `TOP_N_KEYS_MAX` partition keys and `TOP_N_ROWS_MAX` rows; past either the processor fails.
+
+use std::cmp::Ordering;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::limits::{RESULTS_ROWS_MAX, TOP_N_KEYS_MAX, TOP_N_ROWS_MAX};
+use crate::operator::row::RowReader;
+use crate::operator::{
+    column_prefixes, render_row, Emit, EventRange, InputRecord, Operator, Outcome, ResultRow,
+    ResultsFilter, StateSize,
+};
+use crate::plan::{Body, Plan, SortKey, TopN};
+use crate::state::results::Results;
+use crate::value::{key_bytes, Value};
+use crate::window::Key;
+
+/// One kept row: its ORDER BY values and the values the output selects.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct Ranked {
+    sort: Vec<Value>,
+    row: Vec<Value>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct TopNState {
+    /// Partition key -> its kept rows, first rank first, at most n.
+    partitions: BTreeMap<Key, Vec<Ranked>>,
+    /// Rows kept over all partitions.
+    rows: usize,
+    results: Results,
+}
+
+pub struct TopNOperator {
+    plan: Arc<Plan>,
+    /// A bounded run (backfill): only the final rows are written, at the end.
+    bounded: bool,
+    reader: RowReader,
+    column_prefixes: Vec<String>,
+    state: TopNState,
+    range: EventRange,
+}
+
+impl TopNOperator {
+    /// Panics unless `plan.body` is a Top-N (`operator::for_plan` picks this operator only then).
+    pub fn new(plan: Plan, bounded: bool) -> TopNOperator {
+        assert!(matches!(plan.body, Body::TopN(_)), "a Top-N plan");
+        let column_prefixes = column_prefixes(&plan.columns);
+        let plan = Arc::new(plan);
+        TopNOperator {
+            reader: RowReader::new(Arc::clone(&plan)),
+            plan,
+            bounded,
+            column_prefixes,
+            state: TopNState::default(),
+            range: EventRange::default(),
+        }
+    }
+
+    fn top(&self) -> &TopN {
+        match &self.plan.body {
+            Body::TopN(top) => top,
+            _ => unreachable!("checked in new"),
+        }
+    }
+
+    /// Ranks `new` in its partition; returns the ranks (0-based) whose row changed.
+    fn insert(&mut self, key: Key, new: Ranked) -> Result<Option<(Key, Vec<usize>)>> {
+        let top = match &self.plan.body {
+            Body::TopN(top) => top,
+            _ => unreachable!("checked in new"),
+        };
+        let n = top.n as usize;
+        if !self.state.partitions.contains_key(&key) {
+            if self.state.partitions.len() >= TOP_N_KEYS_MAX {
+                return Err(Error::Limit {
+                    limit: "TOP_N_KEYS_MAX",
+                    max: TOP_N_KEYS_MAX as u64,
+                    what: "partition keys of a Top-N or deduplication".into(),
+                });
+            }
+            self.state.partitions.insert(key.clone(), Vec::new());
+        }
+        let rows = self.state.partitions.get_mut(&key).expect("inserted above");
+        let pos = if top.later_wins_ties {
+            rows.partition_point(|r| compare(&top.order, &r.sort, &new.sort).is_lt())
+        } else {
+            rows.partition_point(|r| compare(&top.order, &r.sort, &new.sort).is_le())
+        };
+        if pos >= n {
+            return Ok(None);
+        }
+        if rows.len() < n {
+            if self.state.rows >= TOP_N_ROWS_MAX {
+                return Err(Error::Limit {
+                    limit: "TOP_N_ROWS_MAX",
+                    max: TOP_N_ROWS_MAX as u64,
+                    what: "rows kept by a Top-N or deduplication".into(),
+                });
+            }
+            self.state.rows += 1;
+        }
+        rows.insert(pos, new);
+        // Rank j held what is now at j + 1: only ranks whose row differs are written again.
+        let end = rows.len().min(n);
+        let changed = (pos..end)
+            .filter(|&j| rows.get(j + 1).is_none_or(|old| old.row != rows[j].row))
+            .collect();
+        rows.truncate(n);
+        Ok(Some((key, changed)))
+    }
+
+    /// Writes the rows at `ranks` of `key`'s partition under their upsert keys.
+    fn emit_ranks(&mut self, key: &Key, ranks: impl IntoIterator<Item = usize>, out: &mut Emit) {
+        let top = match &self.plan.body {
+            Body::TopN(top) => top,
+            _ => unreachable!("checked in new"),
+        };
+        let rows = &self.state.partitions[key];
+        for j in ranks {
+            let Some(ranked) = rows.get(j) else { break };
+            let rn = Value::Int(j as i64 + 1);
+            let mut upsert_key = key.clone();
+            if top.n > 1 || key.is_empty() {
+                upsert_key.push(rn.clone());
+            }
+            let k = key_bytes(&upsert_key).expect("an upsert key has a column");
+            let values: Vec<Value> = top
+                .outputs
+                .iter()
+                .map(|o| match o {
+                    Some(i) => ranked.row[*i].clone(),
+                    None => rn.clone(),
+                })
+                .collect();
+            let json = render_row(&self.column_prefixes, &values);
+            self.state.results.put(None, Some(&k), &json);
+            out.push(Some(k), json.into_bytes());
+        }
+    }
+}
+
+/// ORDER BY order of two rows' sort values: `Less` ranks first.
+fn compare(order: &[SortKey], a: &[Value], b: &[Value]) -> Ordering {
+    for (k, (x, y)) in order.iter().zip(a.iter().zip(b)) {
+        let o = match (x.is_null(), y.is_null()) {
+            (true, true) => Ordering::Equal,
+            (true, false) if k.nulls_first => Ordering::Less,
+            (true, false) => Ordering::Greater,
+            (false, true) if k.nulls_first => Ordering::Greater,
+            (false, true) => Ordering::Less,
+            (false, false) if k.descending => x.cmp(y).reverse(),
+            (false, false) => x.cmp(y),
+        };
+        if o.is_ne() {
+            return o;
+        }
+    }
+    Ordering::Equal
+}
+
+impl Operator for TopNOperator {
+    fn process(
+        &mut self,
+        record: &InputRecord<'_>,
+        _watermark_ms: i64,
+        out: &mut Emit,
+    ) -> Result<Outcome> {
+        // Nothing is late: a Top-N does not wait for the watermark (nor does Flink's).
+        let t = match self.reader.read(record) {
+            Ok(t) => t,
+            Err(invalid) => return Ok(invalid),
+        };
+        if !self.range.contains(t) {
+            return Ok(Outcome::Skipped);
+        }
+        let row = &self.reader.row;
+        if let Some(f) = &self.plan.filter {
+            if !f.eval(row).is_true() {
+                return Ok(Outcome::Accepted { event_time_ms: t });
+            }
+        }
+        let top = self.top();
+        let key: Key = top.partition.iter().map(|e| e.eval(row)).collect();
+        let ranked = Ranked {
+            sort: top.order.iter().map(|k| k.expr.eval(row)).collect(),
+            row: top.row.iter().map(|e| e.eval(row)).collect(),
+        };
+        if let Some((key, ranks)) = self.insert(key, ranked)? {
+            if !self.bounded {
+                self.emit_ranks(&key, ranks, out);
+            }
+        }
+        Ok(Outcome::Accepted { event_time_ms: t })
+    }
+
+    fn set_event_range(&mut self, range: EventRange) {
+        self.range = range;
+    }
+
+    fn advance(&mut self, _watermark_ms: i64, _out: &mut Emit) -> Result<()> {
+        Ok(())
+    }
+
+    fn finish(&mut self, out: &mut Emit) -> Result<()> {
+        if !self.bounded {
+            return Ok(());
+        }
+        let keys: Vec<Key> = self.state.partitions.keys().cloned().collect();
+        for key in keys {
+            let len = self.state.partitions[&key].len();
+            self.emit_ranks(&key, 0..len, out);
+        }
+        Ok(())
+    }
+
+    fn snapshot(&self) -> Result<Vec<u8>> {
+        bincode::serialize(&self.state).map_err(|e| Error::Checkpoint {
+            path: "<top-n state>".into(),
+            reason: e.to_string(),
+        })
+    }
+
+    fn restore(&mut self, snapshot: &[u8]) -> Result<()> {
+        self.state = bincode::deserialize(snapshot).map_err(|e| Error::Checkpoint {
+            path: "<top-n state>".into(),
+            reason: e.to_string(),
+        })?;
+        Ok(())
+    }
+
+    fn results(&self, filter: &ResultsFilter) -> Vec<ResultRow> {
+        self.state.results.get(filter)
+    }
+
+    fn state_sizes(&self) -> Vec<StateSize> {
+        let size = |state, entries: usize, max: usize, limit| StateSize {
+            state,
+            entries: entries as u64,
+            max: max as u64,
+            limit,
+        };
+        vec![
+            size(
+                "top_n_keys",
+                self.state.partitions.len(),
+                TOP_N_KEYS_MAX,
+                "TOP_N_KEYS_MAX",
+            ),
+            size(
+                "top_n_rows",
+                self.state.rows,
+                TOP_N_ROWS_MAX,
+                "TOP_N_ROWS_MAX",
+            ),
+            size(
+                "result_rows",
+                self.state.results.len(),
+                RESULTS_ROWS_MAX,
+                "RESULTS_ROWS_MAX",
+            ),
+        ]
+    }
+}
