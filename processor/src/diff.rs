@@ -181,7 +181,13 @@ mod tests {
             row("books", json!({"category": "books", "revenue": 10.0})),
             row("toys", json!({"category": "toys", "revenue": 5.0})),
         ];
-        let mut other = live.iter().map(|r| Row { key: r.key.clone(), value: r.value.clone() }).collect::<Vec<_>>();
+        let mut other = live
+            .iter()
+            .map(|r| Row {
+                key: r.key.clone(),
+                value: r.value.clone(),
+            })
+            .collect::<Vec<_>>();
         other.push(Row {
             key: Some(b"toys".to_vec()),
             value: Vec::new(),

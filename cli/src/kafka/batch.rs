@@ -230,7 +230,10 @@ mod tests {
         encode(&records, &mut out).unwrap();
         let sets = RecordBatchDecoder::decode_all(&mut out.freeze()).unwrap();
         let decoded: Vec<_> = sets.into_iter().flat_map(|s| s.records).collect();
-        assert_eq!(decoded[0].value, None, "a tombstone goes back as Kafka's null");
+        assert_eq!(
+            decoded[0].value, None,
+            "a tombstone goes back as Kafka's null"
+        );
         assert_eq!(decoded[0].key.as_deref(), Some(&b"k"[..]));
         assert_eq!(decoded[1].value.as_deref(), Some(&b"{}"[..]));
     }

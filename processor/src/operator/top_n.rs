@@ -277,3 +277,178 @@ impl Operator for TopNOperator {
         ]
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TABLE: &str = "CREATE TABLE orders (id STRING, cat STRING, total DOUBLE, ts TIMESTAMP(3), \
+        WATERMARK FOR ts AS ts - INTERVAL '5' SECOND) WITH ('connector' = 'kappa', 'topic' = 'orders');";
+
+    fn operator(query: &str, bounded: bool) -> TopNOperator {
+        let plan = crate::sql::compile(&format!("{TABLE} {query}"), bounded).unwrap();
+        TopNOperator::new(plan, bounded)
+    }
+
+    fn feed(op: &mut TopNOperator, rows: &[(&str, &str, f64, i64)]) -> Vec<String> {
+        let mut out = Emit::default();
+        for (i, (id, cat, total, ts)) in rows.iter().enumerate() {
+            let value = format!(r#"{{"id":"{id}","cat":"{cat}","total":{total},"ts":{ts}}}"#);
+            let record = InputRecord {
+                topic: "orders",
+                partition: 0,
+                offset: i as u64,
+                timestamp_ms: 1,
+                key: None,
+                value: value.as_bytes(),
+            };
+            let outcome = op.process(&record, i64::MIN, &mut out).unwrap();
+            assert_eq!(outcome, Outcome::Accepted { event_time_ms: *ts });
+        }
+        lines(out)
+    }
+
+    fn lines(out: Emit) -> Vec<String> {
+        out.records
+            .into_iter()
+            .map(|r| {
+                format!(
+                    "{} {}",
+                    String::from_utf8(r.key.unwrap()).unwrap(),
+                    String::from_utf8(r.value).unwrap()
+                )
+            })
+            .collect()
+    }
+
+    const TOP2: &str = "SELECT id, rn FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY cat \
+        ORDER BY total DESC) AS rn FROM orders) WHERE rn <= 2";
+
+    #[test]
+    fn a_tie_ranks_after_the_row_that_came_first_and_changed_ranks_are_rewritten() {
+        let mut op = operator(TOP2, false);
+        let out = feed(
+            &mut op,
+            &[
+                ("a", "x", 5.0, 1),
+                ("b", "x", 7.0, 2),
+                ("c", "x", 7.0, 3),
+                ("d", "x", 1.0, 4),
+            ],
+        );
+        assert_eq!(
+            out,
+            [
+                r#"["x",1] {"id":"a","rn":1}"#,
+                r#"["x",1] {"id":"b","rn":1}"#,
+                r#"["x",2] {"id":"a","rn":2}"#,
+                r#"["x",2] {"id":"c","rn":2}"#,
+            ]
+        );
+        assert_eq!(op.state.rows, 2, "the row pushed out is not kept");
+    }
+
+    #[test]
+    fn keeping_the_last_row_a_later_row_with_the_same_time_wins() {
+        let dedup = "SELECT id, cat FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY id \
+            ORDER BY ts DESC) AS rn FROM orders) WHERE rn = 1";
+        let mut op = operator(dedup, false);
+        let out = feed(
+            &mut op,
+            &[
+                ("a", "first", 0.0, 10),
+                ("a", "same", 0.0, 10),
+                ("a", "older", 0.0, 9),
+            ],
+        );
+        assert_eq!(
+            out,
+            [
+                r#"a {"id":"a","cat":"first"}"#,
+                r#"a {"id":"a","cat":"same"}"#
+            ]
+        );
+        let first = "SELECT id, cat FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY id \
+            ORDER BY ts ASC) AS rn FROM orders) WHERE rn = 1";
+        let mut op = operator(first, false);
+        let out = feed(
+            &mut op,
+            &[
+                ("a", "first", 0.0, 10),
+                ("a", "same", 0.0, 10),
+                ("a", "earlier", 0.0, 9),
+            ],
+        );
+        assert_eq!(
+            out,
+            [
+                r#"a {"id":"a","cat":"first"}"#,
+                r#"a {"id":"a","cat":"earlier"}"#
+            ]
+        );
+    }
+
+    #[test]
+    fn a_bounded_run_writes_only_the_final_rows() {
+        let mut op = operator(TOP2, true);
+        let rows = [("a", "x", 5.0, 1), ("b", "x", 7.0, 2), ("c", "y", 1.0, 3)];
+        assert!(feed(&mut op, &rows).is_empty());
+        let mut out = Emit::default();
+        op.finish(&mut out).unwrap();
+        assert_eq!(
+            lines(out),
+            [
+                r#"["x",1] {"id":"b","rn":1}"#,
+                r#"["x",2] {"id":"a","rn":2}"#,
+                r#"["y",1] {"id":"c","rn":1}"#,
+            ]
+        );
+    }
+
+    #[test]
+    fn a_restored_snapshot_continues_where_it_was_taken() {
+        let rows = [("a", "x", 5.0, 1), ("b", "x", 7.0, 2), ("c", "x", 6.0, 3)];
+        let mut whole = operator(TOP2, false);
+        let all = feed(&mut whole, &rows);
+        let mut first = operator(TOP2, false);
+        let mut out = feed(&mut first, &rows[..2]);
+        let mut second = operator(TOP2, false);
+        second.restore(&first.snapshot().unwrap()).unwrap();
+        out.extend(feed(&mut second, &rows[2..]));
+        assert_eq!(out, all);
+        let rows_held: Vec<_> = second.results(&ResultsFilter::default());
+        assert_eq!(rows_held.len(), 2, "one result row per rank");
+    }
+
+    #[test]
+    fn past_the_row_ceiling_the_processor_fails_with_a_limit_error() {
+        let mut op = operator(TOP2, false);
+        op.state.rows = TOP_N_ROWS_MAX;
+        let value = br#"{"id":"a","cat":"x","total":1,"ts":1}"#;
+        let record = InputRecord {
+            topic: "orders",
+            partition: 0,
+            offset: 0,
+            timestamp_ms: 1,
+            key: None,
+            value,
+        };
+        let err = op
+            .process(&record, i64::MIN, &mut Emit::default())
+            .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::Limit {
+                    limit: "TOP_N_ROWS_MAX",
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        let sizes = op.state_sizes();
+        assert!(sizes
+            .iter()
+            .any(|s| s.state == "top_n_rows" && s.limit == "TOP_N_ROWS_MAX"));
+    }
+}

@@ -505,3 +505,94 @@ fn outer_columns(
     }
     Ok((row, outputs, names))
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::error::Error;
+    use crate::plan::{Body, TopN};
+
+    const TABLE: &str =
+        "CREATE TABLE orders (id STRING, cat STRING, total DOUBLE, ts TIMESTAMP(3), \
+        WATERMARK FOR ts AS ts) WITH ('connector' = 'kappa', 'topic' = 'orders');\n";
+
+    fn top(query: &str) -> (TopN, Vec<String>) {
+        let plan = crate::sql::compile(&format!("{TABLE}{query}"), false).unwrap();
+        match plan.body {
+            Body::TopN(t) => (t, plan.columns),
+            other => panic!("not a Top-N: {other:?}"),
+        }
+    }
+
+    /// (line, column, construct) of a refusal; the query is on line 2.
+    fn refusal(query: &str) -> (u64, u64, String) {
+        match crate::sql::compile(&format!("{TABLE}{query}"), false) {
+            Err(Error::Sql {
+                line,
+                column,
+                construct,
+                ..
+            }) => (line, column, construct),
+            other => panic!("not refused: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn rn_below_n_keeps_n_minus_one_and_rn_may_be_left_out() {
+        let (t, columns) = top(
+            "SELECT cat, id FROM (SELECT id, cat, ROW_NUMBER() OVER (PARTITION BY cat ORDER BY total ASC, ts DESC) AS rn FROM orders) WHERE rn < 3",
+        );
+        assert_eq!(t.n, 2);
+        assert_eq!(columns, ["cat", "id"]);
+        assert_eq!(t.outputs, [Some(0), Some(1)]);
+        assert_eq!(t.order.len(), 2);
+        assert!(!t.order[0].descending && t.order[0].nulls_first);
+        assert!(t.order[1].descending && !t.order[1].nulls_first);
+        assert!(!t.later_wins_ties);
+    }
+
+    #[test]
+    fn star_selects_the_tables_columns_and_the_row_number() {
+        let (t, columns) = top(
+            "SELECT * FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY id ORDER BY ts DESC) AS n FROM orders) o WHERE o.n = 1",
+        );
+        assert_eq!(columns, ["id", "cat", "total", "ts", "n"]);
+        assert_eq!(t.outputs.last(), Some(&None));
+        assert_eq!(t.n, 1);
+        assert!(t.later_wins_ties, "keeping the last row by event time");
+    }
+
+    #[test]
+    fn other_forms_are_refused_naming_the_construct_where_it_is() {
+        let inner =
+            "(SELECT id, ROW_NUMBER() OVER (PARTITION BY cat ORDER BY total) AS rn FROM orders)";
+        for (query, construct) in [
+            (format!("SELECT * FROM {inner} WHERE rn = 2"), "Top-N filter"),
+            (format!("SELECT * FROM {inner} WHERE rn <= 0"), "Top-N filter"),
+            (format!("SELECT * FROM {inner} WHERE rn <= 10001"), "Top-N filter"),
+            (format!("SELECT * FROM {inner} WHERE rn BETWEEN 1 AND 3"), "Top-N filter"),
+            (format!("SELECT * FROM {inner}"), "subquery"),
+            (format!("SELECT id FROM {inner} WHERE rn <= 3 ORDER BY id"), "ORDER BY"),
+            (format!("SELECT UPPER(id) FROM {inner} WHERE rn <= 3"), "Top-N SELECT"),
+            (
+                "SELECT * FROM (SELECT id, ROW_NUMBER() OVER (ORDER BY total) FROM orders) WHERE rn <= 3".into(),
+                "ROW_NUMBER",
+            ),
+            (
+                "SELECT * FROM (SELECT id, ROW_NUMBER() OVER (PARTITION BY cat) AS rn FROM orders) WHERE rn <= 3".into(),
+                "ROW_NUMBER",
+            ),
+            (
+                "SELECT * FROM (SELECT id, DENSE_RANK() OVER (ORDER BY total) AS rn FROM orders) WHERE rn <= 3".into(),
+                "DENSE_RANK",
+            ),
+            (
+                "SELECT * FROM (SELECT * FROM (SELECT id FROM orders)) WHERE rn <= 3".into(),
+                "subquery",
+            ),
+        ] {
+            let (line, column, got) = refusal(&query);
+            assert_eq!(got, construct, "{query}");
+            assert!(line == 2 && column > 0, "{query}: at {line}:{column}");
+        }
+    }
+}
