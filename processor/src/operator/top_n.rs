@@ -72,19 +72,10 @@ impl TopNOperator {
         }
     }
 
-    fn top(&self) -> &TopN {
-        match &self.plan.body {
-            Body::TopN(top) => top,
-            _ => unreachable!("checked in new"),
-        }
-    }
-
     /// Ranks `new` in its partition; returns the ranks (0-based) whose row changed.
     fn insert(&mut self, key: Key, new: Ranked) -> Result<Option<(Key, Vec<usize>)>> {
-        let top = match &self.plan.body {
-            Body::TopN(top) => top,
-            _ => unreachable!("checked in new"),
-        };
+        let plan = Arc::clone(&self.plan);
+        let top = top_of(&plan);
         let n = top.n as usize;
         if !self.state.partitions.contains_key(&key) {
             if self.state.partitions.len() >= TOP_N_KEYS_MAX {
@@ -127,10 +118,8 @@ impl TopNOperator {
 
     /// Writes the rows at `ranks` of `key`'s partition under their upsert keys.
     fn emit_ranks(&mut self, key: &Key, ranks: impl IntoIterator<Item = usize>, out: &mut Emit) {
-        let top = match &self.plan.body {
-            Body::TopN(top) => top,
-            _ => unreachable!("checked in new"),
-        };
+        let plan = Arc::clone(&self.plan);
+        let top = top_of(&plan);
         let rows = &self.state.partitions[key];
         for j in ranks {
             let Some(ranked) = rows.get(j) else { break };
@@ -152,6 +141,14 @@ impl TopNOperator {
             self.state.results.put(None, Some(&k), &json);
             out.push(Some(k), json.into_bytes());
         }
+    }
+}
+
+/// The Top-N of a plan `TopNOperator::new` accepted.
+fn top_of(plan: &Plan) -> &TopN {
+    match &plan.body {
+        Body::TopN(top) => top,
+        _ => unreachable!("TopNOperator::new checks the body"),
     }
 }
 
@@ -195,7 +192,7 @@ impl Operator for TopNOperator {
                 return Ok(Outcome::Accepted { event_time_ms: t });
             }
         }
-        let top = self.top();
+        let top = top_of(&self.plan);
         let key: Key = top.partition.iter().map(|e| e.eval(row)).collect();
         let ranked = Ranked {
             sort: top.order.iter().map(|k| k.expr.eval(row)).collect(),
