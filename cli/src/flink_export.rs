@@ -53,6 +53,13 @@ pub fn flink_script(sql: &str, opts: &Options) -> anyhow::Result<String> {
     let bounded = opts.to.is_some();
     let plan = processor::sql::compile(sql, bounded)
         .map_err(|e| anyhow!("the processor's SQL does not compile: {e}"))?;
+    if matches!(plan.body, Body::TopN(_)) {
+        bail!(
+            "a Top-N or deduplication is not exported yet: Flink runs the query as written, but \
+             its sink must be an upsert-kafka table keyed by the partition columns and the row \
+             number, which the export does not write; declare that sink and copy the query"
+        );
+    }
     if plan.inferred_input {
         bail!(
             "the query reads topic `{}` without CREATE TABLE: Flink needs the columns declared; \
@@ -1342,5 +1349,15 @@ FROM orders AS o JOIN rates FOR SYSTEM_TIME AS OF o.ts AS r ON o.currency = r.cu
     fn statements_split_outside_quotes_and_comments() {
         let s = split_statements("-- a; b\nSELECT ';' AS x; /* ; */ SELECT 1;\n-- end\n");
         assert_eq!(s, vec!["-- a; b\nSELECT ';' AS x", "/* ; */ SELECT 1"]);
+    }
+
+    #[test]
+    fn a_top_n_is_refused_saying_why() {
+        let sql = "CREATE TABLE orders (id STRING, cat STRING, total DOUBLE) \
+                   WITH ('connector' = 'kappa', 'topic' = 'orders');\n\
+                   SELECT * FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY cat ORDER BY total DESC) \
+                   AS rn FROM orders) WHERE rn <= 3;";
+        let e = flink_script(sql, &opts("top")).unwrap_err().to_string();
+        assert!(e.contains("Top-N") && e.contains("upsert-kafka"), "{e}");
     }
 }

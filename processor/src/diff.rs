@@ -2,7 +2,8 @@
 //!
 //! A row's identity is its record key plus its string-valued columns (the group key and the
 //! window bounds, which are text); its numeric columns are its values. The latest record of an
-//! identity wins (outputs are upserts per key). Windowed outputs are compared only over windows
+//! identity wins (outputs are upserts per key), and a tombstone (a keyed record with an empty
+//! value) removes its key's rows. Windowed outputs are compared only over windows
 //! both versions have emitted: rows whose `window_start` is past the other side's newest are left
 //! out (one version may simply be further along).
 
@@ -22,8 +23,22 @@ fn table(rows: &[Row]) -> (Table, Option<String>) {
     let mut t = Table::new();
     let mut newest_window: Option<String> = None;
     for r in rows {
-        let v: Value = serde_json::from_slice(&r.value).unwrap_or(Value::Null);
         let mut id = String::from_utf8_lossy(r.key.as_deref().unwrap_or(b"")).into_owned();
+        if r.key.is_some() && r.value.is_empty() {
+            // A tombstone: the key's rows are gone from the updating result.
+            let prefix = format!("{id}\u{1f}");
+            let gone: Vec<String> = t
+                .range(id.clone()..)
+                .map(|(k, _)| k)
+                .take_while(|k| **k == id || k.starts_with(&prefix))
+                .cloned()
+                .collect();
+            for k in gone {
+                t.remove(&k);
+            }
+            continue;
+        }
+        let v: Value = serde_json::from_slice(&r.value).unwrap_or(Value::Null);
         if let Value::Object(m) = &v {
             for (k, x) in m {
                 if let Value::String(s) = x {
@@ -158,5 +173,28 @@ mod tests {
         assert_eq!(d["counts"]["added"], DIFF_EXAMPLES_MAX + 5);
         assert_eq!(d["added"].as_array().unwrap().len(), DIFF_EXAMPLES_MAX);
         assert_eq!(d["truncated"], true);
+    }
+
+    #[test]
+    fn a_tombstone_removes_its_keys_row_from_the_compared_table() {
+        let live = vec![
+            row("books", json!({"category": "books", "revenue": 10.0})),
+            row("toys", json!({"category": "toys", "revenue": 5.0})),
+        ];
+        let mut other = live
+            .iter()
+            .map(|r| Row {
+                key: r.key.clone(),
+                value: r.value.clone(),
+            })
+            .collect::<Vec<_>>();
+        other.push(Row {
+            key: Some(b"toys".to_vec()),
+            value: Vec::new(),
+        });
+        let d = diff(&live, &other);
+        assert_eq!(d["counts"]["removed"], 1, "{d}");
+        assert_eq!(d["counts"]["unchanged"], 1, "{d}");
+        assert_eq!(d["removed"][0]["category"], "toys");
     }
 }

@@ -54,6 +54,14 @@ pub const OVER_FRAME_ROWS_MAX: usize = 100_000;
 /// of its right table, an interval join's rows of both sides that can still match. Past it the
 /// processor fails with a limit error instead of growing without bound.
 pub const JOIN_ROWS_MAX: usize = 1_000_000;
+/// Partition keys one Top-N (or deduplication) holds, and rows it holds over all of them; past
+/// either the processor fails with a limit error. Flink keeps the same state (the first n rows
+/// of every partition key), so a deduplication over an unbounded key space is bounded here.
+pub const TOP_N_KEYS_MAX: usize = 1_000_000;
+pub const TOP_N_ROWS_MAX: usize = 1_000_000;
+/// Largest n of `rn <= n`: each record can rewrite every rank below its own, so n bounds the
+/// output one record causes.
+pub const TOP_N_ROWS_PER_KEY_MAX: u64 = 10_000;
 /// A processor stopped by a full disk retries (from its checkpoint) this often.
 pub const DISK_FULL_RETRY_MS: u64 = 1_000;
 /// Records read to infer the column types of an input without `CREATE TABLE`.

@@ -109,12 +109,16 @@ impl Output {
             for s in stored {
                 let r = &records[i];
                 if s.key.as_deref() != r.key.as_deref() || s.value.as_ref() != r.value.as_slice() {
+                    let shown = |value: &[u8]| match value {
+                        [] => "a tombstone (no value)".to_string(),
+                        v => String::from_utf8_lossy(v).into_owned(),
+                    };
                     return Err(self.diverged(
                         p,
                         format!(
                             "stored {} but regenerated {}",
-                            String::from_utf8_lossy(&s.value),
-                            String::from_utf8_lossy(&r.value)
+                            shown(&s.value),
+                            shown(&r.value)
                         ),
                     ));
                 }
@@ -149,5 +153,51 @@ impl Output {
             offset: self.next[p as usize],
             reason,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::io::memory::MemoryLog;
+
+    fn row(key: &[u8], value: &[u8]) -> (u32, OutRecord) {
+        (
+            0,
+            OutRecord {
+                key: Some(key.to_vec()),
+                value: value.to_vec(),
+            },
+        )
+    }
+
+    #[test]
+    fn regenerated_tombstones_are_compared_like_rows() {
+        let log = MemoryLog::new();
+        let mut first = Output::open(Box::new(log.sink("out", 1)), None).unwrap();
+        first
+            .write(vec![
+                row(b"a", b"{}"),
+                (0, OutRecord::tombstone(b"a".to_vec())),
+            ])
+            .unwrap();
+        // The same output again after a restart from the start: compared, not rewritten.
+        let mut again = Output::open(Box::new(log.sink("out", 1)), Some(&[0])).unwrap();
+        again
+            .write(vec![
+                row(b"a", b"{}"),
+                (0, OutRecord::tombstone(b"a".to_vec())),
+            ])
+            .unwrap();
+        assert_eq!(log.records("out", 0).len(), 2);
+        // A row where a tombstone was stored is a divergence, and says so.
+        let mut other = Output::open(Box::new(log.sink("out", 1)), Some(&[0])).unwrap();
+        let err = other
+            .write(vec![row(b"a", b"{}"), row(b"a", b"{}")])
+            .unwrap_err();
+        assert!(
+            matches!(&err, Error::Diverged { offset: 1, reason, .. } if reason.contains("tombstone")),
+            "{err}"
+        );
     }
 }

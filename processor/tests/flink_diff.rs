@@ -3,19 +3,25 @@
 //! `<case>.input` as a bounded run (the end of the input fires every open window, as the end
 //! of Flink's bounded source does), and its main output rows must equal Flink's final rows
 //! checked in as `<case>.flink.expected`: integers, strings, booleans, nulls and timestamps
-//! exactly, doubles to 1e-9 relative. Late events are not compared (Flink drops them, kappa
+//! exactly, doubles to 1e-9 relative. Where Flink's result is an updating table (Top-N,
+//! deduplication, GROUP BY without a window), kappa's output is an upsert stream: it is applied
+//! as a compacted topic would be (the latest value per key, a tombstone — an empty value —
+//! deletes the key), and the case also runs live (no end), whose upsert stream must give the
+//! same final table. Late events are not compared (Flink drops them, kappa
 //! writes them to `.late`). Rows are compared in a canonical order (the one `regen.py` writes),
 //! or in the query's order when it has ORDER BY. Flink's rows come from
-//! `tests/flink/regen.py` (PyFlink 1.20.1, parallelism 1, per-record watermarks, the same
+//! `tests/flink/regen.py` (PyFlink 1.20.3, parallelism 1, per-record watermarks, the same
 //! input order); this test needs no JVM. See SQL.md, "Checked against Flink".
 //!
 //! Where kappa and Flink disagree, the case stays and is listed in `KNOWN_DIFFERENCES` with
 //! the reason; a listed case that starts to agree fails too, so the list stays true.
 
 use std::cmp::Ordering;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use processor::io::memory::MemoryLog;
+use processor::plan::Body;
 use processor::task::{Task, TaskSpec};
 use serde_json::{Map, Value};
 
@@ -52,9 +58,20 @@ fn dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/flink")
 }
 
-/// Runs a case on kappa; returns its main output rows in output order.
-fn run_kappa(sql: &str, input: &str) -> Result<Vec<Row>, String> {
-    let plan = processor::sql::compile(sql, true).map_err(|e| e.to_string())?;
+/// True when Flink's result of `plan` is an updating table, which kappa writes as an upsert
+/// stream keyed by the result's key.
+fn updating(plan: &processor::plan::Plan) -> bool {
+    match &plan.body {
+        Body::TopN(_) => true,
+        Body::Aggregate(agg) => agg.window.is_none(),
+        _ => false,
+    }
+}
+
+/// Runs a case on kappa, as a bounded run or live (no end); returns its main output rows in
+/// output order, the upsert stream applied when the result is an updating table.
+fn run_kappa(sql: &str, input: &str, bounded: bool) -> Result<Vec<Row>, String> {
+    let plan = processor::sql::compile(sql, bounded).map_err(|e| e.to_string())?;
     let log = MemoryLog::new();
     let mut records = Vec::new();
     for line in input
@@ -86,10 +103,10 @@ fn run_kappa(sql: &str, input: &str) -> Result<Vec<Row>, String> {
         log.append(topic, *partition, *ts, None, value.as_bytes());
     }
     let spec = TaskSpec {
-        end_ms: Some(END_MS),
+        end_ms: bounded.then_some(END_MS),
         ..TaskSpec::watermarks_of(&plan)
     };
-    let op = processor::operator::for_plan(plan.clone(), true);
+    let op = processor::operator::for_plan(plan.clone(), bounded);
     let mut task = Task::open(
         Box::new(log.source(&plan.inputs())),
         Box::new(log.sink("out", 1)),
@@ -99,19 +116,52 @@ fn run_kappa(sql: &str, input: &str) -> Result<Vec<Row>, String> {
     )
     .map_err(|e| e.to_string())?;
     let step = task.run_until_idle().map_err(|e| e.to_string())?;
-    if !step.finished {
+    if bounded && !step.finished {
         return Err("the bounded run did not finish".into());
     }
-    log.records("out", 0)
+    let records: Vec<(Option<Vec<u8>>, Vec<u8>)> = log
+        .records("out", 0)
+        .into_iter()
+        .map(|r| (r.key.map(|k| k.to_vec()), r.value.to_vec()))
+        .collect();
+    let records = if updating(&plan) {
+        apply_upserts(records)?
+    } else {
+        records.into_iter().map(|(_, v)| v).collect()
+    };
+    records
         .iter()
-        .map(|r| match serde_json::from_slice(&r.value) {
+        .map(|value| match serde_json::from_slice(value) {
             Ok(Value::Object(row)) => Ok(row),
             _ => Err(format!(
                 "not a JSON object: {}",
-                String::from_utf8_lossy(&r.value)
+                String::from_utf8_lossy(value)
             )),
         })
         .collect()
+}
+
+/// The final table of an upsert stream, as a compacted topic reads: the latest value per key,
+/// in the order of those latest records, and a key whose latest record is a tombstone (an
+/// empty value) is gone.
+fn apply_upserts(records: Vec<(Option<Vec<u8>>, Vec<u8>)>) -> Result<Vec<Vec<u8>>, String> {
+    let mut table: BTreeMap<Vec<u8>, (usize, Vec<u8>)> = BTreeMap::new();
+    for (offset, (key, value)) in records.into_iter().enumerate() {
+        let key = key.ok_or("an updating result wrote a record without a key")?;
+        if value.is_empty() {
+            table.remove(&key).ok_or_else(|| {
+                format!(
+                    "a tombstone for {}, which has no row",
+                    String::from_utf8_lossy(&key)
+                )
+            })?;
+        } else {
+            table.insert(key, (offset, value));
+        }
+    }
+    let mut latest: Vec<(usize, Vec<u8>)> = table.into_values().collect();
+    latest.sort_by_key(|(offset, _)| *offset);
+    Ok(latest.into_iter().map(|(_, value)| value).collect())
 }
 
 fn kind(v: &Value) -> u8 {
@@ -192,19 +242,32 @@ fn check_case(name: &str) -> Result<(), String> {
         .map(|l| serde_json::from_str(l).map_err(|e| format!("{l}: {e}")))
         .collect::<Result<_, _>>()?;
     let mut actual =
-        run_kappa(&sql, &input).map_err(|e| format!("kappa refused or failed: {e}"))?;
-    let ordered = sql
-        .lines()
-        .filter(|l| !l.trim_start().starts_with("--"))
-        .any(|l| l.to_ascii_uppercase().contains("ORDER BY"));
+        run_kappa(&sql, &input, true).map_err(|e| format!("kappa refused or failed: {e}"))?;
+    let live = processor::sql::compile(&sql, false)
+        .ok()
+        .filter(updating)
+        .map(|_| run_kappa(&sql, &input, false))
+        .transpose()
+        .map_err(|e| format!("kappa refused or failed live: {e}"))?;
+    // The query's own ORDER BY (not an OVER window's): rows are compared in its order.
+    let ordered = processor::sql::compile(&sql, true).is_ok_and(|plan| !plan.order_by.is_empty());
     if !ordered {
         expected.sort_by(compare_rows);
         actual.sort_by(compare_rows);
     }
-    let agree = expected.len() == actual.len()
-        && expected.iter().zip(&actual).all(|(e, a)| rows_agree(e, a));
-    if agree {
+    let agree = |actual: &[Row]| {
+        expected.len() == actual.len() && expected.iter().zip(actual).all(|(e, a)| rows_agree(e, a))
+    };
+    let mut live = live;
+    if let Some(live) = live.as_mut() {
+        live.sort_by(compare_rows);
+    }
+    let live_agrees = live.as_deref().is_none_or(&agree);
+    if agree(&actual) && live_agrees {
         return Ok(());
+    }
+    if !live_agrees {
+        actual = live.expect("checked above");
     }
     let show = |rows: &[Row]| -> String {
         rows.iter()
@@ -212,9 +275,10 @@ fn check_case(name: &str) -> Result<(), String> {
             .collect()
     };
     Err(format!(
-        "flink ({} rows):\n{}kappa ({} rows):\n{}",
+        "flink ({} rows):\n{}kappa{} ({} rows):\n{}",
         expected.len(),
         show(&expected),
+        if live_agrees { "" } else { " live" },
         actual.len(),
         show(&actual)
     ))

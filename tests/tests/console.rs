@@ -262,6 +262,7 @@ fn check_processors(server: &Server, browser: &Session, auth: &str) {
     browser.save_view("processors", "section[aria-labelledby=proc-h]");
     check_replay_and_promote(browser, row);
     check_finished_batch(server, browser, auth);
+    check_deleted_result_row(server, browser, auth);
 }
 
 /// Issue 15: the results table was rebuilt every 2 s. A poll that brings nothing new changes
@@ -403,6 +404,74 @@ fn check_finished_batch(server: &Server, browser: &Session, auth: &str) {
         .then_some(())
     });
     browser.save_view("finished", "section[aria-labelledby=proc-h]");
+}
+
+/// Issue 14: an updating result can delete a row (a HAVING that rejects a key again writes a
+/// tombstone); the results table drops that row and keeps showing the others.
+fn check_deleted_result_row(server: &Server, browser: &Session, auth: &str) {
+    let count_of = |category: &str| -> u64 {
+        let r = server.request(
+            "GET",
+            "/v1/processors/by-category/results",
+            &[("authorization", auth)],
+            b"",
+        );
+        r.json()["results"]
+            .as_array()
+            .and_then(|rows| rows.iter().find(|row| row["category"] == category))
+            .and_then(|row| row["order_count"].as_u64())
+            .unwrap_or_else(|| panic!("{category} in {}", r.text()))
+    };
+    let books = count_of("books");
+    let sql = format!(
+        "CREATE TABLE orders (order_id STRING, user_id STRING, total DOUBLE, category STRING, ts TIMESTAMP(3), \
+         WATERMARK FOR ts AS ts - INTERVAL '5' SECOND) \
+         WITH ('connector' = 'kappa', 'topic' = 'orders', 'format' = 'json');\n\
+         SELECT category, COUNT(*) AS order_count FROM orders GROUP BY category HAVING COUNT(*) <= {books}"
+    );
+    let body = json!({"name": "small-categories", "sql": sql}).to_string();
+    let r = server.request(
+        "POST",
+        "/v1/processors",
+        &[
+            ("authorization", auth),
+            ("content-type", "application/json"),
+        ],
+        body.as_bytes(),
+    );
+    assert_eq!(r.status, 201, "create the HAVING processor: {}", r.text());
+    let row = "[data-testid=processor-row][data-processor=small-categories]";
+    browser.wait_for("the HAVING processor's row", || {
+        (!browser.text(row).is_empty()).then_some(())
+    });
+    browser.click(&format!("{row} [data-testid=processor-results]"));
+    let before = browser.wait_for("the HAVING processor's results, books among them", || {
+        let rows = browser.texts("[data-testid=result-row]");
+        (browser.text("#results-name") == "small-categories"
+            && rows.iter().any(|r| r.starts_with("books")))
+        .then_some(rows)
+    });
+    let event = json!({"order_id": "o31", "user_id": "u0", "total": 1.0, "category": "books",
+                       "ts": "2026-03-25T10:00:31.000Z"})
+    .to_string();
+    let r = server.request(
+        "POST",
+        "/v1/topics/orders/events",
+        &[("authorization", auth)],
+        event.as_bytes(),
+    );
+    assert_eq!(r.status, 200, "produce: {}", r.text());
+    let after = browser.wait_for("the books row gone from the results table", || {
+        let rows = browser.texts("[data-testid=result-row]");
+        (!rows.iter().any(|r| r.starts_with("books"))).then_some(rows)
+    });
+    assert_eq!(
+        after.len() + 1,
+        before.len(),
+        "only books left: {before:?} -> {after:?}"
+    );
+    let msg = browser.text("#results-msg");
+    assert!(msg.contains(&format!("{} row(s)", after.len())), "{msg}");
 }
 
 /// Replay from the processor's row, watch the new version's progress, promote it.

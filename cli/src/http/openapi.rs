@@ -289,7 +289,7 @@ pub fn document() -> Value {
                     .query("limit", json!({"type": "integer", "minimum": 1, "maximum": limits::CONSUME_LIMIT_MAX}), "records at most")
                     .query("wait_ms", uint(), "long-poll up to this long, in ms (capped at 60000)")
                     .query("group", json!({"type": "string", "pattern": NAME_PATTERN}), "start at this group's committed offsets")
-                    .ok("200", "NDJSON lines {partition, offset, timestamp, key, value}; a value that is not JSON (produced over Kafka) comes as value_b64, a key that is not UTF-8 as key_b64", text("application/x-ndjson"))
+                    .ok("200", "NDJSON lines {partition, offset, timestamp, key, value}; a value that is not JSON (produced over Kafka) comes as value_b64, an empty value (a tombstone) as a null value, a key that is not UTF-8 as key_b64", text("application/x-ndjson"))
                     .err("400", "bad parameter").err("404", "unknown topic or partition")
                     .err("416", "offset below the start (retention) or past the end").build()
             },

@@ -169,7 +169,8 @@ fn to_kafka(r: &log_store::Record, first_offset: u64) -> KRecord {
         sequence: (r.offset - first_offset) as i32 - 1,
         timestamp: r.timestamp_ms as i64,
         key: r.key.clone(),
-        value: Some(r.value.clone()),
+        // kappa's log stores a null value (a tombstone) as an empty one: it goes back as null.
+        value: (!r.value.is_empty()).then(|| r.value.clone()),
         headers,
     }
 }
@@ -220,6 +221,21 @@ mod tests {
             assert_eq!(d.value.as_deref(), Some(&r.value[..]));
             assert_eq!(d.key.as_deref(), Some(&b"k"[..]));
         }
+    }
+
+    #[test]
+    fn an_empty_stored_value_is_fetched_as_a_null_value() {
+        let records = vec![record(0, 100, b""), record(1, 100, b"{}")];
+        let mut out = BytesMut::new();
+        encode(&records, &mut out).unwrap();
+        let sets = RecordBatchDecoder::decode_all(&mut out.freeze()).unwrap();
+        let decoded: Vec<_> = sets.into_iter().flat_map(|s| s.records).collect();
+        assert_eq!(
+            decoded[0].value, None,
+            "a tombstone goes back as Kafka's null"
+        );
+        assert_eq!(decoded[0].key.as_deref(), Some(&b"k"[..]));
+        assert_eq!(decoded[1].value.as_deref(), Some(&b"{}"[..]));
     }
 
     #[test]

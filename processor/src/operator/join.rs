@@ -21,19 +21,20 @@
 //! input order alone, so a replay writes the same bytes.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::limits::JOIN_ROWS_MAX;
-use crate::operator::row::{column_prefixes, event_time, read_row, render};
+use crate::operator::row::RowReader;
+use crate::operator::{column_prefixes, render_row};
 use crate::operator::{
     Emit, EventRange, InputRecord, Operator, Outcome, ResultRow, ResultsFilter, StateSize,
 };
 use crate::plan::expr::{coerce, Expr, Type};
 use crate::plan::{Body, Join, JoinKind, Plan};
 use crate::state::results::Results;
-use crate::timestamp::DayCache;
 use crate::value::Value;
 use crate::window::Key;
 
@@ -75,17 +76,17 @@ struct JoinState {
 }
 
 pub struct JoinOperator {
-    plan: Plan,
+    plan: Arc<Plan>,
     join: Join,
     exprs: Vec<Expr>,
-    /// The slots each table fills in the joined row.
+    /// Each table's reader, and the slots it fills in the joined row.
+    left: RowReader,
+    right: RowReader,
     left_slots: Vec<usize>,
     right_slots: Vec<usize>,
-    /// A full-width row: the record being read.
-    row: Vec<Value>,
+    width: usize,
     prefixes: Vec<String>,
     range: EventRange,
-    days: DayCache,
     state: JoinState,
 }
 
@@ -96,38 +97,40 @@ impl JoinOperator {
             Body::Map { exprs } => exprs.clone(),
             other => unreachable!("the compiler plans a join's body as a map, not {other:?}"),
         };
-        let width = plan.slot_types.len();
-        let mut left_slots = plan.fields.filled_slots();
-        left_slots.extend(plan.timestamp_slot);
+        let plan = Arc::new(plan);
+        let left = RowReader::of_table(Arc::clone(&plan), false);
+        let right = RowReader::of_table(Arc::clone(&plan), true);
         JoinOperator {
-            right_slots: join.right.fields.filled_slots(),
-            left_slots,
+            left_slots: left.slots(),
+            right_slots: right.slots(),
+            left,
+            right,
+            width: plan.slot_types.len(),
             prefixes: column_prefixes(&plan.columns),
-            row: vec![Value::Null; width],
             exprs,
             join,
             plan,
             range: EventRange::default(),
-            days: DayCache::default(),
             state: JoinState::default(),
         }
     }
 
+    /// The slots of the record just read by one table's reader, taken out of its row.
     fn compact(&mut self, right: bool) -> Vec<Value> {
-        let slots = if right {
-            &self.right_slots
+        let (slots, reader) = if right {
+            (&self.right_slots, &mut self.right)
         } else {
-            &self.left_slots
+            (&self.left_slots, &mut self.left)
         };
         slots
             .iter()
-            .map(|s| std::mem::take(&mut self.row[*s]))
+            .map(|s| std::mem::take(&mut reader.row[*s]))
             .collect()
     }
 
     /// The joined row of a left and a right side (either may be missing: NULLs).
     fn joined(&self, left: Option<&[Value]>, right: Option<&[Value]>) -> Vec<Value> {
-        let mut row = vec![Value::Null; self.row.len()];
+        let mut row = vec![Value::Null; self.width];
         for (slots, values) in [(&self.left_slots, left), (&self.right_slots, right)] {
             if let Some(values) = values {
                 for (s, v) in slots.iter().zip(values) {
@@ -154,7 +157,7 @@ impl JoinOperator {
             }
         }
         let values: Vec<Value> = self.exprs.iter().map(|e| e.eval(row)).collect();
-        let json = render(&self.prefixes, &values);
+        let json = render_row(&self.prefixes, &values);
         self.state.results.put(None, None, &json);
         out.push(None, json.into_bytes());
     }
@@ -174,8 +177,14 @@ impl JoinOperator {
         Ok(())
     }
 
-    fn key_of(&self, exprs: &[Expr]) -> Key {
-        exprs.iter().map(|e| e.eval(&self.row)).collect()
+    /// The join key of the record just read by one table's reader.
+    fn key_of(&self, right: bool) -> Key {
+        let (exprs, row) = if right {
+            (&self.join.right_keys, &self.right.row)
+        } else {
+            (&self.join.left_keys, &self.left.row)
+        };
+        exprs.iter().map(|e| e.eval(row)).collect()
     }
 
     // --- the temporal join ---
@@ -244,7 +253,7 @@ impl JoinOperator {
     }
 
     fn temporal_left(&mut self, t: i64, watermark_ms: i64, out: &mut Emit) -> Result<()> {
-        let key = self.key_of(&self.join.left_keys);
+        let key = self.key_of(false);
         let left = self.compact(false);
         if t <= watermark_ms {
             // Behind the watermark already: the versions it can meet are all here.
@@ -260,7 +269,7 @@ impl JoinOperator {
     }
 
     fn temporal_right(&mut self, t: i64, watermark_ms: i64) -> Result<()> {
-        let key = self.key_of(&self.join.right_keys);
+        let key = self.key_of(true);
         let right = self.compact(true);
         self.check_room()?;
         let v = self.state.versions.entry(key.clone()).or_default();
@@ -306,11 +315,7 @@ impl JoinOperator {
         out: &mut Emit,
     ) -> Result<()> {
         let (lower, upper) = self.bounds();
-        let key = self.key_of(if right {
-            &self.join.right_keys
-        } else {
-            &self.join.left_keys
-        });
+        let key = self.key_of(right);
         let values = self.compact(right);
         let mut matched = false;
         if !key.iter().any(Value::is_null) {
@@ -418,26 +423,14 @@ impl Operator for JoinOperator {
         if right && temporal && record.value.is_empty() {
             return Ok(self.temporal_delete(record.key));
         }
-        let (fields, how) = if right {
-            (&self.join.right.fields, self.join.right.event_time)
+        let reader = if right {
+            &mut self.right
         } else {
-            (&self.plan.fields, self.plan.event_time)
+            &mut self.left
         };
-        if let Err(reason) = read_row(
-            fields,
-            &self.plan.slot_types,
-            record,
-            &mut self.row,
-            &mut self.days,
-        ) {
-            return Ok(Outcome::Invalid { reason });
-        }
-        if let (false, Some(slot)) = (right, self.plan.timestamp_slot) {
-            self.row[slot] = Value::Ts(record.timestamp_ms);
-        }
-        let t = match event_time(how, &self.row, record) {
+        let t = match reader.read(record) {
             Ok(t) => t,
-            Err(reason) => return Ok(Outcome::Invalid { reason }),
+            Err(invalid) => return Ok(invalid),
         };
         if !right && !self.range.contains(t) {
             return Ok(Outcome::Skipped);

@@ -6,20 +6,13 @@ pub mod join;
 pub mod over;
 pub mod row;
 pub mod sql;
+pub mod top_n;
 
 use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
-use crate::plan::Plan;
-
-/// The operator that runs `plan`: a join's, or the SQL operator for every other body.
-/// `bounded` runs (backfills) write only final rows.
-pub fn for_plan(plan: Plan, bounded: bool) -> Box<dyn Operator> {
-    if plan.join.is_some() {
-        return Box::new(join::JoinOperator::new(plan));
-    }
-    Box::new(sql::SqlOperator::new(plan, bounded))
-}
+use crate::plan::{Body, Plan};
+use crate::value::{write_json_string, Value};
 
 /// One input record as an operator sees it.
 #[derive(Debug, Clone, Copy)]
@@ -63,10 +56,26 @@ impl EventRange {
 }
 
 /// One output record: `key` is the group key (None for plain maps), `value` the JSON row.
+/// A keyed record with an empty value is a tombstone: the row of that key was deleted from an
+/// updating result (Kafka's null value, which kappa's log stores as an empty value).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OutRecord {
     pub key: Option<Vec<u8>>,
     pub value: Vec<u8>,
+}
+
+impl OutRecord {
+    /// The deletion of `key`'s row.
+    pub fn tombstone(key: Vec<u8>) -> OutRecord {
+        OutRecord {
+            key: Some(key),
+            value: Vec::new(),
+        }
+    }
+
+    pub fn is_tombstone(&self) -> bool {
+        self.key.is_some() && self.value.is_empty()
+    }
 }
 
 /// Where operators put output rows while one record (or one watermark step) is processed.
@@ -79,6 +88,51 @@ impl Emit {
     pub fn push(&mut self, key: Option<Vec<u8>>, value: Vec<u8>) {
         self.records.push(OutRecord { key, value });
     }
+
+    /// A tombstone: `key`'s row is deleted from the updating result.
+    pub fn delete(&mut self, key: Vec<u8>) {
+        self.records.push(OutRecord::tombstone(key));
+    }
+}
+
+/// The operator that runs `plan`: a Top-N's own operator, `SqlOperator` for every other body.
+/// `bounded` is a bounded run (a backfill), which writes only final rows. Callers never pick.
+pub fn for_plan(plan: Plan, bounded: bool) -> Box<dyn Operator> {
+    if plan.join.is_some() {
+        return Box::new(join::JoinOperator::new(plan));
+    }
+    match plan.body {
+        Body::TopN(_) => Box::new(top_n::TopNOperator::new(plan, bounded)),
+        _ => Box::new(sql::SqlOperator::new(plan, bounded)),
+    }
+}
+
+/// `"name":` for each output column, JSON-escaped once.
+pub(crate) fn column_prefixes(columns: &[String]) -> Vec<String> {
+    columns
+        .iter()
+        .map(|c| {
+            let mut s = String::new();
+            write_json_string(c, &mut s);
+            s.push(':');
+            s
+        })
+        .collect()
+}
+
+/// A row as a JSON object with its columns in SELECT order.
+pub(crate) fn render_row(column_prefixes: &[String], values: &[Value]) -> String {
+    let mut s = String::with_capacity(16 * values.len() + 2);
+    s.push('{');
+    for (i, (prefix, v)) in column_prefixes.iter().zip(values).enumerate() {
+        if i > 0 {
+            s.push(',');
+        }
+        s.push_str(prefix);
+        v.write_json(&mut s);
+    }
+    s.push('}');
+    s
 }
 
 pub use crate::state::results::{ResultRow, ResultsFilter};
@@ -117,7 +171,8 @@ pub trait Operator: Send {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct StateSize {
     /// What is counted: `window_groups`, `table_keys`, `over_pending_rows`,
-    /// `over_frame_rows` (the largest frame), `held_rows`, `result_rows`.
+    /// `over_frame_rows` (the largest frame), `top_n_keys`, `top_n_rows`, `held_rows`,
+    /// `result_rows`.
     pub state: &'static str,
     pub entries: u64,
     pub max: u64,

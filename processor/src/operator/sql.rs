@@ -9,16 +9,17 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use crate::limits::BOUNDED_HELD_ROWS_MAX;
 use crate::operator::over::OverState;
+use crate::operator::row::RowReader;
 use crate::operator::{
-    Emit, EventRange, InputRecord, Operator, Outcome, ResultRow, ResultsFilter, StateSize,
+    column_prefixes, render_row, Emit, EventRange, InputRecord, Operator, Outcome, ResultRow,
+    ResultsFilter, StateSize,
 };
 use crate::plan::aggregate::{new_accs, update_accs, Acc};
-use crate::plan::expr::{coerce, Expr, Type};
-use crate::plan::{Aggregate, Body, EventTime, Plan};
+use crate::plan::expr::Expr;
+use crate::plan::{Aggregate, Body, Plan};
 use crate::state::results::Results;
 use crate::state::table::Table;
-use crate::timestamp::DayCache;
-use crate::value::{key_bytes, write_json_string, Value};
+use crate::value::{key_bytes, Value};
 use crate::window::{Fired, Key, Windows};
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -45,40 +46,34 @@ pub struct SqlOperator {
     /// A bounded run (backfill): only final rows are written.
     bounded: bool,
     state: SqlState,
-    row: Vec<Value>,
+    /// Reads each record into the row the plan's expressions evaluate over.
+    reader: RowReader,
     /// `"name":` for each output column, JSON-escaped once.
     column_prefixes: Vec<String>,
     /// Per GROUP BY key: the slot it can be moved out of (a bare column no aggregate reads).
     key_moves: Vec<Option<usize>>,
     key: Key,
-    /// The last event date decoded, carried from record to record.
-    days: DayCache,
     range: EventRange,
 }
 
 impl SqlOperator {
+    /// Panics on a Top-N plan, which has an operator of its own (`operator::for_plan`).
     pub fn new(plan: Plan, bounded: bool) -> SqlOperator {
-        let column_prefixes = plan
-            .columns
-            .iter()
-            .map(|c| {
-                let mut s = String::new();
-                write_json_string(c, &mut s);
-                s.push(':');
-                s
-            })
-            .collect();
-        let row = vec![Value::Null; plan.fields.slots()];
+        assert!(
+            !matches!(plan.body, Body::TopN(_)),
+            "a Top-N runs on TopNOperator"
+        );
+        let column_prefixes = column_prefixes(&plan.columns);
         let key_moves = key_moves(&plan);
+        let plan = Arc::new(plan);
         SqlOperator {
-            plan: Arc::new(plan),
+            reader: RowReader::new(Arc::clone(&plan)),
+            plan,
             bounded,
             state: SqlState::default(),
-            row,
             column_prefixes,
             key_moves,
             key: Vec::new(),
-            days: DayCache::default(),
             range: EventRange::default(),
         }
     }
@@ -88,17 +83,7 @@ impl SqlOperator {
     }
 
     fn render(&self, values: &[Value]) -> String {
-        let mut s = String::with_capacity(16 * values.len() + 2);
-        s.push('{');
-        for (i, (prefix, v)) in self.column_prefixes.iter().zip(values).enumerate() {
-            if i > 0 {
-                s.push(',');
-            }
-            s.push_str(prefix);
-            v.write_json(&mut s);
-        }
-        s.push('}');
-        s
+        render_row(&self.column_prefixes, values)
     }
 
     fn output_row(
@@ -138,20 +123,6 @@ impl SqlOperator {
             _ => {}
         }
         Ok(())
-    }
-
-    fn event_time(&self, record: &InputRecord<'_>) -> Result<i64, String> {
-        match self.plan.event_time {
-            EventTime::RecordTimestamp => Ok(record.timestamp_ms),
-            EventTime::Slot(i) => match &self.row[i] {
-                Value::Ts(ms) | Value::Int(ms) => Ok(*ms),
-                Value::Float(f) if f.is_finite() => Ok(*f as i64),
-                Value::Str(s) => crate::timestamp::parse(s)
-                    .ok_or_else(|| format!("event time {s:?} is not a timestamp")),
-                Value::Null => Err("the event-time field is missing or null".into()),
-                other => Err(format!("event time {} is not a timestamp", other.to_json())),
-            },
-        }
     }
 
     fn group_row(
@@ -226,14 +197,14 @@ impl SqlOperator {
             // expression reads the row, so the swapped-in values are never seen.
             for (k, mv) in key.iter_mut().zip(&self.key_moves) {
                 let i = mv.expect("checked above");
-                std::mem::swap(k, &mut self.row[i]);
+                std::mem::swap(k, &mut self.reader.row[i]);
             }
         } else {
             key.clear();
             for (e, mv) in agg.keys.iter().zip(&self.key_moves) {
                 key.push(match mv {
-                    Some(i) => std::mem::take(&mut self.row[*i]),
-                    None => e.eval(&self.row),
+                    Some(i) => std::mem::take(&mut self.reader.row[*i]),
+                    None => e.eval(&self.reader.row),
                 });
             }
         }
@@ -254,7 +225,7 @@ impl SqlOperator {
             unreachable!("aggregate() is only called for aggregates")
         };
         let lw = (plan.allowed_lateness_ms, watermark_ms);
-        let (specs, row) = (&agg.aggs, &self.row);
+        let (specs, row) = (&agg.aggs, &self.reader.row);
         let new = || new_accs(specs);
         let update = |accs: &mut [Acc]| update_accs(specs, accs, row);
         match agg.window {
@@ -266,33 +237,31 @@ impl SqlOperator {
                     .state
                     .table
                     .get(key)
-                    .map(|accs| accs.iter().map(Acc::result).collect());
+                    .map(|accs| Self::group_row(agg, key, accs, None));
                 let accs = self.state.table.upsert(key, new, update)?.to_vec();
-                let unchanged =
-                    before.is_some_and(|b| b.into_iter().eq(accs.iter().map(Acc::result)));
-                if !self.bounded && !unchanged {
-                    let group = Self::group_row(agg, key, &accs, None);
-                    if let Some(values) = Self::project_group(agg, &group) {
-                        self.output_row(key_bytes(key), None, values, out)?;
+                if self.bounded {
+                    return Ok(true);
+                }
+                let group = Self::group_row(agg, key, &accs, None);
+                if before.as_ref() == Some(&group) {
+                    return Ok(true);
+                }
+                match Self::project_group(agg, &group) {
+                    Some(values) => self.output_row(key_bytes(key), None, values, out)?,
+                    None => {
+                        // HAVING rejects a row it had let through: the updating table loses
+                        // it, so the upsert stream deletes its key (Flink retracts it).
+                        let shown = before.is_some_and(|b| Self::project_group(agg, &b).is_some());
+                        if let (true, Some(k)) = (shown, key_bytes(key)) {
+                            self.state.results.remove(None, &k);
+                            out.delete(k);
+                        }
                     }
                 }
                 Ok(true)
             }
         }
     }
-}
-
-/// True when `cast(v, t)` would return `v` unchanged (the common case: the JSON already has
-/// the declared type), so the row keeps the value without moving it through `cast`.
-fn has_type(v: &Value, t: Type) -> bool {
-    matches!(
-        (v, t),
-        (Value::Bool(_), Type::Bool)
-            | (Value::Int(_), Type::Int)
-            | (Value::Float(_), Type::Double)
-            | (Value::Str(_), Type::Str)
-            | (Value::Ts(_), Type::Ts)
-    )
 }
 
 /// For each GROUP BY key: the slot it can be moved out of — a bare column that no aggregate
@@ -328,42 +297,15 @@ impl Operator for SqlOperator {
         watermark_ms: i64,
         out: &mut Emit,
     ) -> Result<Outcome> {
-        if let Err(reason) =
-            self.plan
-                .fields
-                .extract_cached(record.value, &mut self.row, &mut self.days)
-        {
-            return Ok(Outcome::Invalid { reason });
-        }
-        if let Some(slot) = self.plan.timestamp_slot {
-            self.row[slot] = Value::Ts(record.timestamp_ms);
-        }
-        for (slot, (v, t)) in self.row.iter_mut().zip(&self.plan.slot_types).enumerate() {
-            if *t != Type::Any && !v.is_null() && !has_type(v, *t) {
-                let original = std::mem::take(v);
-                *v = coerce(original.clone(), *t);
-                if v.is_null() {
-                    // A value that does not convert is never a null row: the record is invalid.
-                    let field = self.plan.fields.path_of(slot).unwrap_or_default();
-                    return Ok(Outcome::Invalid {
-                        reason: format!(
-                            "field {field}: {} is not a {}",
-                            original.to_json(),
-                            t.name()
-                        ),
-                    });
-                }
-            }
-        }
-        let t = match self.event_time(record) {
+        let t = match self.reader.read(record) {
             Ok(t) => t,
-            Err(reason) => return Ok(Outcome::Invalid { reason }),
+            Err(invalid) => return Ok(invalid),
         };
         if !self.range.contains(t) {
             return Ok(Outcome::Skipped);
         }
         if let Some(f) = &self.plan.filter {
-            if !f.eval(&self.row).is_true() {
+            if !f.eval(&self.reader.row).is_true() {
                 return Ok(Outcome::Accepted { event_time_ms: t });
             }
         }
@@ -382,7 +324,7 @@ impl Operator for SqlOperator {
                 }
             }
             Body::Map { exprs } => {
-                let values: Vec<Value> = exprs.iter().map(|e| e.eval(&self.row)).collect();
+                let values: Vec<Value> = exprs.iter().map(|e| e.eval(&self.reader.row)).collect();
                 self.output_row(None, None, values, out)?;
             }
             Body::Aggregate(_) => {
@@ -391,13 +333,18 @@ impl Operator for SqlOperator {
                 }
             }
             Body::Over(over) => {
-                let key: Key = over.partition.iter().map(|e| e.eval(&self.row)).collect();
+                let key: Key = over
+                    .partition
+                    .iter()
+                    .map(|e| e.eval(&self.reader.row))
+                    .collect();
                 // The slots the SELECT list and the aggregates read; the aggregate results follow.
-                let row = self.row[..over.input_slots].to_vec();
+                let row = self.reader.row[..over.input_slots].to_vec();
                 if !self.state.over.add(key, t, row)? {
                     return Ok(Outcome::Late { event_time_ms: t });
                 }
             }
+            Body::TopN(_) => unreachable!("operator::for_plan runs a Top-N on TopNOperator"),
         }
         Ok(Outcome::Accepted { event_time_ms: t })
     }
@@ -522,7 +469,7 @@ impl Operator for SqlOperator {
                     "OVER_FRAME_ROWS_MAX",
                 ));
             }
-            Body::PassThrough | Body::Map { .. } => {}
+            Body::PassThrough | Body::Map { .. } | Body::TopN(_) => {}
         }
         if self.holds_rows() {
             sizes.push(size(

@@ -2,7 +2,7 @@
 //! and of how it runs. SQL (`sql`) produces it; operators, windows, state and the Rust builder
 //! consume it. It holds the plan a SQL definition compiles to (which topic, which fields, event
 //! time and watermark, start position, the filter, and the body: pass-through, map, aggregate
-//! with an optional window, or OVER), scalar expressions and their types (`expr`, `func`),
+//! with an optional window, OVER, or Top-N), scalar expressions and their types (`expr`, `func`),
 //! aggregate functions and their accumulators (`aggregate`), and window kinds (`WindowSpec`).
 //! It imports nothing above it: no sqlparser, no operator, no window, no state.
 
@@ -147,6 +147,39 @@ pub enum Body {
     /// Aggregates `OVER (PARTITION BY .. ORDER BY <event time> <frame>)`: one output row per
     /// input row, when the watermark passes it.
     Over(Over),
+    /// `ROW_NUMBER() OVER (PARTITION BY .. ORDER BY ..)` filtered to `rn <= n`: Flink's Top-N
+    /// and deduplication, an updating table keyed by the partition key and the row number.
+    TopN(TopN),
+}
+
+/// Flink's Top-N: per partition key, the first `n` rows in `order` (ties in arrival order).
+#[derive(Debug, Clone)]
+pub struct TopN {
+    /// PARTITION BY expressions, over the input slots.
+    pub partition: Vec<Expr>,
+    /// ORDER BY keys, over the input slots.
+    pub order: Vec<SortKey>,
+    /// Rows kept per partition key (`rn <= n`).
+    pub n: u64,
+    /// The row a ranked record keeps: one expression per selected column of the inner query,
+    /// over the input slots.
+    pub row: Vec<Expr>,
+    /// One entry per output column: `Some(i)` is `row[i]`, `None` the row number.
+    pub outputs: Vec<Option<usize>>,
+    /// Flink's deduplication keeping the last row (`ORDER BY <event time> DESC`, `rn = 1`): a
+    /// later row with the same event time replaces the kept one (in every other Top-N the row
+    /// that came first wins a tie).
+    pub later_wins_ties: bool,
+}
+
+/// One ORDER BY key of a Top-N.
+#[derive(Debug, Clone)]
+pub struct SortKey {
+    pub expr: Expr,
+    pub descending: bool,
+    /// NULL sorts before every value (Flink's default: ascending NULLS FIRST, descending
+    /// NULLS LAST).
+    pub nulls_first: bool,
 }
 
 #[derive(Debug, Clone)]

@@ -16,12 +16,13 @@ use crate::limits::{SQL_COMPILE_STACK_BYTES, SQL_EXPR_DEPTH_MAX, SQL_TEXT_BYTES_
 use crate::plan::aggregate::AggSpec;
 use crate::plan::expr::{Expr, Type};
 use crate::plan::WindowSpec;
-use crate::plan::{Aggregate, Body, Connector, EventTime, Plan};
+use crate::plan::{Aggregate, Body, Connector, EventTime, Join, Plan};
 use crate::sql::dialect::KappaDialect;
 use crate::sql::join::{right_table, RightTable, RIGHT};
 use crate::sql::literal::{err_at, interval_ms, literal_string};
 use crate::sql::over::{self, OverCtx};
 use crate::sql::table::{self, Hints, TableDef};
+use crate::sql::top_n;
 use crate::sql::tvf::{self, WindowTvf};
 
 fn parse_error(e: ParserError) -> Error {
@@ -333,7 +334,27 @@ fn compile_query(
             ),
         ));
     };
+    if let Some(sub) = top_n::derived(select) {
+        let (c, filter, body, columns) = top_n::compile(q, select, sub, tables, hints)?;
+        if let Some(right) = &c.right {
+            return Err(err_at(
+                right.at,
+                "JOIN",
+                "a Top-N over a join is not supported: write the join to a topic (INSERT INTO) \
+                 and rank that topic in a second processor",
+            ));
+        }
+        return Ok(finish_plan(
+            c,
+            filter,
+            body,
+            columns,
+            (Vec::new(), None),
+            None,
+        ));
+    }
     check_select_clauses(select)?;
+    top_n::refuse_ranking(select)?;
     let mut c = Compiler::new(select, tables, hints)?;
     if let Some(w) = c.tvf.clone() {
         c.time_attribute(&w.time_column, &w.name)?;
@@ -393,7 +414,7 @@ fn compile_query(
             "OVER aggregates cannot be combined with GROUP BY or HAVING",
         ));
     }
-    let mut join = c.join()?;
+    let join = c.join()?;
     if join.is_some() {
         let aggregated = c.tvf.is_some() || over.is_some() || !group_exprs.is_empty() || has_aggs;
         if aggregated || select.having.is_some() {
@@ -412,7 +433,19 @@ fn compile_query(
     } else {
         c.aggregate_body(select, &group_exprs)?
     };
-    let (order_by, limit) = c.order_and_limit(q, &columns, &item_asts, bounded)?;
+    let order_limit = c.order_and_limit(q, &columns, &item_asts, bounded)?;
+    Ok(finish_plan(c, filter, body, columns, order_limit, join))
+}
+
+/// The plan of a compiled SELECT: event time and watermark from the table, the rest as given.
+fn finish_plan(
+    mut c: Compiler,
+    filter: Option<Expr>,
+    body: Body,
+    columns: Vec<String>,
+    (order_by, limit): OrderLimit,
+    mut join: Option<Join>,
+) -> Plan {
     let event_time = match (c.table.watermark.clone(), c.window_time) {
         (_, Some(et)) => et,
         (Some((col, _)), None) => EventTime::Slot(c.column_slot(&[col], Type::Ts)),
@@ -435,7 +468,7 @@ fn compile_query(
         // Every column of the right table the query reads is registered by now.
         join.right.fields = right.fields;
     }
-    Ok(Plan {
+    Plan {
         input: c.table.topic.clone(),
         output: None,
         event_time,
@@ -454,7 +487,7 @@ fn compile_query(
         join,
         fields: c.fields,
         slot_types: c.slot_types,
-    })
+    }
 }
 
 fn set_kind(s: &SetExpr) -> &'static str {
@@ -466,7 +499,7 @@ fn set_kind(s: &SetExpr) -> &'static str {
     }
 }
 
-fn check_select_clauses(s: &ast::Select) -> Result<()> {
+pub(crate) fn check_select_clauses(s: &ast::Select) -> Result<()> {
     let refuse =
         |span: Span, what: &str| Err(err_at(span, what, format!("{what} is not supported")));
     if matches!(s.distinct, Some(ast::Distinct::On(_))) {
@@ -527,7 +560,7 @@ pub(crate) fn contains_aggregate(e: &ast::Expr) -> bool {
 }
 
 /// The output name of a SELECT item (alias, column name, or Flink's `EXPR$<n>`).
-fn item_name(item: &ast::Expr, alias: Option<&ast::Ident>, index: usize) -> String {
+pub(crate) fn item_name(item: &ast::Expr, alias: Option<&ast::Ident>, index: usize) -> String {
     if let Some(a) = alias {
         return a.value.clone();
     }
@@ -541,7 +574,11 @@ fn item_name(item: &ast::Expr, alias: Option<&ast::Ident>, index: usize) -> Stri
 }
 
 impl Compiler {
-    fn new(select: &ast::Select, tables: &[TableDef], hints: &Hints) -> Result<Compiler> {
+    pub(crate) fn new(
+        select: &ast::Select,
+        tables: &[TableDef],
+        hints: &Hints,
+    ) -> Result<Compiler> {
         let from = match select.from.as_slice() {
             [one] => one,
             [] => {
@@ -571,6 +608,12 @@ impl Compiler {
                 let (name, tvf) = tvf::parse(expr)?;
                 (name, alias, Some(tvf))
             }
+            TableFactor::Derived { .. } => return Err(err_at(
+                from.relation.span(),
+                "subquery",
+                "a subquery in FROM is supported only as Flink's Top-N: SELECT ... FROM (SELECT ..., \
+                 ROW_NUMBER() OVER (PARTITION BY .. ORDER BY ..) AS rn FROM t) WHERE rn <= N",
+            )),
             other => return Err(err_at(
                 other.span(),
                 "FROM",
@@ -992,7 +1035,7 @@ impl Compiler {
     }
 }
 
-fn push_name(names: &mut Vec<String>, name: String, span: Span) -> Result<()> {
+pub(crate) fn push_name(names: &mut Vec<String>, name: String, span: Span) -> Result<()> {
     if names.contains(&name) {
         return Err(err_at(
             span,

@@ -10,6 +10,7 @@ pub mod literal;
 mod over;
 mod scalar;
 pub mod table;
+mod top_n;
 pub mod tvf;
 
 pub use compile::{compile, compile_with_hints};

@@ -1,5 +1,6 @@
 //! The materialized results view behind `GET /v1/processors/{p}/results`: the latest row per
-//! (window start, key), or the latest rows of a plain map. Bounded by RESULTS_ROWS_MAX; the
+//! (window start, key), or the latest rows of a plain map. A tombstone of an updating result
+//! removes its key's row, so the view is the current table. Bounded by RESULTS_ROWS_MAX; the
 //! oldest windows (or rows) are evicted first. It is part of the checkpointed state.
 
 use std::collections::{BTreeMap, VecDeque};
@@ -52,6 +53,13 @@ impl Results {
         while self.rows.len() > RESULTS_ROWS_MAX {
             self.rows.pop_first();
         }
+    }
+
+    /// Removes the row of `key` (a tombstone of an updating result).
+    pub fn remove(&mut self, window_start_ms: Option<i64>, key: &[u8]) {
+        let key = String::from_utf8_lossy(key).into_owned();
+        self.rows
+            .remove(&(window_start_ms.unwrap_or(i64::MIN), key, 0));
     }
 
     /// Rows held (keyed and recent).
@@ -126,5 +134,19 @@ mod tests {
             texts(r.get(&ResultsFilter::default())),
             [r#"{"k":"a","n":1}"#, r#"{"k":"b","n":2}"#]
         );
+    }
+
+    #[test]
+    fn a_tombstone_removes_its_keys_row() {
+        let mut r = Results::default();
+        r.put(None, Some(b"a"), r#"{"k":"a","n":1}"#);
+        r.put(None, Some(b"b"), r#"{"k":"b","n":1}"#);
+        r.remove(None, b"a");
+        r.remove(None, b"never-shown");
+        assert_eq!(
+            texts(r.get(&ResultsFilter::default())),
+            [r#"{"k":"b","n":1}"#]
+        );
+        assert_eq!(r.len(), 1);
     }
 }

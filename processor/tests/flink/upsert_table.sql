@@ -1,4 +1,5 @@
--- A GROUP BY without a window is an updating table: compare the final table (latest row per key),
+-- A GROUP BY without a window is an updating table: compare the final table (kappa: its upsert
+-- stream applied, live and bounded),
 -- including a HAVING that drops a key again and a key that is NULL.
 CREATE TABLE orders (category STRING, user_id STRING, total DOUBLE, qty BIGINT)
 WITH ('connector' = 'kappa', 'topic' = 'orders', 'format' = 'json');

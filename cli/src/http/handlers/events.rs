@@ -119,7 +119,8 @@ pub fn record_line(partition: u32, r: &Record, out: &mut Vec<u8>) {
     out.extend_from_slice(b",\"timestamp\":");
     out.extend_from_slice(r.timestamp_ms.to_string().as_bytes());
     // Keys and values are bytes (DESIGN.md §8): a key that is not UTF-8 is shown as `key_b64`,
-    // a value marked as not JSON (produced over Kafka) as `value_b64`.
+    // a value marked as not JSON (produced over Kafka) as `value_b64`, an empty value (a
+    // tombstone) as `"value": null`.
     match r.key.as_deref().map(std::str::from_utf8) {
         Some(Ok(k)) => {
             out.extend_from_slice(b",\"key\":");
@@ -135,6 +136,12 @@ pub fn record_line(partition: u32, r: &Record, out: &mut Vec<u8>) {
             out.push(b'"');
         }
         None => out.extend_from_slice(b",\"key\":null"),
+    }
+    if r.value.is_empty() {
+        // An empty stored value is Kafka's null (kappa's log stores a null value as an empty
+        // one; no JSON value is empty): a processor's tombstone, or a null produced over Kafka.
+        out.extend_from_slice(b",\"value\":null}\n");
+        return;
     }
     if r.headers
         .iter()
@@ -252,4 +259,31 @@ pub async fn wait_any(listeners: Vec<event_listener::EventListener>) {
         std::task::Poll::Pending
     })
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line(key: Option<&'static [u8]>, value: &'static [u8]) -> serde_json::Value {
+        let r = Record {
+            offset: 3,
+            timestamp_ms: 7,
+            key: key.map(Bytes::from_static),
+            headers: Vec::new(),
+            value: Bytes::from_static(value),
+        };
+        let mut out = Vec::new();
+        record_line(0, &r, &mut out);
+        serde_json::from_slice(&out).expect("a JSON line")
+    }
+
+    #[test]
+    fn a_tombstone_is_a_keyed_line_with_a_null_value() {
+        let l = line(Some(b"books"), b"");
+        assert_eq!(l["key"], "books");
+        assert!(l["value"].is_null() && l.get("value").is_some(), "{l}");
+        assert!(l.get("value_b64").is_none());
+        assert_eq!(line(Some(b"books"), br#"{"n":1}"#)["value"]["n"], 1);
+    }
 }

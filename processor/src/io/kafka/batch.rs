@@ -55,7 +55,8 @@ pub fn encode_batch(
             sequence: i as i32 - 1,
             timestamp: timestamp_ms,
             key: key.map(Bytes::copy_from_slice),
-            value: Some(Bytes::copy_from_slice(value)),
+            // A tombstone (a keyed empty value) is Kafka's null value, as compaction reads it.
+            value: (!(key.is_some() && value.is_empty())).then(|| Bytes::copy_from_slice(value)),
             headers: Default::default(),
         })
         .collect();
@@ -291,6 +292,15 @@ mod tests {
         assert!(got
             .iter()
             .all(|r| r.log_append_time && r.timestamp_ms == 1_002));
+    }
+
+    #[test]
+    fn a_tombstone_is_produced_as_a_null_value() {
+        let bytes = encode_batch(&[(Some(b"k"), b""), (Some(b"j"), b"{}")], 42).unwrap();
+        let got = decode_batches(bytes, 0).unwrap();
+        assert_eq!(got[0].key.as_deref(), Some(&b"k"[..]));
+        assert_eq!(got[0].value, None);
+        assert_eq!(got[1].value.as_deref(), Some(&b"{}"[..]));
     }
 
     #[test]
