@@ -299,13 +299,29 @@ pub fn flink_script(sql: &str, opts: &Options) -> anyhow::Result<String> {
 
     // Updating results: a non-windowed aggregate (GROUP BY, SELECT DISTINCT, or aggregates
     // without GROUP BY), or a window that fires again for late events. Insert-only in batch mode.
+    // A filter/map over a PRIMARY KEY table (a changelog) is one too, keyed the same.
+    let changelog = !plan.primary_key.names.is_empty() && plan.join.is_none();
     let updating = !bounded
         && match &plan.body {
             Body::Aggregate(a) => a.window.is_none() || plan.allowed_lateness_ms > 0,
-            _ => false,
+            _ => changelog,
         };
     let mut key_columns = Vec::new();
-    if updating {
+    if updating && changelog {
+        for k in &plan.primary_key.names {
+            let i = asts
+                .iter()
+                .position(|a| a.as_ref().is_some_and(|a| is_name(a, k)))
+                .or_else(|| plan.columns.iter().position(|c| c == k))
+                .ok_or_else(|| {
+                    anyhow!(
+                        "the PRIMARY KEY column {k} is not in the SELECT list: Flink's \
+                         upsert-kafka sink needs the result's key among its columns"
+                    )
+                })?;
+            key_columns.push(i);
+        }
+    } else if updating {
         let mut groups: Vec<Expr> = match &select.group_by {
             GroupByExpr::Expressions(g, _) => g.clone(),
             GroupByExpr::All(_) => Vec::new(),
@@ -1217,6 +1233,25 @@ FROM orders AS o JOIN rates FOR SYSTEM_TIME AS OF o.ts AS r ON o.currency = r.cu
         assert!(!rates.contains("scan.startup.mode"), "{script}");
         assert!(script.contains("`rate` DOUBLE"), "{script}");
         assert!(script.contains("`converted` DOUBLE"), "{script}");
+    }
+
+    #[test]
+    fn a_map_over_a_primary_key_table_is_an_upsert_kafka_sink_keyed_the_same() {
+        let sql = "CREATE TABLE rates (currency STRING, rate DOUBLE, ts TIMESTAMP(3),
+  WATERMARK FOR ts AS ts, PRIMARY KEY (currency) NOT ENFORCED)
+  WITH ('connector' = 'kappa', 'topic' = 'rates');
+SELECT currency, rate * 100 AS pct FROM rates WHERE rate < 2";
+        let script = flink_script(sql, &opts("pct")).unwrap();
+        let sink = &script[script.find("CREATE TABLE `pct`").unwrap()..];
+        assert!(sink.contains("'connector' = 'upsert-kafka'"), "{script}");
+        assert!(
+            sink.contains("PRIMARY KEY (`currency`) NOT ENFORCED"),
+            "{script}"
+        );
+        let e = flink_script(&sql.replace("SELECT currency, ", "SELECT "), &opts("pct"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("currency is not in the SELECT list"), "{e}");
     }
 
     #[test]

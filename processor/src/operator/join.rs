@@ -27,12 +27,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::limits::JOIN_ROWS_MAX;
-use crate::operator::row::RowReader;
+use crate::operator::row::{tombstone_key, RowReader};
 use crate::operator::{column_prefixes, render_row};
 use crate::operator::{
     Emit, EventRange, InputRecord, Operator, Outcome, ResultRow, ResultsFilter, StateSize,
 };
-use crate::plan::expr::{coerce, Expr, Type};
+use crate::plan::expr::Expr;
 use crate::plan::{Body, Join, JoinKind, Plan};
 use crate::state::results::Results;
 use crate::value::Value;
@@ -227,31 +227,6 @@ impl JoinOperator {
         }
     }
 
-    /// The primary key a tombstone's record key names: a JSON object with the key columns, or
-    /// (for a one-column key) the key's text.
-    fn tombstone_key(&self, record_key: &[u8]) -> Option<Key> {
-        let names = &self.join.right.primary_key_names;
-        let types: Vec<Type> = self
-            .join
-            .right
-            .primary_key
-            .iter()
-            .map(|s| self.plan.slot_types[*s])
-            .collect();
-        let text = std::str::from_utf8(record_key).ok()?;
-        if let Ok(serde_json::Value::Object(map)) = serde_json::from_str(text) {
-            return names
-                .iter()
-                .zip(&types)
-                .map(|(n, t)| map.get(n).map(|v| coerce(json_value(v), *t)))
-                .collect();
-        }
-        match types.as_slice() {
-            [t] => Some(vec![coerce(Value::Str(text.to_string()), *t)]),
-            _ => None,
-        }
-    }
-
     fn temporal_left(&mut self, t: i64, watermark_ms: i64, out: &mut Emit) -> Result<()> {
         let key = self.key_of(false);
         let left = self.compact(false);
@@ -282,7 +257,8 @@ impl JoinOperator {
     }
 
     fn temporal_delete(&mut self, record_key: Option<&[u8]>) -> Outcome {
-        let Some(key) = record_key.and_then(|k| self.tombstone_key(k)) else {
+        let pk = &self.join.right.primary_key;
+        let Some(key) = record_key.and_then(|k| tombstone_key(k, pk, &self.plan.slot_types)) else {
             return Outcome::Invalid {
                 reason: "an empty value (a deletion) needs a record key naming the primary key"
                     .into(),
@@ -512,19 +488,5 @@ impl Operator for JoinOperator {
             ],
             JoinKind::Interval { .. } => vec![size("join_buffered_rows", self.state.rows.len())],
         }
-    }
-}
-
-/// A scalar of a JSON record key as a SQL value.
-fn json_value(v: &serde_json::Value) -> Value {
-    match v {
-        serde_json::Value::Null => Value::Null,
-        serde_json::Value::Bool(b) => Value::Bool(*b),
-        serde_json::Value::Number(n) => match n.as_i64() {
-            Some(i) => Value::Int(i),
-            None => Value::Float(n.as_f64().unwrap_or(f64::NAN)),
-        },
-        serde_json::Value::String(s) => Value::Str(s.clone()),
-        other => Value::Json(other.to_string()),
     }
 }

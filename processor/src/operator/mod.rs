@@ -2,6 +2,7 @@
 //! owns input order, the watermark, output and checkpoints; an operator owns its state and
 //! decides lateness, because only it knows which windows a record falls into.
 
+pub mod changelog;
 pub mod join;
 pub mod over;
 pub mod row;
@@ -95,11 +96,15 @@ impl Emit {
     }
 }
 
-/// The operator that runs `plan`: a Top-N's own operator, `SqlOperator` for every other body.
+/// The operator that runs `plan`: a join's, a map over a PRIMARY KEY table's, a Top-N's, and
+/// `SqlOperator` for every other body.
 /// `bounded` is a bounded run (a backfill), which writes only final rows. Callers never pick.
 pub fn for_plan(plan: Plan, bounded: bool) -> Box<dyn Operator> {
     if plan.join.is_some() {
         return Box::new(join::JoinOperator::new(plan));
+    }
+    if !plan.primary_key.slots.is_empty() {
+        return Box::new(changelog::ChangelogOperator::new(plan, bounded));
     }
     match plan.body {
         Body::TopN(_) => Box::new(top_n::TopNOperator::new(plan, bounded)),

@@ -9,9 +9,10 @@ use std::sync::Arc;
 use crate::extract::FieldSet;
 use crate::operator::{InputRecord, Outcome};
 use crate::plan::expr::{coerce, Type};
-use crate::plan::{EventTime, Plan};
+use crate::plan::{EventTime, Plan, PrimaryKey};
 use crate::timestamp::DayCache;
 use crate::value::Value;
+use crate::window::Key;
 
 pub struct RowReader {
     plan: Arc<Plan>,
@@ -122,4 +123,38 @@ fn has_type(v: &Value, t: Type) -> bool {
             | (Value::Str(_), Type::Str)
             | (Value::Ts(_), Type::Ts)
     )
+}
+
+/// The primary key a tombstone's record key names: a JSON object with the key columns, or (for
+/// a one-column key) the key's text, each coerced to its column's type. None when it names
+/// no key of `pk`.
+pub fn tombstone_key(record_key: &[u8], pk: &PrimaryKey, slot_types: &[Type]) -> Option<Key> {
+    let types: Vec<Type> = pk.slots.iter().map(|s| slot_types[*s]).collect();
+    let text = std::str::from_utf8(record_key).ok()?;
+    if let Ok(serde_json::Value::Object(map)) = serde_json::from_str(text) {
+        return pk
+            .names
+            .iter()
+            .zip(&types)
+            .map(|(n, t)| map.get(n).map(|v| coerce(json_value(v), *t)))
+            .collect();
+    }
+    match types.as_slice() {
+        [t] => Some(vec![coerce(Value::Str(text.to_string()), *t)]),
+        _ => None,
+    }
+}
+
+/// A scalar of a JSON record key as a SQL value.
+fn json_value(v: &serde_json::Value) -> Value {
+    match v {
+        serde_json::Value::Null => Value::Null,
+        serde_json::Value::Bool(b) => Value::Bool(*b),
+        serde_json::Value::Number(n) => match n.as_i64() {
+            Some(i) => Value::Int(i),
+            None => Value::Float(n.as_f64().unwrap_or(f64::NAN)),
+        },
+        serde_json::Value::String(s) => Value::Str(s.clone()),
+        other => Value::Json(other.to_string()),
+    }
 }

@@ -46,6 +46,9 @@ pub struct Plan {
     /// The log the input table lives on (its `'connector'`); the output, late and version
     /// topics live on the same one.
     pub connector: Connector,
+    /// `PRIMARY KEY` of the input table: its rows are a changelog (only a map reads one), and
+    /// the output is an upsert stream keyed by it. Empty for an append-only table.
+    pub primary_key: PrimaryKey,
     /// `FROM left JOIN right ...`: the second input, and how its rows meet the first's. The
     /// body's expressions then run over the joined row: the left table's slots and the right
     /// table's share one numbering (`fields` fills the left's, `join.right.fields` the right's).
@@ -101,11 +104,18 @@ pub struct JoinInput {
     pub event_time: EventTime,
     pub watermark_delay_ms: i64,
     pub watermark_idle_timeout_ms: u64,
-    /// `PRIMARY KEY (...) NOT ENFORCED`: the key columns' slots (a changelog read with upsert
-    /// semantics: the latest row per key, a record with an empty value deletes its key).
-    pub primary_key: Vec<usize>,
-    /// The key columns' names, in PRIMARY KEY order (a tombstone's record key names them).
-    pub primary_key_names: Vec<String>,
+    /// `PRIMARY KEY (...) NOT ENFORCED`: the versioned table's key.
+    pub primary_key: PrimaryKey,
+}
+
+/// `PRIMARY KEY (...) NOT ENFORCED` of a table: it is a changelog read with upsert semantics
+/// (the latest row per key; a record with an empty value, a tombstone, deletes its key).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PrimaryKey {
+    /// The key columns' slots, in PRIMARY KEY order.
+    pub slots: Vec<usize>,
+    /// Their names (a tombstone's record key names them when it is a JSON object).
+    pub names: Vec<String>,
 }
 
 /// The log a table lives on: `'connector' = 'kappa'` (the default) or `'kafka'` with

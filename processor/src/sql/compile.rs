@@ -16,7 +16,7 @@ use crate::limits::{SQL_COMPILE_STACK_BYTES, SQL_EXPR_DEPTH_MAX, SQL_TEXT_BYTES_
 use crate::plan::aggregate::AggSpec;
 use crate::plan::expr::{Expr, Type};
 use crate::plan::WindowSpec;
-use crate::plan::{Aggregate, Body, Connector, EventTime, Join, Plan};
+use crate::plan::{Aggregate, Body, Connector, EventTime, Join, Plan, PrimaryKey};
 use crate::sql::dialect::KappaDialect;
 use crate::sql::join::{right_table, RightTable, RIGHT};
 use crate::sql::literal::{err_at, interval_ms, literal_string};
@@ -344,6 +344,7 @@ fn compile_query(
                  and rank that topic in a second processor",
             ));
         }
+        refuse_changelog(&c, select, "a Top-N")?;
         return Ok(finish_plan(
             c,
             filter,
@@ -415,8 +416,9 @@ fn compile_query(
         ));
     }
     let join = c.join()?;
+    let aggregated = c.tvf.is_some() || over.is_some() || !group_exprs.is_empty() || has_aggs;
     if join.is_some() {
-        let aggregated = c.tvf.is_some() || over.is_some() || !group_exprs.is_empty() || has_aggs;
+        refuse_changelog(&c, select, "the left table of a join")?;
         if aggregated || select.having.is_some() {
             return Err(err_at(
                 select.select_token.0.span,
@@ -425,6 +427,9 @@ fn compile_query(
                  join to a topic (INSERT INTO) and aggregate that topic in a second processor",
             ));
         }
+    }
+    if aggregated || select.having.is_some() || q.order_by.is_some() || q.limit_clause.is_some() {
+        refuse_changelog(&c, select, "an aggregate, OVER, ORDER BY or LIMIT")?;
     }
     let (body, columns, item_asts) = if let Some((spec, at)) = over {
         c.over_body(select, spec, at)?
@@ -452,6 +457,17 @@ fn finish_plan(
         (None, None) => EventTime::RecordTimestamp,
     };
     let watermark_delay_ms = c.table.watermark.as_ref().map_or(0, |(_, d)| *d);
+    let names = c.table.primary_key.clone();
+    let primary_key = PrimaryKey {
+        slots: names
+            .iter()
+            .map(|n| {
+                let t = c.table.column_type(n).unwrap_or(Type::Any);
+                c.column_slot(std::slice::from_ref(n), t)
+            })
+            .collect(),
+        names,
+    };
     let right_slots = c.right.as_ref().map(|r| r.fields.filled_slots());
     for (slot, t) in c.slot_types.iter().enumerate() {
         if *t != Type::Ts {
@@ -484,10 +500,30 @@ fn finish_plan(
         startup: c.table.startup,
         timestamp_slot: c.timestamp_slot,
         connector: c.table.connector.clone(),
+        primary_key,
         join,
         fields: c.fields,
         slot_types: c.slot_types,
     }
+}
+
+/// A PRIMARY KEY table is a changelog: a row replaces its key's earlier row and a tombstone
+/// deletes it. A filter/map follows that (its output is an upsert stream keyed the same);
+/// `what` would need retractions of the rows it already folded in, which kappa does not do.
+fn refuse_changelog(c: &Compiler, select: &ast::Select, what: &str) -> Result<()> {
+    if c.table.primary_key.is_empty() {
+        return Ok(());
+    }
+    Err(err_at(
+        select.select_token.0.span,
+        "PRIMARY KEY table",
+        format!(
+            "{} has a PRIMARY KEY, so it is a changelog (rows replace and delete each other): \
+             {what} over it would need retractions, which are not supported; a filter/map over \
+             it, or a temporal join with it as the versioned table, is",
+            c.table.name
+        ),
+    ))
 }
 
 fn set_kind(s: &SetExpr) -> &'static str {

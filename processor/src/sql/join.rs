@@ -17,7 +17,7 @@ use sqlparser::tokenizer::Span;
 use crate::error::Result;
 use crate::extract::FieldSet;
 use crate::plan::expr::{BinOp, Expr, Type};
-use crate::plan::{EventTime, Join, JoinInput, JoinKind};
+use crate::plan::{EventTime, Join, JoinInput, JoinKind, PrimaryKey};
 use crate::sql::compile::Compiler;
 use crate::sql::literal::{err_at, interval_ms};
 use crate::sql::table::{self, TableDef};
@@ -518,8 +518,10 @@ impl Compiler {
                 event_time: EventTime::Slot(right_time_slot),
                 watermark_delay_ms: right_delay,
                 watermark_idle_timeout_ms: right_table.idle_timeout_ms,
-                primary_key,
-                primary_key_names: right_table.primary_key.clone(),
+                primary_key: PrimaryKey {
+                    slots: primary_key,
+                    names: right_table.primary_key.clone(),
+                },
             },
             left_keys,
             right_keys,
