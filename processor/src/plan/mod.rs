@@ -9,6 +9,7 @@
 pub mod aggregate;
 pub mod expr;
 pub mod func;
+pub mod types;
 
 use serde::{Deserialize, Serialize};
 

@@ -13,17 +13,19 @@ use sqlparser::tokenizer::Span;
 use crate::error::{Error, Result};
 use crate::extract::FieldSet;
 use crate::limits::{SQL_COMPILE_STACK_BYTES, SQL_EXPR_DEPTH_MAX, SQL_TEXT_BYTES_MAX};
-use crate::plan::aggregate::AggSpec;
 use crate::plan::expr::{Expr, Type};
 use crate::plan::WindowSpec;
 use crate::plan::{Aggregate, Body, Connector, EventTime, Join, Plan, PrimaryKey};
+use crate::sql::compiler::{
+    check_select_clauses, item_name, push_name, Compiler, Group, RIGHT, TIMESTAMP_COLUMN,
+};
 use crate::sql::dialect::KappaDialect;
-use crate::sql::join::{right_table, RightTable, RIGHT};
+use crate::sql::join::right_table;
 use crate::sql::literal::{err_at, interval_ms, literal_string};
-use crate::sql::over::{self, OverCtx};
+use crate::sql::over;
 use crate::sql::table::{self, Hints, TableDef};
 use crate::sql::top_n;
-use crate::sql::tvf::{self, WindowTvf};
+use crate::sql::tvf;
 
 fn parse_error(e: ParserError) -> Error {
     let text = match e {
@@ -55,34 +57,6 @@ fn parse_error(e: ParserError) -> Error {
     Error::sql(line, column, "syntax", format!("syntax error: {message}"))
 }
 
-/// The state of compiling one SELECT.
-pub(crate) struct Compiler {
-    pub table: TableDef,
-    /// Names that qualify a column: the table name and its alias.
-    pub qualifiers: Vec<String>,
-    pub fields: FieldSet,
-    pub slot_types: Vec<Type>,
-    /// Slot filled with the record timestamp (`_timestamp`).
-    pub timestamp_slot: Option<usize>,
-    pub group: Option<Group>,
-    /// The event-time column chosen by a window over a column without a declared watermark.
-    pub window_time: Option<EventTime>,
-    /// `FROM TABLE(TUMBLE(...))`: the window table function read.
-    pub tvf: Option<WindowTvf>,
-    /// The OVER window of a query with OVER aggregates, while its SELECT list is compiled.
-    pub(crate) over: Option<OverCtx>,
-    /// `JOIN`: the second table.
-    pub(crate) right: Option<RightTable>,
-}
-
-pub(crate) struct Group {
-    /// GROUP BY expressions (AST, for matching SELECT items) and their types.
-    pub keys: Vec<(ast::Expr, Type)>,
-    /// The window function name (TUMBLE, HOP, SESSION) and spec.
-    pub window: Option<(String, WindowSpec)>,
-    pub aggs: Vec<AggSpec>,
-}
-
 /// `INSERT INTO <topic> [(columns)]`, if the statement is an INSERT.
 /// `INSERT INTO <table> [(columns)]`: the topic, and the log of a declared sink table.
 struct InsertTarget {
@@ -93,9 +67,6 @@ struct InsertTarget {
 }
 /// ORDER BY (output column, descending) and LIMIT.
 type OrderLimit = (Vec<(usize, bool)>, Option<u64>);
-
-/// Name of the record-timestamp pseudo column.
-pub const TIMESTAMP_COLUMN: &str = "_timestamp";
 
 /// Compiles a processor's SQL. `bounded` is true for a backfill with an end (ORDER BY and LIMIT
 /// are allowed there only).
@@ -535,30 +506,6 @@ fn set_kind(s: &SetExpr) -> &'static str {
     }
 }
 
-pub(crate) fn check_select_clauses(s: &ast::Select) -> Result<()> {
-    let refuse =
-        |span: Span, what: &str| Err(err_at(span, what, format!("{what} is not supported")));
-    if matches!(s.distinct, Some(ast::Distinct::On(_))) {
-        return refuse(s.select_token.0.span, "SELECT DISTINCT ON");
-    }
-    if s.top.is_some() {
-        return refuse(s.span(), "TOP");
-    }
-    if let Some(q) = &s.qualify {
-        return refuse(q.span(), "QUALIFY");
-    }
-    if !s.named_window.is_empty() {
-        return refuse(s.span(), "WINDOW clause (OVER windows)");
-    }
-    if !s.lateral_views.is_empty() {
-        return refuse(s.span(), "LATERAL VIEW");
-    }
-    if s.into.is_some() {
-        return refuse(s.span(), "SELECT INTO");
-    }
-    Ok(())
-}
-
 /// True when `e` calls an aggregate function somewhere (outside subqueries, which are refused).
 pub(crate) fn contains_aggregate(e: &ast::Expr) -> bool {
     use ast::Expr as E;
@@ -592,20 +539,6 @@ pub(crate) fn contains_aggregate(e: &ast::Expr) -> bool {
             expr, low, high, ..
         } => [expr, low, high].iter().any(|x| contains_aggregate(x)),
         _ => false,
-    }
-}
-
-/// The output name of a SELECT item (alias, column name, or Flink's `EXPR$<n>`).
-pub(crate) fn item_name(item: &ast::Expr, alias: Option<&ast::Ident>, index: usize) -> String {
-    if let Some(a) = alias {
-        return a.value.clone();
-    }
-    match item {
-        ast::Expr::Identifier(i) => i.value.clone(),
-        ast::Expr::CompoundIdentifier(parts) => {
-            parts.last().map(|p| p.value.clone()).unwrap_or_default()
-        }
-        _ => format!("EXPR${index}"),
     }
 }
 
@@ -685,22 +618,6 @@ impl Compiler {
             over: None,
             right,
         })
-    }
-
-    /// The slot of a field path, registering it (with its declared type) on first use.
-    /// A right-table path (`RIGHT`, ...) is numbered into the same row by the right table's set.
-    pub(crate) fn column_slot(&mut self, path: &[String], t: Type) -> usize {
-        let next = self.slot_types.len();
-        let slot = match (path.split_first(), self.right.as_mut()) {
-            (Some((mark, rest)), Some(right)) if mark == RIGHT => {
-                right.fields.add_numbered(rest, next)
-            }
-            _ => self.fields.add_numbered(path, next),
-        };
-        if slot == self.slot_types.len() {
-            self.slot_types.push(t);
-        }
-        slot
     }
 
     fn map_body(&mut self, select: &ast::Select) -> Result<(Body, Vec<String>, Vec<ast::Expr>)> {
@@ -955,37 +872,6 @@ impl Compiler {
         }
     }
 
-    pub(crate) fn strip_qualifier(&self, parts: &[ast::Ident]) -> Vec<String> {
-        let names: Vec<String> = parts.iter().map(|p| p.value.clone()).collect();
-        if names.len() > 1 && self.qualifiers.contains(&names[0]) {
-            names[1..].to_vec()
-        } else {
-            names
-        }
-    }
-
-    /// The declared type of a column path; unknown columns are refused for declared tables.
-    pub(crate) fn path_type(&self, path: &[String], span: Span) -> Result<Type> {
-        let (table, path) = match (path.split_first(), &self.right) {
-            (Some((mark, rest)), Some(right)) if mark == RIGHT => (&right.table, rest),
-            _ => (&self.table, path),
-        };
-        match table.column_type(&path[0]) {
-            Some(t) if path.len() == 1 => Ok(t),
-            Some(Type::Any) => Ok(Type::Any),
-            Some(t) => Err(err_at(
-                span,
-                "nested field",
-                format!("{} is {}, not a nested object", path[0], t.name()),
-            )),
-            None => Err(err_at(
-                span,
-                "column",
-                format!("unknown column {} in table {}", path.join("."), table.name),
-            )),
-        }
-    }
-
     fn order_and_limit(
         &mut self,
         q: &ast::Query,
@@ -1069,18 +955,6 @@ impl Compiler {
         }
         Ok((order, limit))
     }
-}
-
-pub(crate) fn push_name(names: &mut Vec<String>, name: String, span: Span) -> Result<()> {
-    if names.contains(&name) {
-        return Err(err_at(
-            span,
-            "column name",
-            format!("duplicate output column {name}; give it an alias"),
-        ));
-    }
-    names.push(name);
-    Ok(())
 }
 
 #[cfg(test)]

@@ -11,7 +11,7 @@ use crate::error::Result;
 use crate::limits::REGEX_BYTES_MAX;
 use crate::plan::expr::{Expr, Func, Type};
 use crate::plan::func::TrimSide;
-use crate::sql::compile::Compiler;
+use crate::sql::compiler::Compiler;
 use crate::sql::literal::{err_at, literal_string};
 use crate::value::Value;
 

@@ -18,26 +18,9 @@ use crate::error::Result;
 use crate::extract::FieldSet;
 use crate::plan::expr::{BinOp, Expr, Type};
 use crate::plan::{EventTime, Join, JoinInput, JoinKind, PrimaryKey};
-use crate::sql::compile::Compiler;
+use crate::sql::compiler::{Compiler, RightTable, RIGHT};
 use crate::sql::literal::{err_at, interval_ms};
 use crate::sql::table::{self, TableDef};
-
-/// The first element of a right-table column's path (no column name can contain it).
-pub(crate) const RIGHT: &str = "\u{1}right";
-
-/// The right table of a join while the query compiles.
-pub(crate) struct RightTable {
-    pub table: TableDef,
-    /// The table name and its alias.
-    pub qualifiers: Vec<String>,
-    pub fields: FieldSet,
-    pub left_outer: bool,
-    /// `FOR SYSTEM_TIME AS OF <expr>`.
-    pub as_of: Option<ast::Expr>,
-    pub on: ast::Expr,
-    /// The JOIN clause, for errors.
-    pub at: Span,
-}
 
 /// Reads `FROM left JOIN right ...`'s join into a `RightTable` (None without a join).
 pub(crate) fn right_table(

@@ -2,6 +2,7 @@
 //! Parsing is sqlparser's job; this module only checks and plans.
 
 pub mod compile;
+mod compiler;
 pub mod dialect;
 mod functions;
 pub mod infer;

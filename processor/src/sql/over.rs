@@ -9,23 +9,15 @@ use sqlparser::ast::{self, Spanned};
 use sqlparser::tokenizer::Span;
 
 use crate::error::Result;
-use crate::plan::aggregate::AggSpec;
 use crate::plan::expr::{Expr, Type};
 use crate::plan::{Body, Frame, Over};
-use crate::sql::compile::Compiler;
+use crate::sql::compiler::{Compiler, OverCtx};
 use crate::sql::literal::{err_at, interval_ms};
 
 /// Aggregate results are compiled to slots counted down from here, then moved after the input
 /// slots once those are all known.
 const RESULT_SLOT_TOP: usize = usize::MAX;
 const RESULT_SLOTS_MAX: usize = 1 << 16;
-
-/// The OVER window being compiled and the aggregates found so far.
-#[derive(Debug, Clone)]
-pub(crate) struct OverCtx {
-    spec: ast::WindowSpec,
-    aggs: Vec<AggSpec>,
-}
 
 /// The OVER window of a SELECT list, if any item has one.
 pub(crate) fn over_spec(select: &ast::Select) -> Option<(ast::WindowSpec, Span)> {

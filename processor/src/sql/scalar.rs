@@ -8,7 +8,7 @@ use crate::error::Result;
 use crate::plan::aggregate::{AggKind, AggSpec};
 use crate::plan::expr::{compile_like, BinOp, Expr, Func, Type};
 use crate::plan::WindowSpec;
-use crate::sql::compile::{Compiler, TIMESTAMP_COLUMN};
+use crate::sql::compiler::{Compiler, TIMESTAMP_COLUMN};
 use crate::sql::literal::{err_at, interval_ms, literal_string};
 use crate::sql::table::data_type;
 use crate::value::Value;

@@ -12,7 +12,7 @@ use crate::error::Result;
 use crate::limits::TOP_N_ROWS_PER_KEY_MAX;
 use crate::plan::expr::Expr;
 use crate::plan::{Body, SortKey, TopN};
-use crate::sql::compile::{check_select_clauses, item_name, push_name, Compiler};
+use crate::sql::compiler::{check_select_clauses, item_name, push_name, Compiler};
 use crate::sql::literal::err_at;
 use crate::sql::table::{Hints, TableDef};
 
