@@ -60,6 +60,14 @@ SELECT * FROM (
   FROM orders
 ) WHERE rn <= 3";
 
+/// A filter/map over a PRIMARY KEY table (a changelog): the latest order per category, deleted
+/// (a tombstone) whenever the category's latest order is 50 or less.
+const CHANGELOG_SQL: &str = "CREATE TABLE latest (
+  order_id STRING, total DOUBLE, category STRING, ts TIMESTAMP(3),
+  WATERMARK FOR ts AS ts - INTERVAL '5' SECOND, PRIMARY KEY (category) NOT ENFORCED
+) WITH ('connector' = 'kappa', 'topic' = 'order-events', 'format' = 'json');
+SELECT category, order_id, total FROM latest WHERE total > 50";
+
 /// A GROUP BY whose HAVING drops keys again: tombstones are output like rows.
 const HAVING_SQL: &str = "SELECT category, COUNT(*) AS n FROM `order-events` GROUP BY category \
   HAVING COUNT(*) < 40";
@@ -134,6 +142,7 @@ fn output_after_repeated_crashes_equals_an_uninterrupted_run() {
             INTERVAL_SQL,
             TOP_N_SQL,
             HAVING_SQL,
+            CHANGELOG_SQL,
         ] {
             let clean = clean_run(sql, &orders);
             assert!(!clean.0.is_empty());
