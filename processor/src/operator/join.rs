@@ -246,6 +246,10 @@ impl JoinOperator {
     fn temporal_right(&mut self, t: i64, watermark_ms: i64) -> Result<()> {
         let key = self.key_of(true);
         let right = self.compact(true);
+        if key.iter().any(Value::is_null) {
+            // A NULL key equals nothing: no left row can ever meet this version.
+            return Ok(());
+        }
         self.check_room()?;
         let v = self.state.versions.entry(key.clone()).or_default();
         if v.at.insert(t, Some(right)).is_none() {
