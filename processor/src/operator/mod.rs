@@ -2,6 +2,7 @@
 //! owns input order, the watermark, output and checkpoints; an operator owns its state and
 //! decides lateness, because only it knows which windows a record falls into.
 
+pub mod frame;
 pub mod over;
 pub mod sql;
 

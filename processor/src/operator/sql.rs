@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::limits::BOUNDED_HELD_ROWS_MAX;
-use crate::operator::over::OverState;
+use crate::operator::over::{OverState, OverStateV1};
 use crate::operator::{
     Emit, EventRange, InputRecord, Operator, Outcome, ResultRow, ResultsFilter, StateSize,
 };
@@ -31,6 +31,20 @@ struct SqlState {
     over: OverState,
 }
 
+/// Leads a snapshot in the current layout. Older snapshots start with bincode's length of the
+/// first window map, which is never this large, so the two cannot be confused.
+const SNAPSHOT_TAG: [u8; 8] = *b"kSQLst3\0";
+
+/// The state's layout before OVER frames were incremental, still read from older checkpoints.
+#[derive(Deserialize)]
+struct SqlStateV2 {
+    windows: Windows,
+    table: Table,
+    results: Results,
+    held: Vec<(Option<Vec<u8>>, Vec<Value>)>,
+    over: OverStateV1,
+}
+
 /// The state's layout before OVER aggregates, still read from older checkpoints.
 #[derive(Deserialize)]
 struct SqlStateV1 {
@@ -50,6 +64,8 @@ pub struct SqlOperator {
     column_prefixes: Vec<String>,
     /// Per GROUP BY key: the slot it can be moved out of (a bare column no aggregate reads).
     key_moves: Vec<Option<usize>>,
+    /// Per OVER output column: the slot it can be moved out of.
+    over_moves: Vec<Option<usize>>,
     key: Key,
     /// The last event date decoded, carried from record to record.
     days: DayCache,
@@ -70,6 +86,7 @@ impl SqlOperator {
             .collect();
         let row = vec![Value::Null; plan.fields.slots()];
         let key_moves = key_moves(&plan);
+        let over_moves = over_moves(&plan);
         SqlOperator {
             plan: Arc::new(plan),
             bounded,
@@ -77,6 +94,7 @@ impl SqlOperator {
             row,
             column_prefixes,
             key_moves,
+            over_moves,
             key: Vec::new(),
             days: DayCache::default(),
             range: EventRange::default(),
@@ -191,8 +209,21 @@ impl SqlOperator {
         self.state
             .over
             .advance(over, watermark_ms, |row| rows.push(row))?;
-        for row in rows {
-            let values = over.outputs.iter().map(|e| e.eval(&row)).collect();
+        for mut row in rows {
+            let mut values: Vec<Value> = over
+                .outputs
+                .iter()
+                .zip(&self.over_moves)
+                .map(|(e, m)| match m {
+                    Some(_) => Value::Null,
+                    None => e.eval(&row),
+                })
+                .collect();
+            for (v, m) in values.iter_mut().zip(&self.over_moves) {
+                if let Some(slot) = m {
+                    *v = std::mem::take(&mut row[*slot]);
+                }
+            }
             self.output_row(None, None, values, out)?;
         }
         Ok(())
@@ -297,6 +328,23 @@ fn has_type(v: &Value, t: Type) -> bool {
 
 /// For each GROUP BY key: the slot it can be moved out of — a bare column that no aggregate
 /// argument reads and no earlier key has taken.
+/// Per OVER output column: the slot it can be moved out of (a bare column or aggregate result
+/// that no other output reads), instead of cloned.
+fn over_moves(plan: &Plan) -> Vec<Option<usize>> {
+    let Body::Over(over) = &plan.body else {
+        return Vec::new();
+    };
+    let mut reads = Vec::new();
+    over.outputs.iter().for_each(|e| e.slots(&mut reads));
+    over.outputs
+        .iter()
+        .map(|e| match e {
+            Expr::Slot(i) if reads.iter().filter(|r| *r == i).count() == 1 => Some(*i),
+            _ => None,
+        })
+        .collect()
+}
+
 fn key_moves(plan: &Plan) -> Vec<Option<usize>> {
     let Body::Aggregate(agg) = &plan.body else {
         return Vec::new();
@@ -451,21 +499,39 @@ impl Operator for SqlOperator {
     }
 
     fn snapshot(&self) -> Result<Vec<u8>> {
-        bincode::serialize(&self.state).map_err(|e| Error::Checkpoint {
+        let mut bytes = SNAPSHOT_TAG.to_vec();
+        bincode::serialize_into(&mut bytes, &self.state).map_err(|e| Error::Checkpoint {
             path: "<sql state>".into(),
             reason: e.to_string(),
-        })
+        })?;
+        Ok(bytes)
     }
 
     fn restore(&mut self, snapshot: &[u8]) -> Result<()> {
-        self.state = match bincode::deserialize(snapshot) {
-            Ok(state) => state,
+        let corrupt = |e: bincode::Error| Error::Checkpoint {
+            path: "<sql state>".into(),
+            reason: e.to_string(),
+        };
+        if let Some(current) = snapshot.strip_prefix(&SNAPSHOT_TAG) {
+            self.state = bincode::deserialize(current).map_err(corrupt)?;
+            return Ok(());
+        }
+        self.state = match bincode::deserialize::<SqlStateV2>(snapshot) {
+            Ok(v2) => {
+                let over = match &self.plan.body {
+                    Body::Over(over) => Some(over),
+                    _ => None,
+                };
+                SqlState {
+                    windows: v2.windows,
+                    table: v2.table,
+                    results: v2.results,
+                    held: v2.held,
+                    over: OverState::from_v1(v2.over, over)?,
+                }
+            }
             Err(e) => {
-                let v1: SqlStateV1 =
-                    bincode::deserialize(snapshot).map_err(|_| Error::Checkpoint {
-                        path: "<sql state>".into(),
-                        reason: e.to_string(),
-                    })?;
+                let v1: SqlStateV1 = bincode::deserialize(snapshot).map_err(|_| corrupt(e))?;
                 SqlState {
                     windows: v1.windows,
                     table: v1.table,
