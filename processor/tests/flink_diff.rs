@@ -29,6 +29,12 @@ const KNOWN_DIFFERENCES: &[(&str, &str)] = &[
          2147483647",
     ),
     (
+        "over_range_stddev",
+        "Flink retracts a row leaving an OVER frame by plain subtraction, so its sums drift (a \
+         one-row frame of 213.21 sums to 213.2100000000001) and a one-row frame's variance is a \
+         hair below zero: STDDEV_POP is NaN. kappa's compensated sums give the exact 0.0",
+    ),
+    (
         "partition_late_start",
         "by design (DESIGN.md section 3): kappa counts a partition with no record yet as idle, \
          so partition 0's watermark emits windows and partition 1's first record is late; \
@@ -194,10 +200,7 @@ fn check_case(name: &str) -> Result<(), String> {
         .collect::<Result<_, _>>()?;
     let mut actual =
         run_kappa(&sql, &input).map_err(|e| format!("kappa refused or failed: {e}"))?;
-    let ordered = sql
-        .lines()
-        .filter(|l| !l.trim_start().starts_with("--"))
-        .any(|l| l.to_ascii_uppercase().contains("ORDER BY"));
+    let ordered = has_order_by(&sql);
     if !ordered {
         expected.sort_by(compare_rows);
         actual.sort_by(compare_rows);
@@ -219,6 +222,28 @@ fn check_case(name: &str) -> Result<(), String> {
         actual.len(),
         show(&actual)
     ))
+}
+
+/// The query's own ORDER BY: outside parentheses (an OVER window's is inside them), as
+/// `has_order_by` in regen.py.
+fn has_order_by(sql: &str) -> bool {
+    let mut depth = 0i32;
+    let top: String = sql
+        .lines()
+        .filter(|l| !l.trim_start().starts_with("--"))
+        .flat_map(|l| l.chars().chain(['\n']))
+        .filter(|c| {
+            depth += i32::from(*c == '(');
+            let keep = depth == 0;
+            depth -= i32::from(*c == ')');
+            keep
+        })
+        .collect();
+    top.to_ascii_uppercase()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .windows(2)
+        .any(|w| w == ["ORDER", "BY"])
 }
 
 fn cases() -> Vec<String> {
