@@ -18,6 +18,21 @@ SELECT TUMBLE_START(ts, INTERVAL '1' MINUTE) AS window_start, category,
 FROM orders
 GROUP BY TUMBLE(ts, INTERVAL '1' MINUTE), category;";
 
+/// An OVER aggregate (issue 14): a rolling average and maximum per category over the last two
+/// seconds of event time; its waiting rows, frames and accumulators are checkpointed state.
+const OVER_SQL: &str = "CREATE TABLE orders (
+  order_id STRING, user_id STRING, total DOUBLE, category STRING, ts TIMESTAMP(3),
+  WATERMARK FOR ts AS ts - INTERVAL '1' SECOND
+) WITH ('connector' = 'kappa', 'topic' = 'orders', 'format' = 'json');
+SELECT order_id, category, total,
+       AVG(total) OVER (PARTITION BY category ORDER BY ts
+         RANGE BETWEEN INTERVAL '2' SECOND PRECEDING AND CURRENT ROW) AS avg_2s,
+       MAX(total) OVER (PARTITION BY category ORDER BY ts
+         RANGE BETWEEN INTERVAL '2' SECOND PRECEDING AND CURRENT ROW) AS max_2s,
+       COUNT(*) OVER (PARTITION BY category ORDER BY ts
+         RANGE BETWEEN INTERVAL '2' SECOND PRECEDING AND CURRENT ROW) AS n_2s
+FROM orders;";
+
 fn order(i: u64, ts_ms: u64) -> String {
     let secs = ts_ms / 1000;
     let ts = format!(
@@ -250,7 +265,8 @@ fn dump(s: &Server, topic: &str) -> Vec<String> {
 /// Goal: exactly-once output across crashes. Method: a processor runs while events are produced;
 /// the server is killed with SIGKILL at random moments, several rounds; afterwards a second
 /// processor with the same SQL runs once, uninterrupted, over the same input records. Both
-/// outputs must be byte-identical: no duplicate, no gap, no divergence.
+/// outputs must be byte-identical: no duplicate, no gap, no divergence. Two queries run side by
+/// side: the seed's tumbling window and an OVER rolling aggregate.
 #[test]
 fn kill9_while_a_processor_runs_keeps_its_output_exactly_once() {
     let dir = temp();
@@ -264,11 +280,13 @@ fn kill9_while_a_processor_runs_keeps_its_output_exactly_once() {
         let s = Server::start(&data, &[]);
         if round == 0 {
             s.create_topic("orders", 3);
-            assert_eq!(
-                s.post_json("/v1/processors", &json!({"name": "live", "sql": sql}))
-                    .status,
-                201
-            );
+            for (name, sql) in [("live", sql.as_str()), ("live_over", OVER_SQL)] {
+                assert_eq!(
+                    s.post_json("/v1/processors", &json!({"name": name, "sql": sql}))
+                        .status,
+                    201
+                );
+            }
         }
         let stop = Arc::new(AtomicBool::new(false));
         let (addr, stop2, start) = (s.addr.clone(), stop.clone(), next);
@@ -294,9 +312,18 @@ fn kill9_while_a_processor_runs_keeps_its_output_exactly_once() {
             i
         });
         std::thread::sleep(Duration::from_millis(rng.random_range(300..1200)));
-        s.kill9();
-        stop.store(true, Ordering::Relaxed);
-        next = producer.join().unwrap();
+        if rng.random_bool(0.5) {
+            s.kill9();
+            stop.store(true, Ordering::Relaxed);
+            next = producer.join().unwrap();
+        } else {
+            // Input pauses: the processors go idle and checkpoint (after about a second), so the
+            // next start restores their state (windows, OVER frames) rather than replaying.
+            stop.store(true, Ordering::Relaxed);
+            next = producer.join().unwrap();
+            std::thread::sleep(Duration::from_millis(rng.random_range(1_000..2_500)));
+            s.kill9();
+        }
     }
     let s = Server::start(&data, &[]);
     let total: u64 = s.get("/v1/topics/orders").json()["partitions"]
@@ -306,12 +333,14 @@ fn kill9_while_a_processor_runs_keeps_its_output_exactly_once() {
         .map(|p| p["end_offset"].as_u64().unwrap())
         .sum();
     assert!(total > 0);
-    assert_eq!(
-        s.post_json("/v1/processors", &json!({"name": "fresh", "sql": sql}))
-            .status,
-        201
-    );
-    for name in ["live", "fresh"] {
+    for (name, sql) in [("fresh", sql.as_str()), ("fresh_over", OVER_SQL)] {
+        assert_eq!(
+            s.post_json("/v1/processors", &json!({"name": name, "sql": sql}))
+                .status,
+            201
+        );
+    }
+    for name in ["live", "fresh", "live_over", "fresh_over"] {
         let st = wait_for(
             &s,
             name,
@@ -320,17 +349,19 @@ fn kill9_while_a_processor_runs_keeps_its_output_exactly_once() {
         );
         assert!(st["error"].is_null(), "{name}: {st}");
     }
-    let (live, fresh) = (dump(&s, "live"), dump(&s, "fresh"));
-    assert!(!fresh.is_empty(), "the processor emitted windows");
-    assert_eq!(
-        live, fresh,
-        "output after kill -9 rounds equals an uninterrupted run"
-    );
-    assert_eq!(
-        dump(&s, "live.late"),
-        dump(&s, "fresh.late"),
-        "late side outputs are identical too"
-    );
+    for (live, fresh) in [("live", "fresh"), ("live_over", "fresh_over")] {
+        let (live_rows, fresh_rows) = (dump(&s, live), dump(&s, fresh));
+        assert!(!fresh_rows.is_empty(), "{fresh} emitted rows");
+        assert_eq!(
+            live_rows, fresh_rows,
+            "{live}: output after kill -9 rounds equals an uninterrupted run"
+        );
+        assert_eq!(
+            dump(&s, &format!("{live}.late")),
+            dump(&s, &format!("{fresh}.late")),
+            "{live}: late side outputs are identical too"
+        );
+    }
 }
 
 /// Issue 9: a processor never writes where it should not. Its name, `.late` or version topics
