@@ -50,6 +50,9 @@ pub const REGEX_BYTES_MAX: usize = 1 << 20;
 /// fails with a limit error instead of growing without bound.
 pub const OVER_PENDING_ROWS_MAX: usize = 1_000_000;
 pub const OVER_FRAME_ROWS_MAX: usize = 100_000;
+/// Most partition keys one OVER aggregate keeps (each holds its frame and the time of its last
+/// row, which decides lateness), as WINDOW_KEYS_MAX for windows.
+pub const OVER_KEYS_MAX: usize = 1_000_000;
 /// A processor stopped by a full disk retries (from its checkpoint) this often.
 pub const DISK_FULL_RETRY_MS: u64 = 1_000;
 /// Records read to infer the column types of an input without `CREATE TABLE`.

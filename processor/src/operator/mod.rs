@@ -106,7 +106,7 @@ pub trait Operator: Send {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct StateSize {
     /// What is counted: `window_groups`, `table_keys`, `over_pending_rows`,
-    /// `over_frame_rows` (the largest frame), `held_rows`, `result_rows`.
+    /// `over_frame_rows` (the largest frame), `over_keys`, `held_rows`, `result_rows`.
     pub state: &'static str,
     pub entries: u64,
     pub max: u64,

@@ -13,12 +13,13 @@
 //! at or after its event time (`lastTriggeringTs`); otherwise it waits, and is processed at the
 //! next watermark that reaches it.
 
+use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, VecDeque};
 
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::limits::{OVER_FRAME_ROWS_MAX, OVER_PENDING_ROWS_MAX};
+use crate::limits::{OVER_FRAME_ROWS_MAX, OVER_KEYS_MAX, OVER_PENDING_ROWS_MAX};
 use crate::operator::frame::FrameAcc;
 use crate::plan::aggregate::{new_accs, update_accs, Acc};
 use crate::plan::{Frame, Over};
@@ -92,11 +93,12 @@ impl Partition {
         self.first_row += 1;
     }
 
-    fn results(&self) -> Vec<Value> {
+    /// Appends the aggregates' results to `row`.
+    fn append_results(&self, row: &mut Vec<Value>) {
         if self.running.is_empty() {
-            self.frame.iter().map(FrameAcc::result).collect()
+            row.extend(self.frame.iter().map(FrameAcc::result));
         } else {
-            self.running.iter().map(Acc::result).collect()
+            row.extend(self.running.iter().map(Acc::result));
         }
     }
 }
@@ -115,6 +117,11 @@ impl OverState {
     /// Rows waiting for the watermark.
     pub fn pending_rows(&self) -> usize {
         self.pending.len()
+    }
+
+    /// Partition keys held.
+    pub fn keys(&self) -> usize {
+        self.partitions.len()
     }
 
     /// Rows in the largest frame.
@@ -166,10 +173,20 @@ impl OverState {
                 }
                 peers.push(next.remove());
             }
-            let p = self
-                .partitions
-                .entry(key)
-                .or_insert_with(|| Partition::new(over));
+            let keys = self.partitions.len();
+            let p = match self.partitions.entry(key) {
+                Entry::Occupied(e) => e.into_mut(),
+                Entry::Vacant(e) => {
+                    if keys >= OVER_KEYS_MAX {
+                        return Err(Error::Limit {
+                            limit: "OVER_KEYS_MAX",
+                            max: OVER_KEYS_MAX as u64,
+                            what: "partition keys of an OVER aggregate".into(),
+                        });
+                    }
+                    e.insert(Partition::new(over))
+                }
+            };
             p.last_ms = Some(t);
             process(over, p, t, &mut peers, &mut emit)?;
         }
@@ -228,28 +245,31 @@ fn process(
     };
     match over.frame {
         Frame::RowsUnbounded => {
-            for row in peers.drain(..) {
+            for mut row in peers.drain(..) {
                 update_accs(&over.aggs, &mut p.running, &row)?;
-                emit(with(row, &p.results()));
+                p.append_results(&mut row);
+                emit(row);
             }
         }
         Frame::RangeUnbounded => {
             for row in peers.iter() {
                 update_accs(&over.aggs, &mut p.running, row)?;
             }
-            let results = p.results();
+            let mut results = Vec::new();
+            p.append_results(&mut results);
             for row in peers.drain(..) {
                 emit(with(row, &results));
             }
         }
         Frame::Rows(n) => {
-            for row in peers.drain(..) {
+            for mut row in peers.drain(..) {
                 // As Flink: the row leaving the frame is retracted before the new one is added.
                 while p.times.len() as u64 > n {
                     p.pop();
                 }
                 p.push(over, t, &row)?;
-                emit(with(row, &p.results()));
+                p.append_results(&mut row);
+                emit(row);
             }
         }
         Frame::Range(range_ms) => {
@@ -267,9 +287,16 @@ fn process(
                     what: "rows in one OVER RANGE frame".into(),
                 });
             }
-            let results = p.results();
-            for row in peers.drain(..) {
-                emit(with(row, &results));
+            if peers.len() == 1 {
+                let mut row = peers.pop().expect("one peer");
+                p.append_results(&mut row);
+                emit(row);
+            } else {
+                let mut results = Vec::new();
+                p.append_results(&mut results);
+                for row in peers.drain(..) {
+                    emit(with(row, &results));
+                }
             }
         }
     }

@@ -66,6 +66,8 @@ pub struct SqlOperator {
     key_moves: Vec<Option<usize>>,
     /// Per OVER output column: the slot it can be moved out of.
     over_moves: Vec<Option<usize>>,
+    /// OVER rows the last advance emitted (a buffer kept for its capacity).
+    over_rows: Vec<Vec<Value>>,
     key: Key,
     /// The last event date decoded, carried from record to record.
     days: DayCache,
@@ -95,6 +97,7 @@ impl SqlOperator {
             column_prefixes,
             key_moves,
             over_moves,
+            over_rows: Vec::new(),
             key: Vec::new(),
             days: DayCache::default(),
             range: EventRange::default(),
@@ -205,11 +208,11 @@ impl SqlOperator {
         let Body::Over(over) = &plan.body else {
             return Ok(());
         };
-        let mut rows = Vec::new();
+        let mut rows = std::mem::take(&mut self.over_rows);
         self.state
             .over
             .advance(over, watermark_ms, |row| rows.push(row))?;
-        for mut row in rows {
+        for mut row in rows.drain(..) {
             let mut values: Vec<Value> = over
                 .outputs
                 .iter()
@@ -226,6 +229,7 @@ impl SqlOperator {
             }
             self.output_row(None, None, values, out)?;
         }
+        self.over_rows = rows;
         Ok(())
     }
 
@@ -441,7 +445,8 @@ impl Operator for SqlOperator {
             Body::Over(over) => {
                 let key: Key = over.partition.iter().map(|e| e.eval(&self.row)).collect();
                 // The slots the SELECT list and the aggregates read; the aggregate results follow.
-                let row = self.row[..over.input_slots].to_vec();
+                let mut row = Vec::with_capacity(over.input_slots + over.aggs.len());
+                row.extend_from_slice(&self.row[..over.input_slots]);
                 if !self.state.over.add(key, t, row)? {
                     return Ok(Outcome::Late { event_time_ms: t });
                 }
@@ -550,8 +555,8 @@ impl Operator for SqlOperator {
 
     fn state_sizes(&self) -> Vec<StateSize> {
         use crate::limits::{
-            OVER_FRAME_ROWS_MAX, OVER_PENDING_ROWS_MAX, RESULTS_ROWS_MAX, TABLE_KEYS_MAX,
-            WINDOW_KEYS_MAX,
+            OVER_FRAME_ROWS_MAX, OVER_KEYS_MAX, OVER_PENDING_ROWS_MAX, RESULTS_ROWS_MAX,
+            TABLE_KEYS_MAX, WINDOW_KEYS_MAX,
         };
         let size = |state, entries: usize, max: usize, limit| StateSize {
             state,
@@ -586,6 +591,12 @@ impl Operator for SqlOperator {
                     over.largest_frame_rows(),
                     OVER_FRAME_ROWS_MAX,
                     "OVER_FRAME_ROWS_MAX",
+                ));
+                sizes.push(size(
+                    "over_keys",
+                    over.keys(),
+                    OVER_KEYS_MAX,
+                    "OVER_KEYS_MAX",
                 ));
             }
             Body::PassThrough | Body::Map { .. } => {}
