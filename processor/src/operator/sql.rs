@@ -330,8 +330,6 @@ fn has_type(v: &Value, t: Type) -> bool {
     )
 }
 
-/// For each GROUP BY key: the slot it can be moved out of — a bare column that no aggregate
-/// argument reads and no earlier key has taken.
 /// Per OVER output column: the slot it can be moved out of (a bare column or aggregate result
 /// that no other output reads), instead of cloned.
 fn over_moves(plan: &Plan) -> Vec<Option<usize>> {
@@ -349,6 +347,8 @@ fn over_moves(plan: &Plan) -> Vec<Option<usize>> {
         .collect()
 }
 
+/// For each GROUP BY key: the slot it can be moved out of — a bare column that no aggregate
+/// argument reads and no earlier key has taken.
 fn key_moves(plan: &Plan) -> Vec<Option<usize>> {
     let Body::Aggregate(agg) = &plan.body else {
         return Vec::new();
