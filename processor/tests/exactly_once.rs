@@ -25,6 +25,25 @@ SELECT order_id, category,
          RANGE BETWEEN INTERVAL '30' SECOND PRECEDING AND CURRENT ROW) AS avg_30s
 FROM orders";
 
+/// A ROWS frame with every kind of accumulator a frame retracts from: compensated sums, the
+/// MIN/MAX deques, the COUNT(DISTINCT) counts.
+const OVER_ROWS_SQL: &str = "CREATE TABLE orders (
+  order_id STRING, user_id STRING, total DOUBLE, category STRING, ts TIMESTAMP(3),
+  WATERMARK FOR ts AS ts - INTERVAL '5' SECOND
+) WITH ('connector' = 'kappa', 'topic' = 'order-events', 'format' = 'json');
+SELECT order_id, category,
+       SUM(total) OVER (PARTITION BY category ORDER BY ts
+         ROWS BETWEEN 20 PRECEDING AND CURRENT ROW) AS sum_21,
+       MIN(total) OVER (PARTITION BY category ORDER BY ts
+         ROWS BETWEEN 20 PRECEDING AND CURRENT ROW) AS min_21,
+       MAX(total) OVER (PARTITION BY category ORDER BY ts
+         ROWS BETWEEN 20 PRECEDING AND CURRENT ROW) AS max_21,
+       STDDEV_POP(total) OVER (PARTITION BY category ORDER BY ts
+         ROWS BETWEEN 20 PRECEDING AND CURRENT ROW) AS sd_21,
+       COUNT(DISTINCT user_id) OVER (PARTITION BY category ORDER BY ts
+         ROWS BETWEEN 20 PRECEDING AND CURRENT ROW) AS users_21
+FROM orders";
+
 fn clean_run(sql: &str, orders: &[common::Order]) -> (Vec<String>, Vec<String>) {
     let log = MemoryLog::new();
     load(&log, orders, 4);
@@ -85,7 +104,7 @@ fn crashing_run(sql: &str, orders: &[common::Order], seed: u64) -> (Vec<String>,
 fn output_after_repeated_crashes_equals_an_uninterrupted_run() {
     for seed in 0..4u64 {
         let orders = orders(100 + seed, 1_500, 4);
-        for sql in [SEED_SQL, FILTER_SQL, OVER_SQL] {
+        for sql in [SEED_SQL, FILTER_SQL, OVER_SQL, OVER_ROWS_SQL] {
             let clean = clean_run(sql, &orders);
             assert!(!clean.0.is_empty());
             let crashed = crashing_run(sql, &orders, seed);
