@@ -62,6 +62,9 @@ pub const TOP_N_ROWS_MAX: usize = 1_000_000;
 /// Largest n of `rn <= n`: each record can rewrite every rank below its own, so n bounds the
 /// output one record causes.
 pub const TOP_N_ROWS_PER_KEY_MAX: u64 = 10_000;
+/// Most partition keys one OVER aggregate keeps (each holds its frame and the time of its last
+/// row, which decides lateness), as WINDOW_KEYS_MAX for windows.
+pub const OVER_KEYS_MAX: usize = 1_000_000;
 /// A processor stopped by a full disk retries (from its checkpoint) this often.
 pub const DISK_FULL_RETRY_MS: u64 = 1_000;
 /// Records read to infer the column types of an input without `CREATE TABLE`.

@@ -72,6 +72,25 @@ SELECT category, order_id, total FROM latest WHERE total > 50";
 const HAVING_SQL: &str = "SELECT category, COUNT(*) AS n FROM `order-events` GROUP BY category \
   HAVING COUNT(*) < 40";
 
+/// A ROWS frame with every kind of accumulator a frame retracts from: compensated sums, the
+/// MIN/MAX deques, the COUNT(DISTINCT) counts.
+const OVER_ROWS_SQL: &str = "CREATE TABLE orders (
+  order_id STRING, user_id STRING, total DOUBLE, category STRING, ts TIMESTAMP(3),
+  WATERMARK FOR ts AS ts - INTERVAL '5' SECOND
+) WITH ('connector' = 'kappa', 'topic' = 'order-events', 'format' = 'json');
+SELECT order_id, category,
+       SUM(total) OVER (PARTITION BY category ORDER BY ts
+         ROWS BETWEEN 20 PRECEDING AND CURRENT ROW) AS sum_21,
+       MIN(total) OVER (PARTITION BY category ORDER BY ts
+         ROWS BETWEEN 20 PRECEDING AND CURRENT ROW) AS min_21,
+       MAX(total) OVER (PARTITION BY category ORDER BY ts
+         ROWS BETWEEN 20 PRECEDING AND CURRENT ROW) AS max_21,
+       STDDEV_POP(total) OVER (PARTITION BY category ORDER BY ts
+         ROWS BETWEEN 20 PRECEDING AND CURRENT ROW) AS sd_21,
+       COUNT(DISTINCT user_id) OVER (PARTITION BY category ORDER BY ts
+         ROWS BETWEEN 20 PRECEDING AND CURRENT ROW) AS users_21
+FROM orders";
+
 fn clean_run(sql: &str, orders: &[common::Order]) -> (Vec<String>, Vec<String>) {
     let log = MemoryLog::new();
     load(&log, orders, 4);
@@ -138,6 +157,7 @@ fn output_after_repeated_crashes_equals_an_uninterrupted_run() {
             SEED_SQL,
             FILTER_SQL,
             OVER_SQL,
+            OVER_ROWS_SQL,
             TEMPORAL_SQL,
             INTERVAL_SQL,
             TOP_N_SQL,

@@ -66,3 +66,21 @@ fn bench_json_with_tiny_sizes_prints_every_figure() {
     assert!(v["latency"]["windows"].as_u64().unwrap() >= 1);
     assert!(v["latency"]["p99_ms"].is_number());
 }
+
+/// The Flink comparison never skips: without PyFlink it fails saying how to install it.
+#[test]
+fn bench_flink_without_pyflink_fails_saying_how_to_install_it() {
+    let dir = temp();
+    let out = kappa()
+        .args(["bench", "--tiny", "--only", "flink", "--dir"])
+        .arg(dir.path())
+        .env("KAPPA_PYFLINK_PYTHON", dir.path().join("no-such-python"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("no-such-python") && err.contains("tests/flink/run.sh"),
+        "{err}"
+    );
+}

@@ -3,6 +3,7 @@
 //! decides lateness, because only it knows which windows a record falls into.
 
 pub mod changelog;
+pub mod frame;
 pub mod join;
 pub mod over;
 pub mod row;
@@ -176,8 +177,9 @@ pub trait Operator: Send {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct StateSize {
     /// What is counted: `window_groups`, `table_keys`, `over_pending_rows`,
-    /// `over_frame_rows` (the largest frame), `top_n_keys`, `top_n_rows`, `held_rows`,
-    /// `result_rows`.
+    /// `over_frame_rows` (the largest frame), `over_keys`, `top_n_keys`, `top_n_rows`,
+    /// `held_rows`, `result_rows`, `join_waiting_rows`, `join_versions`, `join_buffered_rows`,
+    /// `table_keys`.
     pub state: &'static str,
     pub entries: u64,
     pub max: u64,

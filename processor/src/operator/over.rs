@@ -13,12 +13,14 @@
 //! at or after its event time (`lastTriggeringTs`); otherwise it waits, and is processed at the
 //! next watermark that reaches it.
 
+use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, VecDeque};
 
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::limits::{OVER_FRAME_ROWS_MAX, OVER_PENDING_ROWS_MAX};
+use crate::limits::{OVER_FRAME_ROWS_MAX, OVER_KEYS_MAX, OVER_PENDING_ROWS_MAX};
+use crate::operator::frame::FrameAcc;
 use crate::plan::aggregate::{new_accs, update_accs, Acc};
 use crate::plan::{Frame, Over};
 use crate::value::Value;
@@ -29,18 +31,87 @@ pub struct OverState {
     /// (event time, partition key, arrival number) -> the row.
     pending: BTreeMap<(i64, Key, u64), Vec<Value>>,
     arrivals: u64,
-    /// Per partition key: the rows its frame can still reach, oldest first (event time, row).
-    history: BTreeMap<Key, VecDeque<(i64, Vec<Value>)>>,
-    /// Per partition key, for unbounded frames: the running accumulators.
-    running: BTreeMap<Key, Vec<Acc>>,
-    /// Per partition key: the event time of the last rows processed.
-    last_ms: BTreeMap<Key, i64>,
+    partitions: BTreeMap<Key, Partition>,
+}
+
+/// One partition key's OVER state.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct Partition {
+    /// The event time of the last rows processed (a row at or before it is late).
+    last_ms: Option<i64>,
+    /// Bounded frames: the event times of the rows the frame can still reach, oldest first,
+    times: VecDeque<i64>,
+    /// their aggregates' arguments (one per aggregate, row after row),
+    args: VecDeque<Value>,
+    /// the row number of the oldest (`times[0]`; numbers the MIN/MAX deques),
+    first_row: u64,
+    /// and the accumulators over exactly those rows.
+    frame: Vec<FrameAcc>,
+    /// Unbounded frames: the running accumulators.
+    running: Vec<Acc>,
+}
+
+impl Partition {
+    fn new(over: &Over) -> Partition {
+        let mut p = Partition::default();
+        match over.frame {
+            Frame::Rows(_) | Frame::Range(_) => {
+                p.frame = over.aggs.iter().map(|a| FrameAcc::new(a.kind)).collect();
+            }
+            Frame::RowsUnbounded | Frame::RangeUnbounded => p.running = new_accs(&over.aggs),
+        }
+        p
+    }
+
+    /// Adds a row at event time `t` as the frame's newest.
+    fn push(&mut self, over: &Over, t: i64, row: &[Value]) -> Result<()> {
+        let seq = self.first_row + self.times.len() as u64;
+        for (spec, acc) in over.aggs.iter().zip(self.frame.iter_mut()) {
+            let v = match &spec.arg {
+                None => Value::Bool(true),
+                Some(e) => e.eval(row),
+            };
+            acc.add(seq, &v)?;
+            self.args.push_back(v);
+        }
+        self.times.push_back(t);
+        Ok(())
+    }
+
+    /// Retracts the frame's oldest row.
+    fn pop(&mut self) {
+        if self.times.pop_front().is_none() {
+            return;
+        }
+        for acc in &mut self.frame {
+            let v = self
+                .args
+                .pop_front()
+                .expect("one argument per aggregate per frame row");
+            acc.retract(self.first_row, &v);
+        }
+        self.first_row += 1;
+    }
+
+    /// Appends the aggregates' results to `row`.
+    fn append_results(&self, row: &mut Vec<Value>) {
+        if self.running.is_empty() {
+            row.extend(self.frame.iter().map(FrameAcc::result));
+        } else {
+            row.extend(self.running.iter().map(Acc::result));
+        }
+    }
 }
 
 impl OverState {
     /// Rows held (waiting and in frames), for the status.
     pub fn rows(&self) -> usize {
-        self.pending.len() + self.history.values().map(VecDeque::len).sum::<usize>()
+        self.pending.len()
+            + self
+                .partitions
+                .values()
+                .map(|p| p.times.len())
+                .sum::<usize>()
     }
 
     /// Rows waiting for the watermark.
@@ -48,14 +119,24 @@ impl OverState {
         self.pending.len()
     }
 
+    /// Partition keys held.
+    pub fn keys(&self) -> usize {
+        self.partitions.len()
+    }
+
     /// Rows in the largest frame.
     pub fn largest_frame_rows(&self) -> usize {
-        self.history.values().map(VecDeque::len).max().unwrap_or(0)
+        self.partitions
+            .values()
+            .map(|p| p.times.len())
+            .max()
+            .unwrap_or(0)
     }
 
     /// Buffers a row until the watermark reaches `t`; false when it is late.
     pub fn add(&mut self, key: Key, t: i64, row: Vec<Value>) -> Result<bool> {
-        if self.last_ms.get(&key).is_some_and(|last| t <= *last) {
+        let last = self.partitions.get(&key).and_then(|p| p.last_ms);
+        if last.is_some_and(|last| t <= last) {
             return Ok(false);
         }
         if self.pending.len() >= OVER_PENDING_ROWS_MAX {
@@ -78,100 +159,276 @@ impl OverState {
         watermark_ms: i64,
         mut emit: impl FnMut(Vec<Value>),
     ) -> Result<()> {
-        while let Some(first) = self.pending.first_key_value().map(|(k, _)| k.clone()) {
-            if first.0 > watermark_ms {
+        let mut peers = Vec::new();
+        while let Some(first) = self.pending.first_entry() {
+            if first.key().0 > watermark_ms {
                 break;
             }
             // The peers: every waiting row of this partition at this event time.
-            let (t, key) = (first.0, first.1);
-            let mut peers = Vec::new();
-            while let Some(entry) = self.pending.first_entry() {
-                if entry.key().0 != t || entry.key().1 != key {
+            let ((t, key, _), row) = first.remove_entry();
+            peers.push(row);
+            while let Some(next) = self.pending.first_entry() {
+                if next.key().0 != t || next.key().1 != key {
                     break;
                 }
-                peers.push(entry.remove());
+                peers.push(next.remove());
             }
-            self.last_ms.insert(key.clone(), t);
-            self.process(over, &key, t, peers, &mut emit)?;
+            let keys = self.partitions.len();
+            let p = match self.partitions.entry(key) {
+                Entry::Occupied(e) => e.into_mut(),
+                Entry::Vacant(e) => {
+                    if keys >= OVER_KEYS_MAX {
+                        return Err(Error::Limit {
+                            limit: "OVER_KEYS_MAX",
+                            max: OVER_KEYS_MAX as u64,
+                            what: "partition keys of an OVER aggregate".into(),
+                        });
+                    }
+                    e.insert(Partition::new(over))
+                }
+            };
+            p.last_ms = Some(t);
+            process(over, p, t, &mut peers, &mut emit)?;
         }
         Ok(())
     }
 
-    fn process(
-        &mut self,
-        over: &Over,
-        key: &Key,
-        t: i64,
-        peers: Vec<Vec<Value>>,
-        emit: &mut impl FnMut(Vec<Value>),
-    ) -> Result<()> {
-        let with = |row: Vec<Value>, accs: &[Acc]| {
-            let mut out = row;
-            out.extend(accs.iter().map(Acc::result));
-            out
+    /// A checkpoint's OVER state in the layout before incremental frames, with the
+    /// accumulators rebuilt from each frame's rows.
+    pub(crate) fn from_v1(old: OverStateV1, over: Option<&Over>) -> Result<OverState> {
+        let mut state = OverState {
+            pending: old.pending,
+            arrivals: old.arrivals,
+            partitions: BTreeMap::new(),
         };
-        match over.frame {
-            Frame::RowsUnbounded | Frame::RangeUnbounded => {
-                let accs = self
-                    .running
-                    .entry(key.clone())
-                    .or_insert_with(|| new_accs(&over.aggs));
-                if over.frame == Frame::RangeUnbounded {
-                    for row in &peers {
-                        update_accs(&over.aggs, accs, row)?;
-                    }
-                    for row in peers {
-                        emit(with(row, accs));
-                    }
-                } else {
-                    for row in peers {
-                        update_accs(&over.aggs, accs, &row)?;
-                        emit(with(row, accs));
-                    }
-                }
-            }
-            Frame::Rows(n) => {
-                for row in peers {
-                    let h = self.history.entry(key.clone()).or_default();
-                    h.push_back((t, row.clone()));
-                    while h.len() as u64 > n + 1 {
-                        h.pop_front();
-                    }
-                    let accs = fold(over, h)?;
-                    emit(with(row, &accs));
-                }
-            }
-            Frame::Range(range_ms) => {
-                let h = self.history.entry(key.clone()).or_default();
-                h.extend(peers.iter().map(|r| (t, r.clone())));
-                while h
-                    .front()
-                    .is_some_and(|(ts, _)| *ts < t.saturating_sub(range_ms))
-                {
-                    h.pop_front();
-                }
-                if h.len() > OVER_FRAME_ROWS_MAX {
-                    return Err(Error::Limit {
-                        limit: "OVER_FRAME_ROWS_MAX",
-                        max: OVER_FRAME_ROWS_MAX as u64,
-                        what: "rows in one OVER RANGE frame".into(),
-                    });
-                }
-                let accs = fold(over, h)?;
-                for row in peers {
-                    emit(with(row, &accs));
-                }
+        let Some(over) = over else {
+            return Ok(state);
+        };
+        for (key, last) in old.last_ms {
+            state
+                .partitions
+                .entry(key)
+                .or_insert_with(|| Partition::new(over))
+                .last_ms = Some(last);
+        }
+        for (key, rows) in old.history {
+            let p = state
+                .partitions
+                .entry(key)
+                .or_insert_with(|| Partition::new(over));
+            for (t, row) in rows {
+                p.push(over, t, &row)?;
             }
         }
-        Ok(())
+        for (key, running) in old.running {
+            state
+                .partitions
+                .entry(key)
+                .or_insert_with(|| Partition::new(over))
+                .running = running;
+        }
+        Ok(state)
     }
 }
 
-/// The aggregates over a frame's rows.
-fn fold(over: &Over, rows: &VecDeque<(i64, Vec<Value>)>) -> Result<Vec<Acc>> {
-    let mut accs = new_accs(&over.aggs);
-    for (_, row) in rows {
-        update_accs(&over.aggs, &mut accs, row)?;
+/// Processes one partition's rows at event time `t` (taken out of `peers`), in arrival order.
+fn process(
+    over: &Over,
+    p: &mut Partition,
+    t: i64,
+    peers: &mut Vec<Vec<Value>>,
+    emit: &mut impl FnMut(Vec<Value>),
+) -> Result<()> {
+    let with = |mut row: Vec<Value>, results: &[Value]| {
+        row.extend_from_slice(results);
+        row
+    };
+    match over.frame {
+        Frame::RowsUnbounded => {
+            for mut row in peers.drain(..) {
+                update_accs(&over.aggs, &mut p.running, &row)?;
+                p.append_results(&mut row);
+                emit(row);
+            }
+        }
+        Frame::RangeUnbounded => {
+            for row in peers.iter() {
+                update_accs(&over.aggs, &mut p.running, row)?;
+            }
+            let mut results = Vec::new();
+            p.append_results(&mut results);
+            for row in peers.drain(..) {
+                emit(with(row, &results));
+            }
+        }
+        Frame::Rows(n) => {
+            for mut row in peers.drain(..) {
+                // As Flink: the row leaving the frame is retracted before the new one is added.
+                while p.times.len() as u64 > n {
+                    p.pop();
+                }
+                p.push(over, t, &row)?;
+                p.append_results(&mut row);
+                emit(row);
+            }
+        }
+        Frame::Range(range_ms) => {
+            let from = t.saturating_sub(range_ms);
+            while p.times.front().is_some_and(|ts| *ts < from) {
+                p.pop();
+            }
+            for row in peers.iter() {
+                p.push(over, t, row)?;
+            }
+            if p.times.len() > OVER_FRAME_ROWS_MAX {
+                return Err(Error::Limit {
+                    limit: "OVER_FRAME_ROWS_MAX",
+                    max: OVER_FRAME_ROWS_MAX as u64,
+                    what: "rows in one OVER RANGE frame".into(),
+                });
+            }
+            if peers.len() == 1 {
+                let mut row = peers.pop().expect("one peer");
+                p.append_results(&mut row);
+                emit(row);
+            } else {
+                let mut results = Vec::new();
+                p.append_results(&mut results);
+                for row in peers.drain(..) {
+                    emit(with(row, &results));
+                }
+            }
+        }
     }
-    Ok(accs)
+    Ok(())
+}
+
+/// The OVER state's layout in checkpoints written before frames were incremental: each frame
+/// as its whole rows, refolded for every row.
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct OverStateV1 {
+    pending: BTreeMap<(i64, Key, u64), Vec<Value>>,
+    arrivals: u64,
+    history: BTreeMap<Key, VecDeque<(i64, Vec<Value>)>>,
+    running: BTreeMap<Key, Vec<Acc>>,
+    last_ms: BTreeMap<Key, i64>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::expr::Expr;
+    use crate::plan::Body;
+
+    /// `OverStateV1`'s field layout, to write a checkpoint as the refolding version did.
+    #[derive(Serialize)]
+    struct V1Layout {
+        pending: BTreeMap<(i64, Key, u64), Vec<Value>>,
+        arrivals: u64,
+        history: BTreeMap<Key, VecDeque<(i64, Vec<Value>)>>,
+        running: BTreeMap<Key, Vec<Acc>>,
+        last_ms: BTreeMap<Key, i64>,
+    }
+
+    fn over_plan(frame: &str) -> Over {
+        let sql = format!(
+            "CREATE TABLE t (k STRING, x BIGINT, ts TIMESTAMP(3), WATERMARK FOR ts AS ts)
+             WITH ('connector' = 'kappa', 'topic' = 't', 'format' = 'json');
+             SELECT k, x,
+               SUM(x) OVER (PARTITION BY k ORDER BY ts {frame}) AS s,
+               MIN(x) OVER (PARTITION BY k ORDER BY ts {frame}) AS lo,
+               COUNT(*) OVER (PARTITION BY k ORDER BY ts {frame}) AS n
+             FROM t"
+        );
+        match crate::sql::compile(&sql, false).unwrap().body {
+            Body::Over(over) => over,
+            _ => panic!("an OVER plan"),
+        }
+    }
+
+    /// (partition key, event time, row) for 40 rows over two keys, some at equal times.
+    fn rows(over: &Over) -> Vec<(Key, i64, Vec<Value>)> {
+        let Expr::Slot(k) = over.partition[0] else {
+            panic!("k is a slot")
+        };
+        let Some(Expr::Slot(x)) = over.aggs[0].arg else {
+            panic!("x is a slot")
+        };
+        (0..40i64)
+            .map(|i| {
+                let key = vec![Value::Str(["a", "b"][(i % 3 == 0) as usize].into())];
+                let mut row = vec![Value::Null; over.input_slots];
+                row[k] = key[0].clone();
+                row[x] = Value::Int((i * 7) % 13 - 4);
+                (key, 1_000 * (i / 2), row)
+            })
+            .collect()
+    }
+
+    fn run(state: &mut OverState, over: &Over, watermark_ms: i64) -> Vec<Vec<Value>> {
+        let mut out = Vec::new();
+        state.advance(over, watermark_ms, |r| out.push(r)).unwrap();
+        out
+    }
+
+    #[test]
+    fn a_checkpoint_from_the_refolding_layout_restores_and_continues_identically() {
+        for (frame, sql) in [
+            (Frame::Rows(2), "ROWS BETWEEN 2 PRECEDING AND CURRENT ROW"),
+            (
+                Frame::Range(3_000),
+                "RANGE BETWEEN INTERVAL '3' SECOND PRECEDING AND CURRENT ROW",
+            ),
+        ] {
+            let over = over_plan(sql);
+            assert_eq!(over.frame, frame);
+            let mid = 9_000;
+            let mut clean = OverState::default();
+            for (key, t, row) in rows(&over) {
+                assert!(clean.add(key, t, row).unwrap());
+            }
+            let pending = clean.pending.clone();
+            let first = run(&mut clean, &over, mid);
+            let rest = run(&mut clean, &over, i64::MAX);
+            assert!(!first.is_empty() && !rest.is_empty());
+
+            // What the refolding version held after the first advance.
+            let mut old = V1Layout {
+                pending: BTreeMap::new(),
+                arrivals: 40,
+                history: BTreeMap::new(),
+                running: BTreeMap::new(),
+                last_ms: BTreeMap::new(),
+            };
+            for ((t, key, arrival), row) in pending {
+                if t > mid {
+                    old.pending.insert((t, key, arrival), row);
+                    continue;
+                }
+                old.last_ms.insert(key.clone(), t);
+                let h = old.history.entry(key).or_default();
+                h.push_back((t, row));
+                match frame {
+                    Frame::Rows(n) => {
+                        while h.len() as u64 > n + 1 {
+                            h.pop_front();
+                        }
+                    }
+                    Frame::Range(ms) => {
+                        while h.front().is_some_and(|(ts, _)| *ts < t - ms) {
+                            h.pop_front();
+                        }
+                    }
+                    _ => unreachable!(),
+                }
+            }
+            let bytes = bincode::serialize(&old).unwrap();
+            let v1: OverStateV1 = bincode::deserialize(&bytes).unwrap();
+            let mut restored = OverState::from_v1(v1, Some(&over)).unwrap();
+            assert_eq!(run(&mut restored, &over, i64::MAX), rest, "{frame:?}");
+            assert!(!restored
+                .add(vec![Value::Str("a".into())], 0, Vec::new())
+                .unwrap());
+        }
+    }
 }

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::limits::BOUNDED_HELD_ROWS_MAX;
-use crate::operator::over::OverState;
+use crate::operator::over::{OverState, OverStateV1};
 use crate::operator::row::RowReader;
 use crate::operator::{
     column_prefixes, render_row, Emit, EventRange, InputRecord, Operator, Outcome, ResultRow,
@@ -32,6 +32,20 @@ struct SqlState {
     over: OverState,
 }
 
+/// Leads a snapshot in the current layout. Older snapshots start with bincode's length of the
+/// first window map, which is never this large, so the two cannot be confused.
+const SNAPSHOT_TAG: [u8; 8] = *b"kSQLst3\0";
+
+/// The state's layout before OVER frames were incremental, still read from older checkpoints.
+#[derive(Deserialize)]
+struct SqlStateV2 {
+    windows: Windows,
+    table: Table,
+    results: Results,
+    held: Vec<(Option<Vec<u8>>, Vec<Value>)>,
+    over: OverStateV1,
+}
+
 /// The state's layout before OVER aggregates, still read from older checkpoints.
 #[derive(Deserialize)]
 struct SqlStateV1 {
@@ -52,6 +66,10 @@ pub struct SqlOperator {
     column_prefixes: Vec<String>,
     /// Per GROUP BY key: the slot it can be moved out of (a bare column no aggregate reads).
     key_moves: Vec<Option<usize>>,
+    /// Per OVER output column: the slot it can be moved out of.
+    over_moves: Vec<Option<usize>>,
+    /// OVER rows the last advance emitted (a buffer kept for its capacity).
+    over_rows: Vec<Vec<Value>>,
     key: Key,
     range: EventRange,
 }
@@ -65,6 +83,7 @@ impl SqlOperator {
         );
         let column_prefixes = column_prefixes(&plan.columns);
         let key_moves = key_moves(&plan);
+        let over_moves = over_moves(&plan);
         let plan = Arc::new(plan);
         SqlOperator {
             reader: RowReader::new(Arc::clone(&plan)),
@@ -73,6 +92,8 @@ impl SqlOperator {
             state: SqlState::default(),
             column_prefixes,
             key_moves,
+            over_moves,
+            over_rows: Vec::new(),
             key: Vec::new(),
             range: EventRange::default(),
         }
@@ -158,14 +179,28 @@ impl SqlOperator {
         let Body::Over(over) = &plan.body else {
             return Ok(());
         };
-        let mut rows = Vec::new();
+        let mut rows = std::mem::take(&mut self.over_rows);
         self.state
             .over
             .advance(over, watermark_ms, |row| rows.push(row))?;
-        for row in rows {
-            let values = over.outputs.iter().map(|e| e.eval(&row)).collect();
+        for mut row in rows.drain(..) {
+            let mut values: Vec<Value> = over
+                .outputs
+                .iter()
+                .zip(&self.over_moves)
+                .map(|(e, m)| match m {
+                    Some(_) => Value::Null,
+                    None => e.eval(&row),
+                })
+                .collect();
+            for (v, m) in values.iter_mut().zip(&self.over_moves) {
+                if let Some(slot) = m {
+                    *v = std::mem::take(&mut row[*slot]);
+                }
+            }
             self.output_row(None, None, values, out)?;
         }
+        self.over_rows = rows;
         Ok(())
     }
 
@@ -264,6 +299,23 @@ impl SqlOperator {
     }
 }
 
+/// Per OVER output column: the slot it can be moved out of (a bare column or aggregate result
+/// that no other output reads), instead of cloned.
+fn over_moves(plan: &Plan) -> Vec<Option<usize>> {
+    let Body::Over(over) = &plan.body else {
+        return Vec::new();
+    };
+    let mut reads = Vec::new();
+    over.outputs.iter().for_each(|e| e.slots(&mut reads));
+    over.outputs
+        .iter()
+        .map(|e| match e {
+            Expr::Slot(i) if reads.iter().filter(|r| *r == i).count() == 1 => Some(*i),
+            _ => None,
+        })
+        .collect()
+}
+
 /// For each GROUP BY key: the slot it can be moved out of — a bare column that no aggregate
 /// argument reads and no earlier key has taken.
 fn key_moves(plan: &Plan) -> Vec<Option<usize>> {
@@ -339,7 +391,8 @@ impl Operator for SqlOperator {
                     .map(|e| e.eval(&self.reader.row))
                     .collect();
                 // The slots the SELECT list and the aggregates read; the aggregate results follow.
-                let row = self.reader.row[..over.input_slots].to_vec();
+                let mut row = Vec::with_capacity(over.input_slots + over.aggs.len());
+                row.extend_from_slice(&self.reader.row[..over.input_slots]);
                 if !self.state.over.add(key, t, row)? {
                     return Ok(Outcome::Late { event_time_ms: t });
                 }
@@ -398,21 +451,39 @@ impl Operator for SqlOperator {
     }
 
     fn snapshot(&self) -> Result<Vec<u8>> {
-        bincode::serialize(&self.state).map_err(|e| Error::Checkpoint {
+        let mut bytes = SNAPSHOT_TAG.to_vec();
+        bincode::serialize_into(&mut bytes, &self.state).map_err(|e| Error::Checkpoint {
             path: "<sql state>".into(),
             reason: e.to_string(),
-        })
+        })?;
+        Ok(bytes)
     }
 
     fn restore(&mut self, snapshot: &[u8]) -> Result<()> {
-        self.state = match bincode::deserialize(snapshot) {
-            Ok(state) => state,
+        let corrupt = |e: bincode::Error| Error::Checkpoint {
+            path: "<sql state>".into(),
+            reason: e.to_string(),
+        };
+        if let Some(current) = snapshot.strip_prefix(&SNAPSHOT_TAG) {
+            self.state = bincode::deserialize(current).map_err(corrupt)?;
+            return Ok(());
+        }
+        self.state = match bincode::deserialize::<SqlStateV2>(snapshot) {
+            Ok(v2) => {
+                let over = match &self.plan.body {
+                    Body::Over(over) => Some(over),
+                    _ => None,
+                };
+                SqlState {
+                    windows: v2.windows,
+                    table: v2.table,
+                    results: v2.results,
+                    held: v2.held,
+                    over: OverState::from_v1(v2.over, over)?,
+                }
+            }
             Err(e) => {
-                let v1: SqlStateV1 =
-                    bincode::deserialize(snapshot).map_err(|_| Error::Checkpoint {
-                        path: "<sql state>".into(),
-                        reason: e.to_string(),
-                    })?;
+                let v1: SqlStateV1 = bincode::deserialize(snapshot).map_err(|_| corrupt(e))?;
                 SqlState {
                     windows: v1.windows,
                     table: v1.table,
@@ -431,8 +502,8 @@ impl Operator for SqlOperator {
 
     fn state_sizes(&self) -> Vec<StateSize> {
         use crate::limits::{
-            OVER_FRAME_ROWS_MAX, OVER_PENDING_ROWS_MAX, RESULTS_ROWS_MAX, TABLE_KEYS_MAX,
-            WINDOW_KEYS_MAX,
+            OVER_FRAME_ROWS_MAX, OVER_KEYS_MAX, OVER_PENDING_ROWS_MAX, RESULTS_ROWS_MAX,
+            TABLE_KEYS_MAX, WINDOW_KEYS_MAX,
         };
         let size = |state, entries: usize, max: usize, limit| StateSize {
             state,
@@ -467,6 +538,12 @@ impl Operator for SqlOperator {
                     over.largest_frame_rows(),
                     OVER_FRAME_ROWS_MAX,
                     "OVER_FRAME_ROWS_MAX",
+                ));
+                sizes.push(size(
+                    "over_keys",
+                    over.keys(),
+                    OVER_KEYS_MAX,
+                    "OVER_KEYS_MAX",
                 ));
             }
             Body::PassThrough | Body::Map { .. } | Body::TopN(_) => {}

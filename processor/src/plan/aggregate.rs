@@ -182,7 +182,7 @@ impl Acc {
 }
 
 /// Calcite's reduction of the variance family, in the argument's type.
-fn variance(sum: &Value, sum_sq: &Value, count: i64, sample: bool, sqrt: bool) -> Value {
+pub(crate) fn variance(sum: &Value, sum_sq: &Value, count: i64, sample: bool, sqrt: bool) -> Value {
     let denominator = if sample { count - 1 } else { count };
     if count == 0 || denominator == 0 {
         return Value::Null;

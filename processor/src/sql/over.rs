@@ -9,6 +9,7 @@ use sqlparser::ast::{self, Spanned};
 use sqlparser::tokenizer::Span;
 
 use crate::error::Result;
+use crate::limits::OVER_FRAME_ROWS_MAX;
 use crate::plan::expr::{Expr, Type};
 use crate::plan::{Body, Frame, Over};
 use crate::sql::compiler::{Compiler, OverCtx};
@@ -151,10 +152,18 @@ fn frame(f: Option<&ast::WindowFrame>, at: Span) -> Result<Frame> {
         (ast::WindowFrameBound::CurrentRow, false) => Frame::Range(0),
         (ast::WindowFrameBound::Preceding(Some(n)), true) => match n.as_ref() {
             ast::Expr::Value(v) => match &v.value {
-                ast::Value::Number(s, _) => Frame::Rows(
-                    s.parse()
-                        .map_err(|_| refuse("ROWS n PRECEDING needs a whole number"))?,
-                ),
+                ast::Value::Number(s, _) => {
+                    let n: u64 = s
+                        .parse()
+                        .map_err(|_| refuse("ROWS n PRECEDING needs a whole number"))?;
+                    if n >= OVER_FRAME_ROWS_MAX as u64 {
+                        return Err(refuse(&format!(
+                            "ROWS {n} PRECEDING holds more rows than OVER_FRAME_ROWS_MAX \
+                             ({OVER_FRAME_ROWS_MAX}) per frame"
+                        )));
+                    }
+                    Frame::Rows(n)
+                }
                 _ => return Err(refuse("ROWS n PRECEDING needs a whole number")),
             },
             _ => return Err(refuse("ROWS n PRECEDING needs a whole number")),

@@ -1,6 +1,7 @@
 //! `kappa bench`: every benchmark in one place; a table by default, one JSON object with --json.
 
 mod append;
+mod flink;
 mod http;
 mod kafka;
 mod latency;
@@ -19,8 +20,11 @@ pub struct Args {
     /// Tiny sizes (for CI: checks that every figure is produced, measures nothing useful).
     #[arg(long)]
     pub tiny: bool,
-    /// Run only these sections (append, http, replay, latency, kafka); default all but kafka,
-    /// which needs the Kafka clients and Apache Kafka (see tests/kafka/run.sh).
+    /// Run only these sections (append, http, replay, latency, kafka, flink); default all but
+    /// kafka, which needs the Kafka clients and Apache Kafka (see tests/kafka/run.sh), and
+    /// flink, which runs the replay queries on PyFlink too and reports kappa's events per
+    /// CPU-second over Flink's (needs apache-flink: tests/flink/run.sh installs it, or set
+    /// KAPPA_PYFLINK_PYTHON).
     #[arg(long, value_delimiter = ',')]
     pub only: Vec<String>,
     #[command(flatten)]
@@ -33,6 +37,8 @@ pub struct Args {
     pub latency: latency::Options,
     #[command(flatten)]
     pub kafka: kafka::Options,
+    #[command(flatten)]
+    pub flink: flink::Options,
 }
 
 /// One section: runs in its directory, returns its JSON and how to print its table.
@@ -103,6 +109,18 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         )?;
         Ok((serde_json::to_value(&r)?, Box::new(move || r.print_table())))
     })?;
+    if args.only.iter().any(|o| o == "flink") {
+        let opts = if tiny {
+            flink::Options::tiny()
+        } else {
+            args.flink.clone()
+        };
+        let r = flink::run(&opts, &dir.join("flink"))?;
+        if !args.json {
+            r.print_table();
+        }
+        report.insert("flink".to_string(), serde_json::to_value(&r)?);
+    }
     if args.only.iter().any(|o| o == "kafka") {
         let value = kafka::run(&args.kafka, &dir.join("kafka"))?;
         if !args.json {

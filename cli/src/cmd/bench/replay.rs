@@ -86,10 +86,10 @@ impl Report {
 }
 
 /// The seed's revenue query, as the demo runs it.
-const TUMBLING_SQL: &str = crate::cmd::demo::REVENUE_SQL;
+pub(super) const TUMBLING_SQL: &str = crate::cmd::demo::REVENUE_SQL;
 
 /// A rolling average per category over the last minute of event time (issue 14's OVER case).
-const OVER_SQL: &str = "CREATE TABLE orders (
+pub(super) const OVER_SQL: &str = "CREATE TABLE orders (
   order_id STRING, user_id STRING, total DOUBLE, category STRING, ts TIMESTAMP(3),
   WATERMARK FOR ts AS ts - INTERVAL '5' SECOND
 ) WITH ('connector' = 'kappa', 'topic' = 'order-events', 'format' = 'json');
@@ -104,25 +104,26 @@ SELECT order_id, UPPER(category) AS category, total * 1.25 AS total_with_tax
 FROM `order-events` WHERE status = 'completed'";
 
 /// CPU time of the calling thread in seconds (Linux), or None.
-fn thread_cpu_s() -> Option<f64> {
+pub(super) fn thread_cpu_s() -> Option<f64> {
     let text = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
     let ns: u64 = text.split_whitespace().next()?.parse().ok()?;
     Some(ns as f64 / 1e9)
 }
 
-struct Timer {
+pub(super) struct Timer {
     wall: Instant,
     cpu: Option<f64>,
 }
 
 impl Timer {
-    fn start() -> Timer {
+    pub(super) fn start() -> Timer {
         Timer {
             wall: Instant::now(),
             cpu: thread_cpu_s(),
         }
     }
-    fn stop(self) -> (f64, f64) {
+    /// (wall seconds, CPU seconds of this thread).
+    pub(super) fn stop(self) -> (f64, f64) {
         let wall = self.wall.elapsed().as_secs_f64();
         let cpu = match (self.cpu, thread_cpu_s()) {
             (Some(a), Some(b)) if b > a => b - a,
@@ -132,7 +133,16 @@ impl Timer {
     }
 }
 
-fn generate(store: &LogStore, events: u64, partitions: u32) -> anyhow::Result<u64> {
+/// Appends `events` generated orders to `order-events`; each value also goes to `ndjson` (one
+/// per line) when given. Event times are RFC 3339, or SQL's `yyyy-MM-dd HH:mm:ss.SSS` with
+/// `sql_times` (what Flink's JSON format reads into a TIMESTAMP(3)). Returns the bytes.
+pub(super) fn generate(
+    store: &LogStore,
+    events: u64,
+    partitions: u32,
+    mut ndjson: Option<&mut dyn std::io::Write>,
+    sql_times: bool,
+) -> anyhow::Result<u64> {
     let topic = store
         .create_topic(
             "order-events",
@@ -168,10 +178,20 @@ fn generate(store: &LogStore, events: u64, partitions: u32) -> anyhow::Result<u6
                     categories[(r >> 16) as usize % categories.len()],
                     ["eu", "us", "apac"][(r >> 24) as usize % 3],
                     if (r >> 32) % 10 < 8 { "completed" } else { "cancelled" },
-                    processor::timestamp::format_rfc3339(et)
+                    if sql_times {
+                        sql_timestamp(et)
+                    } else {
+                        processor::timestamp::format_rfc3339(et)
+                    }
                 )
             })
             .collect();
+        if let Some(w) = ndjson.as_mut() {
+            for v in &values {
+                w.write_all(v.as_bytes())?;
+                w.write_all(b"\n")?;
+            }
+        }
         bytes += values.iter().map(|v| v.len() as u64).sum::<u64>();
         let records: Vec<AppendRecord<'_>> = values
             .iter()
@@ -185,6 +205,12 @@ fn generate(store: &LogStore, events: u64, partitions: u32) -> anyhow::Result<u6
         i += n;
     }
     Ok(bytes)
+}
+
+/// `2026-03-25 10:00:00.000`: an RFC 3339 time with a space for the `T` and no zone.
+fn sql_timestamp(ms: i64) -> String {
+    let t = processor::timestamp::format_rfc3339(ms);
+    t.trim_end_matches('Z').replacen('T', " ", 1)
 }
 
 /// Reads every record (optionally JSON-parsing each into a serde_json::Value).
@@ -209,7 +235,7 @@ fn read_all(store: &LogStore, parse: bool) -> anyhow::Result<u64> {
     Ok(n)
 }
 
-fn run_query(store: &Arc<LogStore>, sql: &str, output: &str) -> anyhow::Result<u64> {
+pub(super) fn run_query(store: &Arc<LogStore>, sql: &str, output: &str) -> anyhow::Result<u64> {
     let plan = processor::sql::compile(sql, false)?;
     let spec = TaskSpec::watermarks_of(&plan);
     let inputs: Vec<String> = plan.inputs().iter().map(|t| t.to_string()).collect();
@@ -236,7 +262,13 @@ pub fn run(opts: &Options, dir: &Path) -> anyhow::Result<Report> {
             fsync: FsyncPolicy::Never,
         },
     )?);
-    let bytes = generate(&store, opts.replay_events, opts.replay_partitions.max(1))?;
+    let bytes = generate(
+        &store,
+        opts.replay_events,
+        opts.replay_partitions.max(1),
+        None,
+        false,
+    )?;
     // Let the safe time pass the last append so a replay sees every record.
     std::thread::sleep(std::time::Duration::from_millis(5));
     let mut cases = Vec::new();
