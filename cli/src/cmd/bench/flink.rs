@@ -16,14 +16,21 @@ use anyhow::Context;
 use log_store::{FsyncPolicy, LogStore, StoreConfig};
 use serde::Serialize;
 
-use super::replay::{generate, run_query, Timer, OVER_SQL, TUMBLING_SQL};
+use super::replay::{
+    generate, generate_rates, run_query, Timer, ENRICHMENT_SQL, OVER_SQL, TUMBLING_SQL,
+};
 
-/// The cases: (name, kappa SQL). Flink runs the same text with its CREATE TABLE pointed at the
-/// NDJSON file. Add a case here (a temporal-join enrichment, say) and both sides run it.
+/// The cases: (name, kappa SQL). Flink runs the same text with each CREATE TABLE pointed at the
+/// NDJSON file of its topic (`order-events`, and `category-rates` for the enrichment). Add a
+/// case here and both sides run it.
 pub const CASES: &[(&str, &str)] = &[
     ("tumbling (seed query)", TUMBLING_SQL),
     ("OVER rolling average", OVER_SQL),
+    ("temporal join (enrich)", ENRICHMENT_SQL),
 ];
+
+/// The topic of the enrichment's versioned table.
+const RATES_TOPIC: &str = "category-rates";
 
 const DRIVER: &str = include_str!("flink_bench.py");
 
@@ -108,7 +115,8 @@ fn python() -> anyhow::Result<PathBuf> {
          KAPPA_PYFLINK_PYTHON at a Python with `pip install apache-flink==1.20.3`",
         path.display()
     );
-    Ok(path)
+    // Absolute: the driver runs in the bench directory.
+    std::path::absolute(&path).context("the PyFlink python's path")
 }
 
 pub fn run(opts: &Options, dir: &Path) -> anyhow::Result<Report> {
@@ -129,6 +137,14 @@ pub fn run(opts: &Options, dir: &Path) -> anyhow::Result<Report> {
         std::fs::File::create(&ndjson_path)
             .with_context(|| format!("create {}", ndjson_path.display()))?,
     );
+    let rates_path = dir.join("rates.ndjson");
+    let mut rates_ndjson = std::io::BufWriter::new(
+        std::fs::File::create(&rates_path)
+            .with_context(|| format!("create {}", rates_path.display()))?,
+    );
+    let versions = generate_rates(&store, opts.flink_events, Some(&mut rates_ndjson))?;
+    std::io::Write::flush(&mut rates_ndjson).context("write the NDJSON versions")?;
+    drop(rates_ndjson);
     let bytes = generate(&store, opts.flink_events, 1, Some(&mut ndjson), true)?;
     std::io::Write::flush(&mut ndjson).context("write the NDJSON events")?;
     drop(ndjson);
@@ -140,10 +156,16 @@ pub fn run(opts: &Options, dir: &Path) -> anyhow::Result<Report> {
         let t = Timer::start();
         let events = run_query(&store, sql, &format!("bench-flink-{i}"))?;
         let (_, cpu) = t.stop();
+        // The enrichment reads the versions too (a few thousand beside the orders).
+        let expected = opts.flink_events
+            + if sql.contains(RATES_TOPIC) {
+                versions
+            } else {
+                0
+            };
         anyhow::ensure!(
-            events == opts.flink_events,
-            "{name}: kappa processed {events} of {} events",
-            opts.flink_events
+            events == expected,
+            "{name}: kappa processed {events} of {expected} records"
         );
         kappa.push(cpu);
     }
@@ -154,7 +176,11 @@ pub fn run(opts: &Options, dir: &Path) -> anyhow::Result<Report> {
     let cases_path = dir.join("cases.json");
     let cases_json: Vec<_> = CASES
         .iter()
-        .map(|(name, sql)| serde_json::json!({"name": name, "sql": sql}))
+        .map(|(name, sql)| {
+            serde_json::json!({"name": name, "sql": sql, "paths": {
+                "order-events": ndjson_path, RATES_TOPIC: rates_path,
+            }})
+        })
         .collect();
     std::fs::write(&cases_path, serde_json::to_vec(&cases_json)?).context("write cases.json")?;
     let log_path = dir.join("flink.log");

@@ -1,8 +1,9 @@
 """The PyFlink side of `kappa bench --only flink` (written next to the data and run by it).
 
 Usage: python flink_bench.py <events.ndjson> <cases.json>
-cases.json: [{"name": ..., "sql": ...}], kappa's SQL text. Each case's CREATE TABLE is pointed
-at the NDJSON file (the `filesystem` connector, `json` format), its query is inserted into a
+cases.json: [{"name": ..., "sql": ..., "paths": {topic: file}}], kappa's SQL text. Each case's
+CREATE TABLE is pointed at the NDJSON file of its 'topic' option (or the events file when the
+topic has none listed; the `filesystem` connector, `json` format), its query is inserted into a
 `blackhole` table, and the job runs in streaming mode with parallelism 1 and the table's
 watermark (Flink's default periodic emission). For each case one JSON line goes to stdout:
 {"name", "cpu_s", "wall_s", "startup_cpu_s"}: the CPU seconds (user + system) the JVM and any
@@ -46,7 +47,7 @@ def statements(sql):
     return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]
 
 
-def run_case(name, sql, path, before):
+def run_case(name, sql, path, paths, before):
     from pyflink.table import EnvironmentSettings, Schema, TableDescriptor, TableEnvironment
 
     t_env = TableEnvironment.create(EnvironmentSettings.in_streaming_mode())
@@ -57,9 +58,11 @@ def run_case(name, sql, path, before):
     for stmt in statements(sql):
         if re.match(r"CREATE\s+TABLE", stmt, re.I):
             with_m = re.search(r"\bWITH\s*\((.*)\)\s*$", stmt, re.I | re.S)
+            topic = re.search(r"'topic'\s*=\s*'([^']*)'", with_m.group(1))
+            table_path = paths.get(topic.group(1), path) if topic else path
             t_env.execute_sql(
                 stmt[: with_m.start()]
-                + f" WITH ('connector' = 'filesystem', 'path' = 'file://{path}', 'format' = 'json')"
+                + f" WITH ('connector' = 'filesystem', 'path' = 'file://{table_path}', 'format' = 'json')"
             )
         else:
             query = re.sub(r"^INSERT\s+INTO\s+(`[^`]+`|\"[^\"]+\"|\S+)\s+", "", stmt, flags=re.I)
@@ -82,7 +85,7 @@ def main():
     with open(cases_path, encoding="utf-8") as f:
         cases = json.load(f)
     for case in cases:
-        run_case(case["name"], case["sql"], path, descendants_cpu_s())
+        run_case(case["name"], case["sql"], path, case.get("paths", {}), descendants_cpu_s())
 
 
 if __name__ == "__main__":

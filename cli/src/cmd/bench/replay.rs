@@ -99,6 +99,21 @@ SELECT order_id, category, total,
          RANGE BETWEEN INTERVAL '1' MINUTE PRECEDING AND CURRENT ROW) AS avg_1m
 FROM orders";
 
+/// The seed's enrichment use case (issue 14): each order meets the discount of its category
+/// valid at the order's event time (an event-time temporal join with a versioned table).
+pub(super) const ENRICHMENT_SQL: &str = "CREATE TABLE orders (
+  order_id STRING, user_id STRING, total DOUBLE, category STRING, ts TIMESTAMP(3),
+  WATERMARK FOR ts AS ts - INTERVAL '5' SECOND
+) WITH ('connector' = 'kappa', 'topic' = 'order-events', 'format' = 'json');
+CREATE TABLE rates (
+  category STRING, discount DOUBLE, ts TIMESTAMP(3),
+  WATERMARK FOR ts AS ts, PRIMARY KEY (category) NOT ENFORCED
+) WITH ('connector' = 'kappa', 'topic' = 'category-rates', 'format' = 'json');
+INSERT INTO `bench-enriched`
+SELECT o.order_id, o.category, o.total, r.discount, o.total * (1 - r.discount) AS net
+FROM orders AS o
+JOIN rates FOR SYSTEM_TIME AS OF o.ts AS r ON o.category = r.category";
+
 const FILTER_MAP_SQL: &str = "INSERT INTO `completed-orders`
 SELECT order_id, UPPER(category) AS category, total * 1.25 AS total_with_tax
 FROM `order-events` WHERE status = 'completed'";
@@ -136,6 +151,8 @@ impl Timer {
 /// Appends `events` generated orders to `order-events`; each value also goes to `ndjson` (one
 /// per line) when given. Event times are RFC 3339, or SQL's `yyyy-MM-dd HH:mm:ss.SSS` with
 /// `sql_times` (what Flink's JSON format reads into a TIMESTAMP(3)). Returns the bytes.
+const CATEGORIES: [&str; 6] = ["books", "toys", "garden", "games", "music", "sports"];
+
 pub(super) fn generate(
     store: &LogStore,
     events: u64,
@@ -152,7 +169,6 @@ pub(super) fn generate(
             },
         )
         .context("create order-events")?;
-    let categories = ["books", "toys", "garden", "games", "music", "sports"];
     let base_ms: i64 = 1_774_432_800_000;
     let mut bytes = 0u64;
     let mut i = 0u64;
@@ -175,7 +191,7 @@ pub(super) fn generate(
                     r % 10_000,
                     r % 500,
                     (r >> 8) % 100,
-                    categories[(r >> 16) as usize % categories.len()],
+                    CATEGORIES[(r >> 16) as usize % CATEGORIES.len()],
                     ["eu", "us", "apac"][(r >> 24) as usize % 3],
                     if (r >> 32) % 10 < 8 { "completed" } else { "cancelled" },
                     if sql_times {
@@ -208,6 +224,53 @@ pub(super) fn generate(
 }
 
 /// `2026-03-25 10:00:00.000`: an RFC 3339 time with a space for the `T` and no zone.
+/// Discount versions per category for the enrichment case: every category at the start, then
+/// one category's new discount every 2,000 orders' worth of event time (10 s), in event-time
+/// order, into topic `category-rates` (appended before the orders, so every version is in the
+/// log when the orders are read) and, when given, an NDJSON file. Returns how many.
+pub(super) fn generate_rates(
+    store: &LogStore,
+    events: u64,
+    mut ndjson: Option<&mut dyn std::io::Write>,
+) -> anyhow::Result<u64> {
+    let topic = store
+        .create_topic("category-rates", TopicConfig::default())
+        .context("create category-rates")?;
+    let base_ms: i64 = 1_774_432_800_000;
+    let mut values = Vec::new();
+    for (i, c) in CATEGORIES.iter().enumerate() {
+        let ts = sql_timestamp(base_ms - 10_000);
+        values.push(format!(
+            r#"{{"category":"{c}","discount":0.{i},"ts":"{ts}"}}"#
+        ));
+    }
+    for k in 1..=events / 2_000 {
+        let c = CATEGORIES[k as usize % CATEGORIES.len()];
+        let ts = sql_timestamp(base_ms + k as i64 * 10_000);
+        values.push(format!(
+            r#"{{"category":"{c}","discount":0.{},"ts":"{ts}"}}"#,
+            k % 30
+        ));
+    }
+    for chunk in values.chunks(10_000) {
+        let records: Vec<AppendRecord<'_>> = chunk
+            .iter()
+            .map(|v| AppendRecord {
+                value: v.as_bytes(),
+                ..Default::default()
+            })
+            .collect();
+        topic.partitions()[0].append(&records).context("append")?;
+    }
+    if let Some(w) = ndjson.as_mut() {
+        for v in &values {
+            w.write_all(v.as_bytes())?;
+            w.write_all(b"\n")?;
+        }
+    }
+    Ok(values.len() as u64)
+}
+
 fn sql_timestamp(ms: i64) -> String {
     let t = processor::timestamp::format_rfc3339(ms);
     t.trim_end_matches('Z').replacen('T', " ", 1)
