@@ -53,13 +53,6 @@ pub fn flink_script(sql: &str, opts: &Options) -> anyhow::Result<String> {
     let bounded = opts.to.is_some();
     let plan = processor::sql::compile(sql, bounded)
         .map_err(|e| anyhow!("the processor's SQL does not compile: {e}"))?;
-    if matches!(plan.body, Body::TopN(_)) {
-        bail!(
-            "a Top-N or deduplication is not exported yet: Flink runs the query as written, but \
-             its sink must be an upsert-kafka table keyed by the partition columns and the row \
-             number, which the export does not write; declare that sink and copy the query"
-        );
-    }
     if plan.inferred_input {
         bail!(
             "the query reads topic `{}` without CREATE TABLE: Flink needs the columns declared; \
@@ -260,32 +253,47 @@ pub fn flink_script(sql: &str, opts: &Options) -> anyhow::Result<String> {
     let env = Env::new(select, &columns);
     let mut types = Vec::new();
     let mut asts = Vec::new();
-    match select.projection.as_slice() {
-        [SelectItem::Wildcard(_)] => {
-            let Some(t) = env.single_table() else {
-                bail!("SELECT * needs one table");
-            };
-            let decl = tables
-                .iter()
-                .find_map(|s| match &s.parsed {
-                    Statement::CreateTable(ct) => Some(ct),
-                    _ => None,
-                })
-                .filter(|ct| processor::sql::table::object_name(&ct.name) == t)
-                .ok_or_else(|| anyhow!("table {t} not declared"))?;
-            for c in &decl.columns {
-                types.push(flink_family(&c.data_type));
-                asts.push(None);
-            }
+    if let Body::TopN(top) = &plan.body {
+        // The ranked rows' columns: the inner query's, typed by the plan; the row number BIGINT.
+        for out in &top.outputs {
+            types.push(match out.map(|i| &top.row[i]) {
+                None => "BIGINT".to_string(),
+                Some(processor::plan::expr::Expr::Slot(s)) => type_name(plan.slot_types[*s]),
+                Some(_) => bail!(
+                    "a Top-N selecting a computed column is not exported: select the columns \
+                     of its input, as Flink's Top-N examples do"
+                ),
+            });
+            asts.push(None);
         }
-        items => {
-            for item in items {
-                let e = match item {
-                    SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. } => e,
-                    other => bail!("SELECT item {other} is not exported"),
+    } else {
+        match select.projection.as_slice() {
+            [SelectItem::Wildcard(_)] => {
+                let Some(t) = env.single_table() else {
+                    bail!("SELECT * needs one table");
                 };
-                types.push(env.type_of(e));
-                asts.push(Some(e.clone()));
+                let decl = tables
+                    .iter()
+                    .find_map(|s| match &s.parsed {
+                        Statement::CreateTable(ct) => Some(ct),
+                        _ => None,
+                    })
+                    .filter(|ct| processor::sql::table::object_name(&ct.name) == t)
+                    .ok_or_else(|| anyhow!("table {t} not declared"))?;
+                for c in &decl.columns {
+                    types.push(flink_family(&c.data_type));
+                    asts.push(None);
+                }
+            }
+            items => {
+                for item in items {
+                    let e = match item {
+                        SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. } => e,
+                        other => bail!("SELECT item {other} is not exported"),
+                    };
+                    types.push(env.type_of(e));
+                    asts.push(Some(e.clone()));
+                }
             }
         }
     }
@@ -304,10 +312,13 @@ pub fn flink_script(sql: &str, opts: &Options) -> anyhow::Result<String> {
     let updating = !bounded
         && match &plan.body {
             Body::Aggregate(a) => a.window.is_none() || plan.allowed_lateness_ms > 0,
+            Body::TopN(_) => true,
             _ => changelog,
         };
     let mut key_columns = Vec::new();
-    if updating && changelog {
+    if let (true, Body::TopN(top)) = (updating, &plan.body) {
+        key_columns = top_n_key(top)?;
+    } else if updating && changelog {
         for k in &plan.primary_key.names {
             let i = asts
                 .iter()
@@ -420,6 +431,50 @@ pub fn flink_script(sql: &str, opts: &Options) -> anyhow::Result<String> {
     }
     writeln!(out, "{insert_text}")?;
     Ok(out.replace("\n\n\n", "\n\n"))
+}
+
+/// A Top-N's key in its output, as Flink's: the partition columns and the row number (the
+/// partition columns alone when it keeps one row per key, a deduplication; the whole row when
+/// the row number is not selected).
+fn top_n_key(top: &processor::plan::TopN) -> anyhow::Result<Vec<usize>> {
+    use processor::plan::expr::Expr as P;
+    let mut key = Vec::new();
+    for p in &top.partition {
+        let column = top.outputs.iter().position(|o| {
+            o.is_some_and(|i| matches!((&top.row[i], p), (P::Slot(a), P::Slot(b)) if a == b))
+        });
+        key.push(column.ok_or_else(|| {
+            anyhow!(
+                "a PARTITION BY column of the Top-N is not in the SELECT list: Flink's \
+                 upsert-kafka sink needs the result's key among its columns"
+            )
+        })?);
+    }
+    if top.n > 1 {
+        match top.outputs.iter().position(Option::is_none) {
+            Some(rn) => key.push(rn),
+            // Without the row number Flink's rows are told apart by their content (its
+            // "no ranking number" form): the whole row is the key.
+            None => key = (0..top.outputs.len()).collect(),
+        }
+    }
+    if key.is_empty() {
+        bail!("a Top-1 without PARTITION BY has no key for Flink's upsert-kafka sink");
+    }
+    Ok(key)
+}
+
+/// Flink's name of a kappa column type (an untyped column is read as STRING).
+fn type_name(t: processor::plan::expr::Type) -> String {
+    use processor::plan::expr::Type;
+    match t {
+        Type::Bool => "BOOLEAN",
+        Type::Int => "BIGINT",
+        Type::Double => "DOUBLE",
+        Type::Ts => "TIMESTAMP(3)",
+        Type::Str | Type::Any => "STRING",
+    }
+    .to_string()
 }
 
 /// The two spellings kappa takes that Flink's parser does not: `DATE(x)` (the seed's dbt model;
@@ -1387,12 +1442,19 @@ SELECT currency, rate * 100 AS pct FROM rates WHERE rate < 2";
     }
 
     #[test]
-    fn a_top_n_is_refused_saying_why() {
+    fn a_top_n_is_an_upsert_kafka_sink_keyed_by_partition_and_row_number() {
         let sql = "CREATE TABLE orders (id STRING, cat STRING, total DOUBLE) \
                    WITH ('connector' = 'kappa', 'topic' = 'orders');\n\
                    SELECT * FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY cat ORDER BY total DESC) \
                    AS rn FROM orders) WHERE rn <= 3;";
-        let e = flink_script(sql, &opts("top")).unwrap_err().to_string();
-        assert!(e.contains("Top-N") && e.contains("upsert-kafka"), "{e}");
+        let script = flink_script(sql, &opts("top")).unwrap();
+        let sink = &script[script.find("CREATE TABLE `top`").unwrap()..];
+        assert!(sink.contains("'connector' = 'upsert-kafka'"), "{script}");
+        assert!(sink.contains("`rn` BIGINT"), "{script}");
+        assert!(sink.contains("PRIMARY KEY (`cat`, `rn`) NOT ENFORCED"), "{script}");
+        // A deduplication (one row per key) is keyed by the partition columns alone.
+        let dedup = sql.replace("rn <= 3", "rn = 1");
+        let script = flink_script(&dedup, &opts("top")).unwrap();
+        assert!(script.contains("PRIMARY KEY (`cat`) NOT ENFORCED"), "{script}");
     }
 }
