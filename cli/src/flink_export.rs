@@ -1451,10 +1451,16 @@ SELECT currency, rate * 100 AS pct FROM rates WHERE rate < 2";
         let sink = &script[script.find("CREATE TABLE `top`").unwrap()..];
         assert!(sink.contains("'connector' = 'upsert-kafka'"), "{script}");
         assert!(sink.contains("`rn` BIGINT"), "{script}");
-        assert!(sink.contains("PRIMARY KEY (`cat`, `rn`) NOT ENFORCED"), "{script}");
+        assert!(
+            sink.contains("PRIMARY KEY (`cat`, `rn`) NOT ENFORCED"),
+            "{script}"
+        );
         // A deduplication (one row per key) is keyed by the partition columns alone.
         let dedup = sql.replace("rn <= 3", "rn = 1");
         let script = flink_script(&dedup, &opts("top")).unwrap();
-        assert!(script.contains("PRIMARY KEY (`cat`) NOT ENFORCED"), "{script}");
+        assert!(
+            script.contains("PRIMARY KEY (`cat`) NOT ENFORCED"),
+            "{script}"
+        );
     }
 }
