@@ -14,8 +14,8 @@ use crate::error::{Error, Result};
 use crate::limits::TABLE_KEYS_MAX;
 use crate::operator::row::{tombstone_key, RowReader};
 use crate::operator::{
-    column_prefixes, render_row, Emit, EventRange, InputRecord, Operator, Outcome, ResultRow,
-    ResultsFilter, StateSize,
+    column_prefixes, decode_state, encode_state, render_row, Emit, EventRange, InputRecord,
+    Operator, Outcome, ResultRow, ResultsFilter, StateSize,
 };
 use crate::plan::expr::Expr;
 use crate::plan::{Body, Plan};
@@ -160,17 +160,11 @@ impl Operator for ChangelogOperator {
     }
 
     fn snapshot(&self) -> Result<Vec<u8>> {
-        bincode::serialize(&self.state).map_err(|e| Error::Checkpoint {
-            path: "<changelog state>".into(),
-            reason: e.to_string(),
-        })
+        encode_state(&self.state, "changelog")
     }
 
     fn restore(&mut self, snapshot: &[u8]) -> Result<()> {
-        self.state = bincode::deserialize(snapshot).map_err(|e| Error::Checkpoint {
-            path: "<changelog state>".into(),
-            reason: e.to_string(),
-        })?;
+        self.state = decode_state(snapshot, "changelog")?;
         Ok(())
     }
 

@@ -28,7 +28,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use crate::limits::JOIN_ROWS_MAX;
 use crate::operator::row::{tombstone_key, RowReader};
-use crate::operator::{column_prefixes, render_row};
+use crate::operator::{column_prefixes, decode_state, encode_state, render_row};
 use crate::operator::{
     Emit, EventRange, InputRecord, Operator, Outcome, ResultRow, ResultsFilter, StateSize,
 };
@@ -460,17 +460,11 @@ impl Operator for JoinOperator {
     }
 
     fn snapshot(&self) -> Result<Vec<u8>> {
-        bincode::serialize(&self.state).map_err(|e| Error::Checkpoint {
-            path: "<join state>".into(),
-            reason: e.to_string(),
-        })
+        encode_state(&self.state, "join")
     }
 
     fn restore(&mut self, snapshot: &[u8]) -> Result<()> {
-        self.state = bincode::deserialize(snapshot).map_err(|e| Error::Checkpoint {
-            path: "<join state>".into(),
-            reason: e.to_string(),
-        })?;
+        self.state = decode_state(snapshot, "join")?;
         Ok(())
     }
 

@@ -143,6 +143,22 @@ pub(crate) fn render_row(column_prefixes: &[String], values: &[Value]) -> String
 
 pub use crate::state::results::{ResultRow, ResultsFilter};
 
+/// An operator's state as checkpoint bytes (bincode); `what` names it in an error.
+pub(crate) fn encode_state<T: Serialize>(state: &T, what: &str) -> Result<Vec<u8>> {
+    bincode::serialize(state).map_err(|e| crate::error::Error::Checkpoint {
+        path: format!("<{what} state>").into(),
+        reason: e.to_string(),
+    })
+}
+
+/// The state `encode_state` wrote.
+pub(crate) fn decode_state<T: serde::de::DeserializeOwned>(bytes: &[u8], what: &str) -> Result<T> {
+    bincode::deserialize(bytes).map_err(|e| crate::error::Error::Checkpoint {
+        path: format!("<{what} state>").into(),
+        reason: e.to_string(),
+    })
+}
+
 /// The runtime's view of a processor's logic. SQL plans, the builder and user `Processor`s all
 /// become one of these.
 pub trait Operator: Send {

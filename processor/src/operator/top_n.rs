@@ -22,8 +22,8 @@ use crate::error::{Error, Result};
 use crate::limits::{RESULTS_ROWS_MAX, TOP_N_KEYS_MAX, TOP_N_ROWS_MAX};
 use crate::operator::row::RowReader;
 use crate::operator::{
-    column_prefixes, render_row, Emit, EventRange, InputRecord, Operator, Outcome, ResultRow,
-    ResultsFilter, StateSize,
+    column_prefixes, decode_state, encode_state, render_row, Emit, EventRange, InputRecord,
+    Operator, Outcome, ResultRow, ResultsFilter, StateSize,
 };
 use crate::plan::{Body, Plan, SortKey, TopN};
 use crate::state::results::Results;
@@ -227,17 +227,11 @@ impl Operator for TopNOperator {
     }
 
     fn snapshot(&self) -> Result<Vec<u8>> {
-        bincode::serialize(&self.state).map_err(|e| Error::Checkpoint {
-            path: "<top-n state>".into(),
-            reason: e.to_string(),
-        })
+        encode_state(&self.state, "top-n")
     }
 
     fn restore(&mut self, snapshot: &[u8]) -> Result<()> {
-        self.state = bincode::deserialize(snapshot).map_err(|e| Error::Checkpoint {
-            path: "<top-n state>".into(),
-            reason: e.to_string(),
-        })?;
+        self.state = decode_state(snapshot, "top-n")?;
         Ok(())
     }
 

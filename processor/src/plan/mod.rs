@@ -98,8 +98,6 @@ pub enum JoinKind {
 #[derive(Debug, Clone)]
 pub struct JoinInput {
     pub topic: String,
-    /// The name (or alias) the query gives it, for error messages.
-    pub name: String,
     /// Fills the right table's slots of the joined row.
     pub fields: FieldSet,
     pub event_time: EventTime,

@@ -489,13 +489,11 @@ impl Compiler {
             .into_iter()
             .reduce(|a, b| Expr::Binary(BinOp::And, Box::new(a), Box::new(b)));
         let right_time_slot = self.column_slot(&[RIGHT.to_string(), right_time], Type::Ts);
-        let right = self.right.as_ref().expect("a join");
         Ok(Some(Join {
             kind,
             left_outer,
             right: JoinInput {
                 topic: right_table.topic.clone(),
-                name: right.qualifiers.last().cloned().unwrap_or_default(),
                 // Set when the whole query is compiled (its SELECT list adds columns).
                 fields: FieldSet::default(),
                 event_time: EventTime::Slot(right_time_slot),
