@@ -16,6 +16,10 @@
 //!   passes its time plus the bound), then dropped — or, for a LEFT JOIN's unmatched left row,
 //!   emitted with NULL right columns.
 //!
+//! The join acts on the processor's watermark only once both tables have had a row: until then
+//! it holds (a table with nothing read yet counts as idle for the processor's watermark, which
+//! would otherwise let the other table's progress alone release, expire or prune).
+//!
 //! A backfill's event-time range selects left rows; right rows are all read (a left row in
 //! range meets what was valid, or arrived, outside it). Output order is a function of the
 //! input order alone, so a replay writes the same bytes.
@@ -58,7 +62,7 @@ struct Buffered {
     matched: bool,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 struct JoinState {
     /// Temporal: left rows waiting for the watermark, by (event time, arrival).
     pending: BTreeMap<(i64, u64), (Key, Vec<Value>)>,
@@ -72,7 +76,35 @@ struct JoinState {
     right_index: BTreeMap<Key, Vec<u64>>,
     expiry: BTreeSet<(i64, u64)>,
     arrivals: u64,
+    /// The largest event time read from the left and from the right table. The join's
+    /// watermark is the processor's capped by each table's own (its largest event time minus
+    /// its delay), and holds until both tables have had a row — as a Flink source without a
+    /// watermark holds an operator's. So a table read later in log time (reference data loaded
+    /// after the events, or before them) does not find its partner's rows released, expired or
+    /// its versions pruned by the other table's progress alone; the processor's watermark
+    /// counts a table with nothing read yet as idle.
+    max_ms: [Option<i64>; 2],
+    /// The join's watermark, as last acted on.
+    watermark_ms: i64,
     results: Results,
+}
+
+impl Default for JoinState {
+    fn default() -> JoinState {
+        JoinState {
+            pending: BTreeMap::new(),
+            versions: BTreeMap::new(),
+            version_count: 0,
+            rows: BTreeMap::new(),
+            left_index: BTreeMap::new(),
+            right_index: BTreeMap::new(),
+            expiry: BTreeSet::new(),
+            arrivals: 0,
+            max_ms: [None, None],
+            watermark_ms: i64::MIN,
+            results: Results::default(),
+        }
+    }
 }
 
 pub struct JoinOperator {
@@ -162,6 +194,26 @@ impl JoinOperator {
         out.push(None, json.into_bytes());
     }
 
+    /// The join's watermark for the processor's `watermark_ms` (see `JoinState::max_ms`).
+    fn effective(&self, watermark_ms: i64) -> i64 {
+        let delays = [
+            self.plan.watermark_delay_ms,
+            self.join.right.watermark_delay_ms,
+        ];
+        match self.state.max_ms {
+            [Some(l), Some(r)] => watermark_ms
+                .min(l.saturating_sub(delays[0]))
+                .min(r.saturating_sub(delays[1])),
+            _ => i64::MIN,
+        }
+    }
+
+    /// How far versions can be pruned: to the watermark, and not past a left row still waiting.
+    fn prune_bound(&self, watermark_ms: i64) -> i64 {
+        let waiting = self.state.pending.first_key_value().map(|((t, _), _)| *t);
+        waiting.map_or(watermark_ms, |t| t.min(watermark_ms))
+    }
+
     fn held_rows(&self) -> usize {
         self.state.pending.len() + self.state.version_count + self.state.rows.len()
     }
@@ -246,6 +298,7 @@ impl JoinOperator {
     fn temporal_right(&mut self, t: i64, watermark_ms: i64) -> Result<()> {
         let key = self.key_of(true);
         let right = self.compact(true);
+        let watermark_ms = self.prune_bound(watermark_ms);
         if key.iter().any(Value::is_null) {
             // A NULL key equals nothing: no left row can ever meet this version.
             return Ok(());
@@ -415,11 +468,16 @@ impl Operator for JoinOperator {
         if !right && !self.range.contains(t) {
             return Ok(Outcome::Skipped);
         }
+        let seen = &mut self.state.max_ms[usize::from(right)];
+        *seen = Some(seen.map_or(t, |m| m.max(t)));
+        let joined = self.state.watermark_ms;
         match (temporal, right) {
-            (true, false) => self.temporal_left(t, watermark_ms, out)?,
-            (true, true) => self.temporal_right(t, watermark_ms)?,
-            (false, right) => self.interval_row(right, t, watermark_ms, out)?,
+            (true, false) => self.temporal_left(t, joined, out)?,
+            (true, true) => self.temporal_right(t, joined)?,
+            (false, right) => self.interval_row(right, t, joined, out)?,
         }
+        // This row may have moved its table's watermark, and with it the join's.
+        self.advance(watermark_ms, out)?;
         Ok(Outcome::Accepted { event_time_ms: t })
     }
 
@@ -428,6 +486,11 @@ impl Operator for JoinOperator {
     }
 
     fn advance(&mut self, watermark_ms: i64, out: &mut Emit) -> Result<()> {
+        let watermark_ms = self.effective(watermark_ms);
+        if watermark_ms <= self.state.watermark_ms {
+            return Ok(());
+        }
+        self.state.watermark_ms = watermark_ms;
         if self.join.kind != JoinKind::Temporal {
             self.expire(Some(watermark_ms), out);
             return Ok(());
@@ -442,8 +505,9 @@ impl Operator for JoinOperator {
             released.insert(key);
         }
         // Only once every row at or below the watermark has met its version.
+        let bound = self.prune_bound(watermark_ms);
         for key in released {
-            self.prune_versions(&key, watermark_ms);
+            self.prune_versions(&key, bound);
         }
         Ok(())
     }
