@@ -116,6 +116,26 @@ struct Sides {
     right: bool,
 }
 
+impl Sides {
+    fn only_left(self) -> bool {
+        self.left && !self.right
+    }
+    fn only_right(self) -> bool {
+        self.right && !self.left
+    }
+}
+
+/// A temporal join's key, as `Compiler::versioned_key` finds it.
+struct VersionedKey {
+    /// The PRIMARY KEY columns' slots, in key order.
+    slots: Vec<usize>,
+    /// The left and right key expressions, pairwise equal.
+    left: Vec<Expr>,
+    right: Vec<Expr>,
+    /// ON's other equalities: conditions on the version found.
+    conditions: Vec<Expr>,
+}
+
 /// A time attribute plus a constant: `l.ts`, `r.ts - INTERVAL '1' HOUR`.
 struct TimeTerm {
     right: bool,
@@ -287,6 +307,81 @@ impl Compiler {
         }
     }
 
+    /// An equality of ON between an expression of the left table only and one of the right
+    /// table only: a pair of the join key (left, right), compiled.
+    fn key_pair(&mut self, c: &ast::Expr) -> Result<Option<(Expr, Expr)>> {
+        let ast::Expr::BinaryOp {
+            left: a,
+            op: B::Eq,
+            right: b,
+        } = c
+        else {
+            return Ok(None);
+        };
+        let (sa, sb) = (self.sides(a)?, self.sides(b)?);
+        let (l, r) = if sa.only_left() && sb.only_right() {
+            (a, b)
+        } else if sa.only_right() && sb.only_left() {
+            (b, a)
+        } else {
+            return Ok(None);
+        };
+        let (le, lt) = self.expr(l, false)?;
+        let (re, rt) = self.expr(r, false)?;
+        if !comparable(lt, rt) {
+            return Err(err_at(
+                c.span(),
+                "JOIN",
+                format!("the join key compares {} with {}", lt.name(), rt.name()),
+            ));
+        }
+        Ok(Some((le, re)))
+    }
+
+    /// A temporal join's key: each PRIMARY KEY column of the versioned table, in key order,
+    /// with the left expression ON equates it to.
+    fn versioned_key(
+        &mut self,
+        table: &TableDef,
+        on: Span,
+        mut left_keys: Vec<Expr>,
+        mut right_keys: Vec<Expr>,
+    ) -> Result<VersionedKey> {
+        let (mut slots, mut left, mut right) = (Vec::new(), Vec::new(), Vec::new());
+        for column in &table.primary_key {
+            let t = table.column_type(column).unwrap_or(Type::Any);
+            let slot = self.column_slot(&[RIGHT.to_string(), column.clone()], t);
+            slots.push(slot);
+            let Some(i) = right_keys
+                .iter()
+                .position(|e| matches!(e, Expr::Slot(s) if *s == slot))
+            else {
+                return Err(err_at(
+                    on,
+                    "FOR SYSTEM_TIME AS OF",
+                    format!(
+                        "a temporal join's ON must equate the versioned table's primary key \
+                         column {column} with a column of {}",
+                        self.table.name
+                    ),
+                ));
+            };
+            left.push(left_keys.remove(i));
+            right.push(right_keys.remove(i));
+        }
+        let conditions = left_keys
+            .into_iter()
+            .zip(right_keys)
+            .map(|(l, r)| Expr::Binary(BinOp::Eq, Box::new(l), Box::new(r)))
+            .collect();
+        Ok(VersionedKey {
+            slots,
+            left,
+            right,
+            conditions,
+        })
+    }
+
     /// The join of the query, planned: key, time bounds or temporal version, the rest of ON.
     pub(crate) fn join(&mut self) -> Result<Option<Join>> {
         let Some(right) = self.right.as_ref() else {
@@ -299,26 +394,21 @@ impl Compiler {
             right.left_outer,
         );
         let right_table = right.table.clone();
-        let Some((left_time, _)) = self.table.watermark.clone() else {
-            return Err(err_at(
-                at,
-                "JOIN",
-                format!(
-                    "a join needs event time on both sides: declare WATERMARK FOR <column> in {}",
-                    self.table.name
-                ),
-            ));
+        let time_of = |t: &TableDef| {
+            t.watermark.clone().ok_or_else(|| {
+                err_at(
+                    at,
+                    "JOIN",
+                    format!(
+                        "a join needs event time on both sides: declare WATERMARK FOR <column> \
+                         in {}",
+                        t.name
+                    ),
+                )
+            })
         };
-        let Some((right_time, right_delay)) = right_table.watermark.clone() else {
-            return Err(err_at(
-                at,
-                "JOIN",
-                format!(
-                    "a join needs event time on both sides: declare WATERMARK FOR <column> in {}",
-                    right_table.name
-                ),
-            ));
-        };
+        let (left_time, _) = time_of(&self.table)?;
+        let (right_time, right_delay) = time_of(&right_table)?;
         let mut conjuncts = Vec::new();
         split_and(&on, &mut conjuncts);
         let (mut left_keys, mut right_keys, mut rest) = (Vec::new(), Vec::new(), Vec::new());
@@ -337,50 +427,10 @@ impl Compiler {
                     continue;
                 }
             }
-            if let ast::Expr::BinaryOp {
-                left: l,
-                op: B::Eq,
-                right: r,
-            } = c
-            {
-                let (ls, rs) = (self.sides(l)?, self.sides(r)?);
-                let pair = match (ls, rs) {
-                    (
-                        Sides {
-                            left: true,
-                            right: false,
-                        },
-                        Sides {
-                            left: false,
-                            right: true,
-                        },
-                    ) => Some((&**l, &**r)),
-                    (
-                        Sides {
-                            left: false,
-                            right: true,
-                        },
-                        Sides {
-                            left: true,
-                            right: false,
-                        },
-                    ) => Some((&**r, &**l)),
-                    _ => None,
-                };
-                if let Some((l, r)) = pair {
-                    let (le, lt) = self.expr(l, false)?;
-                    let (re, rt) = self.expr(r, false)?;
-                    if !comparable(lt, rt) {
-                        return Err(err_at(
-                            c.span(),
-                            "JOIN",
-                            format!("the join key compares {} with {}", lt.name(), rt.name()),
-                        ));
-                    }
-                    left_keys.push(le);
-                    right_keys.push(re);
-                    continue;
-                }
+            if let Some((l, r)) = self.key_pair(c)? {
+                left_keys.push(l);
+                right_keys.push(r);
+                continue;
             }
             rest.push(c.clone());
         }
@@ -447,40 +497,12 @@ impl Compiler {
                 }
             },
         };
-        // The versioned table's key: every PRIMARY KEY column equal to a left expression, in
-        // key order; other equalities stay conditions.
         let mut primary_key = Vec::new();
         let mut conditions = Vec::new();
         if kind == JoinKind::Temporal {
-            let mut keyed = (Vec::new(), Vec::new());
-            for column in &right_table.primary_key {
-                let slot = self.column_slot(
-                    &[RIGHT.to_string(), column.clone()],
-                    right_table.column_type(column).unwrap_or(Type::Any),
-                );
-                primary_key.push(slot);
-                let Some(i) = right_keys
-                    .iter()
-                    .position(|e| matches!(e, Expr::Slot(s) if *s == slot))
-                else {
-                    return Err(err_at(
-                        on.span(),
-                        "FOR SYSTEM_TIME AS OF",
-                        format!(
-                            "a temporal join's ON must equate the versioned table's primary key \
-                             column {column} with a column of {}",
-                            self.table.name
-                        ),
-                    ));
-                };
-                keyed.0.push(left_keys.remove(i));
-                keyed.1.push(right_keys.remove(i));
-            }
-            // Equalities beyond the key are conditions on the version found.
-            for (l, r) in left_keys.drain(..).zip(right_keys.drain(..)) {
-                conditions.push(Expr::Binary(BinOp::Eq, Box::new(l), Box::new(r)));
-            }
-            (left_keys, right_keys) = keyed;
+            let key = self.versioned_key(&right_table, on.span(), left_keys, right_keys)?;
+            (primary_key, left_keys, right_keys) = (key.slots, key.left, key.right);
+            conditions = key.conditions;
         }
         for c in &rest {
             conditions.push(self.boolean(c, false, "ON")?);
