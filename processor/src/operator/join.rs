@@ -243,19 +243,17 @@ impl JoinOperator {
 
     /// The left row of `key` at `t` meets its version and is emitted (or padded, or dropped).
     fn release(&mut self, t: i64, key: &Key, left: &[Value], out: &mut Emit) {
-        let version = self
+        let met = self
             .state
             .versions
             .get(key)
             .and_then(|v| v.at.range(..=t).next_back())
-            .and_then(|(_, row)| row.clone());
-        let mut matched = false;
-        if let Some(right) = &version {
-            let row = self.joined(Some(left), Some(right));
-            if self.meets(&row) {
-                matched = true;
-                self.emit(&row, out);
-            }
+            .and_then(|(_, version)| version.as_deref())
+            .map(|right| self.joined(Some(left), Some(right)))
+            .filter(|row| self.meets(row));
+        let matched = met.is_some();
+        if let Some(row) = met {
+            self.emit(&row, out);
         }
         if !matched && self.join.left_outer {
             let row = self.joined(Some(left), None);
@@ -495,19 +493,14 @@ impl Operator for JoinOperator {
             self.expire(Some(watermark_ms), out);
             return Ok(());
         }
-        let mut released = BTreeSet::new();
+        // Versions are pruned as new ones arrive (`temporal_right`), not here: a key's versions
+        // are bounded by what arrived since its last one, and a release stays a lookup.
         while let Some(entry) = self.state.pending.first_entry() {
             if entry.key().0 > watermark_ms {
                 break;
             }
             let ((t, _), (key, left)) = entry.remove_entry();
             self.release(t, &key, &left, out);
-            released.insert(key);
-        }
-        // Only once every row at or below the watermark has met its version.
-        let bound = self.prune_bound(watermark_ms);
-        for key in released {
-            self.prune_versions(&key, bound);
         }
         Ok(())
     }
