@@ -6,8 +6,9 @@
 //! - **Temporal** (`FOR SYSTEM_TIME AS OF`): the right table is a changelog keyed by its
 //!   PRIMARY KEY, kept as versions per key (event time -> row, or a deletion). A left row waits
 //!   until the watermark reaches its event time, then meets the version of its key with the
-//!   greatest event time at or below it, as Flink's event-time temporal join does. Versions
-//!   older than the newest one at or below the watermark can no longer be met and are dropped.
+//!   greatest event time at or below it, as Flink's event-time temporal join does. When a key
+//!   gets a new version, its versions older than the newest one at or below the watermark (and
+//!   than every waiting row) can no longer be met and are dropped.
 //!   A record with an empty value (a Kafka tombstone) deletes its key's latest version, at that
 //!   version's event time (Flink reads the deletion with the row it deletes).
 //! - **Interval** (`r.ts BETWEEN l.ts + lower AND l.ts + upper`): each row meets the rows of
