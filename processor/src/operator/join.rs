@@ -33,7 +33,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use crate::limits::JOIN_ROWS_MAX;
 use crate::operator::row::{tombstone_key, RowReader};
-use crate::operator::{column_prefixes, decode_state, encode_state, render_row};
+use crate::operator::{column_prefixes, decode_state, encode_state, render_exprs};
 use crate::operator::{
     Emit, EventRange, InputRecord, Operator, Outcome, ResultRow, ResultsFilter, StateSize,
 };
@@ -118,6 +118,8 @@ pub struct JoinOperator {
     left_slots: Vec<usize>,
     right_slots: Vec<usize>,
     width: usize,
+    /// The joined row a release fills, kept between releases for its allocation.
+    row: Vec<Value>,
     prefixes: Vec<String>,
     range: EventRange,
     state: JoinState,
@@ -139,6 +141,7 @@ impl JoinOperator {
             left,
             right,
             width: plan.slot_types.len(),
+            row: Vec::new(),
             prefixes: column_prefixes(&plan.columns),
             exprs,
             join,
@@ -189,8 +192,7 @@ impl JoinOperator {
                 return;
             }
         }
-        let values: Vec<Value> = self.exprs.iter().map(|e| e.eval(row)).collect();
-        let json = render_row(&self.prefixes, &values);
+        let json = render_exprs(&self.prefixes, &self.exprs, row);
         self.state.results.put(None, None, &json);
         out.push(None, json.into_bytes());
     }
@@ -243,23 +245,33 @@ impl JoinOperator {
     // --- the temporal join ---
 
     /// The left row of `key` at `t` meets its version and is emitted (or padded, or dropped).
-    fn release(&mut self, t: i64, key: &Key, left: &[Value], out: &mut Emit) {
-        let met = self
+    /// The left row moves into the joined row; only the version's values are copied.
+    fn release(&mut self, t: i64, key: &Key, left: Vec<Value>, out: &mut Emit) {
+        let mut row = std::mem::take(&mut self.row);
+        row.resize(self.width, Value::Null);
+        for (s, v) in self.left_slots.iter().zip(left) {
+            row[*s] = v;
+        }
+        let version = self
             .state
             .versions
             .get(key)
             .and_then(|v| v.at.range(..=t).next_back())
-            .and_then(|(_, version)| version.as_deref())
-            .map(|right| self.joined(Some(left), Some(right)))
-            .filter(|row| self.meets(row));
-        let matched = met.is_some();
-        if let Some(row) = met {
+            .and_then(|(_, version)| version.as_deref());
+        let found = version.is_some();
+        for (s, v) in self.right_slots.iter().zip(version.unwrap_or_default()) {
+            row[*s] = v.clone();
+        }
+        if found && self.meets(&row) {
+            self.emit(&row, out);
+        } else if self.join.left_outer {
+            for s in &self.right_slots {
+                row[*s] = Value::Null;
+            }
             self.emit(&row, out);
         }
-        if !matched && self.join.left_outer {
-            let row = self.joined(Some(left), None);
-            self.emit(&row, out);
-        }
+        row.clear();
+        self.row = row;
     }
 
     /// Drops the versions of `key` that no left row can meet any more: those older than its
@@ -283,7 +295,7 @@ impl JoinOperator {
         let left = self.compact(false);
         if t <= watermark_ms {
             // Behind the watermark already: the versions it can meet are all here.
-            self.release(t, &key, &left, out);
+            self.release(t, &key, left, out);
             return Ok(());
         }
         self.check_room()?;
@@ -501,7 +513,7 @@ impl Operator for JoinOperator {
                 break;
             }
             let ((t, _), (key, left)) = entry.remove_entry();
-            self.release(t, &key, &left, out);
+            self.release(t, &key, left, out);
         }
         Ok(())
     }
@@ -512,7 +524,7 @@ impl Operator for JoinOperator {
             return Ok(());
         }
         while let Some(((t, _), (key, left))) = self.state.pending.pop_first() {
-            self.release(t, &key, &left, out);
+            self.release(t, &key, left, out);
         }
         Ok(())
     }

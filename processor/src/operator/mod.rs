@@ -13,6 +13,7 @@ pub mod top_n;
 use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
+use crate::plan::expr::Expr;
 use crate::plan::{Body, Plan};
 use crate::value::{write_json_string, Value};
 
@@ -128,17 +129,43 @@ pub(crate) fn column_prefixes(columns: &[String]) -> Vec<String> {
 
 /// A row as a JSON object with its columns in SELECT order.
 pub(crate) fn render_row(column_prefixes: &[String], values: &[Value]) -> String {
-    let mut s = String::with_capacity(16 * values.len() + 2);
-    s.push('{');
+    let mut s = row_buffer(column_prefixes);
     for (i, (prefix, v)) in column_prefixes.iter().zip(values).enumerate() {
-        if i > 0 {
-            s.push(',');
-        }
-        s.push_str(prefix);
+        push_column(&mut s, i, prefix);
         v.write_json(&mut s);
     }
     s.push('}');
     s
+}
+
+/// The SELECT list `exprs` over `row`, rendered as `render_row` renders their values, without
+/// collecting them first: a column the list only reads is written from the row in place.
+pub(crate) fn render_exprs(column_prefixes: &[String], exprs: &[Expr], row: &[Value]) -> String {
+    let mut s = row_buffer(column_prefixes);
+    for (i, (prefix, e)) in column_prefixes.iter().zip(exprs).enumerate() {
+        push_column(&mut s, i, prefix);
+        match e {
+            Expr::Slot(slot) => row[*slot].write_json(&mut s),
+            e => e.eval(row).write_json(&mut s),
+        }
+    }
+    s.push('}');
+    s
+}
+
+/// An output row's buffer, `{` written, sized for the usual row (so it seldom grows).
+fn row_buffer(column_prefixes: &[String]) -> String {
+    let names: usize = column_prefixes.iter().map(String::len).sum();
+    let mut s = String::with_capacity(names + 24 * column_prefixes.len() + 2);
+    s.push('{');
+    s
+}
+
+fn push_column(s: &mut String, i: usize, prefix: &str) {
+    if i > 0 {
+        s.push(',');
+    }
+    s.push_str(prefix);
 }
 
 pub use crate::state::results::{ResultRow, ResultsFilter};

@@ -11,8 +11,8 @@ use crate::limits::BOUNDED_HELD_ROWS_MAX;
 use crate::operator::over::{OverState, OverStateV1};
 use crate::operator::row::RowReader;
 use crate::operator::{
-    column_prefixes, render_row, Emit, EventRange, InputRecord, Operator, Outcome, ResultRow,
-    ResultsFilter, StateSize,
+    column_prefixes, render_exprs, render_row, Emit, EventRange, InputRecord, Operator, Outcome,
+    ResultRow, ResultsFilter, StateSize,
 };
 use crate::plan::aggregate::{new_accs, update_accs, Acc};
 use crate::plan::expr::Expr;
@@ -118,9 +118,20 @@ impl SqlOperator {
             return self.hold(key, values);
         }
         let json = self.render(&values);
+        self.put_row(key, window_start, json, out);
+        Ok(())
+    }
+
+    /// A rendered row: into the results and out.
+    fn put_row(
+        &mut self,
+        key: Option<Vec<u8>>,
+        window_start: Option<i64>,
+        json: String,
+        out: &mut Emit,
+    ) {
         self.state.results.put(window_start, key.as_deref(), &json);
         out.push(key, json.into_bytes());
-        Ok(())
     }
 
     /// Keeps a bounded run's row for its final ORDER BY / LIMIT. With a LIMIT only the best
@@ -374,6 +385,10 @@ impl Operator for SqlOperator {
                         .put(None, None, &String::from_utf8_lossy(&value));
                     out.push(None, value);
                 }
+            }
+            Body::Map { exprs } if !self.holds_rows() => {
+                let json = render_exprs(&self.column_prefixes, exprs, &self.reader.row);
+                self.put_row(None, None, json, out);
             }
             Body::Map { exprs } => {
                 let values: Vec<Value> = exprs.iter().map(|e| e.eval(&self.reader.row)).collect();

@@ -37,10 +37,14 @@ impl Results {
     /// a plain map are kept in arrival order instead.
     pub fn put(&mut self, window_start_ms: Option<i64>, key: Option<&[u8]>, row: &str) {
         if key.is_none() && window_start_ms.is_none() {
-            if self.recent.len() >= RESULTS_ROWS_MAX {
-                self.recent.pop_front();
-            }
-            self.recent.push_back(row.to_string());
+            // At the ceiling the oldest row's buffer takes the new row (no allocation per row).
+            let mut kept = match self.recent.len() >= RESULTS_ROWS_MAX {
+                true => self.recent.pop_front().unwrap_or_default(),
+                false => String::new(),
+            };
+            kept.clear();
+            kept.push_str(row);
+            self.recent.push_back(kept);
             return;
         }
         let key = key
@@ -122,6 +126,22 @@ mod tests {
             ..ResultsFilter::default()
         };
         assert!(r.get(&by_key).is_empty(), "keyless rows match no key");
+    }
+
+    #[test]
+    fn keyless_rows_past_the_ceiling_drop_the_oldest() {
+        let mut r = Results::default();
+        for i in 0..RESULTS_ROWS_MAX + 2 {
+            // The first two are longer than the two that take their place: a reused buffer
+            // keeps nothing of them.
+            let pad = if i < 2 { "xxxx" } else { "" };
+            r.put(None, None, &format!(r#"{{"id":{i},"pad":"{pad}"}}"#));
+        }
+        let rows = texts(r.get(&ResultsFilter::default()));
+        assert_eq!(rows.len(), RESULTS_ROWS_MAX);
+        assert_eq!(rows[0], r#"{"id":2,"pad":""}"#);
+        let last = format!(r#"{{"id":{},"pad":""}}"#, RESULTS_ROWS_MAX + 1);
+        assert_eq!(rows[RESULTS_ROWS_MAX - 1], last);
     }
 
     #[test]
