@@ -65,8 +65,9 @@ struct Buffered {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct JoinState {
-    /// Temporal: left rows waiting for the watermark, by (event time, arrival).
-    pending: BTreeMap<(i64, u64), (Key, Vec<Value>)>,
+    /// Temporal: left rows waiting for the watermark (their slots, compact), by (event time,
+    /// arrival). The key is read from the row again when it is released.
+    pending: BTreeMap<(i64, u64), Vec<Value>>,
     /// Temporal: the right table's versions per key.
     versions: BTreeMap<Key, Versions>,
     version_count: usize,
@@ -244,14 +245,23 @@ impl JoinOperator {
 
     // --- the temporal join ---
 
-    /// The left row of `key` at `t` meets its version and is emitted (or padded, or dropped).
+    /// The left row at `t` meets the version of its key and is emitted (or padded, or dropped).
     /// The left row moves into the joined row; only the version's values are copied.
-    fn release(&mut self, t: i64, key: &Key, left: Vec<Value>, out: &mut Emit) {
+    fn release(&mut self, t: i64, left: Vec<Value>, out: &mut Emit) {
         let mut row = std::mem::take(&mut self.row);
         row.resize(self.width, Value::Null);
         for (s, v) in self.left_slots.iter().zip(left) {
             row[*s] = v;
         }
+        // A key of one column is looked up in place; a wider one is collected.
+        let collected: Key;
+        let key: &[Value] = match self.join.left_keys.as_slice() {
+            [Expr::Slot(slot)] => std::slice::from_ref(&row[*slot]),
+            exprs => {
+                collected = exprs.iter().map(|e| e.eval(&row)).collect();
+                &collected
+            }
+        };
         let version = self
             .state
             .versions
@@ -291,18 +301,15 @@ impl JoinOperator {
     }
 
     fn temporal_left(&mut self, t: i64, watermark_ms: i64, out: &mut Emit) -> Result<()> {
-        let key = self.key_of(false);
         let left = self.compact(false);
         if t <= watermark_ms {
             // Behind the watermark already: the versions it can meet are all here.
-            self.release(t, &key, left, out);
+            self.release(t, left, out);
             return Ok(());
         }
         self.check_room()?;
         self.state.arrivals += 1;
-        self.state
-            .pending
-            .insert((t, self.state.arrivals), (key, left));
+        self.state.pending.insert((t, self.state.arrivals), left);
         Ok(())
     }
 
@@ -512,8 +519,8 @@ impl Operator for JoinOperator {
             if entry.key().0 > watermark_ms {
                 break;
             }
-            let ((t, _), (key, left)) = entry.remove_entry();
-            self.release(t, &key, left, out);
+            let ((t, _), left) = entry.remove_entry();
+            self.release(t, left, out);
         }
         Ok(())
     }
@@ -523,8 +530,8 @@ impl Operator for JoinOperator {
             self.expire(None, out);
             return Ok(());
         }
-        while let Some(((t, _), (key, left))) = self.state.pending.pop_first() {
-            self.release(t, &key, left, out);
+        while let Some(((t, _), left)) = self.state.pending.pop_first() {
+            self.release(t, left, out);
         }
         Ok(())
     }
