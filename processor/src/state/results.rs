@@ -37,11 +37,15 @@ impl Results {
     /// a plain map are kept in arrival order instead.
     pub fn put(&mut self, window_start_ms: Option<i64>, key: Option<&[u8]>, row: &str) {
         if key.is_none() && window_start_ms.is_none() {
-            // At the ceiling the oldest row's buffer takes the new row (no allocation per row).
+            // At the ceiling the oldest row's buffer takes the new row (no allocation per row),
+            // unless it is much larger: memory follows the rows held, not the largest ever seen.
             let mut kept = match self.recent.len() >= RESULTS_ROWS_MAX {
                 true => self.recent.pop_front().unwrap_or_default(),
                 false => String::new(),
             };
+            if kept.capacity() > 2 * row.len().max(64) {
+                kept = String::new();
+            }
             kept.clear();
             kept.push_str(row);
             self.recent.push_back(kept);
