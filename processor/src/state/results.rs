@@ -39,13 +39,12 @@ impl Results {
         if key.is_none() && window_start_ms.is_none() {
             // At the ceiling the oldest row's buffer takes the new row (no allocation per row),
             // unless it is much larger: memory follows the rows held, not the largest ever seen.
-            let mut kept = match self.recent.len() >= RESULTS_ROWS_MAX {
-                true => self.recent.pop_front().unwrap_or_default(),
-                false => String::new(),
-            };
-            if kept.capacity() > 2 * row.len().max(64) {
-                kept = String::new();
-            }
+            let full = self.recent.len() >= RESULTS_ROWS_MAX;
+            let mut kept = full
+                .then(|| self.recent.pop_front())
+                .flatten()
+                .filter(|old| old.capacity() <= 2 * row.len().max(64))
+                .unwrap_or_default();
             kept.clear();
             kept.push_str(row);
             self.recent.push_back(kept);
